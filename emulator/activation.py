@@ -1,0 +1,46 @@
+"""``mock_aml``: the shim (and optionally a root and strict mode) for a block or a function."""
+
+from __future__ import annotations
+
+import os
+from contextlib import ContextDecorator
+from pathlib import Path
+from types import TracebackType
+
+from emulator.sdk.shim import activate, deactivate
+from emulator.settings import ROOT_ENV, STRICT_ENV
+
+
+class mock_aml(ContextDecorator):
+    """Activate the ``azureml`` shim; usable as ``with mock_aml():`` and as ``@mock_aml()``.
+
+    ``root`` points the emulator at another directory and ``strict`` toggles strict workspace
+    lookup, for the duration only; both are restored on exit.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, strict: bool | None = None):
+        self._overrides: dict[str, str] = {}
+        if root is not None:
+            self._overrides[ROOT_ENV] = str(Path(root).resolve())
+        if strict is not None:
+            self._overrides[STRICT_ENV] = "1" if strict else "0"
+        self._saved: list[dict[str, str | None]] = []
+
+    def __enter__(self) -> mock_aml:
+        self._saved.append({key: os.environ.get(key) for key in self._overrides})
+        os.environ.update(self._overrides)
+        activate()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        deactivate()
+        for key, value in self._saved.pop().items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

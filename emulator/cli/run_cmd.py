@@ -1,0 +1,38 @@
+"""``amlemu run script.py [args]``: run unchanged SDK code with the ``azureml`` shim active."""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+from emulator.activation import mock_aml
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("run", help="run a Python script with azureml.* emulated")
+    parser.add_argument("script", help="path of the script to run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    parser.set_defaults(handler=run_script)
+
+
+def run_script(args: argparse.Namespace) -> int:
+    script = Path(args.script)
+    if not script.is_file():
+        raise FileNotFoundError(f"Script not found: {script}. Pass the path of a Python file.")
+    saved_argv, saved_path0 = sys.argv, sys.path[0]
+    sys.argv = [str(script), *args.args]
+    sys.path[0] = str(script.resolve().parent)
+    try:
+        with mock_aml():
+            runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)  # sys.exit("message") prints and exits 1, as Python does
+        return 1
+    finally:
+        sys.argv, sys.path[0] = saved_argv, saved_path0
+    return 0

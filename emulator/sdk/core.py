@@ -1,0 +1,8 @@
+"""What ``import azureml.core`` offers: the top-level classes and ``VERSION``."""
+
+from emulator._version import SDK_VERSION as VERSION
+from emulator.environments.environment import Environment
+from emulator.sdk.model import Model
+from emulator.sdk.workspace import Workspace
+
+__all__ = ["VERSION", "Environment", "Model", "Workspace"]

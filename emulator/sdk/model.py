@@ -1,0 +1,348 @@
+"""``azureml.core.Model``: registration, lookup and path resolution with the SDK's rules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from emulator.errors import (
+    ModelNotFoundException,
+    UserErrorException,
+    WebserviceException,
+)
+from emulator.models.naming import validate_model_name
+from emulator.models.records import ModelRecord
+from emulator.models.registry import ModelRegistry, latest_per_name, not_found_message
+from emulator.models.resolution import closest_name, models_dir, resolve_local
+from emulator.sdk.workspace import Workspace
+
+__all__ = ["Model"]
+
+TagFilter = Sequence["str | Sequence[str]"]
+
+
+class Model:
+    """A registered model version; construct it to look one up in a workspace."""
+
+    class Framework:
+        """Framework names understood by no-code deployment."""
+
+        CUSTOM = "Custom"
+        TENSORFLOW = "TensorFlow"
+        SCIKITLEARN = "ScikitLearn"
+        ONNX = "Onnx"
+        TFKERAS = "TfKeras"
+        PYTORCH = "PyTorch"
+        MULTI = "Multi"
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: TagFilter | None = None,
+        properties: TagFilter | None = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        model_framework: str | None = None,
+        expand: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if id is not None:
+            name, _, id_version = id.partition(":")
+            if id_version:
+                version = int(id_version)
+        if not name:
+            raise WebserviceException("Error, one of id or name must be provided.")
+        candidates = _registry(workspace).records(name=name)
+        if version is not None:
+            candidates = [r for r in candidates if r.version == version]
+        candidates = _filter(candidates, tags, properties, model_framework)
+        if not candidates:
+            raise WebserviceException(
+                not_found_message(name=name, id=id, version=version, tags=tags)
+                + _suggestion(workspace, name),
+                status_code=404,
+            )
+        self._bind(workspace, candidates[0])
+
+    def _bind(self, workspace: Workspace, record: ModelRecord) -> None:
+        self.workspace = workspace
+        self._record = record
+        self.name = record.name
+        self.version = record.version
+        self.id = record.model_id
+        self.description = record.description
+        self.tags = dict(record.tags)
+        self.properties = dict(record.properties)
+        self.model_framework = record.framework
+        self.model_framework_version = record.framework_version
+        self.created_time = datetime.fromisoformat(record.created_time)
+        self.created_by = record.created_by
+        self.url = f"aml://asset/{record.asset_id}"
+        self.mime_type = "application/json"
+        self.unpack = False
+        self.run_id: str | None = None
+        self.experiment_name: str | None = None
+        self.library_versions = dict(record.library_versions)
+
+    @classmethod
+    def _from_record(cls, workspace: Workspace, record: ModelRecord) -> Model:
+        model = cls.__new__(cls)
+        model._bind(workspace, record)
+        return model
+
+    # -- registration ----------------------------------------------------------------------------
+
+    @staticmethod
+    def register(
+        workspace: Workspace,
+        model_path: str | os.PathLike[str],
+        model_name: str,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        datasets: object = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        child_paths: Sequence[str] | None = None,
+        sample_input_dataset: object = None,
+        sample_output_dataset: object = None,
+        resource_configuration: object = None,
+    ) -> Model:
+        """Register a file or a folder as the next version of ``model_name``."""
+        validate_model_name(model_name)
+        if model_framework_version and not model_framework:
+            raise WebserviceException(
+                "Model framework version cannot be provided without a valid framework"
+            )
+        source = _checked_source(model_path)
+        for child in child_paths or ():
+            if not (source / child).exists():
+                raise WebserviceException(f'Error, provided child path "{child}" cannot be found')
+        if tags is not None and not isinstance(tags, dict):
+            raise WebserviceException("Tags must be a dict")
+        if properties is not None and not isinstance(properties, dict):
+            raise WebserviceException("Properties must be a dict")
+        print(f"Registering model {model_name}")
+        record = _registry(workspace).register(
+            source,
+            model_name,
+            tags=tags,
+            properties=properties,
+            description=description,
+            framework=model_framework,
+            framework_version=model_framework_version,
+            child_paths=child_paths,
+        )
+        return Model._from_record(workspace, record)
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def list(
+        workspace: Workspace,
+        name: str | None = None,
+        tags: TagFilter | None = None,
+        properties: TagFilter | None = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        dataset_id: str | None = None,
+        expand: bool = True,
+        page_count: int = 255,
+        model_framework: str | None = None,
+    ) -> list[Model]:
+        """Registered models, newest version first, filtered like the SDK."""
+        if not 20 <= page_count <= 255:
+            raise UserErrorException(
+                f"Expected page_count value is between 20 and 255. Provided: {page_count}"
+            )
+        records = _registry(workspace).records(name=name)
+        records = _filter(records, tags, properties, model_framework)
+        if run_id is not None:
+            records = []
+        if latest:
+            records = latest_per_name(records)
+        return [Model._from_record(workspace, r) for r in records]
+
+    @staticmethod
+    def get_model_path(
+        model_name: str, version: int | None = None, _workspace: Workspace | None = None
+    ) -> str:
+        """Where a model is on disk: laid out in a container, in the working dir, or downloaded."""
+        if version is not None and not isinstance(version, int):
+            raise WebserviceException("version should be an int")
+        if version is not None:
+            try:
+                return resolve_local(model_name, version)
+            except ModelNotFoundException as exc:
+                if _workspace is None:
+                    raise WebserviceException(exc.message) from exc
+                return _download_into_cache(_workspace, model_name, version)
+        if _workspace is not None:
+            return _download_into_cache(_workspace, model_name, None)
+        return resolve_local(model_name, None)
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def download(
+        self,
+        target_dir: str | os.PathLike[str] = ".",
+        exist_ok: bool = False,
+        exists_ok: bool | None = None,
+    ) -> str:
+        """Recreate the registered file or folder under ``target_dir``; returns its path."""
+        overwrite = exist_ok if exists_ok is None else exists_ok
+        return str(_registry(self.workspace).materialize(self._record, Path(target_dir), overwrite))
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        self._update(add_tags=tags)
+
+    def remove_tags(self, tags: Sequence[str]) -> None:
+        self._update(remove_tags=tags)
+
+    def add_properties(self, properties: dict[str, str]) -> None:
+        self._update(add_properties=properties)
+
+    def update_tags_properties(
+        self,
+        add_tags: dict[str, str] | None = None,
+        remove_tags: Sequence[str] | None = None,
+        add_properties: dict[str, str] | None = None,
+    ) -> None:
+        self._update(
+            add_tags=add_tags, remove_tags=remove_tags or (), add_properties=add_properties
+        )
+
+    def update(
+        self, tags: dict[str, str] | None = None, description: str | None = None, **kwargs: Any
+    ) -> None:
+        """Replace the tags and/or the description."""
+        remove = list(self.tags) if tags is not None else []
+        self._update(add_tags=tags, remove_tags=remove, description=description)
+
+    def _update(self, **changes: Any) -> None:
+        self._bind(self.workspace, _registry(self.workspace).update(self._record, **changes))
+
+    def delete(self) -> None:
+        """Delete this version; later registrations never reuse its number."""
+        _registry(self.workspace).delete(self._record)
+
+    # -- (de)serialization -----------------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The service's JSON shape of this model."""
+        return {
+            "createdTime": self._record.created_time,
+            "createdBy": {"userName": self.created_by},
+            "description": self.description,
+            "id": self.id,
+            "mimeType": self.mime_type,
+            "name": self.name,
+            "framework": self.model_framework,
+            "frameworkVersion": self.model_framework_version,
+            "tags": self.tags,
+            "properties": self.properties,
+            "unpack": self.unpack,
+            "url": self.url,
+            "version": self.version,
+            "experimentName": self.experiment_name,
+            "runId": self.run_id,
+            "datasets": {},
+            "resourceRequirements": None,
+        }
+
+    @staticmethod
+    def deserialize(workspace: Workspace, model_payload: dict[str, Any]) -> Model:
+        """The registered model that ``model_payload`` (from :meth:`serialize`) describes."""
+        return Model(workspace, name=model_payload["name"], version=model_payload["version"])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return self.workspace == other.workspace and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash((self.workspace, self.id))
+
+    def __repr__(self) -> str:
+        return (
+            f"Model(workspace={self.workspace!r}, name={self.name}, id={self.id}, "
+            f"version={self.version}, tags={self.tags}, properties={self.properties})"
+        )
+
+
+def _registry(workspace: Workspace) -> ModelRegistry:
+    return workspace._models
+
+
+def _checked_source(model_path: str | os.PathLike[str]) -> Path:
+    """The SDK's path rules: it must exist and lie inside the current working directory."""
+    cwd = os.getcwd()
+    full = os.path.normpath(os.path.join(cwd, os.fspath(model_path)))
+    if not os.path.exists(full):
+        raise FileNotFoundError(
+            f"Path does not exist: {full} [emulator] model_path is resolved against the working "
+            f"directory {cwd}; check the spelling or chdir to where the model is."
+        )
+    if os.path.commonpath([cwd, full]) != cwd:
+        raise PermissionError(
+            "Unauthorized access: Path outside current working directory. [emulator] Azure ML "
+            f"only uploads paths under the working directory ({cwd}); {full} is outside it. "
+            "Copy the model below the working directory or chdir to its parent first."
+        )
+    return Path(full)
+
+
+def _matches(values: dict[str, str], wanted: TagFilter | None) -> bool:
+    """The SDK's filter forms: ``['key']`` (key present) or ``[['key', 'value']]`` (equal)."""
+    for item in wanted or ():
+        if isinstance(item, str):
+            if item not in values:
+                return False
+        else:
+            key, value = item[0], item[1]
+            if values.get(key) != value:
+                return False
+    return True
+
+
+def _filter(
+    records: list[ModelRecord],
+    tags: TagFilter | None,
+    properties: TagFilter | None,
+    framework: str | None,
+) -> list[ModelRecord]:
+    return [
+        r
+        for r in records
+        if _matches(r.tags, tags)
+        and _matches(r.properties, properties)
+        and (framework is None or r.framework == framework)
+    ]
+
+
+def _suggestion(workspace: Workspace, name: str) -> str:
+    names = sorted({r.name for r in _registry(workspace).records(latest=True)})
+    guess = closest_name(name, names)
+    if guess and guess != name:
+        return f". [emulator] Did you mean '{guess}'? Registered: {', '.join(names)}"
+    if names:
+        return f". [emulator] Registered models: {', '.join(names)}"
+    return ". [emulator] No models are registered in this workspace yet."
+
+
+def _download_into_cache(workspace: Workspace, model_name: str, version: int | None) -> str:
+    """The SDK's remote branch: download into ``MODELS_DIR/<name>/<version>``."""
+    record = _registry(workspace).get(model_name, version)
+    if record is None:
+        known = sorted(f"{r.name}/{r.version}" for r in _registry(workspace).records())
+        raise ModelNotFoundException(
+            f"Model/Version {model_name}/{version} not found in workspace. {known}"
+        )
+    target = os.path.join(models_dir(), record.name, str(record.version))
+    _registry(workspace).materialize(record, Path(target), exist_ok=True)
+    return os.path.join(target, record.root_name)

@@ -1,0 +1,114 @@
+"""The import shim: while active, ``azureml.*`` module paths resolve to the emulator.
+
+A meta-path finder placed first on ``sys.meta_path`` answers every ``azureml`` import with a
+fresh module holding the public names of the emulator module it maps to, so the classes are
+the emulator's own (``azureml.core.Model is emulator.Model``). Activation stashes any real
+``azureml`` modules already imported; deactivation removes every shim module and puts the
+stashed ones back, leaving ``sys.modules`` as it was. Activation nests (it is counted).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+from types import ModuleType
+
+#: ``azureml`` module path → emulator module whose ``__all__`` it exposes (None: a bare package).
+SHIMMED_MODULES: dict[str, str | None] = {
+    "azureml": None,
+    "azureml.core": "emulator.sdk.core",
+    "azureml.core.workspace": "emulator.sdk.workspace",
+    "azureml.core.model": "emulator.sdk.model",
+    "azureml.core.conda_dependencies": "emulator.environments.conda",
+    "azureml.core.environment": "emulator.environments.environment",
+    "azureml.exceptions": "emulator.errors",
+}
+
+_ROOT = "azureml"
+
+
+def _is_shimmed_name(name: str) -> bool:
+    return name == _ROOT or name.startswith(_ROOT + ".")
+
+
+class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds and loads every ``azureml`` module while the shim is active."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: object = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not _is_shimmed_name(fullname):
+            return None
+        is_package = any(other.startswith(fullname + ".") for other in SHIMMED_MODULES)
+        return importlib.util.spec_from_loader(fullname, self, is_package=is_package)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        name = module.__name__
+        if name not in SHIMMED_MODULES:
+            emulated = ", ".join(sorted(n for n in SHIMMED_MODULES if SHIMMED_MODULES[n]))
+            raise ModuleNotFoundError(
+                f"No module named '{name}': azureml-emulator does not emulate it. "
+                f"Emulated modules: {emulated}.",
+                name=name,
+            )
+        target = SHIMMED_MODULES[name]
+        if target is None:
+            return
+        source = importlib.import_module(target)
+        exported: list[str] = vars(source)["__all__"]
+        for attr in exported:
+            setattr(module, attr, getattr(source, attr))
+        module.__dict__["__all__"] = list(exported)
+        module.__doc__ = source.__doc__
+
+
+_FINDER = _ShimFinder()
+_lock = threading.RLock()
+_depth = 0
+_stashed: dict[str, ModuleType] = {}
+
+
+def activate() -> None:
+    """Make ``azureml.*`` imports resolve to the emulator (nested calls are counted)."""
+    global _depth
+    with _lock:
+        _depth += 1
+        if _depth > 1:
+            return
+        for name in [n for n in sys.modules if _is_shimmed_name(n)]:
+            _stashed[name] = sys.modules.pop(name)
+        sys.meta_path.insert(0, _FINDER)
+        importlib.invalidate_caches()
+
+
+def deactivate() -> None:
+    """Undo one :func:`activate`; the last one removes every shim module from ``sys.modules``."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            return
+        _depth -= 1
+        if _depth > 0:
+            return
+        if _FINDER in sys.meta_path:
+            sys.meta_path.remove(_FINDER)
+        for name in [n for n in sys.modules if _is_shimmed_name(n)]:
+            del sys.modules[name]
+        sys.modules.update(_stashed)
+        _stashed.clear()
+        importlib.invalidate_caches()
+
+
+def is_active() -> bool:
+    """True while at least one :func:`activate` is in effect."""
+    return _depth > 0

@@ -1,0 +1,223 @@
+"""``azureml.core.Workspace``: an offline workspace kept under the emulator root.
+
+A workspace that does not exist yet is created on first use (and logged), so notebook code
+that calls ``Workspace.get``/``from_config`` just works. Strict mode
+(``AZUREML_EMULATOR_STRICT=1``) instead raises what Azure raises for a missing workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from emulator.errors import UserErrorException, WorkspaceException
+from emulator.models.registry import ModelRegistry
+from emulator.sdk.workspace_config import find_config, read_config, write_config
+from emulator.settings import strict_mode
+from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from emulator.sdk.model import Model
+
+__all__ = ["Workspace"]
+
+logger = logging.getLogger("emulator.workspace")
+
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_RESOURCE_GROUP = "emulator-rg"
+
+
+class Workspace:
+    """A workspace identified by subscription, resource group and name."""
+
+    def __init__(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        workspace_name: str,
+        auth: object = None,
+        _location: str | None = None,
+        _disable_service_check: bool = False,
+        _workspace_id: str | None = None,
+        sku: str = "basic",
+        tags: dict[str, str] | None = None,
+        _cloud: str = "AzureCloud",
+    ) -> None:
+        root = EmulatorRoot.current()
+        store = WorkspaceStore(root)
+        record = store.find(subscription_id, resource_group, workspace_name)
+        if record is None:
+            if strict_mode():
+                raise WorkspaceException(
+                    "Workspace not found. [emulator] Strict mode is on "
+                    f"(AZUREML_EMULATOR_STRICT): no workspace '{workspace_name}' in resource "
+                    f"group '{resource_group}' of subscription '{subscription_id}' under "
+                    f"{root.path}. Create it with Workspace.create(...) first.",
+                    found=False,
+                )
+            record, _ = store.create(
+                subscription_id, resource_group, workspace_name, _location, sku, tags
+            )
+            logger.warning(
+                "Workspace '%s' did not exist in the emulator root %s; created it.",
+                workspace_name,
+                root.path,
+            )
+        self._init_from(root, record)
+
+    def _init_from(self, root: EmulatorRoot, record: WorkspaceRecord) -> None:
+        self._root = root
+        self._record = record
+        self._models = ModelRegistry(root, record.id)
+
+    @classmethod
+    def _from_record(cls, root: EmulatorRoot, record: WorkspaceRecord) -> Workspace:
+        ws = cls.__new__(cls)
+        ws._init_from(root, record)
+        return ws
+
+    # -- factories -------------------------------------------------------------------------------
+
+    @staticmethod
+    def get(
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        cloud: str = "AzureCloud",
+        id: str | None = None,
+    ) -> Workspace:
+        """Look up a workspace; without subscription/resource group, find it by name alone."""
+        if subscription_id is None or resource_group is None:
+            root = EmulatorRoot.current()
+            matches = WorkspaceStore(root).matching(name, subscription_id, resource_group)
+            if len(matches) == 1:
+                return Workspace._from_record(root, matches[0])
+            if len(matches) > 1:
+                places = ", ".join(f"{m.subscription_id}/{m.resource_group}" for m in matches)
+                raise UserErrorException(
+                    f"Workspace name '{name}' is ambiguous: it exists in {places}. Pass "
+                    "subscription_id and resource_group to choose one."
+                )
+            subscription_id = subscription_id or DEFAULT_SUBSCRIPTION
+            resource_group = resource_group or DEFAULT_RESOURCE_GROUP
+        return Workspace(subscription_id, resource_group, name, auth=auth, _location=location)
+
+    @staticmethod
+    def create(
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        create_resource_group: bool = True,
+        sku: str = "basic",
+        tags: dict[str, str] | None = None,
+        friendly_name: str | None = None,
+        exist_ok: bool = False,
+        show_output: bool = True,
+        **kwargs: Any,
+    ) -> Workspace:
+        """Create a workspace; an existing one is an error unless ``exist_ok``."""
+        subscription_id = subscription_id or DEFAULT_SUBSCRIPTION
+        resource_group = resource_group or DEFAULT_RESOURCE_GROUP
+        root = EmulatorRoot.current()
+        record, created = WorkspaceStore(root).create(
+            subscription_id, resource_group, name, location, sku, tags
+        )
+        if not created and not exist_ok:
+            raise UserErrorException(
+                f"Workspace with name '{name}' already exists under resource group with name "
+                f"'{resource_group}'. Use exist_ok=True (or Workspace.get) to reuse it."
+            )
+        if show_output and created:
+            print(f"Deployed Workspace with name {name}.")
+        return Workspace._from_record(root, record)
+
+    @staticmethod
+    def from_config(
+        path: str | os.PathLike[str] | None = None,
+        auth: object = None,
+        _logger: object = None,
+        _file_name: str | None = None,
+    ) -> Workspace:
+        """The workspace named in ``config.json`` (searched upwards from ``path``)."""
+        config_path = find_config(path, _file_name)
+        subscription_id, resource_group, name = read_config(config_path)
+        print(f"Found the config file in: {config_path}")
+        return Workspace.get(
+            name, auth=auth, subscription_id=subscription_id, resource_group=resource_group
+        )
+
+    def write_config(
+        self, path: str | os.PathLike[str] | None = None, file_name: str | None = None
+    ) -> Path:
+        """Write ``.azureml/config.json`` so ``Workspace.from_config()`` finds this workspace."""
+        return write_config(self.subscription_id, self.resource_group, self.name, path, file_name)
+
+    # -- properties ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def subscription_id(self) -> str:
+        return self._record.subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        return self._record.resource_group
+
+    @property
+    def location(self) -> str:
+        return self._record.location
+
+    @property
+    def sku(self) -> str:
+        return self._record.sku
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._record.tags)
+
+    @property
+    def models(self) -> dict[str, Model]:
+        """Name → latest version of every registered model."""
+        from emulator.sdk.model import Model
+
+        return {m.name: m for m in Model.list(self, latest=True)}
+
+    def get_details(self) -> dict[str, Any]:
+        """The workspace's ARM-style description."""
+        return {
+            "id": (
+                f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.MachineLearningServices/workspaces/{self.name}"
+            ),
+            "name": self.name,
+            "location": self.location,
+            "type": "Microsoft.MachineLearningServices/workspaces",
+            "sku": self.sku,
+            "tags": self.tags,
+            "creationTime": self._record.created_time,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Workspace):
+            return NotImplemented
+        return self._root.path == other._root.path and self._record.id == other._record.id
+
+    def __hash__(self) -> int:
+        return hash((self._root.path, self._record.id))
+
+    def __repr__(self) -> str:
+        return (
+            f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
+            f"resource_group='{self.resource_group}')"
+        )

@@ -1,0 +1,28 @@
+"""Process-wide settings read from environment variables at call time.
+
+Reading them lazily (never caching at import) keeps tests under pytest-xdist independent:
+each worker or fixture can point ``AZUREML_EMULATOR_ROOT`` somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT_ENV = "AZUREML_EMULATOR_ROOT"
+STRICT_ENV = "AZUREML_EMULATOR_STRICT"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def emulator_root() -> Path:
+    """Directory holding every emulated workspace: ``$AZUREML_EMULATOR_ROOT`` or a per-user one."""
+    explicit = os.environ.get(ROOT_ENV)
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "azureml-emulator"
+
+
+def strict_mode() -> bool:
+    """In strict mode unknown workspaces raise like Azure instead of being created on first use."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE

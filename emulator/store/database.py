@@ -1,0 +1,106 @@
+"""The SQLite database that holds all metadata of one emulator root.
+
+One file per root, opened per operation: short-lived connections are safe across threads and
+processes. Writes run inside ``BEGIN IMMEDIATE`` so concurrent registrations serialise on the
+database lock instead of racing for the same version number.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS workspaces (
+    id INTEGER PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    resource_group TEXT NOT NULL,
+    name TEXT NOT NULL,
+    location TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    UNIQUE (subscription_id, resource_group, name)
+);
+CREATE TABLE IF NOT EXISTS model_versions (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    last_version INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+CREATE TABLE IF NOT EXISTS models (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'folder')),
+    root_name TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    framework TEXT,
+    framework_version TEXT,
+    library_versions TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (workspace_id, name, version)
+);
+CREATE TABLE IF NOT EXISTS model_files (
+    model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    executable INTEGER NOT NULL,
+    PRIMARY KEY (model_id, path)
+);
+"""
+
+
+class Database:
+    """Connection factory and schema owner for ``<root>/registry.sqlite3``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            conn.executescript(_SCHEMA)  # idempotent DDL, each statement autocommits
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 60000")
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for queries; each statement sees committed data only."""
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An exclusive write transaction: committed on success, rolled back on any error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()

@@ -1,0 +1,115 @@
+"""The azureml import shim: activation, precedence over a real SDK, clean deactivation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import emulator
+from emulator import mock_aml
+
+
+def _azureml_modules() -> list[str]:
+    return sorted(n for n in sys.modules if n == "azureml" or n.startswith("azureml."))
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> None:
+    assert not emulator.is_active()
+    yield
+    while emulator.is_active():
+        emulator.deactivate()
+
+
+def test_sdk_module_paths_resolve_to_the_emulator() -> None:
+    emulator.activate()
+    try:
+        import azureml.core
+        from azureml.core import Environment, Model, Workspace
+        from azureml.core.conda_dependencies import CondaDependencies
+        from azureml.core.environment import Environment as Env2
+        from azureml.core.model import Model as Model2
+        from azureml.core.workspace import Workspace as Ws2
+        from azureml.exceptions import WebserviceException
+
+        assert Workspace is Ws2 is emulator.Workspace
+        assert Model is Model2 is emulator.Model
+        assert Environment is Env2 is emulator.Environment
+        assert CondaDependencies is emulator.CondaDependencies
+        assert WebserviceException is emulator.errors.WebserviceException
+        assert azureml.core.VERSION == emulator._version.SDK_VERSION
+    finally:
+        emulator.deactivate()
+    assert _azureml_modules() == []
+    with pytest.raises(ImportError):
+        import azureml.core
+
+
+def test_unemulated_module_says_what_is_emulated() -> None:
+    with mock_aml(), pytest.raises(ModuleNotFoundError, match="does not emulate it"):
+        import azureml.train.automl  # noqa: F401
+
+
+def test_mock_aml_as_decorator_and_nested() -> None:
+    @mock_aml()
+    def uses_sdk() -> str:
+        from azureml.core.model import Model
+
+        return Model.__module__
+
+    with mock_aml():
+        assert uses_sdk() == "emulator.sdk.model"
+        assert emulator.is_active()  # the inner exit did not tear down the outer activation
+    assert not emulator.is_active()
+    assert _azureml_modules() == []
+
+
+def test_mock_aml_sets_and_restores_root_and_strict(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("AZUREML_EMULATOR_STRICT", raising=False)
+    monkeypatch.setenv("AZUREML_EMULATOR_ROOT", str(tmp_path / "outer"))
+    with mock_aml(root=tmp_path / "inner", strict=True):
+        from azureml.core import Workspace
+        from azureml.exceptions import WorkspaceException
+
+        with pytest.raises(WorkspaceException, match="Workspace not found"):
+            Workspace("s", "rg", "missing")
+        ws = Workspace.create("made", subscription_id="s", resource_group="rg", show_output=False)
+        assert ws._root.path == (tmp_path / "inner").resolve()
+    import os
+
+    assert os.environ["AZUREML_EMULATOR_ROOT"] == str(tmp_path / "outer")
+    assert "AZUREML_EMULATOR_STRICT" not in os.environ
+
+
+def test_shim_wins_over_an_installed_sdk_and_restores_it(tmp_path: Path) -> None:
+    """A stand-in 'real' azureml package on sys.path: shadowed while active, back afterwards."""
+    fake = tmp_path / "site" / "azureml" / "core"
+    fake.mkdir(parents=True)
+    (fake.parent / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("VERSION = 'real-sdk'\n")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path / "site")!r})
+        import azureml.core
+        assert azureml.core.VERSION == "real-sdk"
+        import emulator
+        emulator.activate()
+        import azureml.core as shimmed
+        assert shimmed.VERSION == emulator._version.SDK_VERSION, shimmed.VERSION
+        from azureml.core import Model
+        assert Model is emulator.Model
+        emulator.deactivate()
+        import azureml.core as again
+        assert again.VERSION == "real-sdk"
+        assert again is azureml.core
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
