@@ -1,0 +1,1 @@
+"""Image builds: the build context and generated Dockerfile, builders, logs and image records."""

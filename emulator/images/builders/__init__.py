@@ -1,0 +1,1 @@
+"""Builders turn a build context into a runnable image: a virtualenv (local) or Docker."""
