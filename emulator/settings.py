@@ -26,3 +26,11 @@ def emulator_root() -> Path:
 def strict_mode() -> bool:
     """In strict mode unknown workspaces raise like Azure instead of being created on first use."""
     return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE
+
+
+BUILDER_ENV = "AZUREML_EMULATOR_BUILDER"
+
+
+def builder_name() -> str:
+    """The image builder: ``local`` (virtualenv, default), ``host`` or ``docker``."""
+    return os.environ.get(BUILDER_ENV, "").strip().lower() or "local"

@@ -29,8 +29,10 @@ def write_python_tree(dest: Path) -> None:
     for module, target in SHIMMED_MODULES.items():
         is_package = any(other.startswith(module + ".") for other in SHIMMED_MODULES)
         parts = module.split(".")
-        path = dest.joinpath(*parts, "__init__.py") if is_package else dest.joinpath(
-            *parts[:-1], parts[-1] + ".py"
+        path = (
+            dest.joinpath(*parts, "__init__.py")
+            if is_package
+            else dest.joinpath(*parts[:-1], parts[-1] + ".py")
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         if target is None:

@@ -51,7 +51,8 @@ RUN {VENV}/bin/pip install --no-cache-dir --disable-pip-version-check \\
 
 # The scoring server and the azureml.* modules
 COPY python/ {PYTHON_TREE}/
-RUN echo {PYTHON_TREE} > "$({VENV}/bin/python -c 'import site; print(site.getsitepackages()[0])')/amlemu.pth"
+RUN echo {PYTHON_TREE} > \
+        "$({VENV}/bin/python -c 'import site; print(site.getsitepackages()[0])')/amlemu.pth"
 {extra}
 # Application root: entry script, source directory and models
 COPY azureml-app/ {APP_ROOT}/

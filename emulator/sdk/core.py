@@ -2,7 +2,8 @@
 
 from emulator._version import SDK_VERSION as VERSION
 from emulator.environments.environment import Environment
+from emulator.sdk.image import Image
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
 
-__all__ = ["VERSION", "Environment", "Model", "Workspace"]
+__all__ = ["VERSION", "Environment", "Image", "Model", "Workspace"]

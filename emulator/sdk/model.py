@@ -186,6 +186,20 @@ class Model:
             return _download_into_cache(_workspace, model_name, None)
         return resolve_local(model_name, None)
 
+    @staticmethod
+    def package(
+        workspace: Workspace,
+        models: Sequence[Any],
+        inference_config: Any = None,
+        generate_dockerfile: bool = False,
+        image_name: str | None = None,
+        image_label: str | None = None,
+    ) -> Any:
+        """Package models into an image, or into a Dockerfile + context to ``save()``."""
+        from emulator.sdk.package import package_models
+
+        return package_models(workspace, models, inference_config, generate_dockerfile, image_name)
+
     # -- changes ---------------------------------------------------------------------------------
 
     def download(
@@ -297,7 +311,7 @@ def _checked_source(model_path: str | os.PathLike[str]) -> Path:
     return Path(full)
 
 
-def _matches(values: dict[str, str], wanted: TagFilter | None) -> bool:
+def matches_filter(values: dict[str, str], wanted: TagFilter | None) -> bool:
     """The SDK's filter forms: ``['key']`` (key present) or ``[['key', 'value']]`` (equal)."""
     for item in wanted or ():
         if isinstance(item, str):
@@ -319,8 +333,8 @@ def _filter(
     return [
         r
         for r in records
-        if _matches(r.tags, tags)
-        and _matches(r.properties, properties)
+        if matches_filter(r.tags, tags)
+        and matches_filter(r.properties, properties)
         and (framework is None or r.framework == framework)
     ]
 
@@ -346,3 +360,23 @@ def _download_into_cache(workspace: Workspace, model_name: str, version: int | N
     target = os.path.join(models_dir(), record.name, str(record.version))
     _registry(workspace).materialize(record, Path(target), exist_ok=True)
     return os.path.join(target, record.root_name)
+
+
+def resolve_models(workspace: Workspace, models: Sequence[Any]) -> tuple[ModelRecord, ...]:
+    """Models for an image or deployment: ``Model`` objects, ``name:version`` ids, or local
+    paths (registered on the fly under their basename, as the SDK does)."""
+    records: list[ModelRecord] = []
+    for item in models or ():
+        if isinstance(item, Model):
+            records.append(item._record)
+        elif isinstance(item, str) and ":" in item and not os.path.exists(item):
+            records.append(Model(workspace, id=item)._record)
+        elif isinstance(item, (str, os.PathLike)):
+            name = os.path.basename(os.path.normpath(os.fspath(item)))[:30]
+            records.append(Model.register(workspace, item, name)._record)
+        else:
+            raise WebserviceException(
+                f"Unsupported model {item!r}: pass Model objects, model ids (name:version) or "
+                "paths of files or folders to register."
+            )
+    return tuple(records)

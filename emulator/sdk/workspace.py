@@ -12,6 +12,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from emulator.errors import UserErrorException, WorkspaceException
+from emulator.images.registry import ImageRegistry
 from emulator.models.registry import ModelRegistry
 from emulator.sdk.workspace_config import find_config, read_config, write_config
 from emulator.settings import strict_mode
@@ -21,6 +22,7 @@ from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from emulator.sdk.image import Image
     from emulator.sdk.model import Model
 
 __all__ = ["Workspace"]
@@ -73,6 +75,9 @@ class Workspace:
         self._root = root
         self._record = record
         self._models = ModelRegistry(root, record.id)
+        self._images = ImageRegistry(
+            root, record.id, WorkspaceStore(root).directory(record) / "images"
+        )
 
     @classmethod
     def _from_record(cls, root: EmulatorRoot, record: WorkspaceRecord) -> Workspace:
@@ -192,6 +197,16 @@ class Workspace:
         from emulator.sdk.model import Model
 
         return {m.name: m for m in Model.list(self, latest=True)}
+
+    @property
+    def images(self) -> dict[str, Image]:
+        """Name → highest version of every image."""
+        from emulator.sdk.image import Image
+
+        newest: dict[str, Image] = {}
+        for image in Image.list(self):  # newest version first within each name
+            newest.setdefault(image.name, image)
+        return newest
 
     def get_details(self) -> dict[str, Any]:
         """The workspace's ARM-style description."""

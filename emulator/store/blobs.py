@@ -84,7 +84,7 @@ class BlobStore:
         now = time.time()
         for tmp in self._tmp.glob("*.part"):
             pid = int(tmp.name.split("-", 1)[0])
-            if not _pid_alive(pid) or now - tmp.stat().st_mtime > _GRACE_SECONDS:
+            if not pid_alive(pid) or now - tmp.stat().st_mtime > _GRACE_SECONDS:
                 tmp.unlink(missing_ok=True)
                 removed += 1
         if referenced is not None:
@@ -96,7 +96,8 @@ class BlobStore:
         return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

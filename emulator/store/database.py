@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -57,6 +57,34 @@ CREATE TABLE IF NOT EXISTS model_files (
     size INTEGER NOT NULL,
     executable INTEGER NOT NULL,
     PRIMARY KEY (model_id, path)
+);
+CREATE TABLE IF NOT EXISTS image_versions (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    last_version INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    builder TEXT NOT NULL,
+    flavor TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    model_ids TEXT NOT NULL,
+    entry_script TEXT,
+    environment_key TEXT,
+    location TEXT,
+    directory TEXT NOT NULL,
+    error TEXT,
+    owner_pid INTEGER,
+    created_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL,
+    UNIQUE (workspace_id, name, version)
 );
 """
 

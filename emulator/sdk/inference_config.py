@@ -1,0 +1,125 @@
+"""``azureml.core.model.InferenceConfig``: entry script + environment, validated like the SDK."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from emulator.environments.conda import CondaDependencies
+from emulator.environments.environment import Environment
+from emulator.errors import WebserviceException
+from emulator.images.context import ImageRequest
+from emulator.models.records import ModelRecord
+from emulator.sdk.script_checks import check_python_driver, check_syntax, require_file
+
+__all__ = ["InferenceConfig"]
+
+_RUNTIMES = ("spark-py", "python", "python-slim")
+_CUDA_VERSIONS = ("9.0", "9.1", "10.0")
+
+
+class InferenceConfig:
+    """How to run a model: the scoring script and the environment it needs."""
+
+    def __init__(
+        self,
+        entry_script: str,
+        runtime: str | None = None,
+        conda_file: str | None = None,
+        extra_docker_file_steps: str | None = None,
+        source_directory: str | None = None,
+        enable_gpu: bool | None = None,
+        description: str | None = None,
+        base_image: str | None = None,
+        base_image_registry: object = None,
+        cuda_version: str | None = None,
+        environment: Environment | None = None,
+    ) -> None:
+        if not entry_script:
+            raise WebserviceException("Error, need to specify entry_script.")
+        legacy = (
+            runtime,
+            conda_file,
+            extra_docker_file_steps,
+            enable_gpu,
+            cuda_version,
+            base_image,
+        )
+        if environment is not None:
+            if any(value is not None for value in legacy):
+                raise WebserviceException(
+                    "Error, unable to provide runtime, conda_file, extra_docker_file_steps, "
+                    "enable_gpu, cuda_version, or base_image along with an environment object."
+                )
+            if environment.docker.base_dockerfile and environment.docker.base_image:
+                raise WebserviceException(
+                    "Error, only one of base_dockerfile or base_image should be provided to the "
+                    "environment.docker object."
+                )
+        if source_directory is not None:
+            resolved_dir = os.path.realpath(source_directory)
+            if not os.path.isdir(resolved_dir):
+                raise WebserviceException(f"source directory {source_directory} doesn't exist. ")
+            source_directory = resolved_dir
+        script = os.path.join(source_directory or "", entry_script)
+        if not os.path.isfile(script):
+            raise WebserviceException(
+                f"entry_script {script} doesn't exist. entry_script should be path relative to "
+                "current working directory"
+            )
+        check_python_driver(script)
+        if runtime is not None and runtime.lower() not in _RUNTIMES:
+            raise WebserviceException(
+                "Provided runtime not supported. Possible runtimes are: spark-py|python"
+            )
+        if cuda_version is not None and cuda_version not in _CUDA_VERSIONS:
+            raise WebserviceException(
+                "Provided cuda_version not supported. Possible cuda_versions are: 9.0|9.1|10.0"
+            )
+        require_file("Conda file", conda_file)
+        require_file("Extra docker file steps", extra_docker_file_steps)
+        check_syntax(Path(script))
+        self.entry_script = entry_script
+        self.runtime = runtime
+        self.conda_file = conda_file
+        self.extra_docker_file_steps = extra_docker_file_steps
+        self.source_directory = source_directory
+        self.enable_gpu = enable_gpu
+        self.description = description
+        self.base_image = base_image
+        self.base_image_registry = base_image_registry
+        self.cuda_version = cuda_version
+        self.environment = environment
+
+    def _resolved_environment(self, name: str) -> Environment:
+        """The environment to build: the given one, or one made from the legacy parts."""
+        if self.environment is not None:
+            return self.environment
+        if self.conda_file is not None:
+            return Environment.from_conda_specification(name, self.conda_file)
+        env = Environment(name)
+        env.python.conda_dependencies = CondaDependencies()
+        return env
+
+    def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
+        steps = None
+        if self.extra_docker_file_steps is not None:
+            steps = Path(self.extra_docker_file_steps).read_text(encoding="utf-8")
+        source = Path(self.source_directory) if self.source_directory else None
+        entry = (source / self.entry_script) if source else Path(self.entry_script)
+        return ImageRequest(
+            entry_script=entry.resolve(),
+            environment=self._resolved_environment(f"{name}-env"),
+            models=models,
+            source_directory=source,
+            extra_docker_steps=steps,
+            base_image=self.base_image,
+            enable_gpu=bool(self.enable_gpu),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"InferenceConfig(entry_script={self.entry_script}, runtime={self.runtime}, "
+            f"conda_file={self.conda_file}, source_directory={self.source_directory}, "
+            f"environment={getattr(self.environment, 'name', None)})"
+        )
