@@ -16,6 +16,7 @@ from emulator.images.context import ImageRequest
 from emulator.images.naming import validate_image_name
 from emulator.images.records import ImageRecord
 from emulator.models.records import ModelRecord
+from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file
 from emulator.sdk.workspace import Workspace
@@ -107,15 +108,11 @@ class ContainerImageConfig(ImageConfig):
         self.cuda_version = cuda_version
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
-        from emulator.sdk.inference_config import InferenceConfig
-
-        config = InferenceConfig.__new__(InferenceConfig)
-        config.conda_file, config.environment = self.conda_file, None
         steps = Path(self.docker_file).read_text(encoding="utf-8") if self.docker_file else None
         extra_files = [self.schema_file] if self.schema_file else []
         return ImageRequest(
             entry_script=Path(self.execution_script).resolve(),
-            environment=config._resolved_environment(f"{name}-env"),
+            environment=legacy_environment(f"{name}-env", self.conda_file),
             models=models,
             dependencies=tuple(Path(d).resolve() for d in [*self.dependencies, *extra_files]),
             extra_docker_steps=steps,

@@ -91,16 +91,6 @@ class InferenceConfig:
         self.cuda_version = cuda_version
         self.environment = environment
 
-    def _resolved_environment(self, name: str) -> Environment:
-        """The environment to build: the given one, or one made from the legacy parts."""
-        if self.environment is not None:
-            return self.environment
-        if self.conda_file is not None:
-            return Environment.from_conda_specification(name, self.conda_file)
-        env = Environment(name)
-        env.python.conda_dependencies = CondaDependencies()
-        return env
-
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         steps = None
         if self.extra_docker_file_steps is not None:
@@ -109,7 +99,7 @@ class InferenceConfig:
         entry = (source / self.entry_script) if source else Path(self.entry_script)
         return ImageRequest(
             entry_script=entry.resolve(),
-            environment=self._resolved_environment(f"{name}-env"),
+            environment=self.environment or legacy_environment(f"{name}-env", self.conda_file),
             models=models,
             source_directory=source,
             extra_docker_steps=steps,
@@ -123,3 +113,12 @@ class InferenceConfig:
             f"conda_file={self.conda_file}, source_directory={self.source_directory}, "
             f"environment={getattr(self.environment, 'name', None)})"
         )
+
+
+def legacy_environment(name: str, conda_file: str | None) -> Environment:
+    """The environment the SDK makes from a legacy ``conda_file`` (or its base spec)."""
+    if conda_file is not None:
+        return Environment.from_conda_specification(name, conda_file)
+    env = Environment(name)
+    env.python.conda_dependencies = CondaDependencies()
+    return env

@@ -94,4 +94,3 @@ def package_models(
     package._bind(workspace, record)
     package.generate_dockerfile = generate_dockerfile
     return package
-
