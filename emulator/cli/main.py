@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from emulator._version import SDK_VERSION, __version__
-from emulator.cli import demo_cmd, models_cmd, run_cmd
+from emulator.cli import demo_cmd, models_cmd, run_cmd, serve_cmd
 from emulator.errors import AzureMLException
 from emulator.settings import ROOT_ENV
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     run_cmd.add_parser(commands)
     models_cmd.add_parser(commands)
+    serve_cmd.add_parser(commands)
     demo_cmd.add_parser(commands)
     return parser
 

@@ -5,6 +5,7 @@
     <context>/Dockerfile                   generated (see dockerfile.py)
     <context>/environment/conda.yml        the environment's conda spec, as given
     <context>/environment/requirements.txt that spec mapped to PyPI (see requirements.py)
+    <context>/environment/emulator-requirements.txt  the emulator's own dependencies
     <context>/python/                      the emulator and the azureml.* modules
     <context>/azureml-app/                 → /var/azureml-app: entry script, source directory,
                                            azureml-models/<name>/<version>/...
@@ -23,7 +24,7 @@ from pathlib import Path
 from emulator.environments.environment import Environment
 from emulator.environments.hashing import environment_hash
 from emulator.environments.requirements import ResolvedRequirements, resolve_requirements
-from emulator.images.compat import write_python_tree
+from emulator.images.compat import runtime_requirements, write_python_tree
 from emulator.images.dockerfile import APP_ROOT, render_dockerfile, resolve_base_image
 from emulator.models.layout import lay_out_models, model_dir_for
 from emulator.models.records import ModelRecord
@@ -73,6 +74,14 @@ class BuildContext:
     def requirements_file(self) -> Path:
         return self.root / "environment" / "requirements.txt"
 
+    @property
+    def runtime_requirements_file(self) -> Path:
+        """The emulator's own dependencies (server, YAML, ...), installed after the user's."""
+        return self.root / "environment" / "emulator-requirements.txt"
+
+    def runtime_requirements(self) -> list[str]:
+        return self.runtime_requirements_file.read_text(encoding="utf-8").split()
+
 
 def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildContext:
     """Write the context for ``request`` into the empty or missing directory ``dest``."""
@@ -89,6 +98,9 @@ def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildC
         env.python.conda_dependencies.serialize_to_string()
     )
     (dest / "environment" / "requirements.txt").write_text(resolved.requirements_txt())
+    (dest / "environment" / "emulator-requirements.txt").write_text(
+        "".join(f"{line}\n" for line in runtime_requirements())
+    )
     write_python_tree(dest / "python")
 
     env_vars = {

@@ -50,6 +50,9 @@ RUN {VENV}/bin/pip install --no-cache-dir --disable-pip-version-check \\
         -r /tmp/amlemu/requirements.txt
 
 # The scoring server and the azureml.* modules
+COPY environment/emulator-requirements.txt /tmp/amlemu/emulator-requirements.txt
+RUN {VENV}/bin/pip install --no-cache-dir --disable-pip-version-check \\
+        -r /tmp/amlemu/emulator-requirements.txt
 COPY python/ {PYTHON_TREE}/
 RUN echo {PYTHON_TREE} > \
         "$({VENV}/bin/python -c 'import site; print(site.getsitepackages()[0])')/amlemu.pth"

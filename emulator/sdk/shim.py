@@ -29,6 +29,10 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.core.conda_dependencies": "emulator.environments.conda",
     "azureml.core.environment": "emulator.environments.environment",
     "azureml.exceptions": "emulator.errors",
+    "azureml.contrib": None,
+    "azureml.contrib.services": None,
+    "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
+    "azureml.contrib.services.aml_response": "emulator.server.contrib.aml_response",
 }
 
 _ROOT = "azureml"

@@ -1,0 +1,39 @@
+"""Turning ``run()``'s return value into the response azmlinfsrv sends.
+
+A Werkzeug/Flask response (``AMLResponse`` included) goes out as built, with
+``x-ms-run-function-failed: True`` forced for statuses ≥ 500. Anything else is ``json.dumps``-ed
+with Python's default separators (``None`` → ``{}``, a ``str`` → a quoted JSON string); a value
+json cannot encode (numpy arrays and scalars, bytes, sets) raises, and the caller answers with
+the server's "unexpected internal error" 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from werkzeug.wrappers import Response
+
+from emulator.server.messages import HttpResponse, json_response
+
+logger = logging.getLogger("azmlinfsrv")
+
+_FAILED = "x-ms-run-function-failed"
+
+
+def to_response(output: object) -> HttpResponse:
+    """The response for ``run()``'s output (TypeError/ValueError if it is not serializable)."""
+    if isinstance(output, Response):
+        logger.info("run() output is HTTP Response")
+        body = output.get_data()
+        headers = [(name, value) for name, value in output.headers.items()]
+        if output.status_code >= 500:
+            headers = _force_failed(headers)
+        reason = output.status.partition(" ")[2] or None
+        return HttpResponse(output.status_code, headers, body, reason)
+    return json_response(200, {} if output is None else output)
+
+
+def _force_failed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if any(name.lower() == _FAILED for name, _ in headers):
+        return [(n, "True" if n.lower() == _FAILED else v) for n, v in headers]
+    return [*headers, (_FAILED, "True")]

@@ -1,0 +1,173 @@
+"""A worker process: loads the entry script, runs ``init()`` once, then serves ``run()`` calls.
+
+Started by the HTTP process as ``python -u -m emulator.server.worker FD`` with one end of a
+socket pair; requests arrive one at a time as :class:`HttpRequest` frames and leave as
+:class:`HttpResponse` frames. It boots like an azmlinfsrv worker (same log lines, exit code 3 when
+the script cannot be loaded or ``init()`` raises) and answers like its ``/score`` route.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import socket
+import sys
+import traceback
+from types import FrameType, ModuleType
+
+from emulator.server import ipc
+from emulator.server.config import ConfigError, ServerConfig
+from emulator.server.inputs import InputError, UnsupportedMethod, request_headers, run_arguments
+from emulator.server.logs import configure_logging, master_log, redirect_print, tree_lines
+from emulator.server.messages import HTML, INTERNAL_ERROR, HttpRequest, HttpResponse, error_response
+from emulator.server.serialization import to_response
+from emulator.server.swagger import build_documents
+from emulator.server.user_script import (
+    UserScript,
+    UserScriptError,
+    UserScriptException,
+    UserScriptTimeout,
+    load_user_script,
+)
+
+BOOT_FAILED = 3
+_TREE_LIMIT = 200
+_RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
+
+logger = logging.getLogger("azmlinfsrv")
+
+#: Module names azmlinfsrv answers itself, so scripts import them without azureml installed.
+ALIASES = {
+    "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
+    "azureml.contrib.services.aml_response": "emulator.server.contrib.aml_response",
+    "azureml_inference_server_http.api.aml_request": "emulator.server.contrib.aml_request",
+    "azureml_inference_server_http.api.aml_response": "emulator.server.contrib.aml_response",
+}
+
+
+def main(argv: list[str]) -> int:
+    """Boot, then serve until the HTTP process closes the pair (exit 0) or boot fails (3)."""
+    channel = socket.socket(fileno=int(argv[1]))
+    configure_logging()
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    # Ctrl-C reaches the whole process group; the HTTP process decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    master_log.info(f"Booting worker with pid: {os.getpid()}")
+    try:
+        config = ServerConfig.from_env(os.environ)
+    except ConfigError as exc:
+        logger.critical(str(exc))
+        return BOOT_FAILED
+    print("Initializing logger")  # printed raw, before print() is redirected, as azmlinfsrv
+    redirect_print()
+    logger.info("Starting up app insights client")
+    _prepare_imports(config)
+    if not (config.model_dir and os.path.exists(config.model_dir)):
+        logging.getLogger("azmlinfsrv.trace").warning(
+            f"Model directory is not set or does not exist: {config.model_dir or ''}"
+        )
+    if config.cors_origins:
+        logger.info(f"Enabling CORS for the following origins: {', '.join(config.cors_origins)}")
+    script = _boot(config)
+    if script is None:
+        return BOOT_FAILED
+    documents = build_documents(script.run, config)
+    logger.info(f"Scoring timeout is set to {config.scoring_timeout_ms}")
+    logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")
+    ipc.send(channel, {"pid": os.getpid(), "swagger": documents})
+    while (request := ipc.receive(channel)) is not None:
+        assert isinstance(request, HttpRequest)
+        ipc.send(channel, score(script, request, config.scoring_timeout_ms))
+    return 0
+
+
+def _exit_on_term(signum: int, frame: FrameType | None) -> None:
+    master_log.info(f"Worker exiting (pid: {os.getpid()})")
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    """Flush and leave at once: user threads left running must not keep the worker alive."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _prepare_imports(config: ServerConfig) -> None:
+    """``azureml.*`` through the emulator's shim, azmlinfsrv's aliases, and the app on sys.path."""
+    import importlib
+
+    from emulator.sdk.shim import activate
+
+    activate()
+    for alias, target in ALIASES.items():
+        module: ModuleType = importlib.import_module(target)
+        sys.modules[alias] = module
+    sys.path.append(config.app_root)
+    if config.source_dir:
+        sys.path.append(os.path.join(config.app_root, config.source_dir))
+
+
+def _boot(config: ServerConfig) -> UserScript | None:
+    try:
+        script = load_user_script(config.entry_script_path)
+    except UserScriptError:
+        logger.error(traceback.format_exc())
+        return None
+    try:
+        script.invoke_init()
+    except UserScriptException:
+        logger.error("User's init function failed")
+        logger.error(f"Encountered Exception {traceback.format_exc()}")
+        if config.model_dir and os.path.exists(config.model_dir):
+            logger.info("Model Directory Contents:")
+            lines = tree_lines(config.model_dir)
+            for line in itertools.islice(lines, _TREE_LIMIT):
+                logger.info(line)
+            if next(lines, None) is not None:
+                logger.info(f"Output Truncated. First {_TREE_LIMIT} lines shown.")
+        return None
+    return script
+
+
+def score(script: UserScript, request: HttpRequest, timeout_ms: int) -> HttpResponse:
+    """azmlinfsrv's ``/score`` handler for one request."""
+    try:
+        arguments = run_arguments(script, request)
+        output, elapsed_ms = script.invoke_run(arguments, request_headers(request), timeout_ms)
+    except UnsupportedMethod as exc:
+        if request.method == "OPTIONS":  # CORS headers are added by the HTTP process
+            return HttpResponse(
+                200,
+                [
+                    ("Content-Type", HTML),
+                    ("Content-Length", "0"),
+                    ("x-ms-run-function-failed", "False"),
+                ],
+            )
+        return error_response(exc.status, str(exc))
+    except InputError as exc:
+        return error_response(exc.status, str(exc))
+    except UserScriptTimeout as exc:
+        logger.error(f"Encountered Exception: {traceback.format_exc()}")
+        return error_response(500, f"Scoring timeout after {exc.timeout_ms} ms", run_failed=True)
+    except UserScriptException:
+        logger.error(f"Encountered Exception: {traceback.format_exc()}")
+        return error_response(500, _RUN_FAILED, run_failed=True)
+    except Exception:
+        logger.error(f"Encountered Exception: {traceback.format_exc()}")
+        return error_response(500, INTERNAL_ERROR)
+    try:
+        response = to_response(output)
+    except Exception:
+        logger.error(f"Encountered Exception: {traceback.format_exc()}")
+        return error_response(500, INTERNAL_ERROR)
+    response.headers.append(("x-ms-run-fn-exec-ms", f"{elapsed_ms:.3f}"))
+    return response
+
+
+if __name__ == "__main__":
+    _exit(main(sys.argv))
