@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,32 @@ def load_asset_module(relative: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-docker",
+        action="store_true",
+        help="fail (instead of skip) Docker tests when no engine answers; the README's test "
+        "command sets it after scripts/setup-docker.sh has prepared the engine",
+    )
+
+
+@pytest.fixture(scope="session")
+def docker_engine(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Docker client; skips without an engine unless ``--require-docker`` (or ``CI``) is set."""
+    from emulator.images.builders.docker import docker_available
+
+    if not docker_available():
+        message = "no Docker engine answers: run scripts/setup-docker.sh (as root) first"
+        if request.config.getoption("--require-docker") or os.environ.get("CI"):
+            pytest.fail(f"Docker is required but {message}", pytrace=False)
+        pytest.skip(message)
+    import docker
+
+    client = docker.from_env()
+    yield client
+    client.close()
 
 
 @pytest.fixture

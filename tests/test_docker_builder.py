@@ -1,13 +1,13 @@
 """DockerBuilder against a real engine: build, label, run, and the three ways a build fails.
 
-CI prepares the engine and the base image with ``scripts/setup-docker.sh`` first, so there a
-missing engine is a failure, not a skip; locally these tests skip when no engine answers.
+The README's test command prepares the engine and the base image with
+``scripts/setup-docker.sh`` and passes ``--require-docker``, so there a missing engine is a
+failure, not a skip; a bare ``pytest`` skips these tests when no engine answers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,19 +25,9 @@ from emulator.store.root import EmulatorRoot
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Any]:
-    """A high-level Docker client; fails in CI and skips locally when no engine answers."""
-    if not docker_available():
-        message = "no Docker engine answers: run scripts/setup-docker.sh (as root) first"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {message}", pytrace=False)
-        pytest.skip(message)
-    import docker
-
-    client = docker.from_env()
-    yield client
-    client.close()
+@pytest.fixture
+def engine(docker_engine: Any) -> Any:
+    return docker_engine
 
 
 @pytest.fixture
@@ -56,12 +46,14 @@ def _new_tag(tags: list[str]) -> str:
     return tag
 
 
-def _context(tmp_path: Path, pip: list[str]) -> BuildContext:
+def _context(tmp_path: Path, pip: list[str], conda: list[str] | None = None) -> BuildContext:
     (tmp_path / "score.py").write_text(
         "def init():\n    pass\n\n\ndef run(data):\n    return data\n"
     )
     env = emulator.Environment("x")
-    env.python.conda_dependencies = emulator.CondaDependencies.create(pip_packages=pip)
+    env.python.conda_dependencies = emulator.CondaDependencies.create(
+        pip_packages=pip, conda_packages=conda
+    )
     request = ImageRequest(entry_script=tmp_path / "score.py", environment=env)
     return write_context(request, tmp_path / "context", EmulatorRoot(tmp_path / "root").blobs)
 
@@ -117,6 +109,17 @@ def test_unresolvable_pin_fails_with_pip_output(
 
     with pytest.raises(docker.errors.ImageNotFound):
         engine.images.get(tag)
+
+
+def test_conda_only_package_fails_before_docker_runs(tmp_path: Path, engine: Any) -> None:
+    context = _context(tmp_path, ["azureml-defaults"], conda=["cudatoolkit=11.3"])
+
+    with pytest.raises(BuildFailed) as failed:
+        _build(tmp_path, context, "amlemu-test-never-built:1")
+
+    assert failed.value.step == "Resolve requirements"
+    assert "cudatoolkit=11.3 is a conda-only package" in failed.value.message
+    assert "Docker build" not in (tmp_path / "build.log").read_text()
 
 
 def test_missing_base_image_points_at_setup_script(

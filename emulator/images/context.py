@@ -24,6 +24,7 @@ from pathlib import Path
 from emulator.environments.environment import Environment
 from emulator.environments.hashing import environment_hash
 from emulator.environments.requirements import ResolvedRequirements, resolve_requirements
+from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import runtime_requirements, write_python_tree
 from emulator.images.dockerfile import APP_ROOT, render_dockerfile, resolve_base_image
 from emulator.models.layout import lay_out_models, model_dir_for
@@ -162,3 +163,19 @@ def _copy_app_files(request: ImageRequest, app_dir: Path) -> str:
         else:
             shutil.copy2(dependency, target)
     return request.entry_script.name
+
+
+def check_requirements(context: BuildContext, log: BuildLog) -> None:
+    """Refuse what cannot be installed before any slow step starts (every builder calls it)."""
+    resolved = context.resolved
+    if resolved.unavailable:
+        listed = "\n".join(f"  - {spec} {reason}" for spec, reason in resolved.unavailable)
+        raise BuildFailed(
+            "Resolve requirements",
+            "These packages cannot be installed outside Azure ML; remove them from the "
+            f"environment's conda/pip spec:\n{listed}",
+        )
+    if resolved.provided_by_emulator:
+        provided = ", ".join(resolved.provided_by_emulator)
+        log.write(f"Provided by the emulator (not installed): {provided}")
+    log.write(f"Requirements: {', '.join(resolved.pip) or 'none'}")

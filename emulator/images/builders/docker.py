@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.images.buildlog import BuildFailed, BuildLog
-from emulator.images.context import BuildContext
+from emulator.images.context import BuildContext, check_requirements
 from emulator.images.dockerfile import BASE_IMAGE_ENV, LOCAL_BASE_IMAGE
 
 #: Label on every image this builder makes, so that a reaper can find (and remove) them.
@@ -67,6 +67,8 @@ class DockerBuilder:
 
     def build(self, context: BuildContext, log: BuildLog, image_dir: Path, tag: str) -> str:
         """Build and tag the image; returns the tag, which is what ``docker run`` needs."""
+        with log.step("Resolve requirements"):
+            check_requirements(context, log)
         with log.step("Connect to Docker engine"):
             client = self._client(log)
         try:

@@ -29,7 +29,7 @@ from packaging.requirements import Requirement
 import emulator
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import DISTRIBUTION
-from emulator.images.context import BuildContext
+from emulator.images.context import BuildContext, check_requirements
 from emulator.images.dockerfile import APP_ROOT
 from emulator.settings import BUILDER_ENV
 from emulator.store.root import EmulatorRoot
@@ -79,7 +79,9 @@ class LocalBuilder:
 
     def build(self, context: BuildContext, log: BuildLog, image_dir: Path, tag: str) -> str:
         image_dir = image_dir.absolute()
-        _resolve(context, log)
+        with log.step("Resolve requirements"):
+            check_requirements(context, log)
+            _warn_on_python_mismatch(context, log)
         python_path: tuple[Path, ...] = ()
         if self.mode == "venv":
             python = _cached_venv(context, log, self.root.path.absolute() / ENVS_DIRNAME)
@@ -101,28 +103,16 @@ class LocalBuilder:
         return str(image_dir)
 
 
-def _resolve(context: BuildContext, log: BuildLog) -> None:
-    """Refuse what cannot be installed before any slow step starts."""
-    resolved = context.resolved
-    with log.step("Resolve requirements"):
-        if resolved.unavailable:
-            listed = "\n".join(f"  - {spec} {reason}" for spec, reason in resolved.unavailable)
-            raise BuildFailed(
-                "Resolve requirements",
-                "These packages cannot be installed outside Azure ML; remove them from the "
-                f"environment's conda/pip spec:\n{listed}",
-            )
-        if resolved.provided_by_emulator:
-            provided = ", ".join(resolved.provided_by_emulator)
-            log.write(f"Provided by the emulator (not installed): {provided}")
-        log.write(f"Requirements: {', '.join(resolved.pip) or 'none'}")
-        match = _PLAIN_VERSION.match(resolved.python_version or "")
-        running = sys.version_info[:2]
-        if match and (int(match.group(1)), int(match.group(2))) != running:
-            log.write(
-                f"WARNING: the environment asks for python {resolved.python_version}; the "
-                f"image runs on this machine's python {running[0]}.{running[1]}."
-            )
+def _warn_on_python_mismatch(context: BuildContext, log: BuildLog) -> None:
+    """The venv links this machine's interpreter, whatever version the environment asks for."""
+    version = context.resolved.python_version
+    match = _PLAIN_VERSION.match(version or "")
+    running = sys.version_info[:2]
+    if match and (int(match.group(1)), int(match.group(2))) != running:
+        log.write(
+            f"WARNING: the environment asks for python {version}; the "
+            f"image runs on this machine's python {running[0]}.{running[1]}."
+        )
 
 
 def _check_host(context: BuildContext, log: BuildLog) -> None:
