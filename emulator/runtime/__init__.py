@@ -1,0 +1,1 @@
+"""Containers: a built image started as a supervised process or Docker container."""
