@@ -34,3 +34,37 @@ BUILDER_ENV = "AZUREML_EMULATOR_BUILDER"
 def builder_name() -> str:
     """The image builder: ``local`` (virtualenv, default), ``host`` or ``docker``."""
     return os.environ.get(BUILDER_ENV, "").strip().lower() or "local"
+
+
+CORE_QUOTA_ENV = "AZUREML_EMULATOR_CORE_QUOTA"
+DEFAULT_CORE_QUOTA = 100
+PROVISIONING_SECONDS_ENV = "AZUREML_EMULATOR_PROVISIONING_SECONDS"
+DEFAULT_PROVISIONING_SECONDS = 1.0
+
+
+def core_quota() -> int:
+    """Cores one subscription may hold in compute clusters (Azure's regional vCPU quota)."""
+    raw = os.environ.get(CORE_QUOTA_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CORE_QUOTA
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{CORE_QUOTA_ENV} must be a whole number of cores, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{CORE_QUOTA_ENV} must not be negative, not {raw!r}")
+    return value
+
+
+def provisioning_seconds() -> float:
+    """How long an emulated cluster stays ``Creating`` (or ``Deleting``) before it settles."""
+    raw = os.environ.get(PROVISIONING_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PROVISIONING_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{PROVISIONING_SECONDS_ENV} must be a number of seconds, not {raw!r}"
+        ) from None
+    return max(0.0, value)

@@ -51,7 +51,67 @@ def test_sdk_module_paths_resolve_to_the_emulator() -> None:
 
 def test_unemulated_module_says_what_is_emulated() -> None:
     with mock_aml(), pytest.raises(ModuleNotFoundError, match="does not emulate it"):
-        import azureml.train.automl  # noqa: F401
+        import azureml.pipeline.core  # noqa: F401
+
+
+def test_compute_module_paths_resolve_to_the_emulator() -> None:
+    with mock_aml():
+        from azureml.core import ComputeTarget as CoreComputeTarget
+        from azureml.core.compute import AksCompute, ComputeTarget
+        from azureml.core.compute.aks import AksCompute as AksCompute2
+        from azureml.core.compute.aks import AksProvisioningConfiguration
+        from azureml.core.compute.compute import ComputeTarget as ComputeTarget2
+        from azureml.core.compute_target import ComputeTargetException
+
+        from emulator.sdk import compute, compute_config
+
+        assert AksCompute is AksCompute2 is compute.AksCompute
+        assert ComputeTarget is ComputeTarget2 is CoreComputeTarget is compute.ComputeTarget
+        assert AksProvisioningConfiguration is compute_config.AksProvisioningConfiguration
+        assert ComputeTargetException is emulator.errors.ComputeTargetException
+    assert _azureml_modules() == []
+
+
+def test_automl_imports_but_any_use_says_it_is_not_emulated() -> None:
+    from emulator.sdk.automl import AutoMLNotEmulatedError
+
+    with mock_aml():
+        import azureml.train.automl as AutoML  # as the seed's scoring script does
+
+        with pytest.raises(AutoMLNotEmulatedError, match="AutoML training is not emulated"):
+            AutoML.AutoMLConfig  # noqa: B018
+        with pytest.raises(AutoMLNotEmulatedError, match=r"azureml\.train\.automl\.AutoMLConfig"):
+            from azureml.train.automl import AutoMLConfig  # noqa: F401
+        assert not hasattr(AutoML, "__path__")  # protocol lookups stay ordinary misses
+        assert isinstance(AutoMLNotEmulatedError("x"), NotImplementedError)
+
+
+def test_image_python_tree_carries_compute_and_automl(tmp_path: Path) -> None:
+    """Inside an image there is no shim: the generated azureml package must behave the same."""
+    from emulator.images.compat import write_python_tree
+
+    write_python_tree(tmp_path / "tree")
+    script = textwrap.dedent(
+        """
+        import azureml.train.automl as AutoML
+        from azureml.core.compute import AksCompute, ComputeTarget
+        from emulator.sdk.automl import AutoMLNotEmulatedError
+        assert AksCompute.ClusterPurpose.DEV_TEST == "DevTest"
+        try:
+            AutoML.AutoMLConfig
+        except AutoMLNotEmulatedError as exc:
+            print("refused:", exc)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "tree"), "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "refused: azureml.train.automl.AutoMLConfig is not available" in out.stdout
 
 
 def test_mock_aml_as_decorator_and_nested() -> None:

@@ -2,8 +2,9 @@
 
 from emulator._version import SDK_VERSION as VERSION
 from emulator.environments.environment import Environment
+from emulator.sdk.compute import ComputeTarget
 from emulator.sdk.image import Image
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
 
-__all__ = ["VERSION", "Environment", "Image", "Model", "Workspace"]
+__all__ = ["VERSION", "ComputeTarget", "Environment", "Image", "Model", "Workspace"]

@@ -28,7 +28,13 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.core.image.container": "emulator.sdk.image",
     "azureml.core.conda_dependencies": "emulator.environments.conda",
     "azureml.core.environment": "emulator.environments.environment",
+    "azureml.core.compute": "emulator.sdk.compute",
+    "azureml.core.compute.aks": "emulator.sdk.compute",
+    "azureml.core.compute.compute": "emulator.sdk.compute",
+    "azureml.core.compute_target": "emulator.sdk.compute_target",
     "azureml.exceptions": "emulator.errors",
+    "azureml.train": None,
+    "azureml.train.automl": "emulator.sdk.automl",
     "azureml.contrib": None,
     "azureml.contrib.services": None,
     "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
@@ -77,6 +83,8 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             setattr(module, attr, getattr(source, attr))
         module.__dict__["__all__"] = list(exported)
         module.__doc__ = source.__doc__
+        if "__getattr__" in vars(source):  # a module that answers unknown names itself
+            module.__dict__["__getattr__"] = vars(source)["__getattr__"]
 
 
 _FINDER = _ShimFinder()

@@ -11,6 +11,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from emulator.compute.registry import ComputeRegistry
 from emulator.errors import UserErrorException, WorkspaceException
 from emulator.images.registry import ImageRegistry
 from emulator.models.registry import ModelRegistry
@@ -22,6 +23,7 @@ from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from emulator.sdk.compute import ComputeTarget
     from emulator.sdk.image import Image
     from emulator.sdk.model import Model
 
@@ -78,6 +80,7 @@ class Workspace:
         self._images = ImageRegistry(
             root, record.id, WorkspaceStore(root).directory(record) / "images"
         )
+        self._compute = ComputeRegistry(root, record)
 
     @classmethod
     def _from_record(cls, root: EmulatorRoot, record: WorkspaceRecord) -> Workspace:
@@ -207,6 +210,13 @@ class Workspace:
         for image in Image.list(self):  # newest version first within each name
             newest.setdefault(image.name, image)
         return newest
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """Name → every compute target of the workspace (``AksCompute`` objects)."""
+        from emulator.sdk.compute import ComputeTarget
+
+        return {target.name: target for target in ComputeTarget.list(self)}
 
     def get_details(self) -> dict[str, Any]:
         """The workspace's ARM-style description."""

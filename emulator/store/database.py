@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -85,6 +85,44 @@ CREATE TABLE IF NOT EXISTS images (
     created_time TEXT NOT NULL,
     updated_time TEXT NOT NULL,
     UNIQUE (workspace_id, name, version)
+);
+CREATE TABLE IF NOT EXISTS compute_targets (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER REFERENCES workspaces(id) ON DELETE SET NULL,
+    name TEXT,
+    compute_type TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    resource_group TEXT NOT NULL,
+    cluster_name TEXT NOT NULL,
+    location TEXT NOT NULL,
+    vm_size TEXT NOT NULL,
+    agent_count INTEGER NOT NULL,
+    cluster_purpose TEXT NOT NULL,
+    load_balancer_type TEXT NOT NULL,
+    load_balancer_subnet TEXT,
+    ssl TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL,
+    is_attached INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    pending_state TEXT,
+    ready_at REAL NOT NULL,
+    errors TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL,
+    UNIQUE (workspace_id, name),
+    UNIQUE (subscription_id, resource_group, cluster_name)
+);
+CREATE TABLE IF NOT EXISTS compute_reservations (
+    compute_id INTEGER NOT NULL REFERENCES compute_targets(id) ON DELETE CASCADE,
+    owner TEXT NOT NULL,
+    replica INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    cpu_cores REAL NOT NULL,
+    memory_gb REAL NOT NULL,
+    gpus REAL NOT NULL,
+    fpgas INTEGER NOT NULL,
+    PRIMARY KEY (compute_id, owner, replica)
 );
 """
 

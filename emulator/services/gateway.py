@@ -1,0 +1,232 @@
+"""The HTTP server in front of web services: one per AKS cluster, or one per ACI service.
+
+AKS mode routes ``/api/v1/service/<name>/score`` and ``/api/v1/service/<name>/swagger.json``
+to the named service (unknown names get a 404), as the cluster's ``azureml-fe`` does. ACI mode
+serves a single service at ``/score`` and ``/swagger.json`` (other paths, such as the ``/``
+liveness route, are passed to the container as well). It listens on 127.0.0.1 and a free port,
+never a fixed one, and parses HTTP with the scoring server's own protocol
+(:mod:`emulator.server.protocol`).
+
+Run it in a background thread (:meth:`Gateway.start` / :meth:`Gateway.stop`, or ``with``) from
+synchronous code, or on a running event loop (``await gateway.open()`` / ``close()``). Services
+can be added and removed while it runs, from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from typing import Any, Literal
+
+from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.server.protocol import HttpProtocol
+from emulator.services import responses
+from emulator.services.auth import ServiceAuth
+from emulator.services.replicas import ReplicaProvider
+from emulator.services.route import ScaleCallback, ServiceRoute
+from emulator.services.settings import ServiceSettings
+
+HOST = "127.0.0.1"
+GatewayMode = Literal["aks", "aci"]
+_AKS_PATH = re.compile(r"/api/v1/service/([^/]+)/(score|swagger\.json)")
+
+
+class Gateway:
+    def __init__(self, mode: GatewayMode = "aks") -> None:
+        if mode not in ("aks", "aci"):
+            raise ValueError(f"mode must be 'aks' or 'aci', not {mode!r}")
+        self.mode: GatewayMode = mode
+        self._routes: dict[str, ServiceRoute] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._connections: set[HttpProtocol] = set()
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+
+    # addresses
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the gateway is not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def scoring_uri(self, name: str) -> str:
+        if self.mode == "aci":
+            return f"{self.url}/score"
+        return f"{self.url}/api/v1/service/{name}/score"
+
+    def swagger_uri(self, name: str) -> str:
+        return self.scoring_uri(name).rsplit("/", 1)[0] + "/swagger.json"
+
+    # services
+
+    def add_service(
+        self,
+        name: str,
+        replicas: ReplicaProvider,
+        settings: ServiceSettings | None = None,
+        auth: ServiceAuth | None = None,
+        scale: ScaleCallback | None = None,
+    ) -> ServiceRoute:
+        """Route ``name`` to the replicas ``replicas`` returns; ``scale`` enables autoscaling
+        (when ``settings.autoscale_enabled``). Replaces a service of the same name."""
+        route = ServiceRoute(name, replicas, settings, auth, scale)
+        with self._lock:
+            if self.mode == "aci" and self._routes and name not in self._routes:
+                raise ValueError("an ACI gateway serves exactly one service")
+            previous = self._routes.get(name)
+            self._routes[name] = route
+        if previous is not None:
+            self._run(previous.aclose())
+        if self._loop is not None:
+            self._call_soon(route.attach, self._loop)
+        return route
+
+    def remove_service(self, name: str) -> None:
+        """Stop routing ``name`` (404 from now on) and stop its autoscaler. Unknown: no-op."""
+        with self._lock:
+            route = self._routes.pop(name, None)
+        if route is not None:
+            self._run(route.aclose())
+
+    def service(self, name: str) -> ServiceRoute:
+        """The route of ``name`` (``KeyError`` if absent): auth, settings, metrics, autoscaler."""
+        return self._routes[name]
+
+    @property
+    def services(self) -> dict[str, ServiceRoute]:
+        return dict(self._routes)
+
+    # running on an existing event loop
+
+    async def open(self) -> int:
+        """Listen on the running loop; returns the port."""
+        if self._server is not None:
+            raise RuntimeError("the gateway is already running")
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: HttpProtocol(self, self._connections), HOST, 0
+        )
+        self._loop = loop
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        for route in list(self._routes.values()):
+            route.attach(loop)
+        return self._port
+
+    async def close(self) -> None:
+        """Stop listening, drop open connections, stop autoscalers."""
+        if self._server is None:
+            return
+        self._server.close()
+        for connection in list(self._connections):
+            connection.close()
+        await self._server.wait_closed()
+        for route in list(self._routes.values()):
+            await route.aclose()
+        self._server = None
+        self._loop = None
+        self._port = None
+
+    # running in a background thread
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Serve from a background thread; returns the port once listening."""
+        if self._thread is not None:
+            raise RuntimeError("the gateway is already running")
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        async def main() -> None:
+            self._stopping = asyncio.Event()
+            try:
+                await self.open()
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            await self._stopping.wait()
+            await self.close()
+
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(main(),), name="amlemu-gateway", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(timeout) or failure:
+            self._thread = None
+            raise RuntimeError("the gateway did not start") from (failure[0] if failure else None)
+        return self.port
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background thread started by :meth:`start`. Idempotent."""
+        thread, loop, stopping = self._thread, self._loop, self._stopping
+        if thread is None:
+            return
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # plumbing
+
+    def _call_soon(self, function: Any, *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            function(*args)
+        else:
+            loop.call_soon_threadsafe(function, *args)
+
+    def _run(self, coroutine: Any) -> None:
+        """Run a cleanup coroutine on the gateway's loop (waiting for it from other threads)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coroutine.close()
+            return
+        if _running_loop() is loop:
+            loop.create_task(coroutine)
+        else:
+            asyncio.run_coroutine_threadsafe(coroutine, loop).result(10)
+
+    # the HTTP handler
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        if self.mode == "aci":
+            routes = list(self._routes.values())
+            if not routes:
+                return responses.ensure_request_id(request, responses.path_not_found(path))
+            endpoint = "score" if path == "/score" else path.lstrip("/")
+            return await routes[0].handle(request, endpoint, request.target)
+        match = _AKS_PATH.fullmatch(path)
+        if match is None:
+            return responses.ensure_request_id(request, responses.path_not_found(path))
+        name, endpoint = match.groups()
+        route = self._routes.get(name)
+        if route is None:
+            return responses.ensure_request_id(request, responses.service_not_found(name))
+        target = f"/{endpoint}?{request.query}" if request.query else f"/{endpoint}"
+        return await route.handle(request, endpoint, target)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
