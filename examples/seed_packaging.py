@@ -21,7 +21,7 @@ model = Model.register(
 
 # create a Conda dependencies environment file
 print("Creating conda dependencies file locally...")
-from azureml.core.conda_dependencies import CondaDependencies  # noqa: E402
+from azureml.core.conda_dependencies import CondaDependencies
 
 conda_packages = ["numpy", "scikit-learn"]
 pip_packages = ["azureml-sdk[automl]"]
@@ -35,7 +35,7 @@ runtime = "python"
 
 # create container image configuration
 print("Creating container image configuration...")
-from azureml.core.image import ContainerImage  # noqa: E402
+from azureml.core.image import ContainerImage
 
 image_config = ContainerImage.image_configuration(
     execution_script="scoring_service.py", runtime=runtime, conda_file=conda_file
@@ -44,7 +44,7 @@ image_config = ContainerImage.image_configuration(
 # create the image
 image_name = "nyc-taxi-automl-image"
 
-from azureml.core import Image  # noqa: E402
+from azureml.core import Image
 
 image = Image.create(name=image_name, models=[model], image_config=image_config, workspace=ws)
 

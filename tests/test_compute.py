@@ -174,7 +174,7 @@ def test_state_survives_workspace_objects_and_processes(
 def test_schema_version_was_bumped(aml_workspace: Workspace, aml_root: Path) -> None:
     conn = sqlite3.connect(aml_root / "registry.sqlite3")
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()

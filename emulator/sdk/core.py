@@ -5,6 +5,7 @@ from emulator.environments.environment import Environment
 from emulator.sdk.compute import ComputeTarget
 from emulator.sdk.image import Image
 from emulator.sdk.model import Model
+from emulator.sdk.webservice import Webservice
 from emulator.sdk.workspace import Workspace
 
-__all__ = ["VERSION", "ComputeTarget", "Environment", "Image", "Model", "Workspace"]
+__all__ = ["VERSION", "ComputeTarget", "Environment", "Image", "Model", "Webservice", "Workspace"]

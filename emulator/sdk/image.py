@@ -153,6 +153,9 @@ class Image:
         self._bind(workspace, record)
 
     def _bind(self, workspace: Workspace, record: ImageRecord) -> None:
+        flavored = _image_class(record.flavor)
+        if type(self) is ContainerImage and flavored is not ContainerImage:
+            self.__class__ = flavored  # type: ignore[assignment]  # flavor known from the record
         self.workspace = workspace
         self._record = record
         self.name = record.name
@@ -199,6 +202,7 @@ class Image:
             description=getattr(image_config, "description", None),
             tags=config_meta[0],
             properties=config_meta[1],
+            flavor=getattr(image_config, "image_flavor", "WebApiContainer"),
             model_ids=[r.model_id for r in records],
             entry_script=request.entry_script.name,
         )
@@ -345,3 +349,12 @@ class ContainerImage(Image):
             base_image_registry=base_image_registry,
             cuda_version=cuda_version,
         )
+
+
+def _image_class(flavor: str) -> type[Image]:
+    """The subclass for an image flavor (``AccelContainer`` → ``AccelContainerImage``)."""
+    if flavor == "AccelContainer":
+        from emulator.sdk.accel import AccelContainerImage
+
+        return AccelContainerImage
+    return ContainerImage

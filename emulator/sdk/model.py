@@ -187,6 +187,32 @@ class Model:
         return resolve_local(model_name, None)
 
     @staticmethod
+    def deploy(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Any],
+        inference_config: Any = None,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+        show_output: bool = False,
+    ) -> Any:
+        """Build an image for ``models`` + ``inference_config`` and deploy it as ``name``;
+        returns the service at once (``Transitioning``: ``wait_for_deployment``)."""
+        from emulator.sdk.webservice.deploy import deploy_models
+
+        return deploy_models(
+            workspace,
+            name,
+            models,
+            inference_config,
+            deployment_config,
+            deployment_target,
+            overwrite,
+            show_output,
+        )
+
+    @staticmethod
     def package(
         workspace: Workspace,
         models: Sequence[Any],

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from emulator.sdk.compute import ComputeTarget
     from emulator.sdk.image import Image
     from emulator.sdk.model import Model
+    from emulator.sdk.webservice import Webservice
 
 __all__ = ["Workspace"]
 
@@ -217,6 +218,13 @@ class Workspace:
         from emulator.sdk.compute import ComputeTarget
 
         return {target.name: target for target in ComputeTarget.list(self)}
+
+    @property
+    def webservices(self) -> dict[str, Webservice]:
+        """Name → every web service of the workspace."""
+        from emulator.sdk.webservice import Webservice
+
+        return {service.name: service for service in Webservice.list(self)}
 
     def get_details(self) -> dict[str, Any]:
         """The workspace's ARM-style description."""

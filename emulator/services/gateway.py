@@ -107,13 +107,13 @@ class Gateway:
 
     # running on an existing event loop
 
-    async def open(self) -> int:
-        """Listen on the running loop; returns the port."""
+    async def open(self, port: int = 0) -> int:
+        """Listen on the running loop (``port`` 0: a free one); returns the port."""
         if self._server is not None:
             raise RuntimeError("the gateway is already running")
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: HttpProtocol(self, self._connections), HOST, 0
+            lambda: HttpProtocol(self, self._connections), HOST, port
         )
         self._loop = loop
         self._port = int(self._server.sockets[0].getsockname()[1])
@@ -137,8 +137,9 @@ class Gateway:
 
     # running in a background thread
 
-    def start(self, timeout: float = 10.0) -> int:
-        """Serve from a background thread; returns the port once listening."""
+    def start(self, timeout: float = 10.0, port: int = 0) -> int:
+        """Serve from a background thread (``port`` 0: a free one); returns the port once
+        listening. A port already in use raises ``OSError``."""
         if self._thread is not None:
             raise RuntimeError("the gateway is already running")
         started = threading.Event()
@@ -147,7 +148,7 @@ class Gateway:
         async def main() -> None:
             self._stopping = asyncio.Event()
             try:
-                await self.open()
+                await self.open(port)
             except BaseException as exc:
                 failure.append(exc)
                 started.set()
@@ -162,6 +163,8 @@ class Gateway:
         self._thread.start()
         if not started.wait(timeout) or failure:
             self._thread = None
+            if failure and isinstance(failure[0], OSError):
+                raise failure[0]
             raise RuntimeError("the gateway did not start") from (failure[0] if failure else None)
         return self.port
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -123,6 +123,30 @@ CREATE TABLE IF NOT EXISTS compute_reservations (
     gpus REAL NOT NULL,
     fpgas INTEGER NOT NULL,
     PRIMARY KEY (compute_id, owner, replica)
+);
+CREATE TABLE IF NOT EXISTS services (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    compute_type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    image_id TEXT,
+    model_ids TEXT NOT NULL,
+    compute_name TEXT,
+    settings TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    primary_key TEXT,
+    secondary_key TEXT,
+    token_secret TEXT,
+    scoring_uri TEXT,
+    port INTEGER,
+    error TEXT,
+    owner_pid INTEGER,
+    created_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL,
+    UNIQUE (workspace_id, name)
 );
 """
 

@@ -1,0 +1,1 @@
+"""Generated TF-Serving Predict messages and stubs (see README.md here; regenerate.sh)."""

@@ -1,0 +1,26 @@
+"""The web service faces: ``azureml.core.webservice`` (Webservice, AciWebservice, AksWebservice,
+LocalWebservice) over the emulator's services layer."""
+
+from emulator.sdk.webservice.aci import AciWebservice
+from emulator.sdk.webservice.aks import AksWebservice
+from emulator.sdk.webservice.base import Webservice
+from emulator.sdk.webservice.local import LocalWebservice
+from emulator.sdk.webservice_config import (
+    AciServiceDeploymentConfiguration,
+    AksServiceDeploymentConfiguration,
+    LocalWebserviceDeploymentConfiguration,
+)
+
+AciServiceDeploymentConfiguration._webservice_type = AciWebservice
+AksServiceDeploymentConfiguration._webservice_type = AksWebservice
+LocalWebserviceDeploymentConfiguration._webservice_type = LocalWebservice
+
+__all__ = [
+    "AciServiceDeploymentConfiguration",
+    "AciWebservice",
+    "AksServiceDeploymentConfiguration",
+    "AksWebservice",
+    "LocalWebservice",
+    "LocalWebserviceDeploymentConfiguration",
+    "Webservice",
+]

@@ -1,0 +1,110 @@
+"""``AciWebservice``: a service in Azure Container Instances — one container, its own endpoint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emulator.errors import WebserviceException
+from emulator.sdk.webservice.base import Webservice
+from emulator.sdk.webservice_config import (
+    AciServiceDeploymentConfiguration,
+    aci_deploy_configuration,
+)
+from emulator.services.manager import DeploymentSpec
+from emulator.services.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from emulator.sdk.workspace import Workspace
+
+
+class AciWebservice(Webservice):
+    """An ACI service: auth off by default, no router limits in front of the container."""
+
+    _webservice_type = "ACI"
+    deploy_configuration = staticmethod(aci_deploy_configuration)
+
+    @classmethod
+    def _spec(cls, workspace: Workspace, config: Any, target: Any) -> DeploymentSpec:
+        if not isinstance(config, AciServiceDeploymentConfiguration):
+            raise WebserviceException(
+                "Error, provided deployment configuration must be of type "
+                "AciServiceDeploymentConfiguration in order to deploy an ACI service."
+            )
+        settings = config.to_runtime()
+        location = settings.location or workspace.location
+        problem = settings.capacity_error(location)
+        if problem:
+            raise WebserviceException(problem)
+        return DeploymentSpec(
+            compute_type="ACI",
+            replicas=1,
+            route=ServiceSettings.aci(),
+            auth_mode="key" if settings.auth_enabled else "off",
+            # CPU is limited only when asked for: Azure's 0.1 default would make init() crawl.
+            cpu_cores=config.cpu_cores,
+            memory_gb=settings.memory_gb,
+            settings={**settings.payload(), "location": location},
+            description=settings.description,
+            tags=settings.tags,
+            properties=settings.properties,
+            primary_key=settings.primary_key,
+            secondary_key=settings.secondary_key,
+        )
+
+    def _bind_settings(self, settings: dict[str, Any]) -> None:
+        resources = settings.get("containerResourceRequirements") or {}
+        self.container_resource_requirements = resources
+        self.location = settings.get("location")
+        self.ssl_enabled = settings.get("sslEnabled", False)
+        self.enable_app_insights = settings.get("appInsightsEnabled", False)
+        self.cname = settings.get("cname")
+        self.public_ip = None
+        self.public_fqdn = None
+
+    def update(
+        self,
+        image: Any = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        auth_enabled: bool | None = None,
+        ssl_enabled: bool | None = None,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        ssl_cname: str | None = None,
+        enable_app_insights: bool | None = None,
+        models: Any = None,
+        inference_config: Any = None,
+    ) -> None:
+        """Change tags, properties, description, auth or the image; replicas roll over."""
+        given = (
+            image,
+            tags,
+            properties,
+            description,
+            auth_enabled,
+            ssl_enabled,
+            ssl_cert_pem_file,
+            ssl_key_pem_file,
+            ssl_cname,
+            enable_app_insights,
+            models,
+            inference_config,
+        )
+        if all(value is None for value in given):
+            raise WebserviceException("No parameters provided to update.")
+        if (models is None) != (inference_config is None):
+            raise WebserviceException(
+                'Error, both "models" and "inference_config" inputs must be provided in order '
+                "to update the models.\n"
+            )
+        config = aci_deploy_configuration(
+            cpu_cores=self.container_resource_requirements.get("cpu"),
+            memory_gb=self.container_resource_requirements.get("memoryInGB"),
+            tags=self.tags if tags is None else tags,
+            properties={**self.properties, **(properties or {})},
+            description=self.description if description is None else description,
+            auth_enabled=self.auth_enabled if auth_enabled is None else auth_enabled,
+            location=self.location,
+        )
+        self._apply_update(config, image, models, inference_config)

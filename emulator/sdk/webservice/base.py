@@ -1,0 +1,511 @@
+"""``Webservice``: the SDK's base class for deployed services (lookup, deploy, run, logs, keys).
+
+A thin face over :class:`emulator.services.manager.ServiceManager`: it validates as the SDK
+does, turns deployment configurations into the emulator's ``DeploymentSpec`` (each subclass
+knows its own) and reads state back from the service record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from emulator.errors import WebserviceException
+from emulator.images.records import CreationState
+from emulator.services.manager import DeploymentSpec, ServiceManager
+from emulator.services.records import ServiceRecord, ServiceState
+
+if TYPE_CHECKING:
+    from emulator.sdk.workspace import Workspace
+
+_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_COMPUTE_TYPES = ("ACI", "AKSENDPOINT", "AKS", "IOT", "MIR")
+_TERMINAL = (ServiceState.HEALTHY, ServiceState.FAILED, ServiceState.UNSCHEDULABLE)
+_POLL_SECONDS = 0.1
+_TIPS = (
+    "Tips: You can try get_logs(): https://aka.ms/debugimage#dockerlog or local deployment: "
+    "https://aka.ms/debugimage#debug-locally to debug if deployment takes longer than 10 minutes."
+)
+
+
+def validate_service_name(name: str) -> None:
+    """The SDK's ``webservice_name_validation``."""
+    if not isinstance(name, str) or not (3 <= len(name) <= 32) or not _NAME.match(name):
+        raise WebserviceException(
+            "Error, provided service name is invalid. It must only consist of lowercase "
+            "letters, numbers, or dashes, start with a letter, end with a letter or number, and "
+            "be between 3 and 32 characters long."
+        )
+
+
+def services(workspace: Workspace) -> ServiceManager:
+    """The workspace's service manager."""
+    return ServiceManager(
+        workspace._root, workspace._record.id, workspace._images, workspace._compute
+    )
+
+
+class Webservice:
+    """A deployed service; ``Webservice(ws, name)`` returns the ACI/AKS/Local subclass."""
+
+    _webservice_type: ClassVar[str | None] = None
+    _subclasses: ClassVar[dict[str, type[Webservice]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls._webservice_type:
+            Webservice._subclasses[cls._webservice_type] = cls
+
+    def __new__(
+        cls, workspace: Workspace | None = None, name: str | None = None, *a: Any, **k: Any
+    ) -> Webservice:
+        if workspace is None:
+            return super().__new__(cls)
+        record = _lookup(workspace, name)
+        subclass = Webservice._subclasses.get(record.compute_type, cls)
+        if cls is not Webservice and not issubclass(subclass, cls):
+            raise WebserviceException(
+                f"WebserviceNotFound: Webservice with name {name} of type "
+                f"{cls._webservice_type} not found in provided workspace. [emulator] It is a "
+                f"{record.compute_type} service."
+            )
+        return super().__new__(subclass)
+
+    def __init__(self, workspace: Workspace, name: str, *args: Any, **kwargs: Any) -> None:
+        self._bind(workspace, _lookup(workspace, name))
+
+    @classmethod
+    def _from_record(cls, workspace: Workspace, record: ServiceRecord) -> Webservice:
+        service = object.__new__(Webservice._subclasses.get(record.compute_type, Webservice))
+        service._bind(workspace, record)
+        return service
+
+    def _bind(self, workspace: Workspace, record: ServiceRecord) -> None:
+        self.workspace = workspace
+        self._record = record
+        self.name = record.name
+        self.compute_type = record.compute_type
+        self.state = record.state.value
+        self.error = record.error
+        self.scoring_uri = record.scoring_uri
+        self.swagger_uri = (
+            record.scoring_uri.rsplit("/", 1)[0] + "/swagger.json" if record.scoring_uri else None
+        )
+        self.image_id = record.image_id
+        self.image_digest = None
+        self.description = record.description
+        self.tags = dict(record.tags)
+        self.properties = dict(record.properties)
+        self.created_time = datetime.fromisoformat(record.created_time)
+        self.updated_time = datetime.fromisoformat(record.updated_time)
+        self.created_by = "emulator"
+        mode = record.settings.get("authMode", "off")
+        self.auth_enabled = mode == "key"
+        self.token_auth_enabled = mode == "token"
+        self._bind_settings(record.settings)
+
+    def _bind_settings(self, settings: dict[str, Any]) -> None:
+        """Subclasses copy their type's attributes from the settings payload."""
+
+    @property
+    def _manager(self) -> ServiceManager:
+        return services(self.workspace)
+
+    @property
+    def models(self) -> list[Any]:
+        from emulator.sdk.model import Model
+
+        return [Model(self.workspace, id=model_id) for model_id in self._record.model_ids]
+
+    @property
+    def image(self) -> Any:
+        from emulator.sdk.image import Image
+
+        return Image(self.workspace, id=self.image_id) if self.image_id else None
+
+    # -- deploying -------------------------------------------------------------------------------
+
+    @staticmethod
+    def deploy_from_image(
+        workspace: Workspace,
+        name: str,
+        image: Any,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """Deploy a built image (ACI by default; AKS when given an AKS target)."""
+        validate_service_name(name)
+        config = _default_config(deployment_config, deployment_target)
+        if config.compute_type == "Local":
+            raise WebserviceException(
+                "This method does not support local deployment configuration. Please use "
+                "deploy_local_from_model for local deployment."
+            )
+        record = image._record
+        if record.state is not CreationState.SUCCEEDED:
+            raise WebserviceException(
+                f'Unable to create service with image {record.image_id} in non "Succeeded" '
+                "creation state."
+            )
+        if record.flavor not in ("WebApiContainer", "AccelContainer", "ModelPackage"):
+            raise WebserviceException(f"Deployment of {record.flavor} images is not supported")
+        webservice_type = Webservice._subclasses[config.compute_type]
+        return webservice_type._deploy(
+            workspace, name, record, config, deployment_target, overwrite
+        )
+
+    @staticmethod
+    def deploy_from_model(
+        workspace: Workspace,
+        name: str,
+        models: Sequence[Any],
+        image_config: Any,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """Build an image of ``models`` (waiting for it), then deploy it."""
+        from emulator.sdk.image import Image
+
+        image = Image.create(workspace, name, models, image_config)
+        image.wait_for_creation(True)
+        return Webservice.deploy_from_image(
+            workspace, name, image, deployment_config, deployment_target, overwrite
+        )
+
+    @staticmethod
+    def deploy(
+        workspace: Workspace,
+        name: str,
+        model_paths: Sequence[str],
+        image_config: Any,
+        deployment_config: Any = None,
+        deployment_target: Any = None,
+        overwrite: bool = False,
+    ) -> Webservice:
+        """Register each path as model ``basename[:30]``, then :meth:`deploy_from_model`."""
+        import os
+
+        from emulator.sdk.model import Model
+
+        models = [
+            Model.register(workspace, path, os.path.basename(path.rstrip("/"))[:30])
+            for path in model_paths
+        ]
+        return Webservice.deploy_from_model(
+            workspace, name, models, image_config, deployment_config, deployment_target, overwrite
+        )
+
+    @classmethod
+    def _deploy(
+        cls,
+        workspace: Workspace,
+        name: str,
+        image: Any,
+        config: Any,
+        target: Any,
+        overwrite: bool,
+    ) -> Webservice:
+        config.validate_configuration()
+        spec = cls._spec(workspace, config, target)
+        record = services(workspace).deploy(name, spec, image, overwrite=overwrite)
+        return cls._from_record(workspace, record)
+
+    @classmethod
+    def _spec(cls, workspace: Workspace, config: Any, target: Any) -> DeploymentSpec:
+        raise NotImplementedError  # each service type translates its own configuration
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def update_deployment_state(self) -> None:
+        """Re-read the service (state, error, URIs)."""
+        record = self._manager.get(self.name)
+        if record is not None:
+            self._bind(self.workspace, record)
+
+    def wait_for_deployment(
+        self, show_output: bool = False, timeout_sec: float | None = None
+    ) -> None:
+        """Poll until the deployment settles; raise with Azure's text if it did not succeed."""
+        if show_output:
+            print(_TIPS)
+        start = time.monotonic()
+        last = None
+        while True:
+            self.update_deployment_state()
+            state = self._record.state
+            if show_output and state.value != last:
+                sys.stdout.write(f"\n{state.value}\n" if last is not None else state.value)
+                sys.stdout.flush()
+                last = state.value
+            if state in _TERMINAL and (self.scoring_uri or state is not ServiceState.HEALTHY):
+                break
+            if timeout_sec is not None and time.monotonic() - start > timeout_sec:
+                raise WebserviceException(
+                    f"Deployment polling exceeded timeout override of {timeout_sec}s. Current "
+                    f"status: {self.state}\nErrors: {self.error}"
+                )
+            time.sleep(_POLL_SECONDS)
+        if show_output:
+            print()
+        if self._record.state is not ServiceState.HEALTHY:
+            hint = "More information can be found using '.get_logs()'"
+            if self.error and self.error.get("code") == "EnvironmentBuildFailed":
+                hint = self.error.get("message", hint)
+            raise WebserviceException(
+                "Service deployment polling reached non-successful terminal state, current "
+                f"service state: {self.state}\nOperation ID: {self._operation_id}\n{hint}\n"
+                f"Error:\n{json.dumps(self.error, indent=2)}"
+            )
+        if show_output:
+            label = self._operation_label
+            print(f'{label} service creation operation finished, operation "Succeeded"')
+
+    @property
+    def _operation_id(self) -> str:
+        """A stable id for the deployment operation (Azure prints one in failures)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self._record.id}/{self._record.created_time}"))
+
+    @property
+    def _operation_label(self) -> str:
+        return self.compute_type
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def _auth_header(self) -> dict[str, str]:
+        if self.token_auth_enabled:
+            token, _ = self.get_token()
+            return {"Authorization": f"Bearer {token}"}
+        if self.auth_enabled:
+            return {"Authorization": f"Bearer {self.get_keys()[0]}"}
+        return {}
+
+    def run(self, input_data: Any) -> Any:
+        """POST ``input_data`` to the scoring URI (dicts and lists are JSON-encoded)."""
+        if not self.scoring_uri:
+            self.update_deployment_state()
+        if not self.scoring_uri:
+            raise WebserviceException(
+                "Error attempting to call webservice, scoring_uri unavailable. This could be due "
+                "to a failed deployment, or the service is not ready yet.\nCurrent State: "
+                f"{self.state}\nErrors: {self.error}"
+            )
+        status, headers, body = _post(self.scoring_uri, input_data, self._auth_header())
+        if status == 401 and (self.auth_enabled or self.token_auth_enabled):
+            self.update_deployment_state()
+            status, headers, body = _post(self.scoring_uri, input_data, self._auth_header())
+        if status == 200:
+            return json.loads(body)
+        raise WebserviceException(
+            "Received bad response from service. More information can be found by calling "
+            f"`.get_logs()` on the webservice object.\nResponse Code: {status}\nHeaders: "
+            f"{headers}\nContent: {body}"
+        )
+
+    def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
+        """The container's log (stdout and stderr of the scoring server and your script)."""
+        return self._manager.logs(self._record, num_lines)
+
+    # -- keys and tokens -------------------------------------------------------------------------
+
+    def get_keys(self) -> tuple[str | None, str | None]:
+        record = self._manager.get(self.name) or self._record
+        return record.primary_key, record.secondary_key
+
+    def regen_key(self, key: str, set_key: str | None = None) -> None:
+        if not key:
+            raise WebserviceException(
+                "Error, must specify which key with be regenerated: Primary, Secondary"
+            )
+        which = key.capitalize()
+        if which not in ("Primary", "Secondary"):
+            raise WebserviceException(
+                f"Error, invalid value provided for key: {key}.\nValid options are: Primary, "
+                "Secondary"
+            )
+        record = self._manager.get(self.name) or self._record
+        self._bind(self.workspace, self._manager.regen_key(record, which, set_key))
+
+    def get_token(self) -> tuple[str, datetime]:
+        raise NotImplementedError(
+            f"{self.compute_type} webservices do not support Token Authentication."
+        )
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def delete(self) -> None:
+        """Stop every replica and remove the service."""
+        record = self._manager.registry.get(self.name)
+        if record is None:
+            print(f"No service with name {self.name} found to delete.")
+            return
+        self._manager.delete(record)
+        self.state = ServiceState.DELETING.value
+
+    def add_tags(self, tags: dict[str, str]) -> None:
+        self._patch(tags={**self.tags, **tags})
+        print("Webservice tag add operation complete.")
+
+    def remove_tags(self, tags: Sequence[str]) -> None:
+        self._patch(tags={k: v for k, v in self.tags.items() if k not in tags})
+        print("Webservice tag remove operation complete.")
+
+    def add_properties(self, properties: dict[str, str]) -> None:
+        self._patch(properties={**self.properties, **properties})
+        print("Webservice add properties operation complete.")
+
+    def _apply_update(self, config: Any, image: Any, models: Any, inference_config: Any) -> None:
+        """Roll the service over to ``config`` and a new image (given, or built from
+        ``models`` + ``inference_config``); the old replicas serve until the new are ready."""
+        record = None
+        if image is not None:
+            record = image._record
+        elif models is not None and inference_config is not None:
+            from emulator.sdk.package import package_models
+
+            package = package_models(self.workspace, models, inference_config, image_name=self.name)
+            record = package._record
+        config.validate_configuration()
+        spec = type(self)._spec(self.workspace, config, None)
+        current = self._manager.get(self.name) or self._record
+        self._bind(self.workspace, self._manager.update(current, spec, record))
+
+    def _patch(self, **fields: Any) -> None:
+        self._bind(self.workspace, self._manager.registry.update(self._record, **fields))
+
+    # -- listing and serialization --------------------------------------------------------------
+
+    @staticmethod
+    def list(
+        workspace: Workspace,
+        compute_type: str | None = None,
+        image_name: str | None = None,
+        image_id: str | None = None,
+        model_name: str | None = None,
+        model_id: str | None = None,
+        tags: Sequence[Any] | None = None,
+        properties: Sequence[Any] | None = None,
+        image_digest: str | None = None,
+    ) -> list[Webservice]:
+        """Services of the workspace, filtered as the SDK filters them."""
+        if compute_type is not None and compute_type.upper() not in _COMPUTE_TYPES:
+            raise WebserviceException(
+                f'Invalid compute type "{compute_type}". Valid options are '
+                f'"{",".join(_COMPUTE_TYPES)}"'
+            )
+        manager = services(workspace)
+        found = []
+        for record in manager.registry.records():
+            record = manager.get(record.name) or record
+            if compute_type and record.compute_type.upper() != compute_type.upper():
+                continue
+            if image_id and record.image_id != image_id:
+                continue
+            if image_name and (record.image_id or "").split(":")[0] != image_name:
+                continue
+            if model_id and model_id not in record.model_ids:
+                continue
+            if model_name and all(m.split(":")[0] != model_name for m in record.model_ids):
+                continue
+            if tags and not _matches(record.tags, tags):
+                continue
+            if properties and not _matches(record.properties, properties):
+                continue
+            found.append(Webservice._from_record(workspace, record))
+        return found
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "tags": self.tags,
+            "properties": self.properties,
+            "state": self.state,
+            "createdTime": self._record.created_time,
+            "updatedTime": self._record.updated_time,
+            "error": self.error,
+            "computeType": self.compute_type,
+            "workspaceName": self.workspace.name,
+            "imageId": self.image_id,
+            "imageDigest": self.image_digest,
+            "imageDetails": None,
+            "scoringUri": self.scoring_uri,
+            "createdBy": self.created_by,
+            **{k: v for k, v in self._record.settings.items() if k != "authMode"},
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(workspace={self.workspace!r}, name={self.name}, "
+            f"image_id={self.image_id}, image_digest={self.image_digest}, compute_type="
+            f"{self.compute_type}, state={self.state}, scoring_uri={self.scoring_uri}, "
+            f"tags={self.tags}, properties={self.properties}, created_by={self.created_by})"
+        )
+
+
+def _lookup(workspace: Workspace, name: str | None) -> ServiceRecord:
+    if not name:
+        raise WebserviceException("Name must be provided")
+    record = services(workspace).get(name)
+    if record is None:
+        known = ", ".join(r.name for r in services(workspace).registry.records()) or "none"
+        raise WebserviceException(
+            f"WebserviceNotFound: Webservice with name {name} not found in provided workspace. "
+            f"[emulator] Services in this workspace: {known}",
+            status_code=404,
+        )
+    return record
+
+
+def _default_config(config: Any, target: Any) -> Any:
+    """No configuration: ACI defaults, or AKS defaults with an AKS target (as the SDK does)."""
+    if config is not None:
+        return config
+    if target is None:
+        from emulator.sdk.webservice_config import aci_deploy_configuration
+
+        return aci_deploy_configuration()
+    if getattr(target, "type", None) == "AKS":
+        from emulator.sdk.webservice_config import aks_deploy_configuration
+
+        return aks_deploy_configuration()
+    raise WebserviceException(
+        "Must provide deployment configuration when not deploying to AKS or ACI"
+    )
+
+
+def _matches(values: dict[str, str], wanted: Sequence[Any]) -> bool:
+    for item in wanted:
+        if isinstance(item, (list, tuple)):
+            key, value = item[0], item[1]
+            if values.get(key) != value:
+                return False
+        elif item not in values:
+            return False
+    return True
+
+
+def _post(uri: str, data: Any, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    if isinstance(data, (dict, list)):
+        data = json.dumps(data)
+    body = data.encode() if isinstance(data, str) else data
+    request = urllib.request.Request(
+        uri,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, dict(response.headers), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode(errors="replace")

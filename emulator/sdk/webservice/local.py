@@ -1,0 +1,141 @@
+"""``LocalWebservice``: a service on this machine, on the port you ask for (or a free one).
+
+The real SDK builds and runs a Docker container for it (and still needs a cloud workspace);
+here it runs on the configured runtime, offline, like any other service.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emulator.errors import WebserviceException
+from emulator.sdk.webservice.base import Webservice
+from emulator.sdk.webservice_config import (
+    LocalWebserviceDeploymentConfiguration,
+    local_deploy_configuration,
+)
+from emulator.services.manager import DeploymentSpec
+from emulator.services.records import ServiceState
+
+if TYPE_CHECKING:
+    from emulator.sdk.workspace import Workspace
+
+_LOCAL_STATES = {
+    ServiceState.TRANSITIONING.value: "deploying",
+    ServiceState.HEALTHY.value: "running",
+    ServiceState.UNHEALTHY.value: "failed",
+    ServiceState.FAILED.value: "failed",
+    ServiceState.DELETING.value: "deleted",
+}
+
+
+class LocalWebservice(Webservice):
+    """A local service: no auth, states in lower case, ``reload()`` restarts it."""
+
+    _webservice_type = "Local"
+    deploy_configuration = staticmethod(local_deploy_configuration)
+
+    def __init__(self, workspace: Workspace, name: str, must_exist: bool = True) -> None:
+        super().__init__(workspace, name)
+
+    @classmethod
+    def _spec(cls, workspace: Workspace, config: Any, target: Any) -> DeploymentSpec:
+        if not isinstance(config, LocalWebserviceDeploymentConfiguration):
+            raise WebserviceException(
+                "Error, provided deployment configuration must be of type "
+                "LocalWebserviceDeploymentConfiguration in order to deploy a local service."
+            )
+        return DeploymentSpec(compute_type="Local", port=config.port or 0)
+
+    def _bind(self, workspace: Workspace, record: Any) -> None:
+        super()._bind(workspace, record)
+        self.state = _LOCAL_STATES.get(self.state, "unknown")
+        self.port = record.port
+        if record.port:
+            self.scoring_uri = f"http://localhost:{record.port}/score"
+            self.swagger_uri = f"http://localhost:{record.port}/swagger.json"
+
+    def wait_for_deployment(
+        self, show_output: bool = False, timeout_sec: float | None = None
+    ) -> None:
+        """Wait for the health check; a crashed ``init()`` raises as the SDK does."""
+        try:
+            super().wait_for_deployment(False, timeout_sec)
+        except WebserviceException as exc:
+            if "timeout" in exc.message:
+                raise WebserviceException(
+                    "Error: Connection to container has timed out. Did your init method fail?"
+                ) from exc
+            print("\nContainer Logs:")
+            print(self.get_logs())
+            raise WebserviceException(
+                "Error: Container has crashed. Did your init method fail?"
+            ) from exc
+        if show_output:
+            print(f"Local webservice is running at http://localhost:{self.port}")
+
+    def run(self, input_data: Any) -> Any:
+        if self.state == "deploying":
+            self.wait_for_deployment()
+        try:
+            return super().run(input_data)
+        except WebserviceException as exc:
+            raise WebserviceException("Error: Scoring was unsuccessful.") from exc
+
+    def reload(self, wait: bool = False) -> None:
+        """Restart the service's container (re-reads the entry script from the image)."""
+        deployment = self._manager.deployment(self.name)
+        if deployment is None:
+            raise WebserviceException(f"Cannot call reload() when service is {self.state}.")
+        deployment.replace(deployment.template, deployment.settings, deployment.auth, 1, 600.0)
+        if wait:
+            self.wait_for_deployment()
+        self.update_deployment_state()
+
+    def update(
+        self,
+        models: Any = None,
+        image_config: Any = None,
+        deployment_config: Any = None,
+        wait: bool = False,
+        inference_config: Any = None,
+    ) -> None:
+        """Replace the models and/or entry script; the service keeps its port."""
+        if models is None and inference_config is None and image_config is None:
+            raise WebserviceException("No parameters provided to update.")
+        config = deployment_config or local_deploy_configuration(self.port)
+        self._apply_update(config, None, models or self.models, inference_config or image_config)
+        if wait:
+            self.wait_for_deployment()
+
+    def delete(
+        self, delete_cache: bool = True, delete_image: bool = False, delete_volume: bool = True
+    ) -> None:
+        super().delete()
+        self.state = "deleted"
+
+    def get_keys(self) -> tuple[str | None, str | None]:
+        raise NotImplementedError("Local web services do not support auth keys.")
+
+    def regen_key(self, key: str, set_key: str | None = None) -> None:
+        raise NotImplementedError("Local web services do not support auth keys.")
+
+    def get_token(self) -> Any:
+        raise NotImplementedError("Local web services do not support Token Authentication.")
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tags": self.tags,
+            "properties": self.properties,
+            "state": self.state,
+            "createdTime": self._record.created_time,
+            "updatedTime": self._record.updated_time,
+            "error": self.error,
+            "computeType": "Local",
+            "workspaceName": self.workspace.name,
+            "imageId": self.image_id,
+            "scoringUri": self.scoring_uri,
+            "swaggerUri": self.swagger_uri,
+            "port": self.port,
+        }

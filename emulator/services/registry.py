@@ -1,0 +1,138 @@
+"""Service records of one workspace: create, update, look up, delete.
+
+A service is served by the process that deployed it (``owner_pid``). When that process is
+gone, the record is reported ``Failed`` on the next read (its endpoint no longer answers), so a
+service never looks alive after its host exited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from emulator.services.records import ServiceRecord, ServiceState
+from emulator.store.blobs import pid_alive
+from emulator.store.root import EmulatorRoot
+
+_JSON_FIELDS = ("model_ids", "settings", "tags", "properties", "error")
+_LIVE = (ServiceState.TRANSITIONING, ServiceState.HEALTHY, ServiceState.UNHEALTHY)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def host_exited_error(pid: int) -> dict[str, Any]:
+    return {
+        "code": "ServiceHostExited",
+        "message": f"The Python process that hosted this service (pid {pid}) has exited, so "
+        "its endpoint no longer answers. [emulator] Services run inside the process that "
+        "deployed them; deploy the service again (overwrite=True).",
+    }
+
+
+class ServiceRegistry:
+    """Services of the workspace ``workspace_id``."""
+
+    def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
+        self.root = root
+        self.workspace_id = workspace_id
+
+    def create(
+        self,
+        name: str,
+        compute_type: str,
+        *,
+        image_id: str | None,
+        model_ids: tuple[str, ...] | list[str],
+        settings: dict[str, Any],
+        compute_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        primary_key: str | None = None,
+        secondary_key: str | None = None,
+        token_secret: str | None = None,
+    ) -> ServiceRecord:
+        """A new ``Transitioning`` service owned by this process; ``name`` must be free."""
+        now = _now()
+        with self.root.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO services (workspace_id, name, compute_type, state, image_id,"
+                " model_ids, compute_name, settings, description, tags, properties,"
+                " primary_key, secondary_key, token_secret, owner_pid, created_time,"
+                " updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.workspace_id,
+                    name,
+                    compute_type,
+                    ServiceState.TRANSITIONING.value,
+                    image_id,
+                    json.dumps(list(model_ids)),
+                    compute_name,
+                    json.dumps(settings),
+                    description,
+                    json.dumps(tags or {}),
+                    json.dumps(properties or {}),
+                    primary_key,
+                    secondary_key,
+                    token_secret,
+                    os.getpid(),
+                    now,
+                    now,
+                ),
+            )
+            row = conn.execute("SELECT * FROM services WHERE id=?", (cursor.lastrowid,)).fetchone()
+        return ServiceRecord.from_row(row)
+
+    def update(self, record: ServiceRecord, **fields: Any) -> ServiceRecord:
+        """Change columns of ``record`` (JSON columns take Python values)."""
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            if isinstance(value, ServiceState):
+                value = value.value
+            elif key in _JSON_FIELDS and value is not None:
+                value = json.dumps(list(value) if key == "model_ids" else value)
+            values[key] = value
+        values["updated_time"] = _now()
+        assignments = ", ".join(f"{key}=?" for key in values)
+        with self.root.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE services SET {assignments} WHERE id=?", (*values.values(), record.id)
+            )
+            row = conn.execute("SELECT * FROM services WHERE id=?", (record.id,)).fetchone()
+        if row is None:
+            raise LookupError(f"service {record.name} was deleted")
+        return ServiceRecord.from_row(row)
+
+    def delete(self, record: ServiceRecord) -> None:
+        with self.root.db.transaction() as conn:
+            conn.execute("DELETE FROM services WHERE id=?", (record.id,))
+
+    def get(self, name: str) -> ServiceRecord | None:
+        with self.root.db.read() as conn:
+            row = conn.execute(
+                "SELECT * FROM services WHERE workspace_id=? AND name=?", (self.workspace_id, name)
+            ).fetchone()
+        return self._reconciled(ServiceRecord.from_row(row)) if row else None
+
+    def records(self) -> list[ServiceRecord]:
+        with self.root.db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM services WHERE workspace_id=? ORDER BY created_time DESC",
+                (self.workspace_id,),
+            ).fetchall()
+        return [self._reconciled(ServiceRecord.from_row(row)) for row in rows]
+
+    def _reconciled(self, record: ServiceRecord) -> ServiceRecord:
+        pid = record.owner_pid
+        if record.state in _LIVE and pid is not None and pid != os.getpid() and not pid_alive(pid):
+            try:
+                return self.update(
+                    record, state=ServiceState.FAILED, error=host_exited_error(pid), port=None
+                )
+            except LookupError:
+                return record
+        return record

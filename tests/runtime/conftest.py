@@ -1,0 +1,103 @@
+"""Runtime tests: every test has its own emulator root; images are built in host mode (no
+virtualenv, milliseconds); nothing any test started may outlive the test session.
+
+The session fixture marks this test process with ``AMLEMU_TEST_RUN=<uuid>``: every process a
+container starts inherits it (the process backend passes host variables through), including
+those of the sessions tests start in subprocesses, so a leftover is found however it escaped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runtime_harness import (
+    SCORING,
+    TEST_RUN_ENV,
+    BuildImage,
+    StartContainer,
+    assert_no_processes,
+)
+
+import emulator
+from emulator.images.builders.local import LocalBuilder
+from emulator.images.buildlog import BuildLog
+from emulator.images.context import ImageRequest, write_context
+from emulator.runtime.backends.process import processes_with_env
+from emulator.runtime.container import Container, ContainerConfig
+from emulator.store.root import EmulatorRoot
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_orphan_processes() -> Iterator[str]:
+    """Label this test process's descendants; fail the session if any is left at the end."""
+    run_id = uuid.uuid4().hex
+    previous = os.environ.get(TEST_RUN_ENV)
+    os.environ[TEST_RUN_ENV] = run_id
+    yield run_id
+    deadline = time.monotonic() + 10
+    while (left := processes_with_env(TEST_RUN_ENV, run_id)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    if previous is None:
+        os.environ.pop(TEST_RUN_ENV, None)
+    else:
+        os.environ[TEST_RUN_ENV] = previous
+    assert not left, f"processes started by the runtime tests outlived them: {left}"
+
+
+@pytest.fixture(autouse=True)
+def runtime_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's emulator root (reaper records, logs, images)."""
+    root = tmp_path / "root"
+    monkeypatch.setenv("AZUREML_EMULATOR_ROOT", str(root))
+    monkeypatch.delenv("AZUREML_EMULATOR_RUNTIME", raising=False)
+    monkeypatch.delenv("AZUREML_EMULATOR_TIME_SCALE", raising=False)
+    return root
+
+
+@pytest.fixture
+def build_image(tmp_path: Path, runtime_root: Path) -> BuildImage:
+    """``build_image("runtime/score_cpu.py")`` → the location of a host-mode image of it."""
+    root = EmulatorRoot(runtime_root)
+
+    def build(script: str) -> str:
+        name = Path(script).stem
+        env = emulator.Environment("runtime-test")
+        env.python.conda_dependencies = emulator.CondaDependencies.create(
+            pip_packages=["azureml-defaults"],
+            python_version=f"{sys.version_info[0]}.{sys.version_info[1]}",
+        )
+        request = ImageRequest(entry_script=SCORING / script, environment=env)
+        context = write_context(request, tmp_path / f"context-{name}", root.blobs)
+        log = BuildLog(tmp_path / f"build-{name}.log")
+        return LocalBuilder(root, mode="host").build(context, log, tmp_path / name, f"{name}:1")
+
+    return build
+
+
+@pytest.fixture
+def start_container(build_image: BuildImage) -> Iterator[StartContainer]:
+    """``start_container("server/score_misbehaves.py", memory_gb=...)`` → a started container;
+    all are stopped at teardown, and must then have left no process behind."""
+    started: list[Container] = []
+
+    def start(script: str, backend: object = None, **settings: object) -> Container:
+        settings.setdefault("name", f"c{len(started)}-{Path(script).stem.replace('_', '-')}")
+        config = ContainerConfig(image_location=build_image(script), **settings)  # type: ignore[arg-type]
+        container = Container(config, backend)  # type: ignore[arg-type]
+        started.append(container)
+        return container.start()
+
+    yield start
+    for container in started:
+        container.stop(grace_seconds=2)
+    for container in started:
+        assert_no_processes(container)

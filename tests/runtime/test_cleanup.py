@@ -1,0 +1,136 @@
+"""Nothing outlives its session: exit, SIGTERM, Ctrl-C, and SIGKILL followed by the next session.
+
+Each test runs a real session in a subprocess that starts a container (sharing this test's
+emulator root), then ends it one way or another and looks for what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runtime_harness import READY_TIMEOUT, REPO, BuildImage, StartContainer
+
+from emulator.runtime import reaper
+from emulator.runtime.backends.process import processes_with_env
+from emulator.runtime.labels import SESSION, env_name
+
+pytestmark = pytest.mark.slow
+
+SESSION_SCRIPT = """
+import json, signal, sys, time
+from emulator.runtime.container import Container, ContainerConfig
+from emulator.runtime.labels import session_id
+
+image, how = sys.argv[1], sys.argv[2]
+if how == "chained":
+    def previous(signum, frame):
+        print("previous handler ran", flush=True)
+        sys.exit(7)
+    signal.signal(signal.SIGTERM, previous)
+container = Container(ContainerConfig("leftover", image, environment={"WORKER_COUNT": "2"}))
+status = container.start().wait_until_ready(30)
+print(json.dumps({"session": session_id(), "ready": status.ready,
+                  "server": int(container._launch.ident)}), flush=True)
+if how != "exit":
+    time.sleep(60)
+"""
+
+
+class Session:
+    """A Python process that starts one container and reports its session id."""
+
+    def __init__(self, image: str, how: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SESSION_SCRIPT, image, how],
+            cwd=REPO,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read() if self.process.stderr else ""
+        self.info: dict[str, Any] = json.loads(line)
+        assert self.info["ready"]
+
+    def processes(self) -> list[int]:
+        return processes_with_env(env_name(SESSION), self.info["session"])
+
+    def wait(self) -> tuple[int, str]:
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+def _assert_cleaned(session: Session, root: Path) -> None:
+    assert session.processes() == []
+    assert not (root / "runtime" / "sessions" / session.info["session"]).exists()
+
+
+def test_exit_stops_what_the_session_started(build_image: BuildImage, runtime_root: Path) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "exit")
+    assert len(session.processes()) >= 2  # the server and its workers
+    code, err = session.wait()
+    assert code == 0, err
+    _assert_cleaned(session, runtime_root)
+
+
+def test_sigterm_stops_everything_and_still_ends_the_process(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    session.process.send_signal(signal.SIGTERM)
+    code, err = session.wait()
+    assert code == -signal.SIGTERM, err
+    _assert_cleaned(session, runtime_root)
+
+
+def test_sigterm_chains_to_the_previous_handler(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "chained")
+    session.process.send_signal(signal.SIGTERM)
+    code, err = session.wait()
+    assert code == 7, err
+    _assert_cleaned(session, runtime_root)
+
+
+def test_ctrl_c_still_raises_keyboard_interrupt(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    session.process.send_signal(signal.SIGINT)
+    code, err = session.wait()
+    assert code != 0 and "KeyboardInterrupt" in err
+    _assert_cleaned(session, runtime_root)
+
+
+def test_a_killed_sessions_leftovers_are_reaped_by_the_next(
+    build_image: BuildImage, start_container: StartContainer, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    session.process.kill()
+    session.wait()
+    left = session.processes()
+    assert session.info["server"] in left and len(left) >= 2  # orphaned, still serving
+    session_dir = runtime_root / "runtime" / "sessions" / session.info["session"]
+    assert [p.name for p in session_dir.glob("process-*.json")] == [
+        f"process-{session.info['server']}.json"
+    ]
+
+    # The next session that uses this root reaps them before starting anything.
+    container = start_container("score_echo.py")
+    deadline = time.monotonic() + 5
+    while session.processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _assert_cleaned(session, runtime_root)
+    assert container.wait_until_ready(READY_TIMEOUT).ready
+    assert reaper.reap_dead_sessions(runtime_root) == []
