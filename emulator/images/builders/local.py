@@ -188,7 +188,9 @@ def _populate_venv(
             venv.EnvBuilder(symlinks=os.name != "nt", with_pip=True).create(venv_dir)
         log.write(f"Created {venv_dir.name} with {'uv' if uv else 'python -m venv'}")
     install = (
-        [uv, "pip", "install", "--python", str(python)]
+        # Bytecode compiled at install: imports (scikit-learn's take seconds from source) are
+        # then fast on every replica start, even where PYTHONDONTWRITEBYTECODE is set.
+        [uv, "pip", "install", "--compile-bytecode", "--python", str(python)]
         if uv is not None
         else [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     )
@@ -225,6 +227,12 @@ def _populate_venv(
         # Relative: .pth lines resolve against site-packages, so the rename keeps it valid.
         relative = os.path.relpath(venv_dir / _VENV_TREE, site_packages)
         (site_packages / "amlemu.pth").write_text(f"{relative}\n", encoding="utf-8")
+        _run_or_fail(
+            [str(python), "-I", "-m", "compileall", "-q", "-j", "0", str(venv_dir / _VENV_TREE)],
+            log,
+            "Install python tree",
+            "Python could not compile the emulator's modules in the virtualenv.",
+        )
         _run_or_fail(
             [str(python), "-I", "-c", "import azureml.core.model, emulator"],
             log,
