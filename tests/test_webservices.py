@@ -380,3 +380,33 @@ def test_no_code_deploy_needs_a_known_framework(aml_workspace: Workspace, workdi
     model = Model.register(aml_workspace, "weights.bin", "custom-model")
     with pytest.raises(UserErrorException, match="You must provide an InferenceConfig"):
         Model.deploy(aml_workspace, "custom-svc", [model])
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_aks_service_on_the_docker_runtime(
+    aml_workspace: Workspace,
+    workdir: Path,
+    cluster: Any,
+    docker_engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "docker")
+    image = _image(aml_workspace, workdir, "score_timed.py", "timed-docker")
+    assert image.image_location == "timed-docker:1"
+    try:
+        service = _deploy_aks(aml_workspace, image, cluster, "in-docker", num_replicas=1)
+        answer = service.run("{}")
+        assert answer["version"] == 1
+        containers = docker_engine.containers.list(
+            filters={"label": "azureml-emulator.service=in-docker"}
+        )
+        assert len(containers) == 1
+        assert containers[0].attrs["HostConfig"]["NetworkMode"] == "host"
+        assert "score_timed: init done" in service.get_logs()
+        service.delete()
+        assert not docker_engine.containers.list(
+            all=True, filters={"label": "azureml-emulator.service=in-docker"}
+        )
+    finally:
+        docker_engine.images.remove("timed-docker:1", force=True)
