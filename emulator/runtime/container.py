@@ -35,6 +35,7 @@ from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from uuid import uuid4
 
 from emulator.errors import WebserviceException
 from emulator.runtime import messages, reaper
@@ -87,7 +88,8 @@ class ContainerConfig:
 
     ``name`` appears in errors as the container instance; ``image_name`` as the image to try
     locally (default: the location). ``time_scale`` defaults to ``$AZUREML_EMULATOR_TIME_SCALE``;
-    ``log_path`` to ``<root>/runtime/logs/<session>/<name>.log``.
+    ``log_path`` to ``<root>/runtime/logs/<session>/<name>-<8 hex>.log`` (kept after the
+    session ends, for post-mortems).
     """
 
     name: str
@@ -137,7 +139,11 @@ class Container:
         self.backend: Backend = backend
         self.scale = config.time_scale if config.time_scale is not None else time_scale()
         self.log_path = config.log_path or (
-            emulator_root() / "runtime" / "logs" / session_id() / f"{config.name}.log"
+            emulator_root()
+            / "runtime"
+            / "logs"
+            / session_id()
+            / f"{config.name}-{uuid4().hex[:8]}.log"
         )
         self._reservation: PortReservation | None = None
         self._port = 0
@@ -178,9 +184,14 @@ class Container:
         self._update(port=self._port, reason="Starting")
         try:
             launch = self.backend.launch(self._spec())
-        except Exception:
+        except Exception as exc:
             self._reservation.release()
-            self._update(state=ContainerState.FAILED, reason="could not be started")
+            message = exc.message if isinstance(exc, WebserviceException) else str(exc)
+            self._update(
+                state=ContainerState.FAILED,
+                error=messages.start_error(self.name, message),
+                reason="could not be started",
+            )
             raise
         self._launch = launch
         self._thread = threading.Thread(

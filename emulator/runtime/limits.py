@@ -23,10 +23,13 @@ threaded parent, and the limit holds from the server's first allocation).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import logging
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -35,11 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger("azureml.emulator.runtime")
+
 MODES = ("auto", "cgroup", "rlimit")
 GROUP = "azureml-emulator"
 GIB = 1 << 30
 _CPU_PERIOD_US = 100_000
 _MIN_CPU_QUOTA_US = 1_000
+#: Run groups are named ``<session id>-<8 hex>``, the session id ending in its pid.
+_RUN_GROUP = re.compile(r"^[0-9a-f]{12}-(\d+)-[0-9a-f]{8}$")
 #: Exit code of a run whose limits could not be applied (the shell's "cannot execute").
 CONFINE_FAILED = 126
 
@@ -157,17 +164,27 @@ def allocate(
 ) -> Allocation:
     """Prepare the limits of one run (``key`` names its cgroups; unique per run).
 
-    ``mode``: ``auto`` (cgroups when available, else rlimits), ``cgroup`` (cgroups or an
-    error) or ``rlimit`` (always the fallback; tests use it to cover both paths).
+    ``mode``: ``auto`` (cgroups when available and working, else rlimits), ``cgroup`` (cgroups
+    or an error) or ``rlimit`` (always the fallback; tests use it to cover both paths).
     """
     if mode not in MODES:
         raise ValueError(f"limits mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode != "rlimit":
-        version, bases = cgroup_bases()
-        if version == "cgroup2":
-            return _allocate_v2(bases[0] / key, memory_gb, cpu_cores)
-        if version == "cgroup1":
-            return _allocate_v1(bases[0] / key, bases[1] / key, memory_gb, cpu_cores)
+        for attempt in (1, 2):
+            version, bases = cgroup_bases()
+            try:
+                if version == "cgroup2":
+                    return _allocate_v2(bases[0] / key, memory_gb, cpu_cores)
+                if version == "cgroup1":
+                    return _allocate_v1(bases[0] / key, bases[1] / key, memory_gb, cpu_cores)
+            except OSError as exc:
+                if attempt == 1:  # another session's exit may have just removed the base group
+                    _forget_bases()
+                    continue
+                if mode == "cgroup":
+                    raise
+                logger.warning("cgroup limits unavailable (%s); using rlimits", exc)
+            break
         if mode == "cgroup":
             raise OSError(
                 "No writable cgroup (v2 with the memory and cpu controllers, or v1 memory and "
@@ -200,7 +217,42 @@ def cgroup_bases() -> tuple[str | None, tuple[Path, ...]]:
             cpu = _prepare_v1(*mounts["cpu"], own.get("cpu", "/"))
             if memory is not None and cpu is not None:
                 _bases = ("cgroup1", (memory, cpu))
+        if _bases[0] is not None:
+            for base in _bases[1]:
+                _sweep_abandoned(base)
+            atexit.register(_remove_bases, _bases[1])
     return _bases
+
+
+def _sweep_abandoned(base: Path) -> None:
+    """Remove empty run groups whose session process is gone (their records were lost with a
+    deleted emulator root, so no reaper will). Groups with processes are the reaper's."""
+    for group in base.iterdir():
+        match = _RUN_GROUP.match(group.name)
+        if match is None or not group.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # the owner still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+def _forget_bases() -> None:
+    global _bases
+    _bases = None
+
+
+def _remove_bases(bases: tuple[Path, ...]) -> None:
+    """At exit: the ``azureml-emulator`` groups go too, unless another session still uses them
+    (a group left in the cgroup of a systemd unit or CI job would keep that from being removed)."""
+    for base in bases:
+        with contextlib.suppress(OSError):
+            base.rmdir()
 
 
 def _allocate_v2(group: Path, memory_gb: float | None, cpu_cores: float | None) -> Allocation:

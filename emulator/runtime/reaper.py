@@ -1,15 +1,16 @@
 """Nothing the runtime starts outlives the Python process (the *session*) that started it.
 
-Every started process or container is written down on disk before anything else can go wrong::
+Every process or container is written down on disk as soon as it is started::
 
     <root>/runtime/sessions/<session id>/session.json          the owner: pid, start time, host
     <root>/runtime/sessions/<session id>/<backend>-<ident>.json one record per run
 
 - At interpreter exit (``atexit``) and on SIGTERM, :func:`stop_session` kills everything this
   session recorded and removes its directory. SIGTERM's previous handler is called afterwards
-  (the default one ends the process as before). SIGINT needs no handler: its
+  (the default one ends the process as before). Python's SIGINT handler is left alone: its
   ``KeyboardInterrupt`` ends the program through ``atexit`` — and one that is caught (a REPL,
-  a notebook cell) leaves the services running, as it should.
+  a notebook cell) leaves the services running, as it should; a SIGINT reset to the default
+  (ending the process without ``atexit``) is handled like SIGTERM.
 - A session killed without warning (SIGKILL, power loss) leaves its directory behind; the next
   session that records something under the same root reaps it (:func:`reap_dead_sessions`):
   a session is dead when its owner pid is gone or now belongs to another process (start times
@@ -98,7 +99,8 @@ _session_dirs: dict[Path, int] = {}  # this session's directories → owner pid
 _reaped_roots: set[Path] = set()
 _shutting_down = False
 _hooks_pid: int | None = None
-_previous_sigterm: Any = None
+_signals_checked = False
+_previous_handlers: dict[int, Any] = {}
 
 
 def register_killer(backend: str, kill: Killer) -> None:
@@ -113,6 +115,7 @@ def shutting_down() -> bool:
 
 
 def sessions_dir(root: Path | None = None) -> Path:
+    """``<root>/runtime/sessions`` (default: the current emulator root)."""
     return (root or emulator_root()) / "runtime" / "sessions"
 
 
@@ -328,25 +331,28 @@ def _boot_id() -> str:
 
 
 def _install_hooks() -> None:
-    """``atexit`` once per process; the SIGTERM handler once, from the main thread."""
-    global _hooks_pid, _previous_sigterm
+    """``atexit`` once per process; the signal handlers once, from the main thread."""
+    global _hooks_pid, _signals_checked
     with _lock:
         if _hooks_pid != os.getpid():
             _hooks_pid = os.getpid()
             atexit.register(stop_session)
-        if (
-            _previous_sigterm is not None
-            or threading.current_thread() is not threading.main_thread()
-        ):
-            return  # installed (a forked child inherits the handler), or not allowed here
-        previous = signal.getsignal(signal.SIGTERM)
-        if previous is _on_sigterm:
-            return
-        if previous == signal.SIG_IGN:
-            _previous_sigterm = previous  # the process ignores SIGTERM: so do we
-            return
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        _previous_sigterm = signal.SIG_DFL if previous is None else previous
+        if _signals_checked or threading.current_thread() is not threading.main_thread():
+            return  # done (a forked child inherits the handlers), or not allowed here
+        _signals_checked = True
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+            if previous is None:
+                previous = signal.SIG_DFL  # set outside Python: the default is as good a guess
+            # SIGTERM always (its default ends the process without atexit). SIGINT only when
+            # it would do the same: Python's own handler raises KeyboardInterrupt, which ends
+            # the program through atexit, or is caught (a REPL, a notebook) and changes nothing.
+            if previous is _on_signal or previous == signal.SIG_IGN:
+                continue
+            if signum == signal.SIGINT and previous != signal.SIG_DFL:
+                continue
+            _previous_handlers[signum] = previous
+            signal.signal(signum, _on_signal)
 
 
 def _forget_parent_session() -> None:
@@ -361,9 +367,9 @@ def _forget_parent_session() -> None:
 os.register_at_fork(after_in_child=_forget_parent_session)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     stop_session()
-    previous = _previous_sigterm
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
     if callable(previous):
         previous(signum, frame)
     elif previous == signal.SIG_DFL:

@@ -35,6 +35,8 @@ if how == "chained":
         print("previous handler ran", flush=True)
         sys.exit(7)
     signal.signal(signal.SIGTERM, previous)
+if how == "sigint-default":
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 container = Container(ContainerConfig("leftover", image, environment={"WORKER_COUNT": "2"}))
 status = container.start().wait_until_ready(30)
 print(json.dumps({"session": session_id(), "ready": status.ready,
@@ -134,3 +136,13 @@ def test_a_killed_sessions_leftovers_are_reaped_by_the_next(
     _assert_cleaned(session, runtime_root)
     assert container.wait_until_ready(READY_TIMEOUT).ready
     assert reaper.reap_dead_sessions(runtime_root) == []
+
+
+def test_a_default_sigint_is_handled_like_sigterm(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "sigint-default")
+    session.process.send_signal(signal.SIGINT)
+    code, err = session.wait()
+    assert code == -signal.SIGINT, err
+    _assert_cleaned(session, runtime_root)

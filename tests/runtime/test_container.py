@@ -16,7 +16,7 @@ from runtime_harness import READY_TIMEOUT, StartContainer, assert_no_processes
 from emulator.errors import UserErrorException, WebserviceException
 from emulator.runtime import reaper
 from emulator.runtime.backends.process import ProcessBackend
-from emulator.runtime.backends.select import select_backend
+from emulator.runtime.backends.select import runtime_name, select_backend
 from emulator.runtime.container import (
     Container,
     ContainerConfig,
@@ -212,7 +212,9 @@ def test_a_missing_image_fails_at_start(tmp_path: Any) -> None:
     with pytest.raises(WebserviceException) as failure:
         container.start()
     assert "AZUREML_EMULATOR_RUNTIME=docker" in failure.value.message
-    assert container.status.state is ContainerState.FAILED
+    status = container.status
+    assert status.state is ContainerState.FAILED
+    assert status.error is not None and status.error["code"] == "ContainerStartFailed"
 
 
 def test_the_runtime_is_chosen_by_argument_or_environment(
@@ -224,3 +226,6 @@ def test_the_runtime_is_chosen_by_argument_or_environment(
     with pytest.raises(UserErrorException, match="AZUREML_EMULATOR_RUNTIME to one of: process"):
         select_backend()
     assert isinstance(select_backend("Process"), ProcessBackend)
+    monkeypatch.setenv("AZUREML_EMULATOR_RUNTIME", " Docker ")
+    assert runtime_name() == "docker"
+    assert runtime_name("process") == "process"

@@ -185,3 +185,22 @@ def test_cgroup_limits_are_written_and_removed() -> None:
     finally:
         assert allocation.release()
     assert not any(Path(group).exists() for group in allocation.cgroups)
+
+
+@needs_cgroups
+def test_empty_groups_of_dead_sessions_are_swept() -> None:
+    _, bases = cgroup_bases()
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    abandoned = bases[0] / f"0123456789ab-{finished.pid}-00000000"
+    live = bases[0] / f"0123456789ab-{os.getpid()}-00000000"
+    abandoned.mkdir()
+    live.mkdir()
+    try:
+        limits._forget_bases()
+        assert cgroup_bases()[1] == bases
+        assert not abandoned.exists() and live.is_dir()
+    finally:
+        for group in (abandoned, live):
+            if group.exists():
+                group.rmdir()

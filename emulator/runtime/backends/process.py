@@ -21,6 +21,7 @@ import subprocess
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +29,15 @@ from emulator.errors import WebserviceException
 from emulator.images.builders.local import IMAGE_FILE, LocalImage, load_local_image
 from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
-from emulator.runtime.labels import ENV_PREFIX, SESSION, env_name, label_environment
+from emulator.runtime.labels import (
+    CONTAINER,
+    ENV_PREFIX,
+    OWNER_PID,
+    SESSION,
+    env_name,
+    label_environment,
+    session_id,
+)
 from emulator.runtime.limits import Allocation, allocate
 from emulator.server import config as server_config
 
@@ -69,7 +78,10 @@ class ProcessBackend:
 
     def launch(self, spec: LaunchSpec) -> ProcessLaunch:
         image = _load_image(spec.image_location)
-        key = f"{spec.labels.get(SESSION, 'amlemu')}-{uuid.uuid4().hex[:8]}"
+        # The session's labels even on a bare spec: they are how leftovers are found.
+        own = {SESSION: session_id(), OWNER_PID: str(os.getpid()), CONTAINER: spec.name}
+        spec = replace(spec, labels={**own, **spec.labels})
+        key = f"{session_id()}-{uuid.uuid4().hex[:8]}"
         try:
             allocation = allocate(key, spec.memory_gb, spec.cpu_cores, self.limits)
         except OSError as exc:
@@ -102,7 +114,16 @@ class ProcessBackend:
             "start": reaper.process_start(process.pid),
             "allocation": allocation.to_data(),
         }
-        record = reaper.record(NAME, str(process.pid), spec.labels, data)
+        try:
+            record = reaper.record(NAME, str(process.pid), spec.labels, data)
+        except OSError as exc:  # unrecorded, it could outlive this session: do not let it run
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            allocation.release()
+            log.close()
+            raise WebserviceException(
+                f"Cannot start container {spec.name}: its record cannot be written ({exc})."
+            ) from exc
         return ProcessLaunch(process, allocation, record, log, offset, spec.log_path)
 
 

@@ -26,7 +26,7 @@ def select_backend(name: str | None = None) -> Backend:
 
         return ProcessBackend()
     if chosen == "docker":
-        from emulator.runtime.backends.docker import DockerBackend  # type: ignore[import-not-found,unused-ignore]
+        from emulator.runtime.backends.docker import DockerBackend
 
         backend: Backend = DockerBackend()
         return backend
