@@ -68,3 +68,21 @@ def provisioning_seconds() -> float:
             f"{PROVISIONING_SECONDS_ENV} must be a number of seconds, not {raw!r}"
         ) from None
     return max(0.0, value)
+
+
+TOKEN_LIFETIME_ENV = "AZUREML_EMULATOR_TOKEN_LIFETIME"
+DEFAULT_TOKEN_LIFETIME = 3600.0
+
+
+def token_lifetime_seconds() -> float:
+    """How long an AKS access token is valid (Azure: one hour); read when a service deploys."""
+    raw = os.environ.get(TOKEN_LIFETIME_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TOKEN_LIFETIME
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a positive number of seconds, not {raw!r}")
+    return value

@@ -19,6 +19,8 @@ import pytest
 
 from emulator import Model, Workspace
 from emulator.errors import UserErrorException, WebserviceException
+from emulator.runtime.backends.process import processes_with_env
+from emulator.runtime.labels import SERVICE, SESSION, env_name, session_id
 from emulator.runtime.ports import PortReservation
 from emulator.sdk.compute import AksCompute, ComputeTarget
 from emulator.sdk.image import ContainerImage, Image
@@ -70,6 +72,12 @@ def _post(url: str, body: Any, key: str | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _service_processes(name: str) -> set[int]:
+    """Processes this session started for service ``name`` (found by their label variables)."""
+    mine = set(processes_with_env(env_name(SESSION), session_id()))
+    return mine & set(processes_with_env(env_name(SERVICE), name))
+
+
 def _deploy_aks(ws: Workspace, image: Image, cluster: Any, name: str, **config: Any) -> Any:
     service = Webservice.deploy_from_image(
         ws, name, image, AksWebservice.deploy_configuration(**config), cluster
@@ -101,8 +109,13 @@ def test_aci_deploy_score_logs_and_delete(
     assert list(aml_workspace.webservices) == ["timed-aci"]
     assert found.serialize()["computeType"] == "ACI"
 
+    assert _service_processes("timed-aci")  # the server and its worker
     service.delete()
     assert service.state == "Deleting"
+    deadline = time.monotonic() + 5
+    while _service_processes("timed-aci") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _service_processes("timed-aci")
     with pytest.raises(WebserviceException, match="WebserviceNotFound"):
         Webservice(aml_workspace, "timed-aci")
     with pytest.raises(urllib.error.URLError):
@@ -188,7 +201,10 @@ def test_aks_key_auth_by_default_and_two_services_on_one_cluster(
     two.delete()
 
 
-def test_aks_token_auth(aml_workspace: Workspace, timed_image: Image, cluster: Any) -> None:
+def test_aks_token_auth_and_expiry(
+    aml_workspace: Workspace, timed_image: Image, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZUREML_EMULATOR_TOKEN_LIFETIME", "1")
     service = _deploy_aks(
         aml_workspace, timed_image, cluster, "tokens", num_replicas=1, token_auth_enabled=True
     )
@@ -198,6 +214,9 @@ def test_aks_token_auth(aml_workspace: Workspace, timed_image: Image, cluster: A
     assert _post(service.scoring_uri, {}, token)[0] == 200
     assert _post(service.scoring_uri, {}, service.get_keys()[0])[0] == 401
     assert service.run("{}")["version"] == 1
+    time.sleep(1.2)
+    assert _post(service.scoring_uri, {}, token)[0] == 401  # expired
+    assert service.run("{}")["version"] == 1  # run() gets a fresh token
     service.delete()
 
 

@@ -28,6 +28,7 @@ from emulator.services.hosting import HOST
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.registry import ServiceRegistry
 from emulator.services.settings import ServiceSettings
+from emulator.settings import DEFAULT_TOKEN_LIFETIME, token_lifetime_seconds
 from emulator.store.root import EmulatorRoot
 
 #: Seconds a rolling update waits for the new replicas before giving up (keeping the old).
@@ -99,7 +100,11 @@ class ServiceManager:
             spec.compute_type,
             image_id=image.image_id,
             model_ids=image.model_ids,
-            settings={"authMode": spec.auth_mode, **spec.settings},
+            settings={
+                "authMode": spec.auth_mode,
+                "tokenLifetimeSeconds": token_lifetime_seconds(),
+                **spec.settings,
+            },
             compute_name=spec.compute_name,
             description=spec.description,
             tags=dict(spec.tags),
@@ -271,6 +276,7 @@ class ServiceManager:
             mode,
             record.primary_key,
             record.secondary_key,
+            float(record.settings.get("tokenLifetimeSeconds") or DEFAULT_TOKEN_LIFETIME),
             token_secret=record.token_secret,
         )
 
@@ -304,7 +310,11 @@ class ServiceManager:
             )
         record = self._set(
             record,
-            settings={"authMode": spec.auth_mode, **spec.settings},
+            settings={
+                "authMode": spec.auth_mode,
+                "tokenLifetimeSeconds": record.settings.get("tokenLifetimeSeconds"),
+                **spec.settings,
+            },
             description=spec.description,
             tags=dict(spec.tags),
             properties=dict(spec.properties),

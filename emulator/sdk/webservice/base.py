@@ -30,6 +30,8 @@ _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _COMPUTE_TYPES = ("ACI", "AKSENDPOINT", "AKS", "IOT", "MIR")
 _TERMINAL = (ServiceState.HEALTHY, ServiceState.FAILED, ServiceState.UNSCHEDULABLE)
 _POLL_SECONDS = 0.1
+#: Settings the emulator keeps for itself, not part of the service payload.
+_PRIVATE_SETTINGS = ("authMode", "tokenLifetimeSeconds")
 _TIPS = (
     "Tips: You can try get_logs(): https://aka.ms/debugimage#dockerlog or local deployment: "
     "https://aka.ms/debugimage#debug-locally to debug if deployment takes longer than 10 minutes."
@@ -440,7 +442,7 @@ class Webservice:
             "imageDetails": None,
             "scoringUri": self.scoring_uri,
             "createdBy": self.created_by,
-            **{k: v for k, v in self._record.settings.items() if k != "authMode"},
+            **{k: v for k, v in self._record.settings.items() if k not in _PRIVATE_SETTINGS},
         }
 
     def __repr__(self) -> str:
