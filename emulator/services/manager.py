@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from emulator.compute.registry import ComputeRegistry
@@ -183,15 +183,7 @@ class ServiceManager:
 
     def _start(self, record: ServiceRecord, spec: DeploymentSpec, image: ImageRecord) -> Deployment:
         gateway = self._gateway(spec)
-        template = ReplicaTemplate(
-            image_location=image.location or "",
-            image_name=image.image_id,
-            backend="docker" if image.builder == "docker" else "process",
-            environment=dict(spec.environment),
-            cpu_cores=spec.cpu_cores,
-            memory_gb=spec.memory_gb,
-            liveness=spec.liveness,
-        )
+        template = _template(spec, image)
         deployment = Deployment(
             record.name, template, gateway, spec.route, self.auth(record), spec.replicas
         )
@@ -320,12 +312,11 @@ class ServiceManager:
             properties=dict(spec.properties),
             **({"image_id": image.image_id, "model_ids": image.model_ids} if image else {}),
         )
-        template = deployment.template
         if image is not None:
-            template = ReplicaTemplate(
-                image_location=image.location or "",
-                image_name=image.image_id,
-                backend="docker" if image.builder == "docker" else "process",
+            template = _template(spec, image)
+        else:  # same image, new resources and probes
+            template = replace(
+                deployment.template,
                 environment=dict(spec.environment),
                 cpu_cores=spec.cpu_cores,
                 memory_gb=spec.memory_gb,
@@ -353,3 +344,16 @@ class ServiceManager:
             return self.registry.update(record, **fields)
         except LookupError:  # deleted meanwhile
             return record
+
+
+def _template(spec: DeploymentSpec, image: ImageRecord) -> ReplicaTemplate:
+    """Replicas of ``image``: run by Docker when Docker built it, else as processes."""
+    return ReplicaTemplate(
+        image_location=image.location or "",
+        image_name=image.image_id,
+        backend="docker" if image.builder == "docker" else "process",
+        environment=dict(spec.environment),
+        cpu_cores=spec.cpu_cores,
+        memory_gb=spec.memory_gb,
+        liveness=spec.liveness,
+    )

@@ -215,50 +215,7 @@ def _or(value: float | None, default: float) -> float:
     return default if value is None else float(value)
 
 
-def aci_deploy_configuration(
-    cpu_cores: float | None = None,
-    memory_gb: float | None = None,
-    tags: dict[str, str] | None = None,
-    properties: dict[str, str] | None = None,
-    description: str | None = None,
-    location: str | None = None,
-    auth_enabled: bool | None = None,
-    ssl_enabled: bool | None = None,
-    enable_app_insights: bool | None = None,
-    ssl_cert_pem_file: str | None = None,
-    ssl_key_pem_file: str | None = None,
-    ssl_cname: str | None = None,
-    dns_name_label: str | None = None,
-    primary_key: str | None = None,
-    secondary_key: str | None = None,
-    collect_model_data: bool | None = None,
-    cmk_vault_base_url: str | None = None,
-    cmk_key_name: str | None = None,
-    cmk_key_version: str | None = None,
-    vnet_name: str | None = None,
-    subnet_name: str | None = None,
-) -> AciServiceDeploymentConfiguration:
-    """``AciWebservice.deploy_configuration``: validated at once, defaults left to the service."""
-    return AciServiceDeploymentConfiguration(
-        cpu_cores,
-        memory_gb,
-        tags,
-        properties,
-        description,
-        location,
-        auth_enabled,
-        ssl_enabled,
-        enable_app_insights,
-        ssl_cert_pem_file,
-        ssl_key_pem_file,
-        ssl_cname,
-        dns_name_label,
-        primary_key,
-        secondary_key,
-        collect_model_data,
-        cmk_vault_base_url,
-        cmk_key_name,
-        cmk_key_version,
-        vnet_name,
-        subnet_name,
-    )
+#: ``AciWebservice.deploy_configuration``: the SDK's factory takes exactly the
+#: constructor's parameters; the configuration validates itself at once, defaults are left to
+#: the service.
+aci_deploy_configuration = AciServiceDeploymentConfiguration
