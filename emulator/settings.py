@@ -86,3 +86,34 @@ def token_lifetime_seconds() -> float:
     if value <= 0:
         raise ValueError(f"{TOKEN_LIFETIME_ENV} must be a positive number of seconds, not {raw!r}")
     return value
+
+
+MAX_BODY_ENV = "AZUREML_EMULATOR_MAX_BODY_BYTES"
+#: Azure does not document its front ends' limit; 100 MiB keeps every realistic payload.
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+READ_TIMEOUT_ENV = "AZUREML_EMULATOR_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def gateway_max_body_bytes() -> int:
+    """The largest request body a service gateway accepts (more is answered 413)."""
+    raw = os.environ.get(MAX_BODY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_BODY_ENV} must be a positive number of bytes, not {raw!r}")
+    return int(raw)
+
+
+def gateway_read_timeout() -> float:
+    """Seconds a client has to send a whole request to a gateway once it began (else 408)."""
+    raw = os.environ.get(READ_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_READ_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{READ_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return value

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-ASSETS = REPO / "fixtures"
-
-
-def load_asset_module(relative: str) -> ModuleType:
-    """Import a helper script from ``fixtures/`` by path (it is not an installed package)."""
-    path = ASSETS / relative
-    spec = importlib.util.spec_from_file_location(f"amlemu_asset_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from assets import ASSETS, REPO, load_asset_module  # noqa: F401  (re-exported)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -11,6 +11,11 @@ Deliberate difference: the SDK retries every failure but ``INVALID_ARGUMENT`` fi
 exponential backoff (1 s, 2 s, 4 s, 8 s); this client retries only failures that can pass
 (``UNAVAILABLE``, ``DEADLINE_EXCEEDED``, ``RESOURCE_EXHAUSTED``, ``ABORTED``, ``INTERNAL``,
 ``UNKNOWN``), so a wrong token or service name fails at once with the same error.
+
+Emulator addition: emulated clusters serve gRPC on a port of their own rather than on the
+scoring URI's port 80, so an address that names a cluster's HTTP router (``client_from_service``'s,
+or the quickstart's ``scoring_uri[scoring_uri.find('/') + 2:].strip('/')``, whose path is dropped
+and whose port wins over ``port``) is dialled at that cluster's gRPC endpoint instead.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import grpc
 
 from emulator.accel import routing, tensors
 from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc, types_pb2
+from emulator.mock.uris import real_scoring_uri
+from emulator.services.grpc_gateway import GRPC
 
 __all__ = ["PredictionClient", "client_from_service"]
 
@@ -66,7 +73,7 @@ class PredictionClient:
             raise ValueError("address")
         if port is None:
             port = 443 if use_ssl else 80
-        self._target = f"{address}:{port}"
+        self._target = _dial_target(address, port)
         self._use_ssl = use_ssl
         self._channel_shutdown_timeout = channel_shutdown_timeout
         self._metadata = (
@@ -180,10 +187,20 @@ class PredictionClient:
         return f"PredictionClient(target={self._target!r}, use_ssl={self._use_ssl})"
 
 
+def _dial_target(address: str, port: int) -> str:
+    """``address:port``, or the gRPC endpoint of the emulated cluster whose HTTP router that
+    names (see the module docstring)."""
+    host = address.split("/", 1)[0]
+    name, colon, given = host.rpartition(":")
+    if colon and given.isdigit() and (":" not in name or name.startswith("[")):
+        host, port = name, int(given)  # a port in the address (IPv6 only in brackets)
+    return GRPC.target(host.strip("[]"), port) or f"{host}:{port}"
+
+
 def client_from_service(service: Any) -> PredictionClient:
     """A client for a deployed accelerated ``AksWebservice`` (from its ``scoring_uri``; the
     primary key when key auth is on, a token when token auth is)."""
-    url = urlparse(service.scoring_uri)
+    url = urlparse(real_scoring_uri(service))  # gRPC never goes through the HTTP mock
     use_ssl = url.scheme == "https"
     token = ""
     if getattr(service, "auth_enabled", False):

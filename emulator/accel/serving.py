@@ -9,13 +9,16 @@ against a single model). It listens on 127.0.0.1 and a free port chosen by the O
 
 Status codes: ``INVALID_ARGUMENT`` for inputs that do not fit (names, dtypes, shapes — the
 message lists what the model takes), ``UNAUTHENTICATED`` for a missing or wrong token,
-``NOT_FOUND`` for an unknown service, ``INTERNAL`` for a failure inside the model.
+``NOT_FOUND`` for an unknown service, ``UNAVAILABLE`` while a service's ``available`` check
+says it cannot serve (an emulated service with no ready replica), ``INTERNAL`` for a failure
+inside the model.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -46,6 +49,8 @@ class HostedService:
     name: str
     model: OnnxModel
     auth_check: AuthCheck | None = None
+    #: None when the service may answer now, else why not (answered ``UNAVAILABLE``).
+    available: Callable[[], str | None] | None = None
 
     def authorized(self, authorization: str | None) -> bool:
         """Whether an ``authorization`` header/metadata value lets a request through."""
@@ -103,12 +108,17 @@ class PredictionServer:
     # -- services --------------------------------------------------------------------------------
 
     def add_service(
-        self, name: str, session: ModelLike, auth_check: AuthCheck | None = None
+        self,
+        name: str,
+        session: ModelLike,
+        auth_check: AuthCheck | None = None,
+        available: Callable[[], str | None] | None = None,
     ) -> HostedService:
         """Serve ``session`` (an InferenceSession, OnnxModel, ONNX path/bytes/ModelProto) as
-        ``name``; replaces a service of that name. ``auth_check`` gets the bearer token."""
+        ``name``; replaces a service of that name. ``auth_check`` gets the bearer token;
+        ``available`` (checked after auth) returns why the service cannot answer, or None."""
         model = session if isinstance(session, OnnxModel) else _as_model(session)
-        hosted = HostedService(name, model, auth_check)
+        hosted = HostedService(name, model, auth_check, available)
         with self._lock:
             self._services = {**self._services, name: hosted}
         return hosted
@@ -194,6 +204,9 @@ class _Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
                 "'authorization: Bearer <key>' with one of the service's keys (get_keys()) "
                 "or a token (get_token()).",
             )
+        down = hosted.available() if hosted.available is not None else None
+        if down is not None:
+            raise _Abort(grpc.StatusCode.UNAVAILABLE, down)
         feeds: dict[str, Any] = {}
         for key, proto in request.inputs.items():
             try:

@@ -11,7 +11,19 @@ import sys
 from collections.abc import Sequence
 
 from emulator._version import SDK_VERSION, __version__
-from emulator.cli import demo_cmd, models_cmd, run_cmd, serve_cmd
+from emulator.cli import (
+    build_log_cmd,
+    demo_cmd,
+    describe_cmd,
+    exec_cmd,
+    faults_cmd,
+    logs_cmd,
+    ls_cmd,
+    models_cmd,
+    run_cmd,
+    serve_cmd,
+    validate_cmd,
+)
 from emulator.errors import AzureMLException
 from emulator.settings import ROOT_ENV
 
@@ -32,8 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     run_cmd.add_parser(commands)
     models_cmd.add_parser(commands)
+    ls_cmd.add_parser(commands)
+    describe_cmd.add_parser(commands)
+    logs_cmd.add_parser(commands)
+    build_log_cmd.add_parser(commands)
+    exec_cmd.add_parser(commands)
     serve_cmd.add_parser(commands)
     demo_cmd.add_parser(commands)
+    validate_cmd.add_parser(commands)
+    faults_cmd.add_parser(commands)
     return parser
 
 
@@ -47,3 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AzureMLException, FileNotFoundError, PermissionError) as exc:
         print(f"amlemu: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (`amlemu logs svc | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -31,6 +31,7 @@ from emulator.compute.rules import (
     validate_compute_name,
 )
 from emulator.compute.scheduling import Placement, Usage, schedule
+from emulator.faults.points import provisioning_error
 from emulator.settings import CORE_QUOTA_ENV, core_quota, provisioning_seconds
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
@@ -118,6 +119,8 @@ class ComputeRegistry:
             error = location_error(size, location, self.workspace.subscription_id)
             if error is None and in_use + requested > quota:
                 error = quota_error(quota, in_use, requested, CORE_QUOTA_ENV)
+            if error is None:
+                error = provisioning_error(self.root.path, self.workspace.id)
             outcome = ProvisioningState.FAILED if error else ProvisioningState.SUCCEEDED
             errors = [{"error": error}] if error else []
             cur = conn.execute(
@@ -330,6 +333,15 @@ class ComputeRegistry:
         for row in rows:
             placed.setdefault(row["owner"], []).append(row["node"])
         return {owner: tuple(nodes) for owner, nodes in placed.items()}
+
+    def node_usage(self, name: str) -> dict[str, Usage]:
+        """Node → what every reserved pod on it requests (empty for an unknown cluster)."""
+        with self.root.db.read() as conn:
+            row = conn.execute(
+                "SELECT id FROM compute_targets WHERE workspace_id=? AND name=?",
+                (self.workspace.id, name),
+            ).fetchone()
+            return self._usage(conn, row["id"], exclude=None) if row else {}
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -62,9 +62,11 @@ def resolve_vm_size(name: str) -> VmSize:
 
 
 def check_cluster_size(size: VmSize, agent_count: int, purpose: str) -> None:
-    """FastProd clusters need ``MIN_FAST_PROD_CORES`` vCPUs in total; DevTest ones do not."""
+    """FastProd clusters need ``MIN_FAST_PROD_CORES`` vCPUs in total; DevTest ones do not, nor
+    do FPGA ones: the accelerated-models quickstart provisions one ``Standard_PB6s`` agent
+    (6 vCPUs) with the default purpose."""
     cores = agent_count * size.cores
-    if purpose == ClusterPurpose.FAST_PROD.value and cores < MIN_FAST_PROD_CORES:
+    if purpose == ClusterPurpose.FAST_PROD.value and cores < MIN_FAST_PROD_CORES and not size.fpgas:
         raise rejected(
             "BadArgument",
             f"The cluster must have at least {MIN_FAST_PROD_CORES} virtual CPUs (agent count "

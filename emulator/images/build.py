@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from emulator.faults.points import FAULT_STEP, image_build_failure
 from emulator.images.builders.base import Builder
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import ImageRequest, write_context
@@ -69,6 +70,9 @@ def _build(
             log.write(f"Entry script: {context.entry_script}")
             log.write("Generated Dockerfile:")
             log.output(context.dockerfile.read_text())
+        fault = image_build_failure(registry.root.path, registry.workspace_id)
+        if fault is not None:
+            raise BuildFailed(FAULT_STEP, fault)
         location = builder.build(context, log, directory / "image", record.image_id)
     except BuildFailed as failure:
         log.write(f"Image creation failed at step '{failure.step}'.")

@@ -54,11 +54,17 @@ def write_python_tree(dest: Path) -> None:
             path.write_text(text)
 
 
+#: Core dependencies only the host side uses (the in-process HTTP mock): images skip them.
+HOST_ONLY = frozenset({"responses"})
+
+
 def runtime_requirements() -> list[str]:
-    """The emulator's own requirements (extras excluded): the copied python tree imports them."""
+    """The emulator's own requirements (extras and host-only ones excluded): the copied python
+    tree imports them inside the image."""
     requirements = [Requirement(line) for line in importlib.metadata.requires(DISTRIBUTION) or []]
     return [
         str(requirement)
         for requirement in requirements
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+        if (requirement.marker is None or requirement.marker.evaluate({"extra": ""}))
+        and requirement.name not in HOST_ONLY
     ]

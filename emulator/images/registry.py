@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from emulator.images.naming import validate_image_name
 from emulator.images.records import CreationState, ImageRecord
 from emulator.store.blobs import pid_alive
 from emulator.store.root import EmulatorRoot
@@ -49,6 +50,7 @@ class ImageRegistry:
         entry_script: str | None = None,
     ) -> ImageRecord:
         """A new ``NotStarted`` version of ``name`` with its own directory."""
+        validate_image_name(name)  # the name becomes a directory: never one outside the root
         now = _now()
         with self.root.db.transaction() as conn:
             conn.execute(

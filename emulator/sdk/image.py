@@ -16,6 +16,7 @@ from emulator.images.context import ImageRequest
 from emulator.images.naming import validate_image_name
 from emulator.images.records import ImageRecord
 from emulator.models.records import ModelRecord
+from emulator.sdk import progress
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file
@@ -26,6 +27,8 @@ __all__ = ["ContainerImage", "ContainerImageConfig", "Image", "ImageConfig"]
 _RUNTIMES = ("python", "spark-py", "python-slim")
 _CUDA_VERSIONS = ("9.0", "9.1", "10.0")
 _HELP = "For more help with troubleshooting, see https://aka.ms/debugimage"
+#: How a build step starts in the build log (``[   0.01s] Step: Resolve requirements``).
+_STEP = "] Step: "
 
 
 class ImageConfig:
@@ -211,8 +214,11 @@ class Image:
 
     def wait_for_creation(self, show_output: bool = False) -> None:
         """Block until the build ends; with ``show_output`` the build log streams to stdout."""
-        printer = (lambda line: print(line, flush=True)) if show_output else None
-        record = wait_for_build(self.workspace._images, self._record, printer)
+        if show_output and progress.attached():
+            record = self._wait_with_status_line()
+        else:
+            printer = (lambda line: print(line, flush=True)) if show_output else None
+            record = wait_for_build(self.workspace._images, self._record, printer)
         self._bind(self.workspace, record)
         if self.creation_state == "Failed":
             print(
@@ -226,6 +232,19 @@ class Image:
             )
         if show_output:
             print(f'Image creation operation finished for image {self.id}, operation "Succeeded"')
+
+    def _wait_with_status_line(self) -> ImageRecord:
+        """The build log streamed above a live ``<step> (<elapsed> s)`` line (terminals only)."""
+        with progress.StatusLine(f"Image {self.id}", self.creation_state) as status:
+
+            def show(line: str) -> None:
+                status.print(line)
+                if _STEP in line:
+                    status.phase(line.split(_STEP, 1)[1])
+
+            record = wait_for_build(self.workspace._images, self._record, show)
+            status.phase(record.state.value)
+        return record
 
     def update_creation_state(self) -> None:
         """Refresh ``creation_state`` (and location, error) from the registry."""

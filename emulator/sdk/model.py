@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.errors import (
     ModelNotFoundException,
@@ -18,6 +18,9 @@ from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry, latest_per_name, not_found_message
 from emulator.models.resolution import closest_name, models_dir, resolve_local
 from emulator.sdk.workspace import Workspace
+
+if TYPE_CHECKING:
+    from emulator.sdk.profile import ModelProfile
 
 __all__ = ["Model"]
 
@@ -210,6 +213,31 @@ class Model:
             deployment_target,
             overwrite,
             show_output,
+        )
+
+    @staticmethod
+    def profile(
+        workspace: Workspace,
+        profile_name: str,
+        models: Sequence[Any],
+        inference_config: Any,
+        input_dataset: Sequence[Any] | None = None,
+        cpu: float | None = None,
+        memory_in_gb: float | None = None,
+        description: str | None = None,
+    ) -> ModelProfile:
+        """Measure the models' CPU, memory and latency; returns a running ``ModelProfile``."""
+        from emulator.sdk.profile import profile_models
+
+        return profile_models(
+            workspace,
+            profile_name,
+            models,
+            inference_config,
+            input_dataset,
+            cpu,
+            memory_in_gb,
+            description,
         )
 
     @staticmethod

@@ -23,6 +23,7 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.core": "emulator.sdk.core",
     "azureml.core.workspace": "emulator.sdk.workspace",
     "azureml.core.model": "emulator.sdk.model_module",
+    "azureml.core.profile": "emulator.sdk.profile",
     "azureml.core.image": "emulator.sdk.image",
     "azureml.core.image.image": "emulator.sdk.image",
     "azureml.core.image.container": "emulator.sdk.image",

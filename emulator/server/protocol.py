@@ -5,7 +5,8 @@ status line's Werkzeug phrases (``500 INTERNAL SERVER ERROR``), dropping a conne
 an answer when the worker handling it dies, gunicorn's request limits (request line 4094 bytes,
 100 header fields of at most 8190 bytes, answered with its HTML 414/431/400 pages) and
 ``100 Continue``. Unlike gunicorn's sync worker it keeps connections alive, answering pipelined
-requests in order.
+requests in order. Front ends (the web-service gateway) add a body limit (413) and a deadline
+for reading each request (408), which keep slow or oversized clients from holding it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ MAX_HEADER_FIELD = 8190
 #: Bytes a request may send before its headers are complete (the limits above, plus slack).
 _MAX_HEAD = MAX_REQUEST_LINE + (MAX_HEADERS + 1) * (MAX_HEADER_FIELD + 2) + 4096
 IDLE_TIMEOUT_S = 60.0
+#: After answering 413 mid-upload, how long the rest of the body is read and discarded, so the
+#: client reads the answer instead of a reset connection.
+_LINGER_S = 2.0
 
 
 class _Rejected(Exception):
@@ -64,9 +68,22 @@ def error_page(status: int, reason: str, detail: str) -> HttpResponse:
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, handler: Handler, connections: set[HttpProtocol]) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        connections: set[HttpProtocol],
+        *,
+        max_body: int | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        """``max_body``: bytes a request body may have (more: 413); ``read_timeout``: seconds a
+        client has to send a whole request once it started one (more: 408)."""
         self._handler = handler
         self._connections = connections
+        self._max_body = max_body
+        self._read_timeout = read_timeout
+        self._reading: asyncio.TimerHandle | None = None
+        self._discarding = False
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._peer: tuple[str, int] = ("-", 0)
@@ -80,6 +97,7 @@ class HttpProtocol(asyncio.Protocol):
         self._url = bytearray()
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
+        self._body_bytes = 0
         self._head_bytes = 0
         self._in_head = True
 
@@ -99,10 +117,11 @@ class HttpProtocol(asyncio.Protocol):
         self._connections.discard(self)
         if self._idle is not None:
             self._idle.cancel()
+        self._stop_reading_timer()
         self._transport = None
 
     def data_received(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
+        if self._transport is None or self._transport.is_closing() or self._discarding:
             return
         if self._in_head:
             self._head_bytes += len(data)
@@ -131,6 +150,11 @@ class HttpProtocol(asyncio.Protocol):
         self._reset()
         if self._idle is not None:
             self._idle.cancel()
+        if self._read_timeout is not None:
+            self._stop_reading_timer()
+            self._reading = asyncio.get_running_loop().call_later(
+                self._read_timeout, self._read_timed_out
+            )
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -161,11 +185,27 @@ class HttpProtocol(asyncio.Protocol):
         expects = any(
             k.lower() == "expect" and v.lower() == "100-continue" for k, v in self._headers
         )
+        length = next((v for k, v in self._headers if k.lower() == "content-length"), "")
+        if self._max_body is not None and length.strip().isdigit():
+            self._check_body_size(int(length))
         if expects and self._transport is not None:
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._max_body is not None:
+            self._check_body_size(self._body_bytes)
         self._body.append(body)
+
+    def _check_body_size(self, size: int) -> None:
+        assert self._max_body is not None
+        if size > self._max_body:
+            raise _Rejected(
+                413,
+                "Payload Too Large",
+                f"The request body ({size} bytes or more) is larger than the limit of "
+                f"{self._max_body} bytes (max_body_bytes).",
+            )
 
     def on_message_complete(self) -> None:
         target = self._url.decode("latin-1")
@@ -182,6 +222,7 @@ class HttpProtocol(asyncio.Protocol):
             server=self._local,
         )
         self._queue.append((request, self._parser.should_keep_alive()))
+        self._stop_reading_timer()
         self._in_head = True
         self._head_bytes = 0
         if self._serving is None:
@@ -233,9 +274,32 @@ class HttpProtocol(asyncio.Protocol):
     def _reject(self, response: HttpResponse) -> None:
         if self._transport is None:
             return
+        self._stop_reading_timer()
         request = HttpRequest("GET", "/", "/", "", (), b"")
         self._write(request, response, keep_alive=False)
-        self._transport.close()
+        if response.status == 413 and self._transport.can_write_eof():
+            # The client is still sending: answer, then discard what comes for a while.
+            self._discarding = True
+            self._transport.write_eof()
+            asyncio.get_running_loop().call_later(_LINGER_S, self.close)
+        else:
+            self._transport.close()
+
+    def _read_timed_out(self) -> None:
+        """The client took longer than ``read_timeout`` to send its request (slowloris)."""
+        self._reading = None
+        self._reject(
+            error_page(
+                408,
+                "Request Timeout",
+                f"The request was not received completely within {self._read_timeout:g} s.",
+            )
+        )
+
+    def _stop_reading_timer(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+            self._reading = None
 
     def _arm_idle_timer(self) -> None:
         if self._transport is None:

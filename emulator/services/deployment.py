@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.errors import WebserviceException
+from emulator.faults.hosting import HostedFaults
 from emulator.runtime.container import Container, ContainerConfig, ContainerState
 from emulator.runtime.probes import ProbeSettings
 from emulator.services.auth import ServiceAuth
@@ -54,8 +55,11 @@ class Deployment:
         settings: ServiceSettings,
         auth: ServiceAuth,
         replicas: int,
+        faults: HostedFaults | None = None,
     ) -> None:
         self.name = name
+        #: Fault injection points (``None``: no faults), see :mod:`emulator.faults`.
+        self.faults = faults
         self.template = template
         self.gateway = gateway
         self.settings = settings
@@ -77,6 +81,7 @@ class Deployment:
         self.route = self.gateway.add_service(
             self.name, self.replicas, self.settings, self.auth, scale
         )
+        self._attach_faults()
 
     def replicas(self) -> list[Replica]:
         """The gateway's view: every replica with its port and readiness (called per request)."""
@@ -123,12 +128,15 @@ class Deployment:
             )
         scale = self.scale if settings.autoscale_enabled else None
         self.route = self.gateway.add_service(self.name, self.replicas, settings, auth, scale)
+        self._attach_faults()
         for container in old:
             threading.Timer(DRAIN_SECONDS, container.stop).start()
         return None
 
     def stop(self) -> None:
         """Stop routing and stop every replica (idempotent)."""
+        if self.faults is not None:
+            self.faults.close()
         self.gateway.remove_service(self.name)
         with self._lock:
             containers, self._containers = self._containers, []
@@ -179,6 +187,16 @@ class Deployment:
         with self._lock:
             return len(self._containers)
 
+    def containers(self) -> list[Container]:
+        """The replicas' containers, in order (replica 0 first)."""
+        with self._lock:
+            return list(self._containers)
+
+    def _attach_faults(self) -> None:
+        if self.faults is not None and self.route is not None:
+            self.route.faults = self.faults.front
+            self.faults.watch(self.containers)
+
     def _start_replica(self, template: ReplicaTemplate | None = None) -> Container:
         template = template or self.template
         self._counter += 1
@@ -193,7 +211,8 @@ class Deployment:
             replica=self._counter,
             liveness=template.liveness,
         )
-        container = Container(config, template.backend)
+        backend = self.faults.backend(template.backend) if self.faults else template.backend
+        container = Container(config, backend)
         try:
             return container.start()
         except WebserviceException:

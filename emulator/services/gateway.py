@@ -5,7 +5,8 @@ to the named service (unknown names get a 404), as the cluster's ``azureml-fe`` 
 serves a single service at ``/score`` and ``/swagger.json`` (other paths, such as the ``/``
 liveness route, are passed to the container as well). It listens on 127.0.0.1 and a free port,
 never a fixed one, and parses HTTP with the scoring server's own protocol
-(:mod:`emulator.server.protocol`).
+(:mod:`emulator.server.protocol`), with a body limit (``max_body_bytes``, 413) and a deadline for
+reading each request (``read_timeout``, 408) so oversized or slow clients cannot hold it.
 
 Run it in a background thread (:meth:`Gateway.start` / :meth:`Gateway.stop`, or ``with``) from
 synchronous code, or on a running event loop (``await gateway.open()`` / ``close()``). Services
@@ -26,6 +27,7 @@ from emulator.services.auth import ServiceAuth
 from emulator.services.replicas import ReplicaProvider
 from emulator.services.route import ScaleCallback, ServiceRoute
 from emulator.services.settings import ServiceSettings
+from emulator.settings import gateway_max_body_bytes, gateway_read_timeout
 
 HOST = "127.0.0.1"
 GatewayMode = Literal["aks", "aci"]
@@ -33,10 +35,21 @@ _AKS_PATH = re.compile(r"/api/v1/service/([^/]+)/(score|swagger\.json)")
 
 
 class Gateway:
-    def __init__(self, mode: GatewayMode = "aks") -> None:
+    def __init__(
+        self,
+        mode: GatewayMode = "aks",
+        *,
+        max_body_bytes: int | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        """``max_body_bytes`` (413 above it) and ``read_timeout`` (408 after it) default to
+        ``$AZUREML_EMULATOR_MAX_BODY_BYTES`` (100 MiB) and ``$AZUREML_EMULATOR_READ_TIMEOUT``
+        (60 s)."""
         if mode not in ("aks", "aci"):
             raise ValueError(f"mode must be 'aks' or 'aci', not {mode!r}")
         self.mode: GatewayMode = mode
+        self.max_body_bytes = gateway_max_body_bytes() if max_body_bytes is None else max_body_bytes
+        self.read_timeout = gateway_read_timeout() if read_timeout is None else read_timeout
         self._routes: dict[str, ServiceRoute] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -113,7 +126,14 @@ class Gateway:
             raise RuntimeError("the gateway is already running")
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: HttpProtocol(self, self._connections), HOST, port
+            lambda: HttpProtocol(
+                self,
+                self._connections,
+                max_body=self.max_body_bytes,
+                read_timeout=self.read_timeout,
+            ),
+            HOST,
+            port,
         )
         self._loop = loop
         self._port = int(self._server.sockets[0].getsockname()[1])
@@ -209,7 +229,7 @@ class Gateway:
 
     # the HTTP handler
 
-    async def __call__(self, request: HttpRequest) -> HttpResponse:
+    async def __call__(self, request: HttpRequest) -> HttpResponse | None:
         path = request.path
         if self.mode == "aci":
             routes = list(self._routes.values())

@@ -42,6 +42,11 @@ class Host:
         with self._lock:
             return self._deployments.get((str(root), workspace_id, name))
 
+    def deployments(self) -> list[Deployment]:
+        """Every live deployment (the in-process mock finds gateways among them)."""
+        with self._lock:
+            return list(self._deployments.values())
+
     def add(self, root: Path, workspace_id: int, deployment: Deployment) -> None:
         with self._lock:
             self._deployments[(str(root), workspace_id, deployment.name)] = deployment

@@ -17,13 +17,16 @@ from typing import Any
 from emulator.compute.registry import ComputeRegistry
 from emulator.compute.scheduling import UNSCHEDULABLE_MESSAGE
 from emulator.errors import WebserviceException
+from emulator.faults.hosting import HostedFaults
 from emulator.images.build import log_path, wait_for_build
 from emulator.images.records import CreationState, ImageRecord
 from emulator.images.registry import ImageRegistry
 from emulator.runtime.probes import ProbeSettings
+from emulator.services import accelerated
 from emulator.services.auth import ServiceAuth, generate_key
 from emulator.services.deployment import Deployment, ReplicaTemplate
 from emulator.services.gateway import Gateway
+from emulator.services.grpc_gateway import GRPC
 from emulator.services.hosting import HOST
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.registry import ServiceRegistry
@@ -93,6 +96,7 @@ class ServiceManager:
                     status_code=409,
                 )
             self.delete(existing)
+        accelerated.check_target(image, spec.compute_type)
         if spec.compute_type == "AKS":
             self._check_cluster(spec)
         record = self.registry.create(
@@ -151,6 +155,7 @@ class ServiceManager:
                     spec.replicas,
                     spec.cpu_request,
                     spec.memory_request,
+                    fpgas=accelerated.fpgas_per_replica(image),
                 )
                 if not placement.fits:
                     self._set(
@@ -182,10 +187,12 @@ class ServiceManager:
         return image
 
     def _start(self, record: ServiceRecord, spec: DeploymentSpec, image: ImageRecord) -> Deployment:
+        grpc_model = accelerated.load_model(image)  # before any replica: a bad model fails fast
         gateway = self._gateway(spec)
         template = _template(spec, image)
+        faults = HostedFaults(self.root.path, self.workspace_id, record.name)
         deployment = Deployment(
-            record.name, template, gateway, spec.route, self.auth(record), spec.replicas
+            record.name, template, gateway, spec.route, self.auth(record), spec.replicas, faults
         )
         try:
             deployment.start()
@@ -196,6 +203,10 @@ class ServiceManager:
             raise
         self._set(record, port=gateway.port, scoring_uri=gateway.scoring_uri(record.name))
         HOST.add(self.root.path, self.workspace_id, deployment)
+        if grpc_model is not None:
+            GRPC.serve(
+                self.root.path, self.workspace_id, spec.compute_name or "", deployment, grpc_model
+            )
         return deployment
 
     def _gateway(self, spec: DeploymentSpec) -> Gateway:
@@ -300,6 +311,7 @@ class ServiceManager:
                 f'Unable to update service with image {image.image_id} in non "Succeeded" '
                 "creation state."
             )
+        grpc_model = accelerated.load_model(image) if image is not None else None
         record = self._set(
             record,
             settings={
@@ -330,10 +342,15 @@ class ServiceManager:
                 "Service update failed; the previous version keeps serving.\nError:\n"
                 f"{error.get('message', error)}"
             )
+        if grpc_model is not None:
+            GRPC.serve(
+                self.root.path, self.workspace_id, record.compute_name or "", deployment, grpc_model
+            )
         return self.get(record.name) or record
 
     def delete(self, record: ServiceRecord) -> None:
         """Stop the replicas and the service's gateway route; free its cluster capacity."""
+        GRPC.withdraw(self.root.path, self.workspace_id, record.compute_name, record.name)
         HOST.remove(self.root.path, self.workspace_id, record.name)
         if record.compute_type == "AKS" and record.compute_name:
             self.compute.release(record.compute_name, self._owner(record))

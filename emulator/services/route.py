@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from emulator.server.messages import HttpRequest, HttpResponse
 from emulator.services import responses
@@ -26,6 +26,9 @@ from emulator.services.client import ReplicaClient, ReplicaClosed
 from emulator.services.metrics import MetricsSnapshot, ServiceCounters
 from emulator.services.replicas import Replica, ReplicaProvider, as_callable
 from emulator.services.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from emulator.faults.front import FrontFaults
 
 #: ``scale(n)``: make the service run ``n`` replicas. A plain function runs in a worker thread
 #: (it may block while replicas start); a coroutine function runs on the gateway's loop.
@@ -73,6 +76,8 @@ class ServiceRoute:
         self._clients: dict[tuple[str, int], ReplicaClient] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._autoscaling: asyncio.Task[None] | None = None
+        #: Injected faults (status, latency, drop, token expiry), consulted per scoring request.
+        self.faults: FrontFaults | None = None
 
     # for any thread
 
@@ -145,24 +150,32 @@ class ServiceRoute:
 
     # requests
 
-    async def handle(self, request: HttpRequest, endpoint: str, target: str) -> HttpResponse:
+    async def handle(self, request: HttpRequest, endpoint: str, target: str) -> HttpResponse | None:
         """Answer ``request`` for ``endpoint`` (``score``; anything else, such as
         ``swagger.json``, passes without auth or gate); ``target`` is the path and query to
-        send to the replica."""
+        send to the replica. ``None``: drop the connection unanswered (an injected fault)."""
         self.counters.requests += 1
         if endpoint == "score":
             response = await self._score(request, target)
         else:
             response = await self._passthrough(request, target)
+        if response is None:
+            return None
         self.counters.statuses[response.status] += 1
         return responses.ensure_request_id(request, response)
 
-    async def _score(self, request: HttpRequest, target: str) -> HttpResponse:
+    async def _score(self, request: HttpRequest, target: str) -> HttpResponse | None:
+        faults = self.faults
         if request.method != "OPTIONS":
             refusal = self.auth.check(request.header("authorization"))
+            if refusal is None and faults is not None:
+                refusal = faults.token_refusal(request.header("authorization"))
             if refusal is not None:
                 self.counters.unauthorized += 1
                 return responses.unauthorized(refusal[1])
+        plan = faults.plan() if faults is not None else None
+        if plan is not None and (plan.drop or plan.response is not None):
+            return plan.response
         settings = self.settings
         try:
             replica = await self.gate.acquire(settings.max_request_wait_time / 1000)
@@ -174,9 +187,29 @@ class ServiceRoute:
                 self.name, settings.replica_max_concurrent_requests, settings.max_request_wait_time
             )
         try:
+            if plan is not None and plan.delay:
+                return await self._delayed(plan.delay, replica, request, target)
             return await self._forward(replica, request, target, settings.scoring_timeout_ms)
         finally:
             self.gate.release(replica)
+
+    async def _delayed(
+        self, delay: float, replica: Replica, request: HttpRequest, target: str
+    ) -> HttpResponse:
+        """An injected slow ``run()``: the delay holds the replica's slot and counts against
+        ``scoring_timeout_ms``."""
+
+        async def slow() -> HttpResponse:
+            await asyncio.sleep(delay)
+            return await self._forward(replica, request, target, None)
+
+        timeout_ms = self.settings.scoring_timeout_ms
+        try:
+            return await asyncio.wait_for(slow(), None if timeout_ms is None else timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            self.counters.timeouts += 1
+            assert timeout_ms is not None
+            return responses.scoring_timeout(self.name, timeout_ms)
 
     async def _passthrough(self, request: HttpRequest, target: str) -> HttpResponse:
         replica = self.gate.pick()

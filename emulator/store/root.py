@@ -1,4 +1,8 @@
-"""An emulator root: the directory that holds the metadata database and the blob store."""
+"""An emulator root: the directory that holds the metadata database and the blob store.
+
+A new root is created readable by its owner only (0700): it holds service keys, token secrets
+and model files, which other local users must not read.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class EmulatorRoot:
     blobs: BlobStore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         object.__setattr__(self, "db", Database(self.path / "registry.sqlite3"))
         object.__setattr__(self, "blobs", BlobStore(self.path / "blobs"))
 

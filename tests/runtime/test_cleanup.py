@@ -41,7 +41,9 @@ container = Container(ContainerConfig("leftover", image, environment={"WORKER_CO
 status = container.start().wait_until_ready(30)
 print(json.dumps({"session": session_id(), "ready": status.ready,
                   "server": int(container._launch.ident)}), flush=True)
-if how != "exit":
+if how == "exit":
+    sys.stdin.readline()  # the test has looked at the processes: exit normally now
+else:
     time.sleep(60)
 """
 
@@ -54,6 +56,7 @@ class Session:
             [sys.executable, "-c", SESSION_SCRIPT, image, how],
             cwd=REPO,
             env=dict(os.environ),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -79,7 +82,13 @@ def _assert_cleaned(session: Session, root: Path) -> None:
 
 def test_exit_stops_what_the_session_started(build_image: BuildImage, runtime_root: Path) -> None:
     session = Session(build_image("server/score_misbehaves.py"), "exit")
+    deadline = time.monotonic() + 10  # a worker may still be booting when / answers
+    while len(session.processes()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(session.processes()) >= 2  # the server and its workers
+    assert session.process.stdin is not None
+    session.process.stdin.write("exit\n")
+    session.process.stdin.flush()
     code, err = session.wait()
     assert code == 0, err
     _assert_cleaned(session, runtime_root)

@@ -13,6 +13,7 @@ from emulator.sdk.webservice_config import (
     aks_deploy_configuration,
 )
 from emulator.services.auth import AccessToken
+from emulator.services.grpc_gateway import GRPC
 from emulator.services.manager import DeploymentSpec
 from emulator.services.settings import ServiceSettings
 
@@ -91,6 +92,11 @@ class AksWebservice(Webservice):
         deployment = self._manager.deployment(self.name)
         self.num_replicas = (
             deployment.replica_count if deployment is not None else settings.get("numReplicas")
+        )
+        #: [emulator] The port of the cluster's gRPC endpoint (accelerated services only; on
+        #: the scoring URI's host). Azure serves gRPC on the scoring URI's port 80.
+        self.grpc_port = GRPC.port(
+            self._manager.root.path, self._manager.workspace_id, self.compute_name, self.name
         )
 
     @property

@@ -15,11 +15,15 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from emulator.errors import WebserviceException
+from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
+from emulator.mock.uris import presented_scoring_uri, swagger_of
+from emulator.sdk import progress
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 
@@ -40,7 +44,7 @@ _TIPS = (
 
 def validate_service_name(name: str) -> None:
     """The SDK's ``webservice_name_validation``."""
-    if not isinstance(name, str) or not (3 <= len(name) <= 32) or not _NAME.match(name):
+    if not isinstance(name, str) or not (3 <= len(name) <= 32) or not _NAME.fullmatch(name):
         raise WebserviceException(
             "Error, provided service name is invalid. It must only consist of lowercase "
             "letters, numbers, or dashes, start with a letter, end with a letter or number, and "
@@ -97,10 +101,8 @@ class Webservice:
         self.compute_type = record.compute_type
         self.state = record.state.value
         self.error = record.error
-        self.scoring_uri = record.scoring_uri
-        self.swagger_uri = (
-            record.scoring_uri.rsplit("/", 1)[0] + "/swagger.json" if record.scoring_uri else None
-        )
+        self.scoring_uri = presented_scoring_uri(self, record, workspace.location)
+        self.swagger_uri = swagger_of(self.scoring_uri) if self.scoring_uri else None
         self.image_id = record.image_id
         self.image_digest = None
         self.description = record.description
@@ -120,6 +122,11 @@ class Webservice:
     @property
     def _manager(self) -> ServiceManager:
         return services(self.workspace)
+
+    @property
+    def faults(self) -> ServiceFaults:
+        """Fault injection for this service (an emulator addition; see :mod:`emulator.faults`)."""
+        return ServiceFaults(self.workspace._root.path, self.workspace._record.id, self.name)
 
     @property
     def models(self) -> list[Any]:
@@ -240,24 +247,33 @@ class Webservice:
         """Poll until the deployment settles; raise with Azure's text if it did not succeed."""
         if show_output:
             print(_TIPS)
+        live = show_output and progress.attached()
         start = time.monotonic()
         last = None
-        while True:
-            self.update_deployment_state()
-            state = self._record.state
-            if show_output and state.value != last:
-                sys.stdout.write(f"\n{state.value}\n" if last is not None else state.value)
-                sys.stdout.flush()
-                last = state.value
-            if state in _TERMINAL and (self.scoring_uri or state is not ServiceState.HEALTHY):
-                break
-            if timeout_sec is not None and time.monotonic() - start > timeout_sec:
-                raise WebserviceException(
-                    f"Deployment polling exceeded timeout override of {timeout_sec}s. Current "
-                    f"status: {self.state}\nErrors: {self.error}"
-                )
-            time.sleep(_POLL_SECONDS)
-        if show_output:
+        status_line = (
+            progress.StatusLine(f"{self.compute_type} service {self.name}", self.state)
+            if live
+            else nullcontext()
+        )
+        with status_line as status:
+            while True:
+                self.update_deployment_state()
+                state = self._record.state
+                if status is not None:
+                    status.phase(state.value)
+                elif show_output and state.value != last:
+                    sys.stdout.write(f"\n{state.value}\n" if last is not None else state.value)
+                    sys.stdout.flush()
+                    last = state.value
+                if state in _TERMINAL and (self.scoring_uri or state is not ServiceState.HEALTHY):
+                    break
+                if timeout_sec is not None and time.monotonic() - start > timeout_sec:
+                    raise WebserviceException(
+                        f"Deployment polling exceeded timeout override of {timeout_sec}s. "
+                        f"Current status: {self.state}\nErrors: {self.error}"
+                    )
+                time.sleep(_POLL_SECONDS)
+        if show_output and not live:
             print()
         if self._record.state is not ServiceState.HEALTHY:
             hint = "More information can be found using '.get_logs()'"

@@ -1,0 +1,203 @@
+"""The fault injection API for tests and scripts: ``service.faults`` and ``workspace_faults``.
+
+Every ``inject`` returns a :class:`FaultHandle`; use it as a context manager to scope a fault
+to a block, or call :meth:`FaultHandle.remove`. Faults are stored under the emulator root (see
+:mod:`emulator.faults.store`), so one injected here, or by ``amlemu faults inject`` in another
+shell, reaches the service in whichever process hosts it::
+
+    with service.faults.status(503, share=0.5):
+        ...  # half of the scoring requests get 503
+    service.faults.kill().wait()  # one replica killed; it restarts as Azure's would
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from emulator.faults.model import (
+    ACTION_KINDS,
+    SERVICE_KINDS,
+    WORKSPACE_KINDS,
+    Fault,
+    FaultError,
+    FaultKind,
+    FaultState,
+    new_fault,
+    parse_kind,
+)
+from emulator.faults.store import FaultStore
+
+_POLL_SECONDS = 0.02
+
+
+class FaultHandle:
+    """One injected fault: ``remove()`` it, ``wait()`` until it acted, or scope it with ``with``."""
+
+    def __init__(self, store: FaultStore, fault: Fault) -> None:
+        self._store = store
+        self.id = fault.id
+        self.kind = fault.kind
+        self._last = fault
+
+    @property
+    def fault(self) -> Fault:
+        """The fault as stored now (its last known state once removed)."""
+        current = self._store.get(self.id)
+        if current is not None:
+            self._last = current
+        return self._last
+
+    @property
+    def state(self) -> FaultState:
+        return self.fault.state
+
+    def remove(self) -> None:
+        """Take the fault back (a paused replica resumes). Idempotent."""
+        self._store.remove(self.id)
+
+    def wait(self, timeout: float = 10.0) -> Fault:
+        """Block until a replica action was applied or a counted fault used up; raises
+        ``TimeoutError`` when that did not happen in ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self._store.get(self.id)
+            if current is None:
+                raise FaultError(f"Fault {self.id} was removed before it acted.")
+            self._last = current
+            if current.state is FaultState.DONE:
+                return current
+            if time.monotonic() >= deadline:
+                hint = (
+                    "the process that deployed the service applies replica faults: is it "
+                    "still running?"
+                    if current.kind in ACTION_KINDS
+                    else "it acts on the next attempt(s) only"
+                )
+                raise TimeoutError(
+                    f"Fault {self.id} ({current.describe()}) is still {current.state} after "
+                    f"{timeout:g} s; {hint}"
+                )
+            time.sleep(_POLL_SECONDS)
+
+    def __enter__(self) -> FaultHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        fault = self._last
+        return f"FaultHandle({self.id!r}, {fault.kind}, {fault.state}: {fault.describe()})"
+
+
+class _Faults:
+    _kinds: frozenset[FaultKind]
+
+    def __init__(self, store: FaultStore) -> None:
+        self._store = store
+
+    def inject(self, kind: FaultKind | str, **parameters: Any) -> FaultHandle:
+        """Inject a fault of ``kind`` (see :class:`~emulator.faults.model.FaultKind`)."""
+        parsed = parse_kind(kind)
+        if parsed not in self._kinds:
+            where = "the workspace" if parsed in WORKSPACE_KINDS else "a service"
+            raise FaultError(f"A {parsed} fault is injected into {where}, not here.")
+        fault = self._store.add(new_fault(parsed, time.time(), **parameters))
+        return FaultHandle(self._store, fault)
+
+    def list(self) -> list[Fault]:
+        """Every fault of the target, oldest first (done ones included until cleared)."""
+        return list(self._store.faults())
+
+    def remove(self, fault_id: str) -> Fault | None:
+        return self._store.remove(fault_id)
+
+    def clear(self) -> builtins.list[Fault]:
+        """Remove every fault; returns what was there."""
+        return self._store.clear()
+
+
+class ServiceFaults(_Faults):
+    """Faults of one web service (``service.faults``)."""
+
+    _kinds = SERVICE_KINDS
+
+    def __init__(self, root: Path, workspace_id: int, service: str) -> None:
+        super().__init__(FaultStore.for_service(root, workspace_id, service))
+        self.service = service
+
+    def status(self, status: int, share: float = 1.0, seed: int = 0) -> FaultHandle:
+        """The gateway answers ``status`` (e.g. 502, 503, 504, 429) instead of forwarding, for
+        ``share`` of the scoring requests (chosen by a random generator seeded with ``seed``)."""
+        return self.inject(FaultKind.STATUS, status=status, share=share, seed=seed)
+
+    def latency(self, seconds: float, share: float = 1.0, seed: int = 0) -> FaultHandle:
+        """``run()`` looks ``seconds`` slower: the gateway waits that long, holding the replica's
+        slot, before forwarding (``scoring_timeout_ms`` still applies: 504)."""
+        return self.inject(FaultKind.LATENCY, seconds=seconds, share=share, seed=seed)
+
+    def drop(self, share: float = 1.0, seed: int = 0) -> FaultHandle:
+        """The gateway closes the connection without answering."""
+        return self.inject(FaultKind.DROP, share=share, seed=seed)
+
+    def expire_tokens(self, after_seconds: float = 0.0) -> FaultHandle:
+        """Tokens older than ``after_seconds`` are refused as expired (401), as if their
+        lifetime were that short."""
+        return self.inject(FaultKind.TOKEN_EXPIRY, seconds=after_seconds)
+
+    def fail_init(self, times: int = 1) -> FaultHandle:
+        """``init()`` raises on the next ``times`` replica starts (restarts, scale-ups, updates,
+        or the deployment itself when injected before it)."""
+        return self.inject(FaultKind.INIT_FAILURE, times=times)
+
+    def kill(self, replica: int = 0) -> FaultHandle:
+        """SIGKILL replica ``replica`` (its whole process tree, or ``docker kill``); the
+        supervisor restarts it with Azure's back-off."""
+        return self.inject(FaultKind.KILL, replica=replica)
+
+    def pause(self, replica: int = 0) -> FaultHandle:
+        """Freeze replica ``replica`` (SIGSTOP / ``docker pause``): its liveness probe fails and
+        it is restarted; removing the fault earlier resumes it."""
+        return self.inject(FaultKind.PAUSE, replica=replica)
+
+    def exhaust_memory(self, replica: int = 0) -> FaultHandle:
+        """End replica ``replica`` as the OOM killer would (SIGKILL, reported ``OOMKilled``)."""
+        return self.inject(FaultKind.MEMORY, replica=replica)
+
+
+class WorkspaceFaults(_Faults):
+    """Faults of a workspace's image builds and AKS cluster provisioning."""
+
+    _kinds = WORKSPACE_KINDS
+
+    def __init__(self, root: Path, workspace_id: int) -> None:
+        super().__init__(FaultStore.for_workspace(root, workspace_id))
+
+    def fail_image_build(self, times: int = 1) -> FaultHandle:
+        """The next ``times`` image builds (``Image.create``, ``Model.package``,
+        ``Model.deploy``) fail."""
+        return self.inject(FaultKind.IMAGE_BUILD, times=times)
+
+    def fail_provisioning(self, times: int = 1) -> FaultHandle:
+        """The next ``times`` AKS cluster creations end ``Failed``."""
+        return self.inject(FaultKind.PROVISIONING, times=times)
+
+
+def service_faults(workspace: Any, name: str) -> ServiceFaults:
+    """The faults of service ``name`` of an SDK ``Workspace``, deployed or not yet (a fault
+    injected before the deployment acts on it: ``fail_init`` fails its first start)."""
+    return ServiceFaults(workspace._root.path, workspace._record.id, name)
+
+
+def workspace_faults(workspace: Any) -> WorkspaceFaults:
+    """The build and provisioning faults of an SDK ``Workspace`` object."""
+    return WorkspaceFaults(workspace._root.path, workspace._record.id)

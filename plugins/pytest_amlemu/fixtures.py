@@ -1,0 +1,104 @@
+"""The plugin's fixtures (their names are its public API; documented in ``plugin.py``).
+
+Each test gets its own emulator root and workspace, so tests stay independent under
+``pytest -n auto``; only opted-in shared services outlive a test, one set per worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import emulator
+from emulator import Workspace
+from emulator.settings import ROOT_ENV
+from pytest_amlemu.deploy_factory import AmlDeploy
+from pytest_amlemu.options import OPTIONS_KEY
+from pytest_amlemu.reporting import keep, track
+from pytest_amlemu.reuse import ReusePool
+from pytest_amlemu.roots import ROOTS_KEY, create_workspace
+from pytest_amlemu.settings import TestSettings, settings_for
+
+
+@pytest.fixture
+def _aml_settings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> TestSettings:
+    """The test's backend, default target and strictness, applied to the environment."""
+    settings = settings_for(request.node, request.config.stash[OPTIONS_KEY])
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    return settings
+
+
+@pytest.fixture
+def aml_root(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    _aml_settings: TestSettings,
+) -> Path:
+    """A fresh emulator root for this test (``AZUREML_EMULATOR_ROOT`` points at it)."""
+    roots = request.config.stash[ROOTS_KEY]
+    if roots.explicit:
+        root = roots.new(request.node.name)
+    else:
+        root = tmp_path_factory.mktemp("amlemu-root")
+    monkeypatch.setenv(ROOT_ENV, str(root))
+    return root
+
+
+@pytest.fixture
+def aml_workspace(aml_root: Path) -> Iterator[Workspace]:
+    """A new emulated workspace with the ``azureml`` import shim active for the test."""
+    with emulator.mock_aml():
+        yield create_workspace(aml_root)
+
+
+@pytest.fixture(scope="session")
+def _aml_shared_services(request: pytest.FixtureRequest) -> Iterator[ReusePool]:
+    """This worker's shared services (created on first use, deleted at session end)."""
+    config = request.config
+    pool = ReusePool(config.stash[ROOTS_KEY])
+    yield pool
+    if not pool.services:
+        return
+    if config.stash[OPTIONS_KEY].keep:
+        keep(config, pool.services, pool.root)
+    else:
+        pool.delete_all()
+
+
+@pytest.fixture
+def aml_deploy(
+    request: pytest.FixtureRequest,
+    aml_root: Path,
+    aml_workspace: Workspace,
+    _aml_settings: TestSettings,
+    _aml_shared_services: ReusePool,
+) -> Iterator[AmlDeploy]:
+    """``aml_deploy(entry_script, models=(), environment=None, target="aci", ...)``: a healthy
+    service; every service it made is deleted after the test."""
+    node = request.node
+    factory = AmlDeploy(
+        aml_workspace,
+        _aml_settings,
+        request.path.parent,
+        lambda service: track(node, service),
+        (lambda: _aml_shared_services) if _aml_settings.reuse else None,
+    )
+    yield factory
+    if request.config.stash[OPTIONS_KEY].keep:
+        keep(request.config, factory.services, aml_root)
+    else:
+        factory.delete_all()
+
+
+@pytest.fixture
+def aml_mock() -> Iterator[Any]:
+    """The in-process mock (``emulator.mock.AzureMock``), active for the test."""
+    from emulator.mock import AzureMock
+
+    with AzureMock() as mock:
+        yield mock

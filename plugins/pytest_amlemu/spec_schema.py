@@ -1,0 +1,162 @@
+"""Reading ``aml-deployment*.yml`` spec files (the schema is in ``plugin.py``'s docstring).
+
+A spec is checked completely when it is collected: a typo in a key or a wrong type is a
+collection error naming the key and the fix, not a deployment that fails later for a reason
+that is hard to trace back to the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator.validation.json_subset import SchemaError, check_schema
+from pytest_amlemu.options import TARGETS
+
+TOP_KEYS = (
+    "entry_script",
+    "source_directory",
+    "models",
+    "environment",
+    "target",
+    "deployment_config",
+    "samples",
+)
+SAMPLE_KEYS = ("name", "request", "status", "expect", "expect_schema")
+_ITEM_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class SpecError(ValueError):
+    """The spec file is malformed; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request to send and what to expect back."""
+
+    name: str
+    request: Any  # a string is sent as is; any other JSON value is JSON-encoded
+    status: int = 200
+    expect: Any = None
+    has_expect: bool = False
+    expect_schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSpecFile:
+    """A parsed spec; paths are as written (relative to the spec file's folder)."""
+
+    path: Path
+    entry_script: str
+    source_directory: str | None = None
+    models: dict[str, str] = field(default_factory=dict)
+    environment: str | list[str] | None = None
+    target: str = "aci"
+    deployment_config: dict[str, Any] = field(default_factory=dict)
+    samples: tuple[Sample, ...] = ()
+
+
+def load_spec(path: Path) -> DeploymentSpecFile:
+    """Parse and check ``path``; raise :class:`SpecError` on the first problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path.name} is not valid YAML: {exc}") from None
+    where = path.name
+    if not isinstance(data, dict):
+        raise SpecError(f"{where} must be a mapping with at least entry_script and samples.")
+    _known_keys(data, TOP_KEYS, where)
+    entry = data.get("entry_script")
+    if not isinstance(entry, str) or not entry:
+        raise SpecError(f"{where}: entry_script (the scoring script's path) is required.")
+    models = data.get("models") or {}
+    if not isinstance(models, Mapping) or not all(
+        isinstance(n, str) and isinstance(p, str) for n, p in models.items()
+    ):
+        raise SpecError(f"{where}: models must map names to paths, e.g. {{iris: model.pkl}}.")
+    environment = data.get("environment")
+    if environment is not None and not (
+        isinstance(environment, str)
+        or (isinstance(environment, list) and all(isinstance(r, str) for r in environment))
+    ):
+        raise SpecError(
+            f"{where}: environment must be a conda YAML (or requirements .txt) path or a list "
+            "of pip requirements; leave it out to use this interpreter's packages."
+        )
+    target = data.get("target", "aci")
+    if target not in TARGETS:
+        raise SpecError(f"{where}: target {target!r} is not one of {', '.join(TARGETS)}.")
+    config = data.get("deployment_config") or {}
+    if not isinstance(config, dict):
+        raise SpecError(
+            f"{where}: deployment_config must be a mapping of deploy_configuration() "
+            "arguments, e.g. {cpu_cores: 1, memory_gb: 1}."
+        )
+    source = data.get("source_directory")
+    if source is not None and not isinstance(source, str):
+        raise SpecError(f"{where}: source_directory must be a path.")
+    return DeploymentSpecFile(
+        path=path,
+        entry_script=entry,
+        source_directory=source,
+        models=dict(models),
+        environment=environment,
+        target=target,
+        deployment_config=config,
+        samples=_samples(data.get("samples"), where),
+    )
+
+
+def _samples(raw: Any, where: str) -> tuple[Sample, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise SpecError(
+            f"{where}: samples must be a non-empty list of {{request: ..., expect: ...}} "
+            "entries; each becomes a test."
+        )
+    samples: list[Sample] = []
+    for index, entry in enumerate(raw, start=1):
+        at = f"{where}: samples[{index - 1}]"
+        if not isinstance(entry, dict) or "request" not in entry:
+            raise SpecError(f"{at} must be a mapping with a request.")
+        _known_keys(entry, SAMPLE_KEYS, at)
+        name = entry.get("name", f"sample-{index}")
+        if not isinstance(name, str) or not _ITEM_NAME.match(name):
+            raise SpecError(f"{at}.name {name!r} must use letters, digits, '.', '_' or '-'.")
+        if name in {s.name for s in samples}:
+            raise SpecError(f"{at}.name {name!r} is used twice; sample names must be unique.")
+        status = entry.get("status", 200)
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise SpecError(f"{at}.status must be an HTTP status code, not {status!r}.")
+        schema = entry.get("expect_schema")
+        if schema is not None:
+            try:
+                check_schema(schema, f"{at}.expect_schema")
+            except SchemaError as exc:
+                raise SpecError(str(exc)) from None
+        samples.append(
+            Sample(
+                name=name,
+                request=entry["request"],
+                status=status,
+                expect=entry.get("expect"),
+                has_expect="expect" in entry,
+                expect_schema=schema,
+            )
+        )
+    return tuple(samples)
+
+
+def _known_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise SpecError(
+                f"{where}: unknown key {key!r}; {hint}Allowed keys: {', '.join(allowed)}."
+            )
