@@ -18,6 +18,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail (instead of skip) Docker tests when no engine answers; the README's test "
         "command sets it after scripts/setup-docker.sh has prepared the engine",
     )
+    parser.addoption(
+        "--require-browser",
+        action="store_true",
+        help="fail (instead of skip) browser tests when chromium or playwright is missing; "
+        "the README's test command sets it after scripts/setup-browser.sh",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 ``AccelContainerImage`` images carry no user script; the emulator's scoring server runs this
 one. ``init()`` loads the single ``.onnx`` file under ``AZUREML_MODEL_DIR`` with ONNX Runtime;
 ``run()`` scores a JSON body (see ``emulator.accel.scoring``). The gRPC endpoint of the same
-model is served by the emulated cluster's gateway (``emulator.accel.serving``).
+model is the emulated cluster's (``emulator.services.grpc_gateway``), which loads this file too.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from emulator.cli import (
     logs_cmd,
     ls_cmd,
     models_cmd,
+    portal_cmd,
     run_cmd,
     serve_cmd,
     validate_cmd,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_parser(commands)
     validate_cmd.add_parser(commands)
     faults_cmd.add_parser(commands)
+    portal_cmd.add_parser(commands)
     return parser
 
 

@@ -24,6 +24,7 @@ from emulator.models.records import ModelRecord
 from emulator.sdk.image import Image, ImageConfig
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
+from emulator.services.accelerated import ACCEL_FLAVOR
 
 if TYPE_CHECKING:
     from emulator.accel.client import PredictionClient, client_from_service
@@ -37,7 +38,6 @@ __all__ = [
     "client_from_service",
 ]
 
-ACCEL_FLAVOR = "AccelContainer"
 #: What an accelerated image installs besides the emulator's own requirements.
 ACCEL_PIP_PACKAGES = ("onnxruntime>=1.17", "numpy>=1.24", "grpcio>=1.60", "protobuf>=4.25")
 _INSTALL_HINT = "pip install 'azureml-emulator[accel]'"

@@ -196,6 +196,14 @@ class ServiceManager:
         )
         try:
             deployment.start()
+            if grpc_model is not None:
+                GRPC.serve(
+                    self.root.path,
+                    self.workspace_id,
+                    spec.compute_name or "",
+                    deployment,
+                    grpc_model,
+                )
         except Exception:
             deployment.stop()
             if gateway.mode == "aci":
@@ -203,10 +211,6 @@ class ServiceManager:
             raise
         self._set(record, port=gateway.port, scoring_uri=gateway.scoring_uri(record.name))
         HOST.add(self.root.path, self.workspace_id, deployment)
-        if grpc_model is not None:
-            GRPC.serve(
-                self.root.path, self.workspace_id, spec.compute_name or "", deployment, grpc_model
-            )
         return deployment
 
     def _gateway(self, spec: DeploymentSpec) -> Gateway:

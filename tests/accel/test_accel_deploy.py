@@ -26,6 +26,7 @@ from emulator.accel.client import PredictionClient, client_from_service
 from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc
 from emulator.accel.session import OnnxModel
 from emulator.errors import ComputeTargetException, WebserviceException
+from emulator.mock import AzureMock
 from emulator.sdk.accel import AccelContainerImage, AccelOnnxConverter
 from emulator.sdk.compute import AksCompute, ComputeTarget
 from emulator.sdk.image import Image
@@ -209,6 +210,12 @@ def test_two_services_on_one_cluster_routed_by_header(
     with pytest.raises(grpc.RpcError) as refused:
         keyed.score_numpy_arrays({"x": x})
     assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+    with AzureMock(azure_uris=True):  # Azure-shaped URIs: port 80 of the cluster's fake IP
+        shown = Webservice(aml_workspace, "times-two").scoring_uri
+        assert shown.startswith("http://20.") and ":80/api/v1/service/times-two/" in shown
+        quickstart = PredictionClient(shown.split(":")[1][2:], 80, service_name="times-two")
+        np.testing.assert_array_equal(quickstart.score_numpy_arrays({"x": x}), 2 * x)
 
     missing = PredictionClient("127.0.0.1", one.grpc_port, service_name="times-four")
     with pytest.raises(grpc.RpcError, match="times-t") as unknown:

@@ -57,8 +57,10 @@ def _listening(pids: set[int]) -> list[tuple[str, int]]:
             if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
                 continue
             address, port = fields[1].split(":")
-            if width == 8:
-                host = ".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0))
+            if width == 8 or address.startswith("0000000000000000FFFF0000"):
+                # IPv4, or IPv4-mapped IPv6 (::ffff:a.b.c.d: gRPC servers bind IPv4 so)
+                word = address[-8:]
+                host = ".".join(str(int(word[i : i + 2], 16)) for i in (6, 4, 2, 0))
             else:
                 host = "::" if set(address) == {"0"} else address
             found.append((host, int(port, 16)))

@@ -1,0 +1,48 @@
+"""``amlemu portal [--port N]``: the local portal, served on 127.0.0.1 until interrupted.
+
+Services deployed through its deploy form live in this process (and stop with it)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from emulator.cli.workspace_arg import add_workspace_options, select_workspace
+
+HOST = "127.0.0.1"
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "portal", help="serve the local portal (models, images, compute, deployments)"
+    )
+    add_workspace_options(parser)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="port on 127.0.0.1 (default 8765; 0 picks a free one)",
+    )
+    parser.set_defaults(handler=portal)
+
+
+def portal(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from emulator.portal.app import PortalApp
+    from emulator.portal.metrics import MetricsRecorder
+
+    ws = select_workspace(args)
+    recorder = MetricsRecorder(ws)
+    # werkzeug itself explains a port in use (and exits 1).
+    server = make_server(HOST, args.port, PortalApp(ws, recorder), threaded=True)
+    recorder.start()
+    print(f"amlemu portal for workspace {ws.name}: http://{HOST}:{server.server_port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorder.stop()
+        server.server_close()
+    return 0
