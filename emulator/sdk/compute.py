@@ -277,42 +277,9 @@ class AksCompute(ComputeTarget):
         """[emulator] The agent nodes (names, capacity, allocatable resources)."""
         return self._record.nodes
 
-    @staticmethod
-    def provisioning_configuration(
-        agent_count: int | None = None,
-        vm_size: str | None = None,
-        ssl_cname: str | None = None,
-        ssl_cert_pem_file: str | None = None,
-        ssl_key_pem_file: str | None = None,
-        location: str | None = None,
-        vnet_resourcegroup_name: str | None = None,
-        vnet_name: str | None = None,
-        subnet_name: str | None = None,
-        service_cidr: str | None = None,
-        dns_service_ip: str | None = None,
-        docker_bridge_cidr: str | None = None,
-        cluster_purpose: str | None = None,
-        load_balancer_type: str | None = None,
-        load_balancer_subnet: str | None = None,
-    ) -> AksProvisioningConfiguration:
-        """A configuration for ``ComputeTarget.create`` (defaults: 3 x Standard_D3_v2, FastProd)."""
-        return AksProvisioningConfiguration(
-            agent_count,
-            vm_size,
-            ssl_cname,
-            ssl_cert_pem_file,
-            ssl_key_pem_file,
-            location,
-            vnet_resourcegroup_name,
-            vnet_name,
-            subnet_name,
-            service_cidr,
-            dns_service_ip,
-            docker_bridge_cidr,
-            cluster_purpose,
-            load_balancer_type,
-            load_balancer_subnet,
-        )
+    #: ``AksCompute.provisioning_configuration``: the SDK's factory takes exactly the
+    #: configuration's parameters (defaults: 3 x Standard_D3_v2, FastProd).
+    provisioning_configuration = staticmethod(AksProvisioningConfiguration)
 
     @staticmethod
     def attach_configuration(
