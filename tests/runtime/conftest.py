@@ -1,8 +1,8 @@
 """Runtime tests: every test has its own emulator root; images are built in host mode (no
 virtualenv, milliseconds); nothing any test started may outlive the test session.
 
-The session fixture marks this test process with ``AMLEMU_TEST_RUN=<uuid>``: every process a
-container starts inherits it (the process backend passes host variables through), including
+Each runtime test runs with ``AMLEMU_TEST_RUN=<uuid>`` set: every process a container starts
+inherits it (the process backend passes host variables through), including
 those of the sessions tests start in subprocesses, so a leftover is found however it escaped.
 """
 
@@ -34,23 +34,30 @@ from emulator.runtime.container import Container, ContainerConfig
 from emulator.store.root import EmulatorRoot
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_orphan_processes() -> Iterator[str]:
-    """Label this test process's descendants; fail the session if any is left at the end."""
+@pytest.fixture(scope="session")
+def _test_run_id() -> Iterator[str]:
+    """One id per test session; fail the session if a process carrying it is left at the end."""
     run_id = uuid.uuid4().hex
-    previous = os.environ.get(TEST_RUN_ENV)
-    os.environ[TEST_RUN_ENV] = run_id
     yield run_id
     deadline = time.monotonic() + 10
     while (left := processes_with_env(TEST_RUN_ENV, run_id)) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes started by the runtime tests outlived them: {left}"
+
+
+@pytest.fixture(autouse=True)
+def _no_orphan_processes(_test_run_id: str) -> Iterator[str]:
+    """Mark what this runtime test starts (children inherit the variable), and only this
+    test's: services other test modules keep until their own teardown are not counted."""
+    previous = os.environ.get(TEST_RUN_ENV)
+    os.environ[TEST_RUN_ENV] = _test_run_id
+    yield _test_run_id
     if previous is None:
         os.environ.pop(TEST_RUN_ENV, None)
     else:
         os.environ[TEST_RUN_ENV] = previous
-    assert not left, f"processes started by the runtime tests outlived them: {left}"
 
 
 @pytest.fixture(autouse=True)

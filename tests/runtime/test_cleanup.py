@@ -30,6 +30,8 @@ from emulator.runtime.container import Container, ContainerConfig
 from emulator.runtime.labels import session_id
 
 image, how = sys.argv[1], sys.argv[2]
+# As in a terminal, whatever this test process inherited (background jobs ignore SIGINT).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 if how == "chained":
     def previous(signum, frame):
         print("previous handler ran", flush=True)
