@@ -31,7 +31,10 @@ from emulator.images.buildlog import BuildLog
 from emulator.images.context import ImageRequest, write_context
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.container import Container, ContainerConfig
+from emulator.runtime.labels import CONTAINER, env_name
 from emulator.store.root import EmulatorRoot
+
+TEST_NODE_ENV = "AMLEMU_TEST_NODE"
 
 
 @pytest.fixture(scope="session")
@@ -40,20 +43,46 @@ def _test_run_id() -> Iterator[str]:
     run_id = uuid.uuid4().hex
     yield run_id
     deadline = time.monotonic() + 10
-    while (left := processes_with_env(TEST_RUN_ENV, run_id)) and time.monotonic() < deadline:
+    while (left := _leftovers(run_id)) and time.monotonic() < deadline:
         time.sleep(0.1)
+    owners = {pid: _environ(pid).get(TEST_NODE_ENV, "?") for pid in left}
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes started by the runtime tests outlived them: {left}"
+    assert not left, f"processes started by the runtime tests outlived them: {owners}"
+
+
+def _leftovers(run_id: str) -> list[int]:
+    """Marked processes, less the replicas of services this process still hosts: a service
+    of another test module may restart a replica while a runtime test runs (inheriting the
+    mark); it is stopped with its service, not by the runtime tests."""
+    from emulator.services.hosting import HOST
+
+    live = {c.name for d in HOST.deployments() for c in d.containers()}
+    return [
+        pid
+        for pid in processes_with_env(TEST_RUN_ENV, run_id)
+        if _environ(pid).get(env_name(CONTAINER)) not in live
+    ]
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return {}
+    pairs = (entry.decode(errors="replace").partition("=") for entry in raw if entry)
+    return {key: value for key, _, value in pairs}
 
 
 @pytest.fixture(autouse=True)
-def _no_orphan_processes(_test_run_id: str) -> Iterator[str]:
+def _no_orphan_processes(_test_run_id: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Mark what this runtime test starts (children inherit the variable), and only this
     test's: services other test modules keep until their own teardown are not counted."""
     previous = os.environ.get(TEST_RUN_ENV)
     os.environ[TEST_RUN_ENV] = _test_run_id
+    os.environ[TEST_NODE_ENV] = request.node.nodeid
     yield _test_run_id
+    os.environ.pop(TEST_NODE_ENV, None)
     if previous is None:
         os.environ.pop(TEST_RUN_ENV, None)
     else:
