@@ -6,7 +6,7 @@
 # run as root on Debian 12 (CI or a developer machine, no systemd needed), makes sure of both:
 #
 #   1. /etc/docker/daemon.json disables the default bridge and iptables (written BEFORE the
-#      package is installed, so no dockerd ever creates docker0 / 172.17.0.0/16);
+#      package is installed, so no dockerd ever creates docker0 or its private bridge subnet);
 #      builds and containers use host networking only;
 #   2. docker.io is installed if dockerd is missing;
 #   3. dockerd is started (setsid, log in /var/log/dockerd.log) if `docker info` fails;

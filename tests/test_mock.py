@@ -223,7 +223,7 @@ def test_blobs_download_through_requests_and_urllib(
         "https://eastus.api.azureml.ms/history/v1.0/runs",
         "https://ml.azureml.ms/",
         "https://login.microsoftonline.com/tenant/oauth2/v2.0/token",
-        "http://10.0.0.4:80/api/v1/service/private/score",
+        "http://203.0.113.4:80/api/v1/service/private/score",
     ],
 )
 def test_unmatched_azure_urls_fail_loudly(url: str) -> None:

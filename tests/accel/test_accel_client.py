@@ -133,14 +133,14 @@ def test_score_file_sends_the_bytes_as_a_string_tensor(
 def test_client_from_service() -> None:
     class Service:
         name = "fpga-svc"
-        scoring_uri = "https://10.0.0.4:8443/api/v1/service/fpga-svc/score"
+        scoring_uri = "https://203.0.113.4:8443/api/v1/service/fpga-svc/score"
         auth_enabled = True
 
         def get_keys(self) -> tuple[str, str]:
             return ("primary", "secondary")
 
     client = client_from_service(Service())
-    assert client._target == "10.0.0.4:8443" and client._use_ssl
+    assert client._target == "203.0.113.4:8443" and client._use_ssl
     assert dict(client._metadata) == {
         "authorization": "Bearer primary",
         "x-ms-aml-grpc-service-route": "/api/v1/service/fpga-svc",
