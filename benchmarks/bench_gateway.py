@@ -12,9 +12,7 @@ runs in its own process; the gateway runs in a thread of this one. Prints JSON.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing
 import os
 import re
 import subprocess
@@ -23,6 +21,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from loadgen import measure
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -52,70 +52,6 @@ def start_replica(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     return process, port
 
 
-async def _client(
-    port: int, path: str, auth: str, stop_at: float, latencies: list[float], errors: list[int]
-) -> None:
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {auth}\r\nContent-Length: {len(BODY)}\r\n\r\n"
-    ).encode() + BODY
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    while time.perf_counter() < stop_at:
-        started = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
-        await reader.readexactly(length)
-        latencies.append(time.perf_counter() - started)
-        if not head.startswith(b"HTTP/1.1 200"):
-            errors.append(1)
-    writer.close()
-
-
-def _load(
-    port: int,
-    path: str,
-    auth: str,
-    concurrency: int,
-    seconds: float,
-    out: multiprocessing.Queue,  # type: ignore[type-arg]
-) -> None:
-    async def main() -> tuple[list[float], int]:
-        warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(_client(port, path, auth, warm, [], []) for _ in range(concurrency)))
-        latencies: list[float] = []
-        errors: list[int] = []
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(_client(port, path, auth, stop_at, latencies, errors) for _ in range(concurrency))
-        )
-        return latencies, len(errors)
-
-    out.put(asyncio.run(main()))
-
-
-def measure(port: int, path: str, auth: str, concurrency: int, seconds: float) -> dict[str, float]:
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    worker = multiprocessing.Process(
-        target=_load, args=(port, path, auth, concurrency, seconds, queue)
-    )
-    worker.start()
-    latencies, errors = queue.get()
-    worker.join()
-    latencies.sort()
-
-    def percentile(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 3)
-
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=8)
@@ -124,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         process, port = start_replica(Path(tmp) / "replica.log")
         try:
-            direct = measure(port, "/score", "-", args.concurrency, args.seconds)
+            direct = measure(port, args.concurrency, args.seconds, BODY)
             auth = ServiceAuth("key")
             settings = ServiceSettings(
                 replica_max_concurrent_requests=args.concurrency, max_request_wait_time=5000
@@ -133,7 +69,12 @@ def main() -> None:
                 gateway.add_service("bench", lambda: [Replica(id="r0", port=port)], settings, auth)
                 path = "/api/v1/service/bench/score"
                 proxied = measure(
-                    gateway.port, path, auth.primary_key, args.concurrency, args.seconds
+                    gateway.port,
+                    args.concurrency,
+                    args.seconds,
+                    BODY,
+                    path,
+                    {"Authorization": f"Bearer {auth.primary_key}"},
                 )
         finally:
             process.terminate()

@@ -12,11 +12,8 @@ with this interpreter's scikit-learn version so the model pickle loads in both).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -25,6 +22,8 @@ import time
 import urllib.request
 from importlib.metadata import version
 from pathlib import Path
+
+from loadgen import measure
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "fixtures" / "scoring" / "server" / "score_probe.py"
@@ -72,68 +71,6 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 120) 
     raise RuntimeError("server did not become ready")
 
 
-async def _client(port: int, stop_at: float, latencies: list[float], errors: list[int]) -> None:
-    request = (
-        b"POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
-        + BODY
-    )
-    reader = writer = None
-    while time.perf_counter() < stop_at:
-        if writer is None:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        assert reader is not None
-        started = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
-        await reader.readexactly(length)
-        latencies.append(time.perf_counter() - started)
-        if not head.startswith(b"HTTP/1.1 200"):
-            errors.append(1)
-        if re.search(rb"(?i)connection: *close", head):  # gunicorn's sync worker: one per request
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
-
-
-def _load(port: int, concurrency: int, seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    async def main() -> tuple[list[float], int]:
-        latencies: list[float] = []
-        errors: list[int] = []
-        warm_until = time.perf_counter() + 1.0
-        await asyncio.gather(*(_client(port, warm_until, [], []) for _ in range(concurrency)))
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(_client(port, stop_at, latencies, errors) for _ in range(concurrency))
-        )
-        return latencies, len(errors)
-
-    out.put(asyncio.run(main()))
-
-
-def measure(port: int, concurrency: int, seconds: float) -> dict[str, float]:
-    """Requests/s and latency percentiles from a load generator in its own process."""
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    worker = multiprocessing.Process(target=_load, args=(port, concurrency, seconds, queue))
-    worker.start()
-    latencies, errors = queue.get()
-    worker.join()
-    latencies.sort()
-
-    def percentile(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 3)
-
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
-    }
-
-
 def run_one(
     command: list[str], port: int, env: dict[str, str], cwd: Path, args: argparse.Namespace
 ) -> dict[str, float]:
@@ -141,7 +78,7 @@ def run_one(
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
         try:
             wait_ready(port, process)
-            return measure(port, args.concurrency, args.seconds)
+            return measure(port, args.concurrency, args.seconds, BODY)
         finally:
             process.terminate()
             process.wait(30)

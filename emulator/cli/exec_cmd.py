@@ -32,7 +32,7 @@ from emulator.errors import WebserviceException
 from emulator.images.builders.local import LocalImage, load_local_image
 from emulator.images.records import CreationState, ImageRecord
 from emulator.runtime.backends.base import LaunchSpec
-from emulator.runtime.backends.process import container_environment
+from emulator.runtime.backends.process import container_environment, process_environment
 from emulator.sdk.webservice.base import Webservice
 from emulator.server.config import SERVER_PORT
 
@@ -106,14 +106,7 @@ def _image(service: Webservice) -> ImageRecord:
 
 def _replica_environment(replica: ReplicaView) -> dict[str, str] | None:
     """The running replica's environment, exactly (``None`` if it exited meanwhile)."""
-    if replica.pid is None:
-        return None
-    try:
-        raw = Path(f"/proc/{replica.pid}/environ").read_bytes()
-    except OSError:
-        return None
-    entries = (item.decode("utf-8", "surrogateescape") for item in raw.split(b"\0") if item)
-    return dict(entry.partition("=")[::2] for entry in entries)
+    return None if replica.pid is None else process_environment(replica.pid)
 
 
 def _fresh_environment(local: LocalImage, image: ImageRecord) -> dict[str, str]:

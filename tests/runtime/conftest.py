@@ -29,7 +29,7 @@ import emulator
 from emulator.images.builders.local import LocalBuilder
 from emulator.images.buildlog import BuildLog
 from emulator.images.context import ImageRequest, write_context
-from emulator.runtime.backends.process import processes_with_env
+from emulator.runtime.backends.process import process_environment, processes_with_env
 from emulator.runtime.container import Container, ContainerConfig
 from emulator.runtime.labels import CONTAINER, env_name
 from emulator.store.root import EmulatorRoot
@@ -66,12 +66,7 @@ def _leftovers(run_id: str) -> list[int]:
 
 
 def _environ(pid: int) -> dict[str, str]:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return {}
-    pairs = (entry.decode(errors="replace").partition("=") for entry in raw if entry)
-    return {key: value for key, _, value in pairs}
+    return process_environment(pid) or {}
 
 
 @pytest.fixture(autouse=True)

@@ -279,6 +279,16 @@ def processes_with_env(name: str, value: str) -> list[int]:
     return found
 
 
+def process_environment(pid: int) -> dict[str, str] | None:
+    """The environment ``pid`` started with (``None`` when it is gone or unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    entries = (item.decode("utf-8", "surrogateescape") for item in raw.split(b"\0") if item)
+    return dict(entry.partition("=")[::2] for entry in entries)
+
+
 def _load_image(location: str) -> LocalImage:
     try:
         image = load_local_image(location)
