@@ -19,7 +19,6 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
 
 from emulator.compute.records import ClusterPurpose, ClusterRecord, ProvisioningState
 from emulator.compute.rules import (
@@ -33,14 +32,11 @@ from emulator.compute.rules import (
 from emulator.compute.scheduling import Placement, Usage, schedule
 from emulator.faults.points import provisioning_error
 from emulator.settings import CORE_QUOTA_ENV, core_quota, provisioning_seconds
+from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
 
 AKS = "AKS"
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def _holds_cores(row: sqlite3.Row, now: float) -> bool:
@@ -149,8 +145,8 @@ class ComputeRegistry:
                     outcome.value,
                     now + provisioning_seconds(),
                     json.dumps(errors),
-                    _now_iso(),
-                    _now_iso(),
+                    timestamp(),
+                    timestamp(),
                 ),
             )
             compute_id = cur.lastrowid
@@ -211,7 +207,7 @@ class ComputeRegistry:
                     ProvisioningState.CREATING.value,
                     ProvisioningState.SUCCEEDED.value,
                     now + provisioning_seconds(),
-                    _now_iso(),
+                    timestamp(),
                     record.id,
                 ),
             )
@@ -234,7 +230,7 @@ class ComputeRegistry:
                     ProvisioningState.DELETING.value,
                     ProvisioningState.DELETED.value,
                     now + provisioning_seconds(),
-                    _now_iso(),
+                    timestamp(),
                     record.id,
                 ),
             )
@@ -252,7 +248,7 @@ class ComputeRegistry:
             conn.execute(
                 "UPDATE compute_targets SET workspace_id=NULL, name=NULL, state=?,"
                 " pending_state=NULL, updated_time=? WHERE id=?",
-                (ProvisioningState.SUCCEEDED.value, _now_iso(), record.id),
+                (ProvisioningState.SUCCEEDED.value, timestamp(), record.id),
             )
 
     # -- scheduling ------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from emulator.images.naming import validate_image_name
 from emulator.images.records import CreationState, ImageRecord
 from emulator.store.blobs import pid_alive
+from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 
 _INTERRUPTED = {
@@ -23,10 +23,6 @@ _INTERRUPTED = {
     "message": "The process that was building this image exited before the build finished. "
     "Create the image again.",
 }
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 class ImageRegistry:
@@ -51,7 +47,7 @@ class ImageRegistry:
     ) -> ImageRecord:
         """A new ``NotStarted`` version of ``name`` with its own directory."""
         validate_image_name(name)  # the name becomes a directory: never one outside the root
-        now = _now()
+        now = timestamp()
         with self.root.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO image_versions (workspace_id, name, last_version) VALUES (?, ?, 1)"
@@ -100,7 +96,7 @@ class ImageRegistry:
             )
             for key, value in fields.items()
         }
-        encoded["updated_time"] = _now()
+        encoded["updated_time"] = timestamp()
         assignments = ", ".join(f"{key}=?" for key in encoded)
         with self.root.db.transaction() as conn:
             conn.execute(

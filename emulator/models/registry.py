@@ -13,13 +13,13 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from emulator.errors import WebserviceException
 from emulator.models.naming import validate_model_name
 from emulator.models.provenance import library_versions
 from emulator.models.records import ModelFile, ModelRecord
+from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 
 
@@ -53,7 +53,7 @@ class ModelRegistry:
             digest, size = self.root.blobs.put(path)
             stored.append(ModelFile(rel, digest, size, os.access(path, os.X_OK)))
         versions = library_versions([path for _, path in files])
-        now = datetime.now(timezone.utc).isoformat()
+        now = timestamp()
         with self.root.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO model_versions (workspace_id, name, last_version) VALUES (?, ?, 1)"

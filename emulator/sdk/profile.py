@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from emulator.sdk.inference_config import InferenceConfig
 from emulator.sdk.model import resolve_models
 from emulator.sdk.workspace import Workspace
 from emulator.settings import builder_name
+from emulator.store.database import timestamp
 from emulator.store.workspaces import WorkspaceStore
 from emulator.validation.profiling import CPU_RANGE, MEMORY_RANGE_GB, ProfilingFailed, profile
 from emulator.validation.target import Sample
@@ -133,7 +134,7 @@ def profile_models(
     data = {
         "name": profile_name,
         "description": description,
-        "createdTime": datetime.now(timezone.utc).isoformat(),
+        "createdTime": timestamp(),
         "state": "Running",
         "requestedCpu": cpu,
         "requestedMemoryInGB": memory_in_gb,

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from typing import Any
 
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.store.blobs import pid_alive
+from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 
 _JSON_FIELDS = ("model_ids", "settings", "tags", "properties", "error")
 _LIVE = (ServiceState.TRANSITIONING, ServiceState.HEALTHY, ServiceState.UNHEALTHY)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def host_exited_error(pid: int) -> dict[str, Any]:
@@ -57,7 +53,7 @@ class ServiceRegistry:
         token_secret: str | None = None,
     ) -> ServiceRecord:
         """A new ``Transitioning`` service owned by this process; ``name`` must be free."""
-        now = _now()
+        now = timestamp()
         with self.root.db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO services (workspace_id, name, compute_type, state, image_id,"
@@ -96,7 +92,7 @@ class ServiceRegistry:
             elif key in _JSON_FIELDS and value is not None:
                 value = json.dumps(list(value) if key == "model_ids" else value)
             values[key] = value
-        values["updated_time"] = _now()
+        values["updated_time"] = timestamp()
         assignments = ", ".join(f"{key}=?" for key in values)
         with self.root.db.transaction() as conn:
             conn.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 SCHEMA_VERSION = 4
@@ -149,6 +150,11 @@ CREATE TABLE IF NOT EXISTS services (
     UNIQUE (workspace_id, name)
 );
 """
+
+
+def timestamp() -> str:
+    """Now, as every record stores it: ISO 8601 in UTC."""
+    return datetime.now(timezone.utc).isoformat()
 
 
 class Database:

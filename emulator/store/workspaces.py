@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from sqlite3 import Row
 
+from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 
 DEFAULT_LOCATION = "eastus"
@@ -81,7 +81,7 @@ class WorkspaceStore:
         tags: dict[str, str] | None = None,
     ) -> tuple[WorkspaceRecord, bool]:
         """Insert a workspace unless it exists; returns ``(record, created)``."""
-        created_time = datetime.now(timezone.utc).isoformat()
+        created_time = timestamp()
         with self.root.db.transaction() as conn:
             row = conn.execute(
                 "SELECT * FROM workspaces WHERE subscription_id=? AND resource_group=? AND name=?",
