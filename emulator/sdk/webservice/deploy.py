@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import UserErrorException
 from emulator.sdk.package import package_models
 from emulator.sdk.webservice.base import Webservice, _default_config, validate_service_name
 
@@ -39,10 +38,6 @@ def deploy_models(
         print(f"Compute target: {target}")
         print(f"Entry script: {getattr(inference_config, 'entry_script', None)}")
         config.print_deploy_configuration()
-    if not models and inference_config is None:
-        raise UserErrorException(
-            "You must provide an InferenceConfig when deploying zero or multiple models."
-        )
     package = package_models(workspace, models, inference_config, image_name=name)
     webservice_type = Webservice._subclasses[config.compute_type]
     service = webservice_type._deploy(
