@@ -6,42 +6,27 @@ image, so they are marked slow; the Docker one also needs the engine.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from assets import run_example
 
 from emulator.images.builders.local import load_local_image
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_EXAMPLE = REPO / "examples" / "seed_packaging.py"
 
 
 def _run_seed_cell(workdir: Path, iris_pickle: Path, builder: str) -> tuple[str, Path]:
     shutil.copy(iris_pickle, workdir / "model.pkl")
     seed_script = REPO / "fixtures" / "scoring" / "scoring_service_seed.py"
     shutil.copy(seed_script, workdir / "scoring_service.py")
-    env = {
-        **os.environ,
-        "AZUREML_EMULATOR_ROOT": str(workdir / "root"),
-        "AZUREML_EMULATOR_BUILDER": builder,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "emulator", "run", str(SEED_EXAMPLE)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    log_uri = next(line for line in done.stdout.splitlines() if line.startswith("file://"))
-    return done.stdout, Path(urlparse(log_uri).path)
+    out = run_example("seed_packaging.py", workdir, timeout=900, AZUREML_EMULATOR_BUILDER=builder)
+    log_uri = next(line for line in out.splitlines() if line.startswith("file://"))
+    return out, Path(urlparse(log_uri).path)
 
 
 def _assert_seed_cell_output(out: str, log: Path) -> None:

@@ -7,9 +7,6 @@ Host builder and process replicas: each deployment takes about a second.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import numpy as np
 import onnx
 import pytest
 from accel_models import mlp, scale
+from assets import run_example
 
 from emulator import Model, Workspace
 from emulator.accel import tensors
@@ -32,7 +30,6 @@ from emulator.sdk.compute import AksCompute, ComputeTarget
 from emulator.sdk.image import Image
 from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fpga_onnx" / "quickstart.py"
 ROWS = np.random.default_rng(1).standard_normal((4, 8)).astype(np.float32)
 
 
@@ -227,20 +224,6 @@ def test_two_services_on_one_cluster_routed_by_header(
 
 @pytest.mark.slow
 def test_quickstart_example_runs(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AZUREML_EMULATOR_ROOT": str(tmp_path / "root"),
-        "AZUREML_EMULATOR_BUILDER": "host",
-        "AZUREML_EMULATOR_PROVISIONING_SECONDS": "0",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "emulator", "run", str(EXAMPLE)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Healthy" in done.stdout
-    assert "gRPC and HTTP agree" in done.stdout
+    out = run_example("fpga_onnx/quickstart.py", tmp_path)
+    assert "Healthy" in out
+    assert "gRPC and HTTP agree" in out

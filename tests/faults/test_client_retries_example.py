@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "client_retries.py"
+from assets import run_example
 
 
 @pytest.mark.slow
 def test_the_retrying_client_survives_every_transient_fault(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AZUREML_EMULATOR_ROOT": str(tmp_path / "root"),
-        "AZUREML_EMULATOR_BUILDER": "host",
-        "AZUREML_EMULATOR_PROVISIONING_SECONDS": "0",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "emulator", "run", str(EXAMPLE)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    out = run_example("client_retries.py", tmp_path)
     assert "no faults: 5 calls ok, 0 retries" in out
     for section in ("503 on 30%", "429s and dropped", "a replica killed", "slow replies"):
         line = next(line for line in out.splitlines() if line.startswith(section))
