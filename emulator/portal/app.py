@@ -17,6 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from emulator.cli import resources
 from emulator.errors import AzureMLException
 from emulator.portal import csrf, pages
 from emulator.portal.deploy import FormError, submit
@@ -35,6 +36,7 @@ _ROUTES = Map(
         Rule("/compute", endpoint="compute"),
         Rule("/services", endpoint="services"),
         Rule("/services/<name>", endpoint="service"),
+        Rule("/services/<name>/live", endpoint="live"),
         Rule("/services/<name>/keys", endpoint="keys", methods=["POST"]),
         Rule("/services/<name>/try", endpoint="try_it", methods=["POST"]),
         Rule("/deploy", endpoint="deploy", methods=["GET", "POST"]),
@@ -44,7 +46,7 @@ _ROUTES = Map(
 
 
 class PortalApp:
-    """One workspace's portal; ``recorder`` samples the metrics of services hosted here."""
+    """One workspace's portal; ``recorder`` samples its services' counters."""
 
     def __init__(self, workspace: Workspace, recorder: MetricsRecorder | None = None) -> None:
         self.workspace = workspace
@@ -120,12 +122,19 @@ class PortalApp:
         context = pages.service(self.workspace, name, self.recorder, show_keys)
         return self._render("service.html", token, page="services", **context, **extra)
 
+    def _live(self, request: Request, token: str, name: str) -> Response:
+        """The parts of the service page that follow the service (polled by ``live.js``)."""
+        live = pages.live(self.workspace, name, self.recorder)
+        return Response(json.dumps(live), mimetype="application/json")
+
     def _keys(self, request: Request, token: str, name: str) -> Response:
         return self._service(request, token, name, show_keys=True)
 
     def _try_it(self, request: Request, token: str, name: str) -> Response:
-        """Send the body to the service's scoring URI with its key, as a client would."""
-        details = pages.service(self.workspace, name, self.recorder, show_keys=True)["service"]
+        """Send the body to the service's scoring URI with its key or a fresh token, as a
+        client would."""
+        found = resources.find_service(self.workspace, name)
+        details = resources.service_details(found, show_keys=True)
         body = request.form.get("body", "")
         uri = details.get("scoringUri")
         if not uri:
@@ -133,6 +142,8 @@ class PortalApp:
         headers = {}
         if details["authMode"] == "key" and details["primaryKey"]:
             headers["Authorization"] = f"Bearer {details['primaryKey']}"
+        elif details["authMode"] == "token":
+            headers["Authorization"] = f"Bearer {found.get_token()[0]}"
         try:
             status, response_headers, text = _post(uri, body, headers)
             result = {"status": status, "headers": response_headers, "body": _pretty(text)}

@@ -1,33 +1,45 @@
-"""Request counters over time for the services this process hosts.
+"""Request counters, latency and replica counts over time, for every running service.
 
-The gateway keeps only running totals (:meth:`ServiceRoute.metrics`), and only in the process
-that deployed the service; the portal samples them every second so it can chart requests per
-status code over time. Services hosted by other processes have no samples.
+Counters live in the process hosting a service, as running totals; each gateway reports those
+of its services at ``GET /.amlemu/metrics``. The portal reads them every second from every
+gateway the workspace's services are reached through, whichever process hosts them, and keeps
+the samples so it can chart them. A service whose host has exited has no new samples.
 """
 
 from __future__ import annotations
 
+import http.client
 import itertools
+import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from emulator.sdk.webservice.base import services
 from emulator.sdk.workspace import Workspace
+from emulator.services.gateway import METRICS_PATH
+from emulator.services.records import ServiceState
 
 _KEEP = 900  # samples per service: 15 minutes at one a second
+_TIMEOUT = 1.0  # seconds to wait for a gateway's counters
+
+Series = dict[str, list[tuple[float, float]]]
 
 
 @dataclass(frozen=True)
 class Sample:
     timestamp: float
-    requests: int
-    statuses: dict[int, int]
+    statuses: dict[str, int]
+    scored: int
+    scoring_seconds: float
+    replicas: int
 
 
 class MetricsRecorder:
-    """Samples the counters of every service hosted here, from a daemon thread."""
+    """Samples the counters of the workspace's services, from a daemon thread."""
 
     def __init__(self, workspace: Workspace, interval: float = 1.0) -> None:
         self.workspace = workspace
@@ -35,6 +47,7 @@ class MetricsRecorder:
         self._samples: dict[str, deque[Sample]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._last = 0.0
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="portal-metrics", daemon=True).start()
@@ -42,36 +55,72 @@ class MetricsRecorder:
     def stop(self) -> None:
         self._stop.set()
 
-    def hosted(self, name: str) -> bool:
-        """Whether this process hosts ``name`` (and so has its counters)."""
-        deployment = services(self.workspace).deployment(name)
-        return deployment is not None and deployment.route is not None
-
     def sample(self) -> None:
-        manager = services(self.workspace)
+        """Read every gateway once and append a sample for each service it reports (a page
+        view samples too; calls within a tenth of the interval of the last are skipped)."""
         now = time.time()
-        for record in manager.registry.records():
-            deployment = manager.deployment(record.name)
-            if deployment is None or deployment.route is None:
-                continue
-            snap = deployment.route.metrics()
-            with self._lock:
-                samples = self._samples.setdefault(record.name, deque(maxlen=_KEEP))
-                samples.append(Sample(now, snap.requests, dict(snap.statuses)))
-
-    def series(self, name: str) -> dict[str, list[tuple[float, float]]]:
-        """Requests per sampling interval, in total and per status code."""
         with self._lock:
-            samples = list(self._samples.get(name, ()))
-        codes = sorted({code for s in samples for code in s.statuses})
-        out: dict[str, list[tuple[float, float]]] = {"all": []}
-        out.update({str(code): [] for code in codes})
+            if now - self._last < self.interval / 10:
+                return
+            self._last = now
+        gateways: dict[str, set[str]] = {}
+        for record in services(self.workspace).registry.records():
+            if record.scoring_uri and record.state is not ServiceState.FAILED:
+                address = urlsplit(record.scoring_uri).netloc
+                gateways.setdefault(address, set()).add(record.name)
+        for address, names in gateways.items():
+            counters = _read(address)
+            with self._lock:
+                for name in names & counters.keys():
+                    reported = counters[name]
+                    self._samples.setdefault(name, deque(maxlen=_KEEP)).append(
+                        Sample(
+                            now,
+                            reported["statuses"],
+                            reported["scored"],
+                            reported["scoringSeconds"],
+                            reported["replicas"],
+                        )
+                    )
+
+    def live(self, name: str) -> bool:
+        """Whether ``name``'s counters have been read (its host runs and its gateway answers)."""
+        with self._lock:
+            return bool(self._samples.get(name))
+
+    def requests(self, name: str) -> Series:
+        """Answers per second between samples, in total and per status code."""
+        samples = self._history(name)
+        codes = sorted({code for sample in samples for code in sample.statuses})
+        out: Series = {"all": []}
+        out.update({code: [] for code in codes})
         for before, after in itertools.pairwise(samples):
-            out["all"].append((after.timestamp, after.requests - before.requests))
+            span = max(after.timestamp - before.timestamp, 1e-3)
+            deltas = {c: after.statuses.get(c, 0) - before.statuses.get(c, 0) for c in codes}
+            out["all"].append((after.timestamp, round(sum(deltas.values()) / span, 2)))
             for code in codes:
-                delta = after.statuses.get(code, 0) - before.statuses.get(code, 0)
-                out[str(code)].append((after.timestamp, delta))
+                out[code].append((after.timestamp, round(deltas[code] / span, 2)))
         return out if out["all"] else {}
+
+    def latency(self, name: str) -> Series:
+        """Mean scoring latency (ms, as clients saw it at the front end) per interval with
+        answers."""
+        points = []
+        for before, after in itertools.pairwise(self._history(name)):
+            answered = after.scored - before.scored
+            if answered > 0:
+                seconds = after.scoring_seconds - before.scoring_seconds
+                points.append((after.timestamp, round(seconds / answered * 1000, 2)))
+        return {"mean ms": points} if points else {}
+
+    def replicas(self, name: str) -> Series:
+        """The replica count at each sample."""
+        points = [(sample.timestamp, float(sample.replicas)) for sample in self._history(name)]
+        return {"replicas": points} if points else {}
+
+    def _history(self, name: str) -> list[Sample]:
+        with self._lock:
+            return list(self._samples.get(name, ()))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -79,3 +128,19 @@ class MetricsRecorder:
                 self.sample()
             except Exception:  # a record written just now; the next tick reads it whole
                 continue
+
+
+def _read(address: str) -> dict[str, dict[str, Any]]:
+    """A gateway's counters by service name; empty when it does not answer (its host exited)."""
+    host, _, port = address.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=_TIMEOUT)
+    try:
+        connection.request("GET", METRICS_PATH)
+        response = connection.getresponse()
+        if response.status != 200:
+            return {}
+        return dict(json.loads(response.read()))
+    except (OSError, ValueError):
+        return {}
+    finally:
+        connection.close()

@@ -3,7 +3,6 @@ details ``amlemu describe`` prints), plus the build log split into steps and log
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,6 @@ from emulator.errors import AzureMLException
 from emulator.portal import charts
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.model import Model
-from emulator.sdk.webservice.aks import AksWebservice
 from emulator.sdk.workspace import Workspace
 
 _LOG_LINES = 200
@@ -88,43 +86,42 @@ def services(ws: Workspace) -> dict[str, Any]:
 def service(
     ws: Workspace, name: str, recorder: MetricsRecorder, show_keys: bool = False
 ) -> dict[str, Any]:
-    """The deployments blade: details, replicas' log tails, models, image, and the charts
-    (live only for services this process hosts)."""
+    """The deployments blade: details, models, image, and what :func:`live` refreshes."""
     found = resources.find_service(ws, name)
     details = resources.service_details(found, show_keys)
-    hosted = recorder.hosted(name)
-    if hosted:
-        recorder.sample()
-    chart = charts.line_chart("Requests per second by status", recorder.series(name))
-    scale_chart = None
-    if isinstance(found, AksWebservice) and (details.get("autoScaler") or {}).get(
-        "autoscaleEnabled"
-    ):
-        scale_chart = (
-            _scale_chart(found, sum(r["running"] for r in details["replicas"])) if hosted else None
-        )
     return {
         "service": details,
         "error_text": pretty_error(details["error"]) if details["error"] else None,
-        "logs": [(r["replica"], _tail(r["log"])) for r in details["replicas"]],
         "models": [_model(ws, model_id) for model_id in details["modelIds"]],
         "image": _image(ws, details["imageId"]),
-        "hosted": hosted,
-        "request_chart": chart if hosted else None,
-        "scale_chart": scale_chart,
-        "autoscaled": bool((details.get("autoScaler") or {}).get("autoscaleEnabled")),
+        **_live(details, recorder),
     }
 
 
-def _scale_chart(found: AksWebservice, running: int) -> str:
-    """The autoscaler's decisions as a staircase, held until now at ``running`` replicas."""
-    points: list[tuple[float, float]] = []
-    for event in found.scale_history:
-        if not points:
-            points.append((event.timestamp, event.from_replicas))
-        points.append((event.timestamp, event.to_replicas))
-    points.append((time.time(), running))
-    return charts.line_chart("Replicas over time", {"replicas": points}, step=True)
+def live(ws: Workspace, name: str, recorder: MetricsRecorder) -> dict[str, Any]:
+    """What the service page polls for: state, charts and replicas' log tails."""
+    details = resources.service_details(resources.find_service(ws, name))
+    return {"state": details["state"], **_live(details, recorder)}
+
+
+def _live(details: dict[str, Any], recorder: MetricsRecorder) -> dict[str, Any]:
+    name = details["name"]
+    recorder.sample()
+    autoscaled = bool((details.get("autoScaler") or {}).get("autoscaleEnabled"))
+    charts_html = []
+    if recorder.live(name):
+        charts_html.append(
+            charts.line_chart("Requests per second by status", recorder.requests(name))
+        )
+        charts_html.append(charts.line_chart("Mean latency (ms)", recorder.latency(name)))
+        if autoscaled:
+            charts_html.append(
+                charts.line_chart("Replicas over time", recorder.replicas(name), step=True)
+            )
+    return {
+        "charts": "".join(charts_html),
+        "logs": [(r["replica"], _tail(r["log"])) for r in details["replicas"]],
+    }
 
 
 def _tail(path: str | None) -> str:

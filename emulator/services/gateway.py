@@ -8,6 +8,10 @@ never a fixed one, and parses HTTP with the scoring server's own protocol
 (:mod:`emulator.server.protocol`), with a body limit (``max_body_bytes``, 413) and a deadline for
 reading each request (``read_timeout``, 408) so oversized or slow clients cannot hold it.
 
+``GET /.amlemu/metrics`` (the emulator's own route, in both modes; Azure has no such path) answers
+every routed service's counters as JSON, so a process other than the one hosting the services
+(``amlemu portal``) can chart them.
+
 Run it in a background thread (:meth:`Gateway.start` / :meth:`Gateway.stop`, or ``with``) from
 synchronous code, or on a running event loop (``await gateway.open()`` / ``close()``). Services
 can be added and removed while it runs, from any thread.
@@ -20,7 +24,7 @@ import re
 import threading
 from typing import Any, Literal
 
-from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.server.messages import HttpRequest, HttpResponse, json_response
 from emulator.server.protocol import HttpProtocol
 from emulator.services import responses
 from emulator.services.auth import ServiceAuth
@@ -32,6 +36,7 @@ from emulator.settings import gateway_max_body_bytes, gateway_read_timeout
 HOST = "127.0.0.1"
 GatewayMode = Literal["aks", "aci"]
 _AKS_PATH = re.compile(r"/api/v1/service/([^/]+)/(score|swagger\.json)")
+METRICS_PATH = "/.amlemu/metrics"
 
 
 class Gateway:
@@ -231,6 +236,9 @@ class Gateway:
 
     async def __call__(self, request: HttpRequest) -> HttpResponse | None:
         path = request.path
+        if path == METRICS_PATH and request.method == "GET":
+            counters = {name: route.metrics().as_json() for name, route in self.services.items()}
+            return responses.ensure_request_id(request, json_response(200, counters))
         if self.mode == "aci":
             routes = list(self._routes.values())
             if not routes:

@@ -27,10 +27,34 @@ class MetricsSnapshot:
     in_flight: dict[str, int]
     #: Requests waiting for a replica slot.
     waiting: int
+    #: Scoring answers given (any status), and the seconds they took in all, as clients saw
+    #: them at the front end: their difference between two snapshots is the mean latency.
+    scored: int = 0
+    scoring_seconds: float = 0.0
+
+    #: Replicas the service runs, and how many of them are ready.
+    replicas: int = 0
+    ready: int = 0
 
     @property
     def total_in_flight(self) -> int:
         return sum(self.in_flight.values())
+
+    def as_json(self) -> dict[str, object]:
+        """The snapshot as the gateway's ``/.amlemu/metrics`` route reports it."""
+        return {
+            "requests": self.requests,
+            "statuses": {str(code): count for code, count in sorted(self.statuses.items())},
+            "overloaded": self.overloaded,
+            "timeouts": self.timeouts,
+            "unauthorized": self.unauthorized,
+            "inFlight": self.total_in_flight,
+            "waiting": self.waiting,
+            "scored": self.scored,
+            "scoringSeconds": self.scoring_seconds,
+            "replicas": self.replicas,
+            "ready": self.ready,
+        }
 
 
 @dataclass
@@ -40,6 +64,8 @@ class ServiceCounters:
     timeouts: int = 0
     unauthorized: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    scored: int = 0
+    scoring_seconds: float = 0.0
 
 
 class LoadMeter:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, TypeVar
@@ -92,6 +93,7 @@ class ServiceRoute:
 
     def metrics(self) -> MetricsSnapshot:
         counters = self.counters
+        replicas = list(self.replicas())
         return MetricsSnapshot(
             requests=counters.requests,
             statuses=dict(counters.statuses),
@@ -100,6 +102,10 @@ class ServiceRoute:
             unauthorized=counters.unauthorized,
             in_flight=self.gate.in_flight,
             waiting=self.gate.waiting,
+            scored=counters.scored,
+            scoring_seconds=counters.scoring_seconds,
+            replicas=len(replicas),
+            ready=sum(replica.ready for replica in replicas),
         )
 
     def load_sample(self) -> LoadSample:
@@ -156,7 +162,11 @@ class ServiceRoute:
         send to the replica. ``None``: drop the connection unanswered (an injected fault)."""
         self.counters.requests += 1
         if endpoint == "score":
+            started = time.perf_counter()
             response = await self._score(request, target)
+            if response is not None:
+                self.counters.scored += 1
+                self.counters.scoring_seconds += time.perf_counter() - started
         else:
             response = await self._passthrough(request, target)
         if response is None:

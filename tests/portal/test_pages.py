@@ -1,9 +1,11 @@
 """The portal's pages, the try-it panel, the deploy form and its CSRF guard, in-process with
-werkzeug's test client against the shared world (services hosted by this test process)."""
+werkzeug's test client against the shared world (services hosted by this test process; see
+``test_live.py`` for services hosted by another)."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,7 @@ from werkzeug.test import Client, TestResponse
 
 from emulator.portal import csrf
 from emulator.portal.app import PortalApp
-from emulator.sdk.webservice import Webservice
+from emulator.sdk.webservice import AksWebservice, Webservice
 
 ORIGIN = {"Origin": "http://localhost"}
 
@@ -70,7 +72,7 @@ def test_service_page_shows_the_deployments_blade(client: Client, world: World) 
     assert primary not in page  # masked until revealed
     assert "portal-model:1" in page and "echo-img:1" in page
     assert "Replica 0 log" in page or "Replica 1 log" in page
-    assert "Requests per second by status" in page  # hosted here: the live chart
+    assert "Requests per second by status" in page
     scale = page.split('aria-label="Replicas over time"')[1].split("</svg>")[0]
     assert "<polyline" in scale
 
@@ -82,11 +84,14 @@ def test_keys_are_revealed_only_by_a_post_with_the_token(client: Client, world: 
 
 def test_try_it_posts_to_the_scoring_uri_with_the_key(client: Client) -> None:
     client.get("/services/echo-aks")  # the first metrics sample
+    time.sleep(0.15)  # page views sample at most every tenth of a second
     page = post(client, "/services/echo-aks/try", body='{"ping": 1}').text
     assert "Status <strong>200</strong>" in page
     assert "ping" in page.split('id="try-result"')[1]
     chart = page.split("<h2>Charts</h2>")[1].split("<h2>")[0]
     assert "<svg" in chart and ">200</text>" in chart  # the request shows in the live chart
+    latency = chart.split('aria-label="Mean latency (ms)"')[1].split("</svg>")[0]
+    assert "<polyline" in latency
 
 
 def test_cross_site_posts_are_refused(client: Client, world: World) -> None:
@@ -148,6 +153,32 @@ def test_deploy_form_deploys_models_and_lands_on_the_service(
     Webservice(world.workspace, "form-svc").wait_for_deployment()
     page = post(client, "/services/form-svc/try", body='{"x": 1}').text
     assert "Status <strong>200</strong>" in page
+
+
+def test_try_it_sends_a_fresh_token_to_a_token_auth_service(
+    client: Client, world: World, deployed: list[str]
+) -> None:
+    config = AksWebservice.deploy_configuration(
+        auth_enabled=False, token_auth_enabled=True, cpu_cores=0.1, memory_gb=0.2
+    )
+    deployed.append("echo-token")
+    service = Webservice.deploy_from_image(
+        world.workspace, "echo-token", world.image, config, world.cluster
+    )
+    service.wait_for_deployment()
+    page = post(client, "/services/echo-token/try", body='{"t": 1}').text
+    assert "with a fresh token" in page
+    assert "Status <strong>200</strong>" in page
+
+
+def test_the_live_route_returns_state_charts_and_log_tails(client: Client, world: World) -> None:
+    client.get("/services/echo-aks")
+    time.sleep(0.15)
+    world.service.run('{"live": 1}')
+    live = client.get("/services/echo-aks/live").json
+    assert live is not None and live["state"] == "Healthy"
+    assert 'aria-label="Mean latency (ms)"' in live["charts"]
+    assert any('"POST /score HTTP/1.1" 200' in text for _, text in live["logs"])
 
 
 def test_unknown_resources_are_404_with_the_sdk_message(client: Client) -> None:

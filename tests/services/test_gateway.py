@@ -155,3 +155,24 @@ def test_gateway_runs_on_an_existing_event_loop(replica_factory) -> None:
 
     port, status = asyncio.run(main())
     assert port > 0 and status == 200
+
+
+@pytest.mark.parametrize("mode", ["aks", "aci"])
+def test_counters_are_reported_at_the_emulators_own_route(
+    mode, replica_factory, gateway_factory
+) -> None:
+    gateway = gateway_factory(mode)
+    slow = replica_factory("slow", delay=0.05)
+    gateway.add_service("meter", Pool([slow, replica_factory("idle", ready=False)]))
+    path = "/score" if mode == "aci" else "/api/v1/service/meter/score"
+    for _ in range(3):
+        assert call(gateway.port, path).status == 200
+    answer = call(gateway.port, "/.amlemu/metrics", "GET")
+    assert answer.status == 200 and answer.header("Content-Type") == "application/json"
+    counters = answer.json()["meter"]
+    assert counters["statuses"] == {"200": 3} and counters["scored"] == 3
+    assert 0.15 <= counters["scoringSeconds"] < 3  # three answers of at least 50 ms each
+    assert (counters["replicas"], counters["ready"]) == (2, 1)
+    assert counters["inFlight"] == 0 and counters["waiting"] == 0
+    # only GET is the emulator's; other methods go where they always went
+    assert call(gateway.port, "/.amlemu/metrics").status == (200 if mode == "aci" else 404)
