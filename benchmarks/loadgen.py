@@ -13,6 +13,8 @@ import multiprocessing
 import re
 import time
 
+from emulator.validation.resources import percentile
+
 _LENGTH = re.compile(rb"(?i)content-length: *(\d+)")
 _CLOSE = re.compile(rb"(?i)connection: *close")
 
@@ -38,17 +40,16 @@ def measure(
     worker.start()
     latencies, errors = queue.get()
     worker.join()
-    latencies.sort()
 
-    def percentile(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 3)
+    def ms(share: float) -> float:
+        return round((percentile(latencies, share) or 0.0) * 1000, 3)
 
     return {
         "requests": len(latencies),
         "errors": errors,
         "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": percentile(0.50),
-        "p99_ms": percentile(0.99),
+        "p50_ms": ms(0.50),
+        "p99_ms": ms(0.99),
     }
 
 

@@ -23,16 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emulator.services.client import ReplicaClient, ReplicaClosed
+from emulator.validation.resources import percentile
 from reliability.world import PAYLOAD
 
 ERROR = "error"  # an attempt that got no status (refused, dropped, timed out)
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def run_load(
@@ -81,7 +75,7 @@ async def run_load(
         "lost": lost,
         "throughput_rps": round(requests / elapsed, 1) if elapsed else 0.0,
         "latency_ms": {
-            name: round(percentile(latencies, share) * 1000, 2)
+            name: round((percentile(latencies, share) or 0.0) * 1000, 2)
             for name, share in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
         },
     }
