@@ -235,9 +235,11 @@ class ServiceManager:
     def get(self, name: str) -> ServiceRecord | None:
         """The record of ``name``, its state brought up to date from the live replicas."""
         record = self.registry.get(name)
-        if record is None:
-            return None
-        deployment = HOST.deployment(self.root.path, self.workspace_id, name)
+        return None if record is None else self.refresh(record)
+
+    def refresh(self, record: ServiceRecord) -> ServiceRecord:
+        """``record`` with its state brought up to date, if this process hosts the service."""
+        deployment = HOST.deployment(self.root.path, self.workspace_id, record.name)
         if deployment is None or record.state in (ServiceState.DELETING,):
             return record
         state, error = deployment.state()

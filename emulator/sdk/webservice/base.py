@@ -422,8 +422,8 @@ class Webservice:
             )
         manager = services(workspace)
         found = []
-        for record in manager.registry.records():
-            record = manager.get(record.name) or record
+        for stored in manager.registry.records():
+            record = manager.refresh(stored)
             if compute_type and record.compute_type.upper() != compute_type.upper():
                 continue
             if image_id and record.image_id != image_id:
