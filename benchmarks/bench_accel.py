@@ -7,7 +7,8 @@ Usage: ``python benchmarks/bench_accel.py [--quick]``; prints one JSON document:
   and batch 1000 (latency and rows/s), with the ratios (> 1: ONNX Runtime is faster);
 * ``grpc_predict``: ``PredictionClient.score_numpy_arrays`` at batch 1 against the gRPC server
   running in its own process (as a deployed service is), p50/p99, next to in-process ONNX
-  Runtime on the same model: the overhead is the difference of the p50s;
+  Runtime on the same model: the overhead is the difference of the p50s; and a bare grpcio
+  echo of the same size (``grpc_echo.py``), the floor of Python gRPC on this machine;
 * ``resnet50``: a ResNet-50-shaped graph built by ``emulator.accel.resnet`` (random weights) at
   batch 1 and 16, on the CUDA provider when ONNX Runtime has one, else the CPU (``provider``).
 """
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.accel import tensors
 from emulator.accel.client import PredictionClient
 from emulator.accel.converter import convert
 from emulator.accel.resnet import resnet50
@@ -122,6 +124,8 @@ def grpc_predict(quick: bool) -> dict[str, Any]:
         finally:
             server.terminate()
             server.wait(10)
+    request_bytes = len(tensors.from_numpy(x).SerializeToString()) + 64
+    floor = _bare_grpc(request_bytes, repeat)
     local_model = OnnxModel.load(converted.model, prefer_gpu=False, threads=1)
     local = _times(lambda: local_model.session.run(None, {"images": x}), repeat, 200)
     p50, local_p50 = float(np.percentile(remote, 50)), float(np.percentile(local, 50))
@@ -135,8 +139,32 @@ def grpc_predict(quick: bool) -> dict[str, Any]:
         "in_process_onnxruntime_p50_ms": _ms(local_p50),
         "in_process_onnxruntime_p99_ms": _ms(float(np.percentile(local, 99))),
         "grpc_overhead_p50_ms": _ms(p50 - local_p50),
+        "bare_grpc_echo_p50_ms": _ms(floor),
+        "overhead_over_bare_grpc_p50_ms": _ms(p50 - floor),
         "target_p50_under_1ms": p50 < 0.001,
     }
+
+
+def _bare_grpc(request_bytes: int, repeat: int) -> float:
+    """p50 of a bare grpcio echo (``grpc_echo.py``, its own process) of ``request_bytes``."""
+    import grpc
+    from grpc_echo import METHOD, SERVICE
+
+    echo = Path(__file__).with_name("grpc_echo.py")
+    server = subprocess.Popen([sys.executable, str(echo)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(f"/{SERVICE}/{METHOD}")
+            payload = b"x" * request_bytes
+            metadata = (("authorization", "Bearer k"), ("x-ms-aml-grpc-service-route", "/x"))
+            return float(
+                np.percentile(_times(lambda: call(payload, metadata=metadata), repeat, 200), 50)
+            )
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def resnet(quick: bool) -> dict[str, Any]:

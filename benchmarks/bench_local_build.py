@@ -7,8 +7,8 @@ load would make them flaky.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,4 +49,6 @@ def main(pip_packages: list[str]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1:])))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pip_packages", nargs="*", metavar="PIP_PACKAGE")
+    print(json.dumps(main(parser.parse_args().pip_packages)))

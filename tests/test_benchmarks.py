@@ -1,0 +1,42 @@
+"""The quick benchmarks still run and print the JSON their docs describe (no timing asserted:
+speeds are the benchmarks' business, not the tests')."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from assets import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_accelerated_models_benchmark_reports_grpc_next_to_bare_grpc() -> None:
+    report = _run("bench_accel.py", "--quick")
+    grpc = report["grpc_predict"]
+    assert grpc["requests"] == 500
+    assert 0 < grpc["in_process_onnxruntime_p50_ms"] < grpc["grpc_p50_ms"]
+    assert 0 < grpc["bare_grpc_echo_p50_ms"]
+    assert set(report["resnet50"]) >= {"provider", "batch_1", "batch_16"}
+    ratios = report["sklearn_vs_onnxruntime"]["logistic_regression_20f"]["batch_1"]
+    assert ratios["sklearn_ms"] > 0 and ratios["onnxruntime_ms"] > 0
+
+
+def test_gateway_benchmark_compares_direct_and_gateway_traffic() -> None:
+    report = _run("bench_gateway.py", "--seconds", "1", "--concurrency", "2")
+    for path in ("direct", "gateway"):
+        assert report[path]["requests"] > 0 and report[path]["errors"] == 0
+    assert report["throughput_ratio"] > 0
