@@ -33,7 +33,8 @@ def line_chart(
         f'<line x1="{_PAD}" y1="{_PAD}" x2="{_PAD}" y2="{_H - _PAD}" class="axis"/>',
         f'<text x="4" y="{_PAD + 4}" class="tick">{y1:g}</text>',
         f'<text x="4" y="{_H - _PAD}" class="tick">0</text>',
-        f'<text x="{_W - _PAD}" y="{_H - 8}" class="tick" text-anchor="end">{x1 - x0:.0f} s</text>',
+        f'<text x="{_W - _PAD}" y="{_H - 8}" class="tick" text-anchor="end">'
+        f"{_seconds(x1 - x0)}</text>",
     ]
     for index, (name, values) in enumerate(series.items()):
         color = COLORS[index % len(COLORS)]
@@ -51,3 +52,8 @@ def line_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _seconds(span: float) -> str:
+    """The time axis's length: tenths below ten seconds, so a short burst does not read 0 s."""
+    return f"{span:.1f} s" if span < 10 else f"{span:.0f} s"
