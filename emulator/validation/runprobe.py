@@ -45,11 +45,30 @@ _MIN_LEAK = 3  # shorter exception texts ("0", "'a'"...) match too much by chanc
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this process and its (waited-for) children."""
+    """Peak resident memory of this process and its (waited-for) children.
+
+    Linux carries ``ru_maxrss`` across ``exec``: a probe started from a large process (a
+    notebook, a pytest worker) would report its parent's peak. ``VmHWM`` counts this program's
+    own pages only, so it is read first; ``ru_maxrss`` is the fallback elsewhere.
+    """
     scale = 1 if sys.platform == "darwin" else 1024
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _own_peak_kib()
+    if own is None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + children) * scale
+
+
+def _own_peak_kib() -> int | None:
+    """``VmHWM`` of ``/proc/self/status`` in KiB, or ``None`` where there is no ``/proc``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def current_rss_bytes() -> int:

@@ -53,6 +53,19 @@ def test_a_clean_script_passes_and_notes_that_run_was_not_called(
     assert startup["peakMemoryMB"] > 10 and startup["estimatedMs"] >= startup["wallMs"]
 
 
+def test_memory_is_the_scripts_own_not_that_of_the_process_that_validates(
+    validate_script: Validate,
+) -> None:
+    """Linux carries a process's peak RSS across exec: validating from a notebook holding
+    600 MB must not report 600 MB for a script that loads nothing."""
+    held = b"\x01" * (600 * 1024 * 1024)  # written, so resident
+    report = validate_script("score_echo.py")
+    del held
+    assert "AML070" not in report.ids()
+    startup = report.measurements["startup"]  # type: ignore[index]
+    assert 10 < startup["peakMemoryMB"] < 300
+
+
 def test_init_that_raises_is_reported_with_its_traceback_and_a_hint(
     validate_script: Validate,
 ) -> None:
