@@ -117,38 +117,41 @@ class _Client:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(errors="replace")
         except TimeoutError:
-            raise self._violation(f"no answer within {self.timeout} s (a hang)") from None
+            raise self._violation(f"no answer within {self.timeout} s (a hang)", body) from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                raise self._violation(f"no answer within {self.timeout} s (a hang)") from None
+                raise self._violation(f"no answer within {self.timeout} s (a hang)", body) from None
             raise self._violation(f"the service cannot be reached: {error.reason}") from None
 
-    def _violation(self, problem: str) -> ScoringContractViolation:
-        return ScoringContractViolation(f"service {self.service.name}: {problem}")
+    def _violation(self, problem: str, body: bytes | None = None) -> ScoringContractViolation:
+        """The breach, with the request body that caused it (Hypothesis's own report of the
+        falsifying example can be altered by other Hypothesis plugins)."""
+        sent = "" if body is None else f"\n  request body: {body[:300].decode(errors='replace')}"
+        return ScoringContractViolation(f"service {self.service.name}: {problem}{sent}")
 
-    def _never(self, status: int, text: str) -> None:
+    def _never(self, status: int, text: str, body: bytes) -> None:
         """The answers no payload may get: a hang or a crash."""
         if status == 504 or "Scoring timeout after" in text:
-            raise self._violation(f"scoring timed out ({status}): {text[:300]}")
+            raise self._violation(f"scoring timed out ({status}): {text[:300]}", body)
         if status == 502:
             raise self._violation(
-                f"the replica died while scoring (502): {text[:300]}; see service.get_logs()"
+                f"the replica died while scoring (502): {text[:300]}; see service.get_logs()", body
             )
 
     def expect_success(self, body: bytes) -> None:
         status, text = self.post(body)
-        self._never(status, text)
+        self._never(status, text, body)
         if status != 200:
-            raise self._violation(f"a valid payload was answered {status}: {text[:500]}")
+            raise self._violation(f"a valid payload was answered {status}: {text[:500]}", body)
         try:
             value = json.loads(text)
         except ValueError:
             raise self._violation(
-                f"answered 200 with a body that is not JSON: {text[:300]}"
+                f"answered 200 with a body that is not JSON: {text[:300]}", body
             ) from None
         if isinstance(value, str) and looks_like_exception(value):
             raise self._violation(
-                f"answered 200 with an exception message: {value[:300]!r}; {_SWALLOWED}"
+                f"answered 200 with an exception message: {value[:300]!r}; {_SWALLOWED}", body
             )
         kind = json_type({}, value) if value is not None else "null"
         if (
@@ -162,19 +165,22 @@ class _Client:
         ):
             raise self._violation(
                 f"answered 200 with a JSON {kind} where the output schema says "
-                f"{self.output_kind}: {text[:300]}"
+                f"{self.output_kind}: {text[:300]}",
+                body,
             )
 
     def expect_refusal(self, body: bytes) -> None:
         status, text = self.post(body)
-        self._never(status, text)
+        self._never(status, text, body)
         if status == 200:
             note = f"; {_SWALLOWED}" if looks_like_exception(text) else ""
-            raise self._violation(f"a malformed payload was answered 200: {text[:300]}{note}")
+            raise self._violation(f"a malformed payload was answered 200: {text[:300]}{note}", body)
         if not 400 <= status < 600:
-            raise self._violation(f"a malformed payload was answered {status}: {text[:300]}")
+            raise self._violation(f"a malformed payload was answered {status}: {text[:300]}", body)
         if not text.strip():
-            raise self._violation(f"a malformed payload was answered {status} without a message")
+            raise self._violation(
+                f"a malformed payload was answered {status} without a message", body
+            )
 
     def expect_healthy(self) -> None:
         self.service.update_deployment_state()
