@@ -3,8 +3,10 @@
 ``AccelOnnxConverter.convert_tf_model`` converts a registered model in the background and
 registers the result as ``<name>.<version>.accelonnx`` (as Azure's converter names it);
 ``AccelContainerImage.image_configuration()`` makes images (flavor ``AccelContainer``) that
-serve that ONNX model. ``PredictionClient`` and ``client_from_service`` are loaded on first use
-(they need ``grpcio``), so importing this module needs no optional dependency.
+serve that ONNX model. ``AccelInferenceConfig`` is the older one-call path: ``Model.deploy``
+converts the model (or finds its converted version) and builds that image itself.
+``PredictionClient`` and ``client_from_service`` are loaded on first use (they need
+``grpcio``), so importing this module needs no optional dependency.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from emulator.errors import WebserviceException
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
 from emulator.sdk.image import Image, ImageConfig
-from emulator.sdk.model import Model
+from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.workspace import Workspace
 from emulator.services.accelerated import ACCEL_FLAVOR
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccelContainerImage",
     "AccelImageConfiguration",
+    "AccelInferenceConfig",
     "AccelOnnxConverter",
     "ModelConvertOperation",
     "PredictionClient",
@@ -249,3 +252,53 @@ class AccelContainerImage(Image):
 
     def run(self, input_data: Any = None) -> Any:
         raise NotImplementedError("Can't run accel images locally.")
+
+
+class AccelInferenceConfig:
+    """``Model.deploy``'s configuration for one accelerated model: a model that is not already
+    a converted one is replaced by its ``<name>.<version>.accelonnx`` conversion, found in the
+    workspace or made now between ``input_tensor`` and ``output_tensor``; the service runs an
+    ``AccelContainer`` image of it."""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        input_tensor: str | None = None,
+        output_tensor: str | None = None,
+    ) -> None:
+        self.description = description
+        self.input_tensor = input_tensor
+        self.output_tensor = output_tensor
+
+    def _image(self, workspace: Workspace, name: str, models: Sequence[Any]) -> Image:
+        """Start building the service's image (``Model.deploy`` waits for it as for others)."""
+        records = resolve_models(workspace, models)
+        if len(records) != 1:
+            raise WebserviceException("Can only deploy accelerated inference with a single model.")
+        model = Model._from_record(workspace, records[0])
+        if "parentModelId" not in model.tags:
+            model = self._converted(workspace, model)
+        config = AccelContainerImage.image_configuration(description=self.description)
+        return Image.create(workspace, name, [model], config)
+
+    def _converted(self, workspace: Workspace, model: Model) -> Model:
+        converted = converted_model_name(model.name, model.version)
+        found = [
+            m
+            for m in Model.list(workspace, name=converted)
+            if m.tags.get("parentModelId") == model.id
+        ]
+        if found:
+            return max(found, key=lambda m: m.version)
+        operation = AccelOnnxConverter.convert_tf_model(
+            workspace, model, self.input_tensor or "", self.output_tensor or ""
+        )
+        operation.wait_for_completion()
+        assert operation.result is not None
+        return operation.result
+
+    def __repr__(self) -> str:
+        return (
+            f"AccelInferenceConfig(description={self.description!r}, "
+            f"input_tensor={self.input_tensor!r}, output_tensor={self.output_tensor!r})"
+        )

@@ -74,6 +74,13 @@ def package_models(
         raise WebserviceException(
             "Error, model packaging requires an InferenceConfig containing an Environment object."
         )
+    if not isinstance(inference_config, InferenceConfig):
+        raise WebserviceException(
+            f"Invalid inference_config type {type(inference_config).__name__}: Model.package "
+            "takes an InferenceConfig. [emulator] An AccelInferenceConfig deploys with "
+            "Model.deploy; for an accelerated image use "
+            "Image.create(ws, name, [converted_model], AccelContainerImage.image_configuration())."
+        )
     if image_name is not None:
         validate_image_name(image_name)
     records = resolve_models(workspace, models)

@@ -124,6 +124,10 @@ def profile_models(
         )
     _check_range("cpu", cpu, CPU_RANGE)
     _check_range("memory_in_gb", memory_in_gb, MEMORY_RANGE_GB)
+    from emulator.sdk.accel import AccelInferenceConfig
+
+    if isinstance(inference_config, AccelInferenceConfig):
+        raise WebserviceException("Model profiling is not supported for Accelerated models.")
     if not isinstance(inference_config, InferenceConfig):
         raise WebserviceException(
             f"Invalid inference_config type {type(inference_config).__name__}: pass an "

@@ -25,7 +25,7 @@ from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc
 from emulator.accel.session import OnnxModel
 from emulator.errors import ComputeTargetException, WebserviceException
 from emulator.mock import AzureMock
-from emulator.sdk.accel import AccelContainerImage, AccelOnnxConverter
+from emulator.sdk.accel import AccelContainerImage, AccelInferenceConfig, AccelOnnxConverter
 from emulator.sdk.compute import AksCompute, ComputeTarget
 from emulator.sdk.image import Image
 from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
@@ -176,6 +176,49 @@ def test_grpc_and_http_scoring_with_key_auth(
     assert gone.value.code() is grpc.StatusCode.NOT_FOUND
     for open_client in (client, derived, explicit):
         open_client.close()
+
+
+def test_model_deploy_with_an_accel_inference_config_converts_once_and_serves(
+    aml_workspace: Workspace, workdir: Path
+) -> None:
+    """The one-call path: Model.deploy converts the registered model (or reuses its
+    <name>.<version>.accelonnx conversion) and serves it like an AccelContainer image."""
+    ws = aml_workspace
+    onnx.save(mlp(), str(workdir / "mlp.onnx"))
+    source = Model.register(ws, "mlp.onnx", "legacy-mlp", model_framework="Onnx")
+    cluster = _fpga_cluster(ws)
+    config = AccelInferenceConfig(
+        description="legacy", input_tensor="images", output_tensor="probs"
+    )
+    deploy_config = AksWebservice.deploy_configuration(auth_enabled=False)
+    service = Model.deploy(ws, "legacy-svc", [source], config, deploy_config, cluster)
+    service.wait_for_deployment()
+    assert service.state == "Healthy"
+    [converted] = Model.list(ws, name="legacy-mlp.1.accelonnx")
+    assert converted.tags["parentModelId"] == "legacy-mlp:1"
+    assert service.image.image_flavor == "AccelContainer" and service.image.description == "legacy"
+    assert [m.id for m in service.image.models] == [converted.id]
+    expected = OnnxModel.load(mlp()).run({"images": ROWS})["probs"]
+    client = client_from_service(service)
+    np.testing.assert_allclose(client.score_numpy_arrays({"images": ROWS}), expected, rtol=1e-6)
+    client.close()
+    service.delete()
+
+    again = Model.deploy(ws, "legacy-again", [source], config, deploy_config, cluster)
+    again.wait_for_deployment()
+    assert [m.version for m in Model.list(ws, name="legacy-mlp.1.accelonnx")] == [1]
+    again.delete()
+
+    with pytest.raises(
+        WebserviceException, match=r"^Can only deploy accelerated inference with a single model\.$"
+    ):
+        Model.deploy(ws, "two", [source, converted], config, deploy_config, cluster)
+    with pytest.raises(WebserviceException, match="not supported for Accelerated models"):
+        Model.profile(ws, "accel-profile", [source], config)
+    with pytest.raises(
+        WebserviceException, match=r"AccelInferenceConfig deploys with Model\.deploy"
+    ):
+        Model.package(ws, [source], config)
 
 
 def test_two_services_on_one_cluster_routed_by_header(

@@ -38,10 +38,15 @@ def deploy_models(
         print(f"Compute target: {target}")
         print(f"Entry script: {getattr(inference_config, 'entry_script', None)}")
         config.print_deploy_configuration()
-    package = package_models(workspace, models, inference_config, image_name=name)
+    from emulator.sdk.accel import AccelInferenceConfig
+
+    if isinstance(inference_config, AccelInferenceConfig):
+        image = inference_config._image(workspace, name, models)
+    else:
+        image = package_models(workspace, models, inference_config, image_name=name)
     webservice_type = Webservice._subclasses[config.compute_type]
     service = webservice_type._deploy(
-        workspace, name, package._record, config, deployment_target, overwrite
+        workspace, name, image._record, config, deployment_target, overwrite
     )
     if show_output:
         print(
