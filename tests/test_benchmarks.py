@@ -29,7 +29,7 @@ def test_accelerated_models_benchmark_reports_grpc_next_to_bare_grpc() -> None:
     grpc = report["grpc_predict"]
     assert grpc["requests"] == 500
     assert 0 < grpc["in_process_onnxruntime_p50_ms"] < grpc["grpc_p50_ms"]
-    assert 0 < grpc["bare_grpc_echo_p50_ms"]
+    assert grpc["bare_grpc_echo_p50_ms"] > 0
     assert set(report["resnet50"]) >= {"provider", "batch_1", "batch_16"}
     ratios = report["sklearn_vs_onnxruntime"]["logistic_regression_20f"]["batch_1"]
     assert ratios["sklearn_ms"] > 0 and ratios["onnxruntime_ms"] > 0

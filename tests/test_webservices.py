@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from emulator import Model, Workspace
+from emulator.cli.resources import service_details
 from emulator.errors import UserErrorException, WebserviceException
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name, session_id
@@ -296,6 +297,26 @@ def test_update_without_downtime(
     service.update_deployment_state()
     assert service.num_replicas == 2 and service.description == "two replicas now"
     assert old_pid not in {service.run("{}")["pid"] for _ in range(4)}
+    # what describe and the portal list: the new replicas, one generation, and the old one
+    # while it drains
+    generations = {
+        r["replica"]: r["container"].split("-")[1] for r in service_details(service)["replicas"]
+    }
+    assert generations[2] == generations[3] != generations.get(1, "")
+    service.delete()
+
+
+def test_a_failed_service_lists_every_replica_of_its_last_attempt(
+    aml_workspace: Workspace, workdir: Path, cluster: Any
+) -> None:
+    image = _image(aml_workspace, workdir, "score_init_raises.py", "broken")
+    config = AksWebservice.deploy_configuration(num_replicas=2, cpu_cores=0.1, memory_gb=0.2)
+    service = Webservice.deploy_from_image(aml_workspace, "broken-two", image, config, cluster)
+    with pytest.raises(WebserviceException, match="CrashLoopBackOff"):
+        service.wait_for_deployment()
+    shown = service_details(service)["replicas"]
+    assert [r["replica"] for r in shown] == [1, 2]
+    assert all("FileNotFoundError" in Path(r["log"]).read_text() for r in shown)
     service.delete()
 
 

@@ -68,6 +68,9 @@ class Deployment:
         self._lock = threading.RLock()
         self._containers: list[Container] = []
         self._counter = 0
+        #: Names this generation of replicas (``<service>-<generation>-<n>``): a new one per
+        #: rolling update, so a failed update's replicas are told from those still serving.
+        self._generation = uuid.uuid4().hex[:6]
         self._was_healthy = False
         self.route: ServiceRoute | None = None
 
@@ -112,7 +115,8 @@ class Deployment:
     ) -> dict[str, Any] | None:
         """Rolling update: start the new replicas, switch traffic once all are ``Healthy``, stop
         the old ones. On failure the old replicas keep serving; returns the new ones' error."""
-        fresh = [self._start_replica(template) for _ in range(replicas)]
+        generation = uuid.uuid4().hex[:6]
+        fresh = [self._start_replica(template, generation) for _ in range(replicas)]
         error = _wait_all(fresh, timeout)
         if error is not None:
             for container in fresh:
@@ -126,6 +130,7 @@ class Deployment:
                 auth,
                 replicas,
             )
+            self._generation = generation
         scale = self.scale if settings.autoscale_enabled else None
         self.route = self.gateway.add_service(self.name, self.replicas, settings, auth, scale)
         self._attach_faults()
@@ -197,11 +202,13 @@ class Deployment:
             self.route.faults = self.faults.front
             self.faults.watch(self.containers)
 
-    def _start_replica(self, template: ReplicaTemplate | None = None) -> Container:
+    def _start_replica(
+        self, template: ReplicaTemplate | None = None, generation: str | None = None
+    ) -> Container:
         template = template or self.template
         self._counter += 1
         config = ContainerConfig(
-            name=f"{self.name}-{uuid.uuid4().hex[:6]}-{self._counter}",
+            name=f"{self.name}-{generation or self._generation}-{self._counter}",
             image_location=template.image_location,
             image_name=template.image_name,
             environment=template.environment,
