@@ -29,12 +29,11 @@ class MetricsSnapshot:
     waiting: int
     #: Scoring answers given (any status), and the seconds they took in all, as clients saw
     #: them at the front end: their difference between two snapshots is the mean latency.
-    scored: int = 0
-    scoring_seconds: float = 0.0
-
+    scored: int
+    scoring_seconds: float
     #: Replicas the service runs, and how many of them are ready.
-    replicas: int = 0
-    ready: int = 0
+    replicas: int
+    ready: int
 
     @property
     def total_in_flight(self) -> int:
