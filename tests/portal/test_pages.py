@@ -14,7 +14,7 @@ from werkzeug.test import Client, TestResponse
 
 from emulator.portal import csrf
 from emulator.portal.app import PortalApp
-from emulator.sdk.webservice import AksWebservice, Webservice
+from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 ORIGIN = {"Origin": "http://localhost"}
 
@@ -169,6 +169,20 @@ def test_try_it_sends_a_fresh_token_to_a_token_auth_service(
     page = post(client, "/services/echo-token/try", body='{"t": 1}').text
     assert "with a fresh token" in page
     assert "Status <strong>200</strong>" in page
+
+
+def test_a_service_whose_gateway_does_not_answer_has_no_charts(
+    client: Client, world: World, deployed: list[str]
+) -> None:
+    deployed.append("quiet")
+    service = Webservice.deploy_from_image(
+        world.workspace, "quiet", world.image, AciWebservice.deploy_configuration()
+    )
+    service.wait_for_deployment()
+    service._manager.deployment("quiet").gateway.stop()  # as if its host had hung up
+    page = client.get("/services/quiet").text
+    assert "No counters yet: the gateway of this service does not answer" in page
+    assert "<svg" not in page.split("<h2>Charts</h2>")[1].split("<h2>")[0]
 
 
 def test_the_live_route_returns_state_charts_and_log_tails(client: Client, world: World) -> None:
