@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# the inner runs keep file order even where pytest-randomly is installed
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:randomly")
 
 SCRIPT = """
 import json, os
