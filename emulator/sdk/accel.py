@@ -282,13 +282,8 @@ class AccelInferenceConfig:
         return Image.create(workspace, name, [model], config)
 
     def _converted(self, workspace: Workspace, model: Model) -> Model:
-        converted = converted_model_name(model.name, model.version)
-        found = [
-            m
-            for m in Model.list(workspace, name=converted)
-            if m.tags.get("parentModelId") == model.id
-        ]
-        if found:
+        found = Model.list(workspace, name=converted_model_name(model.name, model.version))
+        if found:  # as Azure does: the name alone identifies the conversion
             return max(found, key=lambda m: m.version)
         operation = AccelOnnxConverter.convert_tf_model(
             workspace, model, self.input_tensor or "", self.output_tensor or ""
