@@ -25,6 +25,8 @@ from emulator.services.records import ServiceState
 
 _KEEP = 900  # samples per service: 15 minutes at one a second
 _TIMEOUT = 1.0  # seconds to wait for a gateway's counters
+_FIELDS = ("statuses", "scored", "scoringSeconds", "replicas")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 Series = dict[str, list[tuple[float, float]]]
 
@@ -63,10 +65,10 @@ class MetricsRecorder:
             if now - self._last < self.interval / 10:
                 return
             self._last = now
-        gateways: dict[str, set[str]] = {}
+        gateways: dict[tuple[str, int], set[str]] = {}
         for record in services(self.workspace).registry.records():
-            if record.scoring_uri and record.state is not ServiceState.FAILED:
-                address = urlsplit(record.scoring_uri).netloc
+            address = _gateway(record.scoring_uri)
+            if address is not None and record.state is not ServiceState.FAILED:
                 gateways.setdefault(address, set()).add(record.name)
         for address, names in gateways.items():
             counters = _read(address)
@@ -130,17 +132,38 @@ class MetricsRecorder:
                 continue
 
 
-def _read(address: str) -> dict[str, dict[str, Any]]:
+def _gateway(scoring_uri: str | None) -> tuple[str, int] | None:
+    """The loopback host and port of a scoring URI; None for any other (the portal never
+    sends a request off this machine)."""
+    if not scoring_uri:
+        return None
+    try:
+        parts = urlsplit(scoring_uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if host not in _LOOPBACK or port is None:
+        return None
+    return host, port
+
+
+def _read(address: tuple[str, int]) -> dict[str, dict[str, Any]]:
     """A gateway's counters by service name; empty when it does not answer (its host exited)."""
-    host, _, port = address.rpartition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=_TIMEOUT)
+    connection = http.client.HTTPConnection(*address, timeout=_TIMEOUT)
     try:
         connection.request("GET", METRICS_PATH)
         response = connection.getresponse()
         if response.status != 200:
             return {}
-        return dict(json.loads(response.read()))
+        document = json.loads(response.read())
     except (OSError, ValueError):
         return {}
     finally:
         connection.close()
+    if not isinstance(document, dict):  # not a gateway of this emulator
+        return {}
+    return {name: counters for name, counters in document.items() if _complete(counters)}
+
+
+def _complete(counters: Any) -> bool:
+    return isinstance(counters, dict) and all(key in counters for key in _FIELDS)
