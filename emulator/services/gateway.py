@@ -9,8 +9,8 @@ never a fixed one, and parses HTTP with the scoring server's own protocol
 reading each request (``read_timeout``, 408) so oversized or slow clients cannot hold it.
 
 ``GET /.amlemu/metrics`` (the emulator's own route, in both modes; Azure has no such path) answers
-every routed service's counters as JSON, so a process other than the one hosting the services
-(``amlemu portal``) can chart them.
+every routed service's counters as JSON, without credentials (counts only: no keys, no bodies),
+so a process other than the one hosting the services (``amlemu portal``) can chart them.
 
 Run it in a background thread (:meth:`Gateway.start` / :meth:`Gateway.stop`, or ``with``) from
 synchronous code, or on a running event loop (``await gateway.open()`` / ``close()``). Services
