@@ -175,7 +175,16 @@ class Deployment:
                 return state, error
             if deadline is not None and time.monotonic() >= deadline:
                 return state, error
-            time.sleep(_POLL_SECONDS)
+            self.settle(_POLL_SECONDS)
+
+    def settle(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking as soon as a starting replica becomes
+        ``Healthy`` or fails (pollers see the change at once, not at their next tick)."""
+        starting = [c for c in self.containers() if c.status.state is ContainerState.TRANSITIONING]
+        if starting:
+            starting[0].wait_until_ready(timeout)
+        else:
+            time.sleep(timeout)
 
     def logs(self, num_lines: int | None = 5000) -> str:
         """One replica's log, as Azure shows one pod's: a failed replica's first, else the

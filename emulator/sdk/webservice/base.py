@@ -272,7 +272,11 @@ class Webservice:
                         f"Deployment polling exceeded timeout override of {timeout_sec}s. "
                         f"Current status: {self.state}\nErrors: {self.error}"
                     )
-                time.sleep(_POLL_SECONDS)
+                deployment = self._manager.deployment(self.name)
+                if deployment is not None:  # hosted here: wake when a replica settles
+                    deployment.settle(_POLL_SECONDS)
+                else:
+                    time.sleep(_POLL_SECONDS)
         if show_output and not live:
             print()
         if self._record.state is not ServiceState.HEALTHY:
