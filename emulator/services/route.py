@@ -93,7 +93,7 @@ class ServiceRoute:
 
     def metrics(self) -> MetricsSnapshot:
         counters = self.counters
-        replicas = list(self.replicas())
+        replicas, ready = self._replica_counts()
         return MetricsSnapshot(
             requests=counters.requests,
             statuses=dict(counters.statuses),
@@ -104,18 +104,19 @@ class ServiceRoute:
             waiting=self.gate.waiting,
             scored=counters.scored,
             scoring_seconds=counters.scoring_seconds,
-            replicas=len(replicas),
-            ready=sum(replica.ready for replica in replicas),
+            replicas=replicas,
+            ready=ready,
         )
 
     def load_sample(self) -> LoadSample:
         """Average demand (in flight + waiting) since the last sample, and the replica count."""
+        replicas, ready = self._replica_counts()
+        return LoadSample(demand=self.gate.meter.take_average(), replicas=replicas, ready=ready)
+
+    def _replica_counts(self) -> tuple[int, int]:
+        """How many replicas the service has, and how many of them are ready."""
         replicas = list(self.replicas())
-        return LoadSample(
-            demand=self.gate.meter.take_average(),
-            replicas=len(replicas),
-            ready=sum(replica.ready for replica in replicas),
-        )
+        return len(replicas), sum(replica.ready for replica in replicas)
 
     # lifecycle, on the loop
 
