@@ -8,7 +8,7 @@
 #   1. /etc/docker/daemon.json disables the default bridge and iptables (written BEFORE the
 #      package is installed, so no dockerd ever creates docker0 or its private bridge subnet);
 #      builds and containers use host networking only;
-#   2. docker.io is installed if dockerd is missing;
+#   2. docker.io is installed if dockerd is missing (and procps/iproute2, which this script calls);
 #   3. dockerd is started (setsid, log in /var/log/dockerd.log) if `docker info` fails;
 #   4. the base image is built with mmdebstrap | docker import if it is missing. It carries
 #      python3, venv, pip and the host's extra CA certificates, so pip inside trusts a TLS proxy.
@@ -106,6 +106,19 @@ JSON
 fi
 
 # ------------------------------------------------------------------ 2. install the engine
+# This script itself calls pgrep (procps) and ip (iproute2); a minimal Debian 12 has neither.
+step "tools this script calls"
+missing=()
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -eq 0 ]; then
+  done_step "(present: pgrep, ip)"
+else
+  apt_update
+  apt_install "${missing[@]}"
+  done_step "(installed ${missing[*]})"
+fi
+
 step "install docker.io"
 if command -v dockerd >/dev/null 2>&1; then
   done_step "(present: $(dockerd --version))"
