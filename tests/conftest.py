@@ -24,6 +24,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail (instead of skip) browser tests when chromium or playwright is missing; "
         "the README's test command sets it after scripts/setup-browser.sh",
     )
+    parser.addoption(
+        "--require-cgroups",
+        action="store_true",
+        help="fail (instead of skip) tests of the kernel-enforced limits when no cgroup is "
+        "writable here; CI (the CI variable) implies it, after scripts/setup-cgroups.sh",
+    )
+
+
+def _required(request: pytest.FixtureRequest, option: str) -> bool:
+    """Whether a missing capability fails the test: the option, or any run under CI."""
+    return bool(request.config.getoption(option) or os.environ.get("CI"))
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +44,7 @@ def docker_engine(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     if not docker_available():
         message = "no Docker engine answers: run scripts/setup-docker.sh (as root) first"
-        if request.config.getoption("--require-docker") or os.environ.get("CI"):
+        if _required(request, "--require-docker"):
             pytest.fail(f"Docker is required but {message}", pytrace=False)
         pytest.skip(message)
     import docker
@@ -41,6 +52,25 @@ def docker_engine(request: pytest.FixtureRequest) -> Iterator[Any]:
     client = docker.from_env()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def writable_cgroups(request: pytest.FixtureRequest) -> str:
+    """The cgroup version the process backend limits runs with (``cgroup1``/``cgroup2``);
+    skips without one unless ``--require-cgroups`` (or ``CI``) is set: then the rlimit
+    fallback would be tested in place of the kernel's limits, so the run fails instead."""
+    from emulator.runtime.limits import cgroup_bases
+
+    version = cgroup_bases()[0]
+    if version is None:
+        message = (
+            "no writable cgroup here (needs root and a writable /sys/fs/cgroup): run "
+            "scripts/setup-cgroups.sh (as root) first"
+        )
+        if _required(request, "--require-cgroups"):
+            pytest.fail(f"cgroups are required but {message}", pytrace=False)
+        pytest.skip(message)
+    return version
 
 
 @pytest.fixture

@@ -141,18 +141,22 @@ def _print_service(d: dict[str, Any], show_keys: bool) -> None:
     if replicas:
         print("replicas:")
         print_table(
-            ("  REPLICA", "CONTAINER", "STATUS", "PID/CONTAINER ID", "LOG"),
+            ("  REPLICA", "CONTAINER", "STATUS", "PID/CONTAINER ID", "LIMITS", "LOG"),
             (
                 (
                     f"  {r['replica']}",
                     r["container"],
                     "running" if r["running"] else "exited",
                     show(r["pid"] or (r["id"] or "")[:12]),
+                    show(r["limits"]),
                     show(r["log"]),
                 )
                 for r in replicas
             ),
         )
+        details = {r["limits"]: r["limitsDetail"] for r in replicas if r["limits"]}
+        for mechanism, detail in sorted(details.items()):
+            print(f"  limits {mechanism}: {detail}")
     if d["error"]:
         print_section("error", pretty_error(d["error"]))
 

@@ -26,7 +26,8 @@ from emulator.services.records import ServiceRecord
 
 @dataclass(frozen=True)
 class ReplicaView:
-    """One replica: its number, container name and log; the run's backend and id if running."""
+    """One replica: its number, container name and log; if running, the run's backend, id and
+    which mechanism enforces its limits (``cgroup2``/``cgroup1``/``rlimit``/``docker``)."""
 
     number: int
     container: str
@@ -34,6 +35,7 @@ class ReplicaView:
     backend: str | None = None
     ident: str | None = None
     pid: int | None = None
+    limits: str | None = None
 
     @property
     def running(self) -> bool:
@@ -102,6 +104,7 @@ def _running(root: Path, record: ServiceRecord) -> dict[str, ReplicaView]:
             backend=run.backend,
             ident=run.ident,
             pid=int(pid) if pid is not None and _same_process(run) else None,
+            limits=_limits(run),
         )
     return found
 
@@ -115,6 +118,14 @@ def _log_files(root: Path, record: ServiceRecord) -> dict[str, Path]:
         if match:
             found[match.group(1)] = path
     return found
+
+
+def _limits(run: reaper.Record) -> str | None:
+    """The run's limit mechanism: Docker's engine, or what the process backend allocated."""
+    if run.backend == "docker":
+        return "docker"
+    allocation = run.data.get("allocation")
+    return str(allocation["mechanism"]) if isinstance(allocation, dict) else None
 
 
 def _same_process(run: reaper.Record) -> bool:

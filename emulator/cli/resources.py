@@ -17,6 +17,7 @@ from emulator.cli.replicas import service_replicas
 from emulator.compute.records import ClusterRecord
 from emulator.errors import UserErrorException
 from emulator.images.build import log_path
+from emulator.runtime.limits import describe_mechanism
 from emulator.sdk.compute import ComputeTarget
 from emulator.sdk.image import Image
 from emulator.sdk.model import Model
@@ -193,6 +194,8 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
                 "backend": replica.backend,
                 "id": replica.ident,
                 "pid": replica.pid,
+                "limits": replica.limits,
+                "limitsDetail": describe_mechanism(replica.limits) if replica.limits else None,
                 "log": str(replica.log_path) if replica.log_path else None,
             }
             for replica in service_replicas(root, record)

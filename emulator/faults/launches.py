@@ -54,6 +54,10 @@ class FaultyLaunch:
     def ident(self) -> str:
         return self.inner.ident
 
+    @property
+    def limits(self) -> str:
+        return self.inner.limits
+
     def exit_status(self) -> ExitStatus | None:
         status = self.inner.exit_status()
         if status is not None and self._oom and not status.oom_killed:

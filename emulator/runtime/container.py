@@ -116,6 +116,9 @@ class ContainerStatus:
     error: dict[str, Any] | None = None
     last_exit: ExitStatus | None = None
     reason: str | None = None
+    #: Which mechanism enforces the replica's memory and CPU limits (the current run's):
+    #: ``cgroup2``, ``cgroup1``, ``rlimit`` or ``docker`` (``limits.describe_mechanism``).
+    limits: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -194,6 +197,7 @@ class Container:
             )
             raise
         self._launch = launch
+        self._update(limits=launch.limits)
         self._thread = threading.Thread(
             target=self._supervise_safely, args=(launch,), name=f"amlemu-{self.name}", daemon=True
         )
@@ -326,7 +330,9 @@ class Container:
                     self._release_port()
                     return
                 self._launch = launch
-            self._update(restart_count=restarts + 1, reason=f"Restarted ({end.why})")
+            self._update(
+                restart_count=restarts + 1, reason=f"Restarted ({end.why})", limits=launch.limits
+            )
 
     def _watch(self, launch: Launch) -> _RunEnd:
         """Probe one run until it ends, is killed for failing liveness, or stop is requested."""
@@ -380,7 +386,9 @@ class Container:
     def _fail(self, end: _RunEnd, restarts: int) -> None:
         tail = self._log_tail()
         if end.status is not None and end.status.oom_killed:
-            error = messages.oom_error(self.name, self.config.memory_gb, restarts, end.why, tail)
+            error = messages.oom_error(
+                self.name, self.config.memory_gb, restarts, end.why, tail, self.status.limits
+            )
         else:
             image = self.config.image_name or self.config.image_location
             error = messages.crash_loop_error(self.name, image, restarts, end.why, tail)
@@ -421,6 +429,11 @@ class Container:
 
 
 def _exit_reason(status: ExitStatus) -> str:
+    if status.oom_inferred:
+        return (
+            "OOMKilled: inferred from a MemoryError in the log, the per-process rlimit having "
+            f"refused an allocation (exit code {status.code})"
+        )
     if status.oom_killed:
         return f"OOMKilled: the memory limit was reached (exit code {status.code})"
     return f"Error: exited with code {status.code}"

@@ -41,6 +41,18 @@ from typing import Any
 logger = logging.getLogger("azureml.emulator.runtime")
 
 MODES = ("auto", "cgroup", "rlimit")
+#: Which mechanism enforced a replica's ``memory_gb`` (``ContainerStatus.limits``), as users
+#: read it: the kernel's OOM killer for a whole replica, or the per-process fallback.
+MECHANISMS = {
+    "cgroup2": "cgroup v2 (memory.max on the whole replica; OOMKilled is an OOM kill by the "
+    "kernel)",
+    "cgroup1": "cgroup v1 (memory.limit_in_bytes on the whole replica; OOMKilled is an OOM kill "
+    "by the kernel)",
+    "rlimit": "rlimit (no writable cgroup: RLIMIT_DATA on each process, not on the replica as "
+    "a whole; OOMKilled is inferred from a MemoryError in the log)",
+    "docker": "Docker engine (the memory limit of the container; OOMKilled as the engine "
+    "reports it)",
+}
 GROUP = "azureml-emulator"
 GIB = 1 << 30
 _CPU_PERIOD_US = 100_000
@@ -157,6 +169,14 @@ class Allocation:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Allocation:
         return cls(data.get("mechanism", "rlimit"), tuple(data.get("cgroups", ())))
+
+
+def describe_mechanism(mechanism: str | None) -> str:
+    """What ``mechanism`` (``cgroup2`` / ``cgroup1`` / ``rlimit`` / ``docker``) means for the
+    memory limit, in a sentence a replica's error and status can carry."""
+    if mechanism is None:
+        return "not started yet"
+    return MECHANISMS.get(mechanism, mechanism)
 
 
 def allocate(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.runtime.limits import describe_mechanism
+
 CRASH_LOOP = "CrashLoopBackOff"
 OOM_KILLED = "OOMKilled"
 START_FAILED = "ContainerStartFailed"
@@ -48,12 +50,20 @@ def crash_loop_error(
 
 
 def oom_error(
-    name: str, memory_gb: float | None, restarts: int, why: str, log_text: str
+    name: str,
+    memory_gb: float | None,
+    restarts: int,
+    why: str,
+    log_text: str,
+    limits: str | None = None,
 ) -> dict[str, Any]:
-    """The error of a container whose last run the memory limit killed."""
+    """The error of a container whose last run the memory limit killed; ``limits`` (the
+    mechanism that enforced it) is named, since the rlimit fallback only infers the kill."""
     memory = "unlimited" if memory_gb is None else f"{memory_gb:g}"
-    message = _OOM_TEXT.format(name=name, memory=memory)
-    return {"code": OOM_KILLED, "message": message + _hint(restarts, why, log_text)}
+    message = _OOM_TEXT.format(name=name, memory=memory) + _hint(restarts, why, log_text)
+    if limits is not None:
+        message += f"\n[emulator] The memory limit was enforced by {describe_mechanism(limits)}."
+    return {"code": OOM_KILLED, "message": message}
 
 
 def start_error(name: str, message: str) -> dict[str, Any]:

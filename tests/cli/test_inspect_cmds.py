@@ -11,6 +11,7 @@ import pytest
 from cli_harness import MODEL_NAME, World, amlemu
 
 from emulator.cli import main
+from emulator.runtime.limits import cgroup_bases, describe_mechanism
 
 
 def test_ls_lists_every_kind_grouped(world: World) -> None:
@@ -101,12 +102,18 @@ def test_describe_service_shows_the_deployments_blade(
     assert primary not in out and primary[-4:] in out and "--show-keys" in out
     replica_line = next(line for line in out.splitlines() if "seed-svc-" in line)
     assert replica_line.split()[0] == "1" and "running" in replica_line
+    # Which mechanism enforces memory_gb: the kernel's cgroup, or the per-process fallback.
+    mechanism = cgroup_bases()[0] or "rlimit"
+    assert replica_line.split()[4] == mechanism
+    assert f"  limits {mechanism}: {describe_mechanism(mechanism)}" in out
 
     assert main(["describe", "service", "seed-svc", "--show-keys", "--json"]) == 0
     details = json.loads(capsys.readouterr().out)
     assert (details["primaryKey"], details["secondaryKey"]) == (primary, secondary)
     (replica,) = details["replicas"]
     assert replica["running"] and replica["backend"] == "process" and replica["pid"] > 0
+    assert replica["limits"] == mechanism
+    assert replica["limitsDetail"] == describe_mechanism(mechanism)
     assert Path(replica["log"]).is_file()
     assert details["hostPid"] == os.getpid() and details["hostAlive"]
 

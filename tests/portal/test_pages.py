@@ -14,6 +14,7 @@ from werkzeug.test import Client, TestResponse
 
 from emulator.portal import csrf
 from emulator.portal.app import PortalApp
+from emulator.runtime.limits import cgroup_bases, describe_mechanism
 from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 ORIGIN = {"Origin": "http://localhost"}
@@ -72,6 +73,8 @@ def test_service_page_shows_the_deployments_blade(client: Client, world: World) 
     assert primary not in page  # masked until revealed
     assert "portal-model:1" in page and "echo-img:1" in page
     assert "Replica 0 log" in page or "Replica 1 log" in page
+    mechanism = cgroup_bases()[0] or "rlimit"  # which one enforces the replicas' memory_gb
+    assert f'<span title="{describe_mechanism(mechanism)}">limits: {mechanism}</span>' in page
     assert "Requests per second by status" in page
     scale = page.split('aria-label="Replicas over time"')[1].split("</svg>")[0]
     assert "<polyline" in scale

@@ -23,7 +23,6 @@ from emulator.runtime.container import (
     ContainerState,
     RestartPolicy,
 )
-from emulator.runtime.limits import cgroup_bases
 from emulator.runtime.probes import ProbeSettings
 
 CRASH_TEXT = (
@@ -36,9 +35,8 @@ CRASH_TEXT = (
     "image {image} locally. Please refer to https://aka.ms/debugimage#service-launch-fails for "
     "more information."
 )
-needs_cgroups = pytest.mark.skipif(
-    cgroup_bases()[0] is None, reason="no writable cgroup here (needs root and cgroupfs)"
-)
+#: Skipped without a writable cgroup, failed instead under --require-cgroups or CI (conftest).
+needs_cgroups = pytest.mark.usefixtures("writable_cgroups")
 
 
 def score(container: Container, body: Any, timeout: float = 30) -> tuple[int, Any]:
@@ -120,18 +118,25 @@ def test_init_failure_ends_in_crash_loop_back_off(start_container: StartContaine
 
 
 @pytest.mark.slow
-@needs_cgroups
-def test_memory_limit_kills_a_greedy_init_with_oom_killed(start_container: StartContainer) -> None:
+def test_memory_limit_kills_a_greedy_init_with_oom_killed(
+    start_container: StartContainer, writable_cgroups: str
+) -> None:
     container = start_container(
         "runtime/score_allocates.py", memory_gb=0.1, restart=RestartPolicy(max_restarts=1)
     )
     status = container.wait_until_ready(READY_TIMEOUT)
     assert status.state is ContainerState.FAILED, container.logs()
+    assert status.limits == writable_cgroups  # the kernel's limit on the whole replica
     assert status.last_exit is not None and status.last_exit.oom_killed
+    assert not status.last_exit.oom_inferred
     assert status.restart_count == 1
     assert status.error is not None and status.error["code"] == "OOMKilled"
     assert "0.1 GB of memory_gb" in status.error["message"]
     assert "CrashLoopBackOff" not in status.error["message"]
+    version = writable_cgroups.removeprefix("cgroup")
+    enforced = f"[emulator] The memory limit was enforced by cgroup v{version} ("
+    assert enforced in status.error["message"]
+    assert "OOMKilled: the memory limit was reached" in status.error["message"]
     assert "init: allocating 400 MB" in container.logs()
     assert "init: allocated" not in container.logs()
 
@@ -149,6 +154,16 @@ def test_rlimit_fallback_reports_the_memory_error_as_oom(start_container: StartC
     assert status.error is not None and status.error["code"] == "OOMKilled"
     assert status.restart_count == 0
     assert "MemoryError" in container.logs()
+    # The status says how little the emulator knows: no kernel OOM kill, a logged MemoryError.
+    assert status.limits == "rlimit"
+    assert status.last_exit is not None and status.last_exit.oom_inferred
+    message = status.error["message"]
+    assert "the last run ended: OOMKilled: inferred from a MemoryError in the log" in message
+    assert message.endswith(
+        "[emulator] The memory limit was enforced by rlimit (no writable cgroup: RLIMIT_DATA on "
+        "each process, not on the replica as a whole; OOMKilled is inferred from a MemoryError "
+        "in the log)."
+    )
 
 
 def test_enough_memory_lets_the_same_init_succeed(start_container: StartContainer) -> None:

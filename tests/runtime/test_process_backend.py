@@ -27,9 +27,8 @@ from emulator.runtime.limits import CONFINE_FAILED, GIB, Confinement, allocate, 
 from emulator.runtime.ports import PortReservation
 from emulator.runtime.probes import http_probe
 
-needs_cgroups = pytest.mark.skipif(
-    cgroup_bases()[0] is None, reason="no writable cgroup here (needs root and cgroupfs)"
-)
+#: Skipped without a writable cgroup, failed instead under --require-cgroups or CI (conftest).
+needs_cgroups = pytest.mark.usefixtures("writable_cgroups")
 
 
 def _spec(location: str, port: int, log_path: Path, name: str, **extra: object) -> LaunchSpec:

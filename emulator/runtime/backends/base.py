@@ -38,10 +38,15 @@ class LaunchSpec:
 
 @dataclass(frozen=True)
 class ExitStatus:
-    """How a run ended: its exit code, and whether the memory limit killed it."""
+    """How a run ended: its exit code, and whether the memory limit killed it.
+
+    ``oom_inferred``: no kernel counter said so; a ``MemoryError`` in the run's log did (the
+    rlimit fallback, where an allocation over the limit fails instead of being OOM-killed).
+    """
 
     code: int
     oom_killed: bool = False
+    oom_inferred: bool = False
 
 
 class Launch(Protocol):
@@ -50,6 +55,12 @@ class Launch(Protocol):
     @property
     def ident(self) -> str:
         """The pid (process backend) or container id (docker backend)."""
+        ...
+
+    @property
+    def limits(self) -> str:
+        """Which mechanism enforces the run's ``memory_gb`` and ``cpu_cores``: ``cgroup2``,
+        ``cgroup1`` or ``rlimit`` (process backend), ``docker`` (see ``limits.MECHANISMS``)."""
         ...
 
     def exit_status(self) -> ExitStatus | None:

@@ -146,6 +146,10 @@ class DockerLaunch:
     def ident(self) -> str:
         return self._ident
 
+    @property
+    def limits(self) -> str:
+        return "docker"  # the engine applies them, with its cgroups
+
     def exit_status(self) -> ExitStatus | None:
         if self._status is not None or self._follower.is_alive() or self._stopped:
             return self._status

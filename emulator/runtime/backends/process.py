@@ -153,6 +153,10 @@ class ProcessLaunch:
     def ident(self) -> str:
         return str(self.process.pid)
 
+    @property
+    def limits(self) -> str:
+        return self.allocation.mechanism
+
     def exit_status(self) -> ExitStatus | None:
         with self._lock:
             if self._status is None and self._leader_exited():
@@ -206,9 +210,10 @@ class ProcessLaunch:
         self.allocation.kill_all(timeout=0)
         code = self.process.wait()
         oom = self.allocation.oom_kills() > 0
+        inferred = False
         if not oom and self.allocation.mechanism == "rlimit":
-            oom = self._logged_memory_error()
-        self._status = ExitStatus(code if code >= 0 else 128 - code, oom)
+            oom = inferred = self._logged_memory_error()
+        self._status = ExitStatus(code if code >= 0 else 128 - code, oom, inferred)
 
     def _logged_memory_error(self) -> bool:
         self._log.flush()
