@@ -2,8 +2,10 @@
 
 Azure builds images with conda; the emulator installs from PyPI. Conda packages are mapped to
 their PyPI names where one exists; conda-only packages (compilers, CUDA, BLAS runtimes) cannot
-be, and are reported by name. Packages that exist only inside Azure (``azureml-defaults``, the
-inference server, ...) are provided by the emulator itself and are not installed.
+be, and are reported by name. What Azure's inference images bring (``azureml-defaults``, the
+inference server, ``inference-schema``, ...) is provided by the emulator (see provided.py): its
+own modules answer the Azure-only ones, which are recorded and not installed, and the real
+``inference-schema`` is installed as the user wrote it.
 """
 
 from __future__ import annotations
@@ -15,20 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from emulator.environments.environment import Environment
-
-#: Azure-only distributions whose modules the emulator supplies (``azureml.*`` and the server).
-PROVIDED_BY_EMULATOR = frozenset(
-    {
-        "azureml-defaults",
-        "azureml-core",
-        "azureml-sdk",
-        "azureml-inference-server-http",
-        "azureml-contrib-services",
-        "azureml-model-management-sdk",
-        "azureml-accel-models",
-        "inference-schema",
-    }
-)
+from emulator.environments.provided import NOT_PROVIDED, PROVIDED_BY_EMULATOR
 
 #: conda name → PyPI name, where they differ.
 CONDA_TO_PYPI = {
@@ -81,8 +70,10 @@ _CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<versi
 class ResolvedRequirements:
     """What the builders install, and what they must refuse, for one environment."""
 
+    #: Installed from PyPI as written (``inference-schema`` lines included: the real package).
     pip: list[str] = field(default_factory=list)
     pip_options: list[str] = field(default_factory=list)
+    #: Lines naming a distribution the emulator's own modules provide: recorded, not installed.
     provided_by_emulator: list[str] = field(default_factory=list)
     unavailable: list[tuple[str, str]] = field(default_factory=list)
     python_version: str | None = None
@@ -146,8 +137,11 @@ def _add_pip(resolved: ResolvedRequirements, line: str) -> None:
         resolved.unavailable.append((line, f"is not a valid pip requirement ({exc})"))
         return
     name = canonicalize_name(requirement.name)
-    if name in PROVIDED_BY_EMULATOR:
+    provided = PROVIDED_BY_EMULATOR.get(name)
+    if provided is not None and not provided.installed:
         resolved.provided_by_emulator.append(line)
+    elif name in NOT_PROVIDED:
+        resolved.unavailable.append((line, NOT_PROVIDED[name]))
     elif name.startswith("azureml-"):
         resolved.unavailable.append(
             (

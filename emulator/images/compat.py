@@ -1,9 +1,11 @@
 """The python tree an image gets besides its pip packages: the emulator and ``azureml.*``.
 
 Inside an image there is no shim to activate: scoring scripts import ``azureml.core.model``
-directly. So the builder writes a real ``azureml`` package whose modules re-export the
+(or ``azureml_inference_server_http.api.aml_response``) directly. So the builder writes real
+``azureml`` and ``azureml_inference_server_http`` packages whose modules re-export the
 emulator's faces, generated from the same table the shim uses (``SHIMMED_MODULES``), next to
-a copy of the ``emulator`` package itself.
+a copy of the ``emulator`` package itself. What else Azure's images carry (``inference-schema``)
+comes from PyPI: it is one of the emulator's own runtime requirements.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
     <context>/Dockerfile                   generated (see dockerfile.py)
     <context>/environment/conda.yml        the environment's conda spec, as given
     <context>/environment/requirements.txt that spec mapped to PyPI (see requirements.py)
-    <context>/environment/emulator-requirements.txt  the emulator's own dependencies
+    <context>/environment/emulator-requirements.txt  the emulator's own dependencies (less
+                                           what the user pinned of inference-schema)
     <context>/python/                      the emulator and the azureml.* modules
     <context>/azureml-app/                 → /var/azureml-app: entry script, source directory,
                                            azureml-models/<name>/<version>/...
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from emulator.environments.environment import Environment
 from emulator.environments.hashing import environment_hash
+from emulator.environments.provided import defer_to_user_pins, provided, provision_note
 from emulator.environments.requirements import ResolvedRequirements, resolve_requirements
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import runtime_requirements, write_python_tree
@@ -100,7 +102,7 @@ def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildC
     )
     (dest / "environment" / "requirements.txt").write_text(resolved.requirements_txt())
     (dest / "environment" / "emulator-requirements.txt").write_text(
-        "".join(f"{line}\n" for line in runtime_requirements())
+        "".join(f"{line}\n" for line in defer_to_user_pins(runtime_requirements(), resolved.pip))
     )
     write_python_tree(dest / "python")
 
@@ -176,6 +178,9 @@ def check_requirements(context: BuildContext, log: BuildLog) -> None:
             f"environment's conda/pip spec:\n{listed}",
         )
     if resolved.provided_by_emulator:
-        provided = ", ".join(resolved.provided_by_emulator)
-        log.write(f"Provided by the emulator (not installed): {provided}")
+        listed = ", ".join(resolved.provided_by_emulator)
+        log.write(f"Provided by the emulator (not installed): {listed}")
+    # Every line naming a provided distribution, pins included, says what the image gets.
+    for line in [*resolved.provided_by_emulator, *filter(provided, resolved.pip)]:
+        log.write(f"  {provision_note(line)}")
     log.write(f"Requirements: {', '.join(resolved.pip) or 'none'}")

@@ -1,10 +1,12 @@
 """The import shim: while active, ``azureml.*`` module paths resolve to the emulator.
 
-A meta-path finder placed first on ``sys.meta_path`` answers every ``azureml`` import with a
-fresh module holding the public names of the emulator module it maps to, so the classes are
-the emulator's own (``azureml.core.Model is emulator.Model``). Activation stashes any real
-``azureml`` modules already imported; deactivation removes every shim module and puts the
-stashed ones back, leaving ``sys.modules`` as it was. Activation nests (it is counted).
+So do ``azureml_inference_server_http.api.*``, the inference server's own paths for
+``AMLRequest``/``AMLResponse``. A meta-path finder placed first on ``sys.meta_path`` answers
+every such import with a fresh module holding the public names of the emulator module it maps
+to, so the classes are the emulator's own (``azureml.core.Model is emulator.Model``).
+Activation stashes any real such modules already imported; deactivation removes every shim
+module and puts the stashed ones back, leaving ``sys.modules`` as it was. Activation nests (it
+is counted).
 """
 
 from __future__ import annotations
@@ -44,16 +46,22 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.accel": "emulator.sdk.accel",
     "azureml.accel.client": "emulator.sdk.accel_client",
     "azureml.contrib": None,
-    "azureml.contrib.services": None,
+    "azureml.contrib.services": "emulator.server.contrib",
     "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
     "azureml.contrib.services.aml_response": "emulator.server.contrib.aml_response",
+    # azureml-inference-server-http's own paths for the same classes (its api package).
+    "azureml_inference_server_http": None,
+    "azureml_inference_server_http.api": None,
+    "azureml_inference_server_http.api.aml_request": "emulator.server.contrib.aml_request",
+    "azureml_inference_server_http.api.aml_response": "emulator.server.contrib.aml_response",
 }
 
-_ROOT = "azureml"
+#: The top-level packages the shim answers (every key above is one of them or below one).
+_ROOTS = ("azureml", "azureml_inference_server_http")
 
 
 def _is_shimmed_name(name: str) -> bool:
-    return name == _ROOT or name.startswith(_ROOT + ".")
+    return any(name == root or name.startswith(root + ".") for root in _ROOTS)
 
 
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
