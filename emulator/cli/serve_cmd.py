@@ -12,7 +12,7 @@ import argparse
 import os
 from typing import Any
 
-from emulator.server.config import ENTRY_SCRIPT, cli_environment
+from emulator.server.config import ENTRY_SCRIPT, check_app_insights, cli_environment
 from emulator.server.logs import configure_logging, server_log
 from emulator.server.main import run_server
 from emulator.server.version import INFSRV_VERSION
@@ -61,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--appinsights_instrumentation_key",
-        help="Accepted for compatibility; Application Insights is not emulated.",
+        help="The instrumentation key of the Application Insights to send telemetry to. "
+        "Nothing is sent: with a valid key (a UUID) the telemetry is recorded as JSON lines "
+        "(AZUREML_EMULATOR_TELEMETRY_FILE, see `amlemu logs --telemetry`).",
     )
     parser.add_argument(
         "--port",
@@ -110,4 +112,5 @@ def serve(args: argparse.Namespace) -> int:
         access_control_allow_origins=args.access_control_allow_origins,
         config_file=args.config_file,
     )
-    return run_server(env)
+    notices = check_app_insights(env)
+    return run_server(env, notices)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,10 @@ SERVER_VERSION = "HTTP_X_MS_SERVER_VERSION"
 SERVER_VERSION_ENABLED = "SERVER_VERSION_LOG_RESPONSE_ENABLED"
 APP_INSIGHTS_ENABLED = "AML_APP_INSIGHTS_ENABLED"
 APP_INSIGHTS_KEY = "AML_APP_INSIGHTS_KEY"
+APP_INSIGHTS_LOG_RESPONSE = "APP_INSIGHTS_LOG_RESPONSE_ENABLED"
+WORKSPACE_NAME = "WORKSPACE_NAME"
+#: Where an enabled Application Insights client records what it would have sent (JSON lines).
+TELEMETRY_FILE = "AZUREML_EMULATOR_TELEMETRY_FILE"
 SERVICE_NAME = "SERVICE_NAME"
 SERVICE_VERSION = "SERVICE_VERSION"
 SERVICE_PATH_PREFIX = "SERVICE_PATH_PREFIX"
@@ -41,6 +46,10 @@ DEFAULT_HEALTH_PORT = 5000
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000
 #: Only loopback: the emulator never listens on other addresses.
 HOST = "127.0.0.1"
+#: azmlinfsrv's test of an instrumentation key (any UUID, case-insensitive).
+_INSTRUMENTATION_KEY = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z", re.IGNORECASE
+)
 
 #: Keys a config file may set (azmlinfsrv's pydantic settings, by environment name).
 _FILE_KEYS = (
@@ -80,6 +89,10 @@ class ServerConfig:
     service_name: str
     service_version: str
     service_path_prefix: str
+    app_insights_enabled: bool = False
+    app_insights_log_response: bool = True
+    workspace_name: str = ""
+    telemetry_file: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ServerConfig:
@@ -117,6 +130,13 @@ class ServerConfig:
             service_name=text(SERVICE_NAME) or "ML service",
             service_version=text(SERVICE_VERSION) or "1.0",
             service_path_prefix=text(SERVICE_PATH_PREFIX) or "",
+            # The CLI left "true" only for a valid key (check_app_insights); the worker's own
+            # test is "enabled and a key".
+            app_insights_enabled=_flag(environ, APP_INSIGHTS_ENABLED, False)
+            and bool(environ.get(APP_INSIGHTS_KEY)),
+            app_insights_log_response=_flag(environ, APP_INSIGHTS_LOG_RESPONSE, True),
+            workspace_name=environ.get(WORKSPACE_NAME, ""),
+            telemetry_file=environ.get(TELEMETRY_FILE) or None,
         )
 
     @property
@@ -140,6 +160,24 @@ def _integer(values: Mapping[str, Any], key: str, default: int) -> int:
             f"(environment variable: {key})\n"
             "==================================================="
         ) from None
+
+
+def _flag(environ: Mapping[str, str], key: str, default: bool) -> bool:
+    """A boolean setting as pydantic reads one; a value it refuses is a configuration error."""
+    raw = environ.get(key)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if value in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ConfigError(
+        "\n===============Configuration Error=================\n"
+        f"{key}: Input should be a valid boolean, unable to interpret input "
+        f"(environment variable: {key})\n"
+        "==================================================="
+    )
 
 
 def find_config_file(environ: Mapping[str, str]) -> str | None:
@@ -199,7 +237,7 @@ def cli_environment(
         env[HEALTH_PORT] = str(DEFAULT_HEALTH_PORT if health_port is None else health_port)
     else:
         env[HEALTH_PORT] = env[SERVER_PORT]
-    if appinsights_instrumentation_key is not None:
+    if appinsights_instrumentation_key is not None:  # the flag wins over the environment
         env[APP_INSIGHTS_ENABLED] = "true"
         env[APP_INSIGHTS_KEY] = appinsights_instrumentation_key
     if access_control_allow_origins is not None:
@@ -207,3 +245,25 @@ def cli_environment(
     if config_file:
         env[CONFIG_FILE] = os.path.realpath(config_file)
     return env
+
+
+def check_app_insights(env: MutableMapping[str, str]) -> list[str]:
+    """azmlinfsrv's check of the Application Insights settings, before its banner.
+
+    ``AML_APP_INSIGHTS_ENABLED`` stays ``true`` only when it is exactly ``true`` and
+    ``AML_APP_INSIGHTS_KEY`` is a UUID; every other case exports ``false`` to the workers (and
+    the user's code), keeping the key as given. Returns the lines azmlinfsrv prints about it
+    (measured: ``research/golden/infsrv-appinsights-*.txt``).
+    """
+    enabled = env.get(APP_INSIGHTS_ENABLED)
+    key = env.get(APP_INSIGHTS_KEY)
+    if enabled == "true" and key is not None:
+        if _INSTRUMENTATION_KEY.match(key):
+            return ["Valid Application Insights instrumentation key provided."]
+        env[APP_INSIGHTS_ENABLED] = "false"
+        return [
+            "Invalid Application Insights instrumentation key provided.",
+            "Application Insights has been disabled.",
+        ]
+    env[APP_INSIGHTS_ENABLED] = "false"
+    return []

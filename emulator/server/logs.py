@@ -13,10 +13,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from emulator.server.config import ServerConfig
+from emulator.server.config import APP_INSIGHTS_ENABLED, APP_INSIGHTS_KEY, ServerConfig
 from emulator.server.version import INFSRV_VERSION
 
 FORMAT = "%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s"
@@ -90,15 +90,24 @@ def tree_lines(path: str, depth: int = 0) -> Iterator[str]:
 
 
 def print_banner(
-    config: ServerConfig, port: int, health_port: int, environ: dict[str, str]
+    config: ServerConfig,
+    port: int,
+    health_port: int,
+    environ: dict[str, str],
+    notices: Sequence[str] = (),
 ) -> None:
-    """The settings block azmlinfsrv prints before it starts serving (ports as bound)."""
+    """The settings block azmlinfsrv prints before it starts serving (ports as bound).
+
+    ``notices`` are the lines its settings check printed (Application Insights); the key itself
+    is never printed, only whether one was given.
+    """
     from emulator._version import __version__
 
     def env(key: str) -> str:
         return str(environ.get(key))
 
     cors = config.cors_setting
+    key = "AppInsights key provided" if APP_INSIGHTS_KEY in environ else None
     lines = []
     if config.model_dir is None:
         lines += [
@@ -106,6 +115,7 @@ def print_banner(
             "Use the --model_dir command line argument to set it.",
         ]
     lines += [
+        *notices,
         "",
         f"Azure ML Inferencing HTTP server v{INFSRV_VERSION} (azureml-emulator {__version__})",
         "",
@@ -119,8 +129,8 @@ def print_banner(
         f"Worker Timeout (seconds): {config.worker_timeout}",
         f"Server Port: {port}",
         f"Health Port: {health_port}",
-        f"Application Insights Enabled: {environ.get('AML_APP_INSIGHTS_ENABLED', 'false')}",
-        f"Application Insights Key: {env('AML_APP_INSIGHTS_KEY')}",
+        f"Application Insights Enabled: {environ.get(APP_INSIGHTS_ENABLED, 'false')}",
+        f"Application Insights Key: {key}",
         f"Inferencing HTTP server version: {config.server_version}",
         f"CORS for the specified origins: {f'Enabling CORS for {cors}' if cors else None}",
         f"Create dedicated endpoint for health: {env('SEPERATE_HEALTH_ENDPOINT')}",

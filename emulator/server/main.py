@@ -12,29 +12,41 @@ import asyncio
 import os
 import signal
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from emulator._version import __version__
-from emulator.server.config import HOST, ConfigError, ServerConfig
+from emulator.server.config import (
+    APP_INSIGHTS_ENABLED,
+    HOST,
+    TELEMETRY_FILE,
+    ConfigError,
+    ServerConfig,
+)
 from emulator.server.logs import configure_logging, master_log, print_banner, server_log
 from emulator.server.protocol import HttpProtocol
 from emulator.server.routes import ScoringApp
+from emulator.server.telemetry import default_file
 from emulator.server.workers import WorkerPool
 
 BOOT_FAILED = 3
 _BACKLOG = 2048
 
 
-def run_server(environ: Mapping[str, str] | None = None) -> int:
-    """Serve the entry script named in ``environ`` (default: this process's environment)."""
+def run_server(environ: Mapping[str, str] | None = None, notices: Sequence[str] = ()) -> int:
+    """Serve the entry script named in ``environ`` (default: this process's environment).
+
+    ``notices`` are printed before the banner (the command line's settings check).
+    """
     env = dict(os.environ if environ is None else environ)
+    if env.get(APP_INSIGHTS_ENABLED) == "true" and not env.get(TELEMETRY_FILE):
+        env[TELEMETRY_FILE] = default_file()  # standalone: one file per start
     configure_logging()
     try:
         config = ServerConfig.from_env(env)
     except ConfigError as exc:
         server_log.critical(str(exc))
         return BOOT_FAILED
-    return asyncio.run(_serve(config, env))
+    return asyncio.run(_serve(config, env, notices))
 
 
 def bind(port: int) -> socket.socket:
@@ -51,13 +63,13 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-async def _serve(config: ServerConfig, env: dict[str, str]) -> int:
+async def _serve(config: ServerConfig, env: dict[str, str], notices: Sequence[str]) -> int:
     loop = asyncio.get_running_loop()
     sockets = [bind(config.port)]
     if config.health_port is not None:
         sockets.append(bind(config.health_port))
     ports = [sock.getsockname()[1] for sock in sockets]
-    print_banner(config, ports[0], ports[-1], env)
+    print_banner(config, ports[0], ports[-1], env, notices)
     master_log.info(f"Starting azureml-emulator scoring server {__version__}")
     for port in ports:
         master_log.info(f"Listening at: http://{HOST}:{port} ({os.getpid()})")

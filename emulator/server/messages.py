@@ -29,6 +29,9 @@ class HttpRequest:
     version: str = "1.1"
     client: tuple[str, int] = ("127.0.0.1", 0)
     server: tuple[str, int] = ("127.0.0.1", 0)
+    #: (x-request-id as answered, x-ms-client-request-id): the HTTP process's ids, so a worker's
+    #: Application Insights exception carries the request's id (never sent to run()).
+    request_ids: tuple[str, str] = ("Unknown", "")
 
     def header(self, name: str) -> str | None:
         """A header's value, case-insensitively; repeated headers are joined with ``,``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -20,6 +21,7 @@ from emulator.server.headers import RequestIds, cors_headers
 from emulator.server.logs import access_line, access_log, server_log
 from emulator.server.messages import HTML, HttpRequest, HttpResponse, error_response
 from emulator.server.swagger import ALIASES, version_error
+from emulator.server.telemetry import open_file as open_telemetry
 from emulator.server.workers import WorkerPool
 
 ROUTES: dict[str, frozenset[str]] = {
@@ -42,6 +44,7 @@ class ScoringApp:
         self._config = config
         self._pool = pool
         self._swagger_bodies: dict[str, bytes] = {}
+        self._telemetry = open_telemetry(config)  # None: Application Insights is off
 
     async def __call__(self, request: HttpRequest) -> HttpResponse | None:
         started = time.perf_counter()
@@ -69,12 +72,16 @@ class ScoringApp:
             else:
                 logged = True
                 if path == "/score":
-                    response = await self._pool.score(request)
+                    response = await self._pool.score(
+                        replace(request, request_ids=(ids.request_id, ids.client_id))
+                    )
                 else:
                     response = self._swagger(request.query)
             if response is None:
                 return None
             response.headers.extend(self._route_headers(request, ids))
+            if self._telemetry is not None and path != "/":
+                self._telemetry.request(request, response, ids.request_id, ids.client_id, started)
         if logged:
             elapsed = (time.perf_counter() - started) * 1000
             target = f"{path}?{request.query}" if request.query else path

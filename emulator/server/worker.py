@@ -17,7 +17,7 @@ import sys
 import traceback
 from types import FrameType, ModuleType
 
-from emulator.server import ipc
+from emulator.server import ipc, telemetry
 from emulator.server.config import ConfigError, ServerConfig
 from emulator.server.inputs import InputError, UnsupportedMethod, request_headers, run_arguments
 from emulator.server.logs import configure_logging, master_log, redirect_print, tree_lines
@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
         logging.getLogger("azmlinfsrv.trace").warning(
             f"Model directory is not set or does not exist: {config.model_dir or ''}"
         )
+    telemetry.start_client(config)
     if config.cors_origins:
         logger.info(f"Enabling CORS for the following origins: {', '.join(config.cors_origins)}")
     script = _boot(config)
@@ -122,6 +123,7 @@ def _boot(config: ServerConfig) -> UserScript | None:
     except UserScriptException:
         logger.error("User's init function failed")
         logger.error(f"Encountered Exception {traceback.format_exc()}")
+        telemetry.send_exception()
         if config.model_dir and os.path.exists(config.model_dir):
             logger.info("Model Directory Contents:")
             lines = tree_lines(config.model_dir)
@@ -129,6 +131,7 @@ def _boot(config: ServerConfig) -> UserScript | None:
                 logger.info(line)
             if next(lines, None) is not None:
                 logger.info(f"Output Truncated. First {_TREE_LIMIT} lines shown.")
+        telemetry.wait_for_upload()
         return None
     return script
 
@@ -152,9 +155,11 @@ def score(script: UserScript, request: HttpRequest, timeout_ms: int) -> HttpResp
     except InputError as exc:
         return error_response(exc.status, str(exc))
     except UserScriptTimeout as exc:
+        telemetry.send_exception(request)
         logger.error(f"Encountered Exception: {traceback.format_exc()}")
         return error_response(500, f"Scoring timeout after {exc.timeout_ms} ms", run_failed=True)
     except UserScriptException:
+        telemetry.send_exception(request)
         logger.error(f"Encountered Exception: {traceback.format_exc()}")
         return error_response(500, _RUN_FAILED, run_failed=True)
     except Exception:

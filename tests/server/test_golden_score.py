@@ -1,8 +1,10 @@
 """Replays of azmlinfsrv 1.5.1's recorded ``curl -i`` transcripts against the emulator.
 
-Expectations are copied from the transcripts named in each case (``research/golden/``; not read
-at test time). Headers gunicorn adds (``Server``, ``Connection: close``) and ``Date`` are not
-compared: the emulator keeps connections alive and does not claim to be gunicorn.
+Requests and expectations are read from the transcripts at test time (``tests/golden/``,
+byte-identical copies of ``research/golden/``; see ``golden_transcripts.py``). Headers gunicorn
+adds (``Server``, ``Connection: close``) and ``Date`` are not compared: the emulator keeps
+connections alive and does not claim to be gunicorn. Cases marked "research:" come from the
+research notes, not from a transcript, and keep their expectations here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from golden_transcripts import assert_replays, load, replay
 from server_harness import UUID, Reply, ServerProcess, exchange, request
 
 GOOD = [
@@ -23,15 +26,13 @@ GOOD = [
     "x-ms-request-id",
 ]
 FAILED = [name for name in GOOD if name != "x-ms-run-fn-exec-ms"]
-REDUCED = ["Content-Type", "Content-Length", "x-ms-run-function-failed"]
 JSON_CT = {"Content-Type": "application/json"}
-SEED = "An unexpected error occurred in scoring script. Check the logs for more info."
 INTERNAL = "An unexpected internal error occurred. Check the logs for more info."
-DATA = b"\"'data'\""  # str(KeyError('data')), JSON-encoded
 
 
 @pytest.fixture(scope="module")
 def server(start_module_server, model_dir: Path) -> ServerProcess:
+    # SCORING_TIMEOUT_MS=1000: infsrv-score-timeout.txt was recorded with it
     return start_module_server(
         "score_probe.py", "--model_dir", str(model_dir), SCORING_TIMEOUT_MS="1000"
     ).wait_ready()
@@ -44,160 +45,76 @@ def check_ids(reply: Reply) -> None:
     assert reply.header("x-ms-server-version") == "azmlinfsrv/1.5.1"
 
 
-CASES = [
-    # transcript, body, extra headers, status line, header names, failed flag, body
-    (
-        "infsrv-score-good.txt",
-        b'{"data": [[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}',
-        JSON_CT,
-        "200 OK",
-        GOOD,
-        "False",
-        b"[0, 2]",
-    ),
-    (
-        "infsrv-score-malformed-json.txt",
-        b'{"data": [[5.1,3.5,',
-        JSON_CT,
-        "200 OK",
-        GOOD,
-        "False",
-        b'"Expecting value: line 1 column 20 (char 19)"',
-    ),
-    (
-        "infsrv-score-empty-body.txt",
-        b"",
-        JSON_CT,
-        "200 OK",
-        GOOD,
-        "False",
-        b'"Expecting value: line 1 column 1 (char 0)"',
-    ),
-    ("infsrv-score-missing-key.txt", b'{"foo": 1}', JSON_CT, "200 OK", GOOD, "False", DATA),
-    (
-        "infsrv-score-str-error.txt",
-        b'{"data": [[1,2]]}',
-        JSON_CT,
-        "200 OK",
-        GOOD,
-        "False",
-        b'"X has 2 features, but LogisticRegression is expecting 4 features as input."',
-    ),
-    (
-        "infsrv-score-wrong-content-type.txt",
-        b'{"data": [[5.1,3.5,1.4,0.2]]}',
-        {"Content-Type": "text/plain"},
-        "200 OK",
-        GOOD,
-        "False",
-        b"[0]",
-    ),
-    (
-        "infsrv-score-no-content-type.txt",
-        b'{"data": [[5.1,3.5,1.4,0.2]]}',
-        {},
-        "200 OK",
-        GOOD,
-        "False",
-        b"[0]",
-    ),
-    (
-        "infsrv-score-non-utf8-body.txt",
-        b"\xff\xfe",
-        {"Content-Type": "application/octet-stream"},
-        "400 BAD REQUEST",
-        FAILED,
-        "False",
-        b"{\"message\": \"Input cannot be decoded as UTF-8: 'utf-8' codec can't decode byte 0xff "
-        b'in position 0: invalid start byte"}',
-    ),
-    (
-        "infsrv-score-run-raises.txt",
-        b'"raise"',
-        JSON_CT,
-        "500 INTERNAL SERVER ERROR",
-        FAILED,
-        "True",
-        json.dumps({"message": SEED}).encode(),
-    ),
-    (
-        "infsrv-score-returns-numpy.txt",
-        b'"numpy"',
-        JSON_CT,
-        "500 INTERNAL SERVER ERROR",
-        FAILED,
-        "False",
-        json.dumps({"message": INTERNAL}).encode(),
-    ),
-    (
-        "infsrv-score-returns-bytes.txt",
-        b'"bytes"',
-        JSON_CT,
-        "500 INTERNAL SERVER ERROR",
-        FAILED,
-        "False",
-        json.dumps({"message": INTERNAL}).encode(),
-    ),
-    (
-        "infsrv-score-returns-dict.txt",
-        b'"dict"',
-        JSON_CT,
-        "200 OK",
-        GOOD,
-        "False",
-        b'{"a": 1, "b": [1.5, null]}',
-    ),
-    (
-        "research: np.int64 is not serializable either",
-        b'"npint"',
-        JSON_CT,
-        "500 INTERNAL SERVER ERROR",
-        FAILED,
-        "False",
-        json.dumps({"message": INTERNAL}).encode(),
-    ),
-    ("research: None is sent as {}", b'"none"', JSON_CT, "200 OK", GOOD, "False", b"{}"),
-    (
-        "infsrv-score-returns-aml500.txt",
-        b'"aml500"',
-        JSON_CT,
-        "503 SERVICE UNAVAILABLE",
-        GOOD,
-        "True",
-        b'{"err": "bad"}',
-    ),
-    (
-        "infsrv-score-timeout.txt (SCORING_TIMEOUT_MS=1000, run() sleeps 3 s)",
-        b'"sleep"',
-        JSON_CT,
-        "500 INTERNAL SERVER ERROR",
-        FAILED,
-        "True",
-        b'{"message": "Scoring timeout after 1000 ms"}',
-    ),
+TRANSCRIPTS = [
+    "infsrv-score-good.txt",
+    "infsrv-score-malformed-json.txt",
+    "infsrv-score-empty-body.txt",
+    "infsrv-score-missing-key.txt",
+    "infsrv-score-str-error.txt",
+    "infsrv-score-wrong-content-type.txt",
+    "infsrv-score-no-content-type.txt",
+    "infsrv-score-run-raises.txt",
+    "infsrv-score-returns-numpy.txt",
+    "infsrv-score-returns-bytes.txt",
+    "infsrv-score-returns-dict.txt",
+    "infsrv-score-returns-aml.txt",
+    "infsrv-score-returns-aml500.txt",
+    "infsrv-score-timeout.txt",
+    "infsrv-liveness.txt",
+    "infsrv-head-liveness.txt",
+    "infsrv-get-score-noquery.txt",
+    "infsrv-options-score.txt",
+    "infsrv-put-score.txt",
+    "infsrv-post-root.txt",
+    "infsrv-unknown-path.txt",
+    "infsrv-swagger.txt",
+    "infsrv-swagger-bad-version.txt",
+    "infsrv-reqid-x-request-id.txt",
+    "infsrv-reqid-client-request-id.txt",
+    "infsrv-reqid-too-long.txt",
+    "infsrv-client-reqid-too-long.txt",
 ]
 
 
+@pytest.mark.parametrize("name", TRANSCRIPTS)
+def test_transcript(server: ServerProcess, name: str) -> None:
+    transcript = load(name)
+    assert_replays(replay(server.port, transcript), transcript)
+
+
+def test_non_utf8_body(server: ServerProcess) -> None:
+    # infsrv-score-non-utf8-body.txt: the body (nonutf8.bin) was the bytes FF FE
+    transcript = load("infsrv-score-non-utf8-body.txt")
+    assert_replays(replay(server.port, transcript, body=b"\xff\xfe"), transcript)
+
+
 @pytest.mark.parametrize(
-    ("transcript", "body", "headers", "status", "names", "failed", "expected"),
-    CASES,
-    ids=[case[0].split()[0] for case in CASES],
+    ("case", "body", "status", "names", "failed", "expected"),
+    [
+        (
+            "research: np.int64 is not serializable either",
+            b'"npint"',
+            "500 INTERNAL SERVER ERROR",
+            FAILED,
+            "False",
+            json.dumps({"message": INTERNAL}).encode(),
+        ),
+        ("research: None is sent as {}", b'"none"', "200 OK", GOOD, "False", b"{}"),
+    ],
+    ids=["npint", "none"],
 )
-def test_post_score(
+def test_research_cases(
     server: ServerProcess,
-    transcript: str,
+    case: str,
     body: bytes,
-    headers: dict[str, str],
     status: str,
     names: list[str],
     failed: str,
     expected: bytes,
 ) -> None:
-    reply = request(server.port, "POST", "/score", headers, body)
+    reply = request(server.port, "POST", "/score", JSON_CT, body)
     assert reply.status_line == f"HTTP/1.1 {status}"
     assert reply.names() == names
-    assert reply.header("Content-Type") == "application/json"
-    assert reply.header("Content-Length") == str(len(expected))
     assert reply.header("x-ms-run-function-failed") == failed
     assert reply.body == expected
     check_ids(reply)
@@ -210,124 +127,36 @@ def test_exec_ms_has_three_decimals(server: ServerProcess) -> None:
     assert whole.isdigit() and len(decimals) == 3
 
 
-def test_aml_response_is_sent_as_built(server: ServerProcess) -> None:
-    # infsrv-score-returns-aml.txt
-    reply = request(server.port, "POST", "/score", JSON_CT, b'"aml"')
-    assert reply.status_line == "HTTP/1.1 201 CREATED"
-    assert [(k, v) for k, v in reply.headers if k not in ("Date", "Connection")][:5] == [
-        ("Content-Length", "15"),
-        ("x-ms-run-function-failed", "False"),
-        ("X-Custom", "a"),
-        ("X-Custom", "b"),
-        ("Content-Type", "text/plain"),
-    ]
-    assert reply.names()[5:] == [
-        "x-ms-run-fn-exec-ms",
-        "x-ms-server-version",
-        "x-request-id",
-        "x-ms-request-id",
-    ]
-    assert reply.body == b"plain text body"
-
-
-def test_liveness(server: ServerProcess) -> None:
-    # infsrv-liveness.txt and infsrv-head-liveness.txt
-    names = ["Content-Type", "Content-Length", "x-ms-server-version", "x-request-id"]
-    for method, body in (("GET", b"Healthy"), ("HEAD", b"")):
-        reply = request(server.port, method, "/")
-        assert reply.status_line == "HTTP/1.1 200 OK"
-        assert reply.names() == [*names, "x-ms-request-id"]
-        assert reply.header("Content-Type") == "text/html; charset=utf-8"
-        assert reply.header("Content-Length") == "7"
-        assert reply.body == body
-        check_ids(reply)
-
-
-def test_get_score_without_query(server: ServerProcess) -> None:
-    # infsrv-get-score-noquery.txt: run() gets "{}", the seed script answers "'data'"
-    reply = request(server.port, "GET", "/score")
-    assert (reply.status_line, reply.names(), reply.body) == ("HTTP/1.1 200 OK", GOOD, DATA)
-
-
 def test_get_score_query_is_json_parsed(server: ServerProcess) -> None:
     # infsrv-request-log-lines.txt: GET /score?data=%5B%5B5.1,3.5,1.4,0.2%5D%5D&x=abc&x=2 → [0]
     reply = request(server.port, "GET", "/score?data=%5B%5B5.1,3.5,1.4,0.2%5D%5D&x=abc&x=2")
     assert reply.body == b"[0]"
 
 
-def test_options_score(server: ServerProcess) -> None:
-    # infsrv-options-score.txt
-    reply = request(server.port, "OPTIONS", "/score")
-    assert reply.status_line == "HTTP/1.1 200 OK"
-    assert reply.names() == FAILED
-    assert reply.header("Content-Type") == "text/html; charset=utf-8"
-    assert (reply.header("Content-Length"), reply.body) == ("0", b"")
-
-
 @pytest.mark.parametrize(
-    ("transcript", "method", "path", "status", "message"),
-    [
-        ("infsrv-put-score.txt", "PUT", "/score", "405 METHOD NOT ALLOWED", "NOT_ALLOWED"),
-        ("infsrv-post-root.txt", "POST", "/", "405 METHOD NOT ALLOWED", "NOT_ALLOWED"),
-        ("infsrv-unknown-path.txt", "GET", "/v1/models", "404 NOT FOUND", "NOT_FOUND"),
-        ("research: trailing slash", "GET", "/score/", "404 NOT FOUND", "NOT_FOUND"),
-        ("research: KServe health", "GET", "/v2/health/ready", "404 NOT FOUND", "NOT_FOUND"),
-    ],
+    ("case", "path"),
+    [("research: trailing slash", "/score/"), ("research: KServe health", "/v2/health/ready")],
+    ids=["trailing-slash", "kserve-health"],
 )
-def test_other_routes_and_methods(
-    server: ServerProcess, transcript: str, method: str, path: str, status: str, message: str
-) -> None:
-    texts = {
-        "NOT_ALLOWED": "The method is not allowed for the requested URL.",
-        "NOT_FOUND": "The requested URL was not found on the server. If you entered the URL "
-        "manually please check your spelling and try again.",
-    }
-    reply = request(server.port, method, path, body=b"{}" if method != "GET" else None)
-    assert reply.status_line == f"HTTP/1.1 {status}"
-    assert reply.names() == REDUCED
-    assert reply.header("x-ms-run-function-failed") == "False"
-    assert reply.body == json.dumps({"message": texts[message]}).encode()
+def test_other_paths(server: ServerProcess, case: str, path: str) -> None:
+    # the same answer as infsrv-unknown-path.txt
+    expected = load("infsrv-unknown-path.txt")
+    reply = request(server.port, "GET", path)
+    assert reply.status_line == expected.status_line
+    assert reply.names() == [
+        k for k, _ in expected.headers if k not in ("Server", "Date", "Connection")
+    ]
+    assert reply.body == expected.body
 
 
-def test_swagger(server: ServerProcess) -> None:
-    # infsrv-swagger.txt: the generated swagger 2 document, 2198 bytes
-    reply = request(server.port, "GET", "/swagger.json")
-    assert reply.status_line == "HTTP/1.1 200 OK"
-    assert reply.names() == FAILED
-    assert reply.header("Content-Length") == "2198"
-    document = json.loads(reply.body)
-    assert document["swagger"] == "2.0"
-    assert document["info"] == {
-        "title": "ML service",
-        "description": "API specification for the Azure Machine Learning service ML service",
-        "version": "1.0",
-    }
-    assert document["definitions"]["ServiceInput"] == {"type": "object", "example": {}}
-    assert list(document["paths"]) == ["/", "/score", "/swagger.json"]
+def test_swagger_versions(server: ServerProcess) -> None:
+    # research: ?version=3 and 3.1 are the OpenAPI 3 documents (infsrv-swagger.txt is version 2)
     for version, openapi in (("3", "3.0.3"), ("3.1", "3.1.0")):
         reply = request(server.port, "GET", f"/swagger.json?version={version}")
         assert json.loads(reply.body)["openapi"] == openapi
 
 
-def test_swagger_bad_version(server: ServerProcess) -> None:
-    # infsrv-swagger-bad-version.txt
-    reply = request(server.port, "GET", "/swagger.json?version=4")
-    assert reply.status_line == "HTTP/1.1 404 NOT FOUND"
-    assert reply.names() == FAILED
-    assert reply.body == (
-        b'{"message": "Swagger version [4] is not valid. Supported versions: [2, 3, 3.1]."}'
-    )
-
-
 def test_request_ids(server: ServerProcess) -> None:
-    # infsrv-reqid-x-request-id.txt
-    reply = request(server.port, "POST", "/score", {"x-request-id": "my-req-1"}, b'"dict"')
-    assert (reply.header("x-request-id"), reply.header("x-ms-request-id")) == ("my-req-1",) * 2
-    # infsrv-reqid-client-request-id.txt
-    reply = request(server.port, "POST", "/score", {"x-ms-client-request-id": "client-42"}, b"{}")
-    assert UUID.match(reply.header("x-request-id") or "")
-    assert reply.names()[-2:] == ["x-ms-request-id", "x-ms-client-request-id"]
-    assert reply.header("x-ms-request-id") == reply.header("x-ms-client-request-id") == "client-42"
     # research section 4: the legacy header is echoed as both and logs a deprecation warning
     reply = request(server.port, "POST", "/score", {"x-ms-request-id": "legacy1"}, b"{}")
     assert reply.header("x-ms-request-id") == reply.header("x-ms-client-request-id") == "legacy1"
@@ -335,38 +164,16 @@ def test_request_ids(server: ServerProcess) -> None:
     # research: TraceId is echoed last
     reply = request(server.port, "GET", "/", {"TraceId": "tr1"})
     assert (reply.names()[-1], reply.header("TraceId")) == ("TraceId", "tr1")
-
-
-def test_request_ids_too_long(server: ServerProcess) -> None:
-    # infsrv-reqid-too-long.txt: no ids echoed
-    reply = request(server.port, "POST", "/score", {"x-request-id": "a" * 101}, b'"dict"')
-    assert reply.status_line == "HTTP/1.1 431 REQUEST HEADER FIELDS TOO LARGE"
-    assert reply.names() == [*REDUCED, "x-ms-server-version"]
-    assert reply.body == b'{"message": "x-request-id must not exceed 100 characters"}'
-    # infsrv-client-reqid-too-long.txt: the generated x-request-id is still sent
-    reply = request(server.port, "POST", "/score", {"x-ms-client-request-id": "c" * 101}, b"{}")
-    assert reply.status_line == "HTTP/1.1 431 REQUEST HEADER FIELDS TOO LARGE"
-    assert reply.names() == [*REDUCED, "x-ms-server-version", "x-request-id"]
-    assert reply.body == (
-        b'{"message": "x-ms-request-id and x-ms-client-request-id must not exceed 100 characters"}'
-    )
-    # research: exactly 100 characters is fine
+    # research: exactly 100 characters is fine (infsrv-reqid-too-long.txt: 101 is refused)
     reply = request(server.port, "POST", "/score", {"x-request-id": "a" * 100}, b'"dict"')
     assert reply.status == 200 and reply.header("x-request-id") == "a" * 100
 
 
 def test_header_too_large(server: ServerProcess) -> None:
-    # infsrv-header-too-large.txt: gunicorn's HTML page, 229 bytes
-    reply = request(server.port, "POST", "/score", {"X-Big": "x" * 9000}, b'"dict"')
-    assert reply.status_line == "HTTP/1.1 431 Request Header Fields Too Large"
-    assert reply.header("Content-Type") == "text/html"
-    assert reply.header("Content-Length") == "229"
-    assert reply.body == (
-        b"<html>\n  <head>\n    <title>Request Header Fields Too Large</title>\n  </head>\n"
-        b"  <body>\n    <h1><p>Request Header Fields Too Large</p></h1>\n"
-        b"    Error parsing headers: &#x27;limit request headers fields size&#x27;\n"
-        b"  </body>\n</html>\n"
-    )
+    # infsrv-header-too-large.txt: the 9007-byte -H argument was elided from the recording
+    transcript = load("infsrv-header-too-large.txt")
+    reply = replay(server.port, transcript, headers=[("X-Big", "x" * 9000)])
+    assert_replays(reply, transcript)
 
 
 def test_request_line_too_long(server: ServerProcess) -> None:

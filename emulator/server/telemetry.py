@@ -1,0 +1,213 @@
+"""Application Insights recorded, not sent: what azmlinfsrv 1.5.1 would export, as JSON lines.
+
+With ``AML_APP_INSIGHTS_ENABLED=true`` and a valid key (see
+:func:`emulator.server.config.check_app_insights`), azmlinfsrv exports three kinds of items
+through OpenTelemetry; the emulator writes each as one JSON object per line to
+``AZUREML_EMULATOR_TELEMETRY_FILE`` (a service's replica: next to its log, see
+:func:`telemetry_path`; ``amlemu serve``: under the emulator root) and sends nothing anywhere:
+
+- ``request``: every answer of ``/score`` and ``/swagger.json`` (not ``/``, nor 404/405), with
+  the attributes azmlinfsrv sets (``name``, ``url``, ``resultCode``, ``success``, ``duration``,
+  ``Request Id``, ``Response Value``, ...). Written by the HTTP process, which answers them.
+- ``exception``: ``run()`` raising or timing out, ``init()`` failing; ``Request Id`` matches the
+  request's record. azmlinfsrv logs it on ``azmlinfsrv.trace`` too (the tuple line in the log).
+- ``trace``: records of the ``azmlinfsrv.print`` (the user's ``print()``) and ``azmlinfsrv.trace``
+  loggers at INFO and above, the two loggers azmlinfsrv attaches its exporter to. The user's
+  own ``logging`` calls on other loggers are not exported by 1.5.1, so they are not recorded.
+
+Each worker and the HTTP process append whole lines with single ``O_APPEND`` writes, so their
+records never interleave within a line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from emulator.runtime.timing import time_scale
+from emulator.server.config import ServerConfig
+from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.settings import emulator_root
+
+#: Seconds azmlinfsrv waits for the upload before a worker whose init() failed exits
+#: (scaled by AZUREML_EMULATOR_TIME_SCALE: nothing is uploaded here).
+UPLOAD_WAIT_SECONDS = 30
+SUFFIX = ".telemetry.jsonl"
+_BINARY_RESPONSE = "Scoring request response payload is a non serializable object or raw binary"
+_EXPORTED_LOGGERS = ("azmlinfsrv.trace", "azmlinfsrv.print")
+
+trace_log = logging.getLogger("azmlinfsrv.trace")
+
+
+def telemetry_path(log_path: Path) -> Path:
+    """Where a replica logging to ``log_path`` records its telemetry (same folder and name)."""
+    return log_path.with_name(log_path.stem + SUFFIX)
+
+
+def default_file() -> str:
+    """``amlemu serve``'s file when none is set: one per server start, under the emulator root."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    folder = emulator_root() / "runtime" / "logs" / "serve"
+    return str(folder / f"{stamp}-{os.getpid()}{SUFFIX}")
+
+
+class TelemetryFile:
+    """Appends records to one JSON-lines file; a write that fails is logged, never raised."""
+
+    def __init__(self, path: str, config: ServerConfig) -> None:
+        self.path = path
+        self._config = config
+        self._broken = False
+
+    def write(self, kind: str, fields: Mapping[str, Any], when: float | None = None) -> None:
+        record = {"type": kind, "time": _iso(time.time() if when is None else when), **fields}
+        line = (json.dumps(record, default=str) + "\n").encode()
+        if self._broken:
+            return
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._broken = True  # one error line, not one per record
+            trace_log.error("Error logging to Application Insights:", exc_info=exc)
+
+    def dimensions(self) -> dict[str, str]:
+        """The custom dimensions azmlinfsrv adds to every item."""
+        return {
+            "Container Id": os.environ.get("HOSTNAME", "Unknown"),
+            "Workspace Name": self._config.workspace_name,
+            "Service Name": self._config.service_name,
+        }
+
+    def request(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        request_id: str,
+        client_request_id: str,
+        started: float,
+    ) -> None:
+        """One answered request; ``started`` is its ``time.perf_counter()`` at arrival."""
+        duration_ms = (time.perf_counter() - started) * 1000
+        host = request.header("Host") or f"{request.server[0]}:{request.server[1]}"
+        self.write(
+            "request",
+            {
+                **self.dimensions(),
+                "Request Id": request_id,
+                "Client Request Id": client_request_id,
+                "Response Value": self._response_value(response),
+                "name": request.path,
+                "url": f"http://{host}{request.target}",
+                "duration": format_duration(duration_ms),
+                "resultCode": str(response.status),
+                "success": response.status < 400,
+                "http_method": request.method,
+            },
+            when=time.time() - duration_ms / 1000,
+        )
+
+    def _response_value(self, response: HttpResponse) -> str | None:
+        if not self._config.app_insights_log_response:
+            return None
+        body = response.body
+        if not isinstance(body, bytes):  # a streamed body: azmlinfsrv cannot read it either
+            return json.dumps(_BINARY_RESPONSE)
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.dumps(_BINARY_RESPONSE)
+
+
+class _TelemetryHandler(logging.Handler):
+    """The exporter's logging handler: records become ``trace`` or ``exception`` items."""
+
+    def __init__(self, target: TelemetryFile) -> None:
+        super().__init__(logging.INFO)
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields: dict[str, Any] = {
+            **self.target.dimensions(),
+            "logger": record.name,
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        fields.update(getattr(record, "custom_dimensions", {}))
+        if record.exc_info and record.exc_info[1] is not None:
+            fields["exception"] = "".join(logging.Formatter().formatException(record.exc_info))
+            self.target.write("exception", fields, when=record.created)
+        else:
+            self.target.write("trace", fields, when=record.created)
+
+
+def open_file(config: ServerConfig) -> TelemetryFile | None:
+    """The HTTP process's recorder, or None when Application Insights is off."""
+    if not (config.app_insights_enabled and config.telemetry_file):
+        return None
+    return TelemetryFile(config.telemetry_file, config)
+
+
+def start_client(config: ServerConfig) -> None:
+    """A worker's "app insights client": attach the recorder to the exported loggers."""
+    target = open_file(config)
+    if target is None:
+        return
+    trace_log.info(
+        f"[emulator] Application Insights telemetry is recorded in {target.path} (nothing is sent)"
+    )
+    handler = _TelemetryHandler(target)
+    for name in _EXPORTED_LOGGERS:
+        logging.getLogger(name).addHandler(handler)
+
+
+def enabled() -> bool:
+    """Whether this process's client was started (its handler is on ``azmlinfsrv.trace``)."""
+    return any(isinstance(handler, _TelemetryHandler) for handler in trace_log.handlers)
+
+
+def send_exception(request: HttpRequest | None = None) -> None:
+    """Export the exception being handled, as azmlinfsrv does (a logged ``exc_info`` tuple)."""
+    if not enabled():
+        return
+    request_id, client_request_id = request.request_ids if request else ("Unknown", "")
+    dimensions = {"Request Id": request_id, "Client Request Id": client_request_id}
+    trace_log.exception(str(sys.exc_info()), extra={"custom_dimensions": dimensions})
+
+
+def wait_for_upload() -> None:
+    """azmlinfsrv's pause before a failed worker exits, so the exception gets uploaded."""
+    if not enabled():
+        return
+    trace_log.info("Waiting for logs to be sent to Application Insights before exit.")
+    trace_log.info(f"Waiting {UPLOAD_WAIT_SECONDS} seconds for upload.")
+    time.sleep(UPLOAD_WAIT_SECONDS * time_scale())
+
+
+def format_duration(duration_ms: float) -> str:
+    """azmlinfsrv's request duration: ``[D.]HH:MM:SS.mmm``."""
+    remaining = int(duration_ms)
+    parts = []
+    for multiplier in (1000, 60, 60, 24):
+        parts.append(remaining % multiplier)
+        remaining //= multiplier
+    milliseconds, seconds, minutes, hours = parts
+    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{milliseconds:03d}"
+    return f"{remaining}.{text}" if remaining else text
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return moment.replace(tzinfo=None).isoformat() + "Z"
