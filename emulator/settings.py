@@ -36,6 +36,26 @@ def builder_name() -> str:
     return os.environ.get(BUILDER_ENV, "").strip().lower() or "local"
 
 
+PINS_ENV = "AZUREML_EMULATOR_PINS"
+#: ``strict``: install exact pins as written (Azure's behaviour); ``nearest``: a pin with no
+#: build for the image's python is replaced by the nearest version that has one.
+PIN_MODES = ("strict", "nearest")
+
+
+def pins_mode() -> str:
+    """How the local builder treats exact pins: ``strict`` (default) or ``nearest``."""
+    raw = os.environ.get(PINS_ENV, "").strip().lower()
+    if not raw:
+        return PIN_MODES[0]
+    if raw not in PIN_MODES:
+        raise ValueError(
+            f"{PINS_ENV}={raw!r} is not a pin mode: set it to 'nearest' (replace pins that have "
+            "no build for this python by the nearest version that has one) or 'strict' (the "
+            "default: install pins as written)."
+        )
+    return raw
+
+
 CORE_QUOTA_ENV = "AZUREML_EMULATOR_CORE_QUOTA"
 DEFAULT_CORE_QUOTA = 100
 PROVISIONING_SECONDS_ENV = "AZUREML_EMULATOR_PROVISIONING_SECONDS"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -126,13 +127,19 @@ def test_unchanged_environment_reuses_the_cached_venv(
 
 
 @pytest.mark.slow
-def test_unknown_version_fails_with_pips_error(tmp_path: Path, root: EmulatorRoot) -> None:
+def test_unknown_version_fails_with_the_nearest_versions_on_pypi(
+    tmp_path: Path, root: EmulatorRoot
+) -> None:
+    """The one test of pin diagnosis against the real PyPI (the others use a local index)."""
     context = _context(tmp_path, root, ["numpy==0.0.1"])
     message, log = _failure(LocalBuilder(root), context, tmp_path / "image")
     pip_error = "No matching distribution found for numpy==0.0.1"
     uv_error = "there is no version of numpy==0.0.1"
     assert pip_error in message or uv_error in message
-    assert "Fix the version pins" in message
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert f"These pins have no build (wheel) for python {python}" in message
+    # The oldest numpy with a wheel for this python, and nothing below 0.0.1.
+    assert re.search(r"numpy==0\.0\.1: nearest versions with a build: [\d.]+ \(above\)\n", message)
     failed = log.rindex("FAILED step 'Install requirements'")
     assert "Step: " not in log[failed:]
     assert list((root.path / "envs").iterdir()) == [], "a failed build left files in the cache"

@@ -77,6 +77,14 @@ CHECKS = _checks(
         "Use the replacement module and declare its package in the environment.",
     ),
     Check(
+        "AML012",
+        _W,
+        "exact pin replaced by the nearest version with a build",
+        "Azure installs the version as pinned, on the environment's python; pin a version that "
+        "has a build for both pythons, or install the environment's python on this machine so "
+        "the emulator builds with it (then unset AZUREML_EMULATOR_PINS).",
+    ),
+    Check(
         "AML020",
         _E,
         "get_model_path() names a model that is not deployed",

@@ -150,6 +150,12 @@ def import_findings(
     return findings
 
 
+def pin_findings(env: BuiltEnvironment) -> list[Finding]:
+    """AML012 for each exact pin the build replaced (``AZUREML_EMULATOR_PINS=nearest``): the
+    image then differs from the one Azure builds."""
+    return [finding("AML012", replacement) for replacement in env.image.pin_replacements]
+
+
 def version_findings(models: Sequence[ModelRecord], found: EnvironmentFacts) -> list[Finding]:
     """AML060 where a model file records a library version the environment does not have."""
     findings = []

@@ -61,6 +61,7 @@ def validate(
         found = environment.probe_environment(
             env, (ref.top for ref in facts.imports), RECORDED_IN_FILE
         )
+        findings += environment.pin_findings(env)
         findings += environment.import_findings(facts, env, found)
         findings += static.deprecated_imports(facts, found.versions)
         findings += environment.version_findings(records, found)
