@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from emulator.runtime.timing import TIME_SCALE_ENV
+from emulator.settings import PIN_MODES, PINS_ENV
 
 BACKENDS = ("process", "docker")
 TARGETS = ("aci", "aks", "local")
@@ -37,6 +38,7 @@ class AmlOptions:
     reuse: bool
     time_scale: float
     require_docker: bool
+    pins: str | None = None  # None: $AZUREML_EMULATOR_PINS decides (default strict)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -86,6 +88,15 @@ def add_options(parser: pytest.Parser) -> None:
         action="store_true",
         help="fail (instead of skip) tests on the docker backend when no Docker engine answers",
     )
+    group.addoption(
+        "--aml-pins",
+        choices=PIN_MODES,
+        default=None,
+        help="exact pins with no build for the image's python: 'strict' installs them as "
+        "written (fails, as Azure would on this python), 'nearest' replaces each by the "
+        f"nearest version with a build and lists it in the build log; default: ${PINS_ENV}, "
+        "else strict",
+    )
     parser.addini(
         "aml_time_scale",
         f"time scale of orchestration delays under pytest (default {DEFAULT_TIME_SCALE})",
@@ -111,6 +122,7 @@ def read_options(config: pytest.Config) -> AmlOptions:
         require_docker=bool(
             config.getoption("--aml-require-docker") or config.getini("aml_require_docker")
         ),
+        pins=config.getoption("--aml-pins"),
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from emulator.runtime.backends.select import RUNTIME_ENV, runtime_name
 from emulator.runtime.timing import TIME_SCALE_ENV
-from emulator.settings import BUILDER_ENV, STRICT_ENV, builder_name
+from emulator.settings import BUILDER_ENV, PINS_ENV, STRICT_ENV, builder_name
 from pytest_amlemu.options import BACKENDS, TARGETS, AmlOptions
 
 MARKERS = (
@@ -40,10 +40,12 @@ class TestSettings:
     strict: bool
     reuse: bool
     time_scale: float
+    pins: str | None = None  # --aml-pins; None leaves $AZUREML_EMULATOR_PINS as it is
 
     def environment(self) -> dict[str, str]:
         """Variables for the test: the time scale, a chosen backend's runtime and builder,
-        strict mode. A backend taken from the environment leaves the environment as it is."""
+        strict mode, the pin mode. A backend taken from the environment leaves the environment
+        as it is."""
         variables = {TIME_SCALE_ENV: repr(self.time_scale)}
         if self.backend_chosen:
             variables[RUNTIME_ENV] = self.backend
@@ -53,6 +55,8 @@ class TestSettings:
                 variables[BUILDER_ENV] = "local"
         if self.strict:
             variables[STRICT_ENV] = "1"
+        if self.pins is not None:
+            variables[PINS_ENV] = self.pins
         return variables
 
     def builder(self, has_environment: bool) -> str:
@@ -94,6 +98,7 @@ def settings_for(node: pytest.Item | pytest.Collector, options: AmlOptions) -> T
         strict=options.strict,
         reuse=options.reuse or node.get_closest_marker("aml_reuse") is not None,
         time_scale=options.time_scale,
+        pins=options.pins,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.runtime.timing import TIME_SCALE_ENV
+from emulator.settings import PINS_ENV
 
 #: Inner sessions leave out plugins they do not need (hypothesis' summary takes seconds).
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
@@ -108,3 +109,28 @@ def test_the_marker_overrides_the_backend_and_docker_skips_without_an_engine(
     required = pytester.runpytest(*QUIET, "--aml-require-docker", "-k", "on_docker")
     required.assert_outcomes(errors=1)
     required.stdout.fnmatch_lines(["*--aml-require-docker is set*"])
+
+
+SHOW_PINS = """
+import os
+
+def test_pins(aml_root):
+    print("PINS", os.environ.get("AZUREML_EMULATOR_PINS"))
+"""
+
+
+def test_aml_pins_reaches_the_builder_and_the_environment_stays_in_charge_without_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PINS_ENV, raising=False)
+    pytester.makepyfile(SHOW_PINS)
+    chosen = pytester.runpytest("-s", *QUIET, "--aml-pins=nearest")
+    chosen.assert_outcomes(passed=1)
+    chosen.stdout.fnmatch_lines(["*PINS nearest"])
+    pytester.runpytest("-s", *QUIET).stdout.fnmatch_lines(["*PINS None"])
+    monkeypatch.setenv(PINS_ENV, "nearest")
+    strict = pytester.runpytest("-s", *QUIET, "--aml-pins=strict")  # the option wins
+    strict.stdout.fnmatch_lines(["*PINS strict"])
+    bad = pytester.runpytest(*QUIET, "--aml-pins=closest")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--aml-pins: invalid choice: 'closest' (choose from*nearest*"])
