@@ -1,6 +1,8 @@
 """``amlemu portal [--port N]``: the local portal, served on 127.0.0.1 until interrupted.
 
-Services deployed through its deploy form live in this process (and stop with it)."""
+Services deployed through its deploy form live in this process (and stop with it: on Ctrl-C,
+SIGTERM or SIGHUP the portal stops them, their records say why, and it exits 0 after Ctrl-C,
+128 + the signal's number otherwise)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ def portal(args: argparse.Namespace) -> int:
 
     from emulator.portal.app import PortalApp
     from emulator.portal.metrics import MetricsRecorder
+    from emulator.services.termination import (
+        HostTerminated,
+        handle_termination,
+        stop_hosted_services,
+    )
 
     ws = select_workspace(args)
     recorder = MetricsRecorder(ws)
@@ -38,11 +45,14 @@ def portal(args: argparse.Namespace) -> int:
     server = make_server(HOST, args.port, PortalApp(ws, recorder), threaded=True)
     recorder.start()
     print(f"amlemu portal for workspace {ws.name}: http://{HOST}:{server.server_port}/", flush=True)
+    code = 0
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        with handle_termination():
+            server.serve_forever()
+    except KeyboardInterrupt as exc:
+        stop_hosted_services(exc)
+        code = exc.exit_code if isinstance(exc, HostTerminated) else 0
     finally:
         recorder.stop()
         server.server_close()
-    return 0
+    return code

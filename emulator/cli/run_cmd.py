@@ -1,4 +1,9 @@
-"""``amlemu run script.py [args]``: run unchanged SDK code with the ``azureml`` shim active."""
+"""``amlemu run script.py [args]``: run unchanged SDK code with the ``azureml`` shim active.
+
+SIGTERM and SIGHUP stop the script as Ctrl-C does (:mod:`emulator.services.termination`); the
+services it deployed are then stopped and their records say why, and ``amlemu`` exits with
+128 + the signal's number (143 for SIGTERM), as a shell reports a process ended by it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,12 @@ def add_parser(commands: Any) -> None:
 
 
 def run_script(args: argparse.Namespace) -> int:
+    from emulator.services.termination import (
+        HostTerminated,
+        handle_termination,
+        stop_hosted_services,
+    )
+
     script = Path(args.script)
     if not script.is_file():
         raise FileNotFoundError(f"Script not found: {script}. Pass the path of a Python file.")
@@ -26,8 +37,17 @@ def run_script(args: argparse.Namespace) -> int:
     sys.argv = [str(script), *args.args]
     sys.path[0] = str(script.resolve().parent)
     try:
-        with mock_aml():
+        with handle_termination(), mock_aml():
             runpy.run_path(str(script), run_name="__main__")
+    except HostTerminated as exc:
+        stop_hosted_services(exc)
+        print(
+            f"amlemu: {script} stopped: {exc.reason}; its services were stopped.", file=sys.stderr
+        )
+        return exc.exit_code
+    except KeyboardInterrupt as exc:
+        stop_hosted_services(exc)
+        raise
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0

@@ -11,7 +11,9 @@ Every process or container is written down on disk as soon as it is started::
   ``KeyboardInterrupt`` ends the program through ``atexit`` — and one that is caught (a REPL,
   a notebook cell) leaves the services running, as it should; a SIGINT reset to the default
   (ending the process without ``atexit``) is handled like SIGTERM.
-- A session killed without warning (SIGKILL, power loss) leaves its directory behind; the next
+- A session killed without warning (SIGKILL, ``os._exit``) is cleaned up by its watchdog
+  (:mod:`emulator.runtime.lifeline`) as soon as it is gone. What even that leaves (a machine
+  that lost power, a killed watchdog) stays behind; the next
   session that records something under the same root reaps it (:func:`reap_dead_sessions`):
   a session is dead when its owner pid is gone or now belongs to another process (start times
   differ) or the machine rebooted. Sessions of other hosts sharing the root are left alone.
@@ -54,6 +56,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from emulator.runtime import lifeline
 from emulator.runtime.labels import session_id
 from emulator.settings import emulator_root
 
@@ -130,10 +133,13 @@ def record(
     """Write down one started run under ``root`` (default: the current emulator root).
 
     The first call for a root in this process reaps that root's dead sessions first, and the
-    first call in the main thread installs the exit and SIGTERM hooks.
+    first call in the main thread installs the exit and SIGTERM hooks. Every call first makes
+    sure the session's watchdog (:mod:`emulator.runtime.lifeline`) knows the root and backend,
+    so the run dies with this process even when it is killed.
     """
     base = sessions_dir(root)
     _install_hooks()
+    lifeline.bind(session_id(), base.parent.parent, backend)
     with _lock:
         first_use = base not in _reaped_roots
         _reaped_roots.add(base)
@@ -193,31 +199,46 @@ def reap_dead_sessions(root: Path | None = None) -> list[Record]:
         info = _read_session(directory)
         if info is None or owner_alive(info):
             continue
-        claimed = base / f"{_CLAIM}{os.getpid()}-{directory.name}"
-        try:
-            directory.rename(claimed)  # only one session reaps a dead one
-        except OSError:
-            continue
-        left = False
-        for path in sorted(claimed.glob("*.json")):
-            if path.name == SESSION_FILE:
-                continue
-            try:
-                entry = Record.load(path)
-            except (OSError, ValueError, KeyError):
-                path.unlink(missing_ok=True)
-                continue
-            if _kill(entry):
-                path.unlink(missing_ok=True)
-                reaped.append(entry)
-            else:
-                left = True
-        if left:
-            claimed.rename(directory)  # a later session retries what could not be killed
-        else:
-            shutil.rmtree(claimed, ignore_errors=True)
+        reaped.extend(_reap_directory(base, directory))
     if reaped:
         logger.info("Reaped %d run(s) left by dead sessions under %s", len(reaped), base)
+    return reaped
+
+
+def reap_session(root: Path, session: str) -> list[Record]:
+    """Kill and forget what ``session`` recorded under ``root``, alive or not (its watchdog
+    calls this once the session's host is gone, see :mod:`emulator.runtime.lifeline`)."""
+    base = sessions_dir(root)
+    directory = base / session
+    return _reap_directory(base, directory) if directory.is_dir() else []
+
+
+def _reap_directory(base: Path, directory: Path) -> list[Record]:
+    """Claim one session's directory, kill its runs, remove it (kept with what failed)."""
+    claimed = base / f"{_CLAIM}{os.getpid()}-{directory.name}"
+    try:
+        directory.rename(claimed)  # only one session reaps a dead one
+    except OSError:
+        return []
+    reaped: list[Record] = []
+    left = False
+    for path in sorted(claimed.glob("*.json")):
+        if path.name == SESSION_FILE:
+            continue
+        try:
+            entry = Record.load(path)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)
+            continue
+        if _kill(entry):
+            path.unlink(missing_ok=True)
+            reaped.append(entry)
+        else:
+            left = True
+    if left:
+        claimed.rename(directory)  # a later session retries what could not be killed
+    else:
+        shutil.rmtree(claimed, ignore_errors=True)
     return reaped
 
 

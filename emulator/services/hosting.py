@@ -4,17 +4,26 @@ Azure gives each ACI service its own endpoint and each AKS cluster one router fo
 services; the emulator does the same with one :class:`Gateway` per ACI or local service and one
 per (emulator root, workspace, cluster). Everything is keyed by the emulator root, so tests
 that use separate roots never share a service or a gateway. Gateways are stopped at exit;
-replicas are stopped by the runtime's reaper.
+replicas are stopped by the runtime's reaper. At exit (or a handled SIGTERM, see
+:mod:`emulator.services.termination`) the records of the services this process hosts are
+marked stopped, with the reason.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
+import os
+import sqlite3
 import threading
 from pathlib import Path
 
 from emulator.services.deployment import Deployment
 from emulator.services.gateway import Gateway
+from emulator.services.registry import mark_host_stopped
+from emulator.store.root import EmulatorRoot
+
+logger = logging.getLogger("azureml.emulator.services")
 
 Key = tuple[str, int, str]
 
@@ -26,6 +35,12 @@ class Host:
         self._lock = threading.Lock()
         self._deployments: dict[Key, Deployment] = {}
         self._gateways: dict[Key, Gateway] = {}
+        self._roots: set[Path] = set()
+
+    def hosts_in(self, root: Path) -> None:
+        """This process creates services in ``root``: mark them stopped when it ends."""
+        with self._lock:
+            self._roots.add(root)
 
     def cluster_gateway(self, root: Path, workspace_id: int, cluster: str) -> Gateway:
         """The AKS router of ``cluster`` (started on first use)."""
@@ -61,12 +76,22 @@ class Host:
         if deployment.gateway.mode == "aci":
             deployment.gateway.stop()
 
-    def shutdown(self) -> None:
+    def shutdown(self, reason: str = "exited") -> None:
+        """Stop everything; the records of this process's services say ``stopped: the host
+        process (pid N) <reason>``."""
         with self._lock:
             deployments = list(self._deployments.values())
             gateways = list(self._gateways.values())
+            roots = sorted(self._roots)
             self._deployments.clear()
             self._gateways.clear()
+            self._roots.clear()
+        for root in roots:
+            if (root / "registry.sqlite3").is_file():  # never recreate a deleted root
+                try:
+                    mark_host_stopped(EmulatorRoot(root), os.getpid(), reason)
+                except (OSError, sqlite3.Error) as exc:
+                    logger.warning("Cannot mark the services in %s stopped: %s", root, exc)
         for deployment in deployments:
             deployment.stop()
             if deployment.gateway.mode == "aci":

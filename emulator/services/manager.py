@@ -117,6 +117,7 @@ class ServiceManager:
             secondary_key=spec.secondary_key or generate_key(),
             token_secret=generate_key(),
         )
+        HOST.hosts_in(self.root.path)
         threading.Thread(
             target=self._launch,
             args=(record, spec, image),

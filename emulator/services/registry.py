@@ -1,8 +1,10 @@
 """Service records of one workspace: create, update, look up, delete.
 
-A service is served by the process that deployed it (``owner_pid``). When that process is
-gone, the record is reported ``Failed`` on the next read (its endpoint no longer answers), so a
-service never looks alive after its host exited.
+A service is served by the process that deployed it (``owner_pid``). A host that ends
+cleanly (exit, or SIGTERM/SIGHUP handled like Ctrl-C) marks its services ``Failed`` with why
+(:func:`mark_host_stopped`); one that died without a word (SIGKILL, a crash) is noticed on the
+next read, which reports its services ``Failed`` with "the host died", so a service never looks
+alive after its host is gone.
 """
 
 from __future__ import annotations
@@ -20,13 +22,48 @@ _JSON_FIELDS = ("model_ids", "settings", "tags", "properties", "error")
 _LIVE = (ServiceState.TRANSITIONING, ServiceState.HEALTHY, ServiceState.UNHEALTHY)
 
 
+_REDEPLOY_HINT = (
+    "[emulator] Services run inside the process that deployed them; deploy the service again "
+    "(overwrite=True)."
+)
+
+
 def host_exited_error(pid: int) -> dict[str, Any]:
+    """The host vanished without stopping its services (its watchdog stopped the replicas)."""
     return {
         "code": "ServiceHostExited",
-        "message": f"The Python process that hosted this service (pid {pid}) has exited, so "
-        "its endpoint no longer answers. [emulator] Services run inside the process that "
-        "deployed them; deploy the service again (overwrite=True).",
+        "message": f"stopped: the host process (pid {pid}) died without stopping its services "
+        "(killed, e.g. by SIGKILL, or crashed), so its endpoint no longer answers. "
+        + _REDEPLOY_HINT,
     }
+
+
+def host_stopped_error(pid: int, reason: str) -> dict[str, Any]:
+    """The host stopped its services itself; ``reason``: ``exited``, ``received SIGTERM``..."""
+    return {
+        "code": "ServiceHostStopped",
+        "message": f"stopped: the host process (pid {pid}) {reason}, so it stopped the "
+        "service's replicas and endpoint. " + _REDEPLOY_HINT,
+    }
+
+
+def mark_host_stopped(root: EmulatorRoot, pid: int, reason: str) -> int:
+    """Every live service ``pid`` hosts in ``root`` (all workspaces) becomes ``Failed`` with
+    :func:`host_stopped_error`; returns how many."""
+    live = tuple(state.value for state in _LIVE)
+    with root.db.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE services SET state=?, error=?, port=NULL, updated_time=? WHERE owner_pid=?"
+            f" AND state IN ({', '.join('?' for _ in live)})",
+            (
+                ServiceState.FAILED.value,
+                json.dumps(host_stopped_error(pid, reason)),
+                timestamp(),
+                pid,
+                *live,
+            ),
+        )
+        return cursor.rowcount
 
 
 class ServiceRegistry:

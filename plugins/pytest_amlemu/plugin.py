@@ -81,6 +81,14 @@ file on one worker) when its first item runs and deleted after its last::
 A failing item names its phase (``[build]``, ``[startup]`` or ``[scoring]``); the service's
 log is in the report. Every root, port and file is per test, spec file or worker, so the plugin
 is safe under ``pytest -n auto``.
+
+Termination
+    SIGTERM and SIGHUP (a CI runner cancelling the job, ``timeout``, ``kill``) interrupt the
+    session as Ctrl-C does: fixtures are torn down, then every service the session still hosts
+    is stopped and its record says ``stopped: the host process (pid N) received SIGTERM``
+    (:mod:`pytest_amlemu.termination`). A session that ends without a word (SIGKILL,
+    ``os._exit`` as pytest-timeout's thread method does) takes its replicas and containers
+    with it (:mod:`emulator.runtime.lifeline`).
 """
 
 from __future__ import annotations
@@ -113,6 +121,7 @@ from pytest_amlemu.reporting import KEPT_KEY, WORKER_OUTPUT_KEY, add_log_section
 from pytest_amlemu.roots import ROOTS_KEY, Roots
 from pytest_amlemu.settings import MARKERS, settings_for
 from pytest_amlemu.spec_items import AmlSample, AmlSpecFile
+from pytest_amlemu.termination import install, uninstall
 
 __all__ = [
     "_aml_settings",
@@ -137,9 +146,11 @@ def pytest_configure(config: pytest.Config) -> None:
     options = read_options(config)
     config.stash[OPTIONS_KEY] = options
     config.stash[ROOTS_KEY] = Roots(options.root, options.keep)
+    install(config)  # SIGTERM/SIGHUP interrupt the session as Ctrl-C does
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    uninstall(config)  # after the fixtures' teardown: stops what is still hosted
     roots = config.stash.get(ROOTS_KEY, None)
     if roots is not None:
         roots.close()

@@ -31,7 +31,8 @@ from emulator.images.buildlog import BuildLog
 from emulator.images.context import ImageRequest, write_context
 from emulator.runtime.backends.process import process_environment, processes_with_env
 from emulator.runtime.container import Container, ContainerConfig
-from emulator.runtime.labels import CONTAINER, env_name
+from emulator.runtime.labels import CONTAINER, env_name, session_id
+from emulator.runtime.lifeline import WATCHDOG_ENV
 from emulator.store.root import EmulatorRoot
 
 TEST_NODE_ENV = "AMLEMU_TEST_NODE"
@@ -52,17 +53,20 @@ def _test_run_id() -> Iterator[str]:
 
 
 def _leftovers(run_id: str) -> list[int]:
-    """Marked processes, less the replicas of services this process still hosts: a service
-    of another test module may restart a replica while a runtime test runs (inheriting the
-    mark); it is stopped with its service, not by the runtime tests."""
+    """Marked processes, less the replicas of services this process still hosts (a service
+    of another test module may restart a replica while a runtime test runs, inheriting the
+    mark; it is stopped with its service, not by the runtime tests) and this process's own
+    watchdog (it ends right after this process: the lifeline tests check that)."""
     from emulator.services.hosting import HOST
 
     live = {c.name for d in HOST.deployments() for c in d.containers()}
-    return [
-        pid
-        for pid in processes_with_env(TEST_RUN_ENV, run_id)
-        if _environ(pid).get(env_name(CONTAINER)) not in live
-    ]
+    left = []
+    for pid in processes_with_env(TEST_RUN_ENV, run_id):
+        environ = _environ(pid)
+        if environ.get(env_name(CONTAINER)) in live or environ.get(WATCHDOG_ENV) == session_id():
+            continue
+        left.append(pid)
+    return left
 
 
 def _environ(pid: int) -> dict[str, str]:

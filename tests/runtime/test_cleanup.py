@@ -1,4 +1,5 @@
-"""Nothing outlives its session: exit, SIGTERM, Ctrl-C, and SIGKILL followed by the next session.
+"""Nothing outlives its session: exit, SIGTERM, Ctrl-C, SIGKILL (the session's watchdog), and
+what even the watchdog could not stop, by the next session.
 
 Each test runs a real session in a subprocess that starts a container (sharing this test's
 emulator root), then ends it one way or another and looks for what is left.
@@ -28,6 +29,7 @@ SESSION_SCRIPT = """
 import json, signal, sys, time
 from emulator.runtime.container import Container, ContainerConfig
 from emulator.runtime.labels import session_id
+from emulator.runtime.lifeline import watchdog_pid
 
 image, how = sys.argv[1], sys.argv[2]
 # As in a terminal, whatever this test process inherited (background jobs ignore SIGINT).
@@ -42,7 +44,8 @@ if how == "sigint-default":
 container = Container(ContainerConfig("leftover", image, environment={"WORKER_COUNT": "2"}))
 status = container.start().wait_until_ready(30)
 print(json.dumps({"session": session_id(), "ready": status.ready,
-                  "server": int(container._launch.ident)}), flush=True)
+                  "server": int(container._launch.ident), "watchdog": watchdog_pid()}),
+      flush=True)
 if how == "exit":
     sys.stdin.readline()  # the test has looked at the processes: exit normally now
 else:
@@ -126,10 +129,26 @@ def test_ctrl_c_still_raises_keyboard_interrupt(
     _assert_cleaned(session, runtime_root)
 
 
-def test_a_killed_sessions_leftovers_are_reaped_by_the_next(
+def test_sigkill_the_watchdog_stops_everything_at_once(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    watchdog = session.info["watchdog"]
+    assert watchdog is not None and reaper.process_start(watchdog) is not None
+    session.process.kill()
+    session.wait()
+    deadline = time.monotonic() + 15
+    while (session.processes() or reaper.process_start(watchdog)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _assert_cleaned(session, runtime_root)
+    assert reaper.process_start(watchdog) is None  # its work done, the watchdog ended too
+
+
+def test_what_even_the_watchdog_left_is_reaped_by_the_next_session(
     build_image: BuildImage, start_container: StartContainer, runtime_root: Path
 ) -> None:
     session = Session(build_image("server/score_misbehaves.py"), "wait")
+    os.kill(session.info["watchdog"], signal.SIGKILL)  # as a power loss would: both gone at once
     session.process.kill()
     session.wait()
     left = session.processes()
