@@ -12,6 +12,10 @@ reading each request (``read_timeout``, 408) so oversized or slow clients cannot
 every routed service's counters as JSON, without credentials (counts only: no keys, no bodies),
 so a process other than the one hosting the services (``amlemu portal``) can chart them.
 
+An ACI gateway with ``tls`` (``ssl_enabled=True``) speaks HTTPS with the user's certificate and
+reports ``https://<cname>:<port>/score``, the cname resolving to loopback in this process while
+it listens (:mod:`emulator.services.tls`).
+
 Run it in a background thread (:meth:`Gateway.start` / :meth:`Gateway.stop`, or ``with``) from
 synchronous code, or on a running event loop (``await gateway.open()`` / ``close()``). Services
 can be added and removed while it runs, from any thread.
@@ -31,6 +35,7 @@ from emulator.services.auth import ServiceAuth
 from emulator.services.replicas import ReplicaProvider
 from emulator.services.route import ScaleCallback, ServiceRoute
 from emulator.services.settings import ServiceSettings
+from emulator.services.tls import TlsEndpoint
 from emulator.settings import gateway_max_body_bytes, gateway_read_timeout
 
 HOST = "127.0.0.1"
@@ -46,13 +51,17 @@ class Gateway:
         *,
         max_body_bytes: int | None = None,
         read_timeout: float | None = None,
+        tls: TlsEndpoint | None = None,
     ) -> None:
         """``max_body_bytes`` (413 above it) and ``read_timeout`` (408 after it) default to
         ``$AZUREML_EMULATOR_MAX_BODY_BYTES`` (100 MiB) and ``$AZUREML_EMULATOR_READ_TIMEOUT``
-        (60 s)."""
+        (60 s); ``tls`` (ACI only) serves HTTPS."""
         if mode not in ("aks", "aci"):
             raise ValueError(f"mode must be 'aks' or 'aci', not {mode!r}")
+        if tls is not None and mode != "aci":
+            raise ValueError("only an ACI gateway serves its own certificate")
         self.mode: GatewayMode = mode
+        self.tls = tls
         self.max_body_bytes = gateway_max_body_bytes() if max_body_bytes is None else max_body_bytes
         self.read_timeout = gateway_read_timeout() if read_timeout is None else read_timeout
         self._routes: dict[str, ServiceRoute] = {}
@@ -74,9 +83,12 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        """Where the gateway listens (loopback; ``https`` with ``tls``)."""
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     def scoring_uri(self, name: str) -> str:
+        if self.tls is not None:
+            return self.tls.scoring_uri(self.port)
         if self.mode == "aci":
             return f"{self.url}/score"
         return f"{self.url}/api/v1/service/{name}/score"
@@ -130,6 +142,7 @@ class Gateway:
         if self._server is not None:
             raise RuntimeError("the gateway is already running")
         loop = asyncio.get_running_loop()
+        context = self.tls.context() if self.tls is not None else None
         self._server = await loop.create_server(
             lambda: HttpProtocol(
                 self,
@@ -139,9 +152,12 @@ class Gateway:
             ),
             HOST,
             port,
+            ssl=context,
         )
         self._loop = loop
         self._port = int(self._server.sockets[0].getsockname()[1])
+        if self.tls is not None:
+            self.tls.publish()
         for route in list(self._routes.values()):
             route.attach(loop)
         return self._port
@@ -156,6 +172,8 @@ class Gateway:
         await self._server.wait_closed()
         for route in list(self._routes.values()):
             await route.aclose()
+        if self.tls is not None:
+            self.tls.withdraw()
         self._server = None
         self._loop = None
         self._port = None

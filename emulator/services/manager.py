@@ -31,6 +31,7 @@ from emulator.services.hosting import HOST
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.registry import ServiceRegistry
 from emulator.services.settings import ServiceSettings
+from emulator.services.tls import TlsEndpoint
 from emulator.settings import DEFAULT_TOKEN_LIFETIME, token_lifetime_seconds
 from emulator.store.root import EmulatorRoot
 
@@ -61,6 +62,8 @@ class DeploymentSpec:
     #: What the scheduler places on nodes (Kubernetes requests; limits are cpu_cores/memory_gb).
     cpu_request: float = 0.1
     memory_request: float = 0.5
+    #: HTTPS on the service's own endpoint (ACI with ``ssl_enabled``).
+    tls: TlsEndpoint | None = None
 
 
 class ServiceManager:
@@ -217,7 +220,7 @@ class ServiceManager:
     def _gateway(self, spec: DeploymentSpec) -> Gateway:
         if spec.compute_type == "AKS":
             return HOST.cluster_gateway(self.root.path, self.workspace_id, spec.compute_name or "")
-        gateway = Gateway("aci")
+        gateway = Gateway("aci", tls=spec.tls)
         try:
             gateway.start(port=spec.port)
         except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from emulator.errors import WebserviceException
@@ -35,6 +36,9 @@ class AciWebservice(Webservice):
         problem = settings.capacity_error(location)
         if problem:
             raise WebserviceException(problem)
+        tls = settings.tls()
+        if tls is not None:
+            tls.context()  # a bad certificate or key fails here, naming the files
         return DeploymentSpec(
             compute_type="ACI",
             replicas=1,
@@ -49,6 +53,7 @@ class AciWebservice(Webservice):
             properties=settings.properties,
             primary_key=settings.primary_key,
             secondary_key=settings.secondary_key,
+            tls=tls,
         )
 
     def _bind_settings(self, settings: dict[str, Any]) -> None:
@@ -98,6 +103,7 @@ class AciWebservice(Webservice):
                 'Error, both "models" and "inference_config" inputs must be provided in order '
                 "to update the models.\n"
             )
+        self._check_ssl_update(ssl_enabled, ssl_cert_pem_file, ssl_key_pem_file, ssl_cname)
         config = aci_deploy_configuration(
             cpu_cores=self.container_resource_requirements.get("cpu"),
             memory_gb=self.container_resource_requirements.get("memoryInGB"),
@@ -108,3 +114,29 @@ class AciWebservice(Webservice):
             location=self.location,
         )
         self._apply_update(config, image, models, inference_config)
+
+    def _check_ssl_update(
+        self,
+        ssl_enabled: bool | None,
+        cert_file: str | None,
+        key_file: str | None,
+        cname: str | None,
+    ) -> None:
+        """The SDK's checks of SSL changes; changing a live endpoint's TLS is not emulated, so
+        any SSL change is refused rather than silently ignored."""
+        error = ""
+        if (cert_file or key_file) and not ssl_enabled and not self.ssl_enabled:
+            error += "Error, SSL must be enabled in order to update SSL cert/key.\n"
+        if cert_file and not os.path.exists(cert_file):
+            error += f"Error, unable to find ssl_cert_pem_file at provided path: {cert_file}\n"
+        if key_file and not os.path.exists(key_file):
+            error += f"Error, unable to find ssl_key_pem_file at provided path: {key_file}\n"
+        if error:
+            raise WebserviceException(error)
+        toggled = ssl_enabled is not None and bool(ssl_enabled) != bool(self.ssl_enabled)
+        if toggled or cert_file or key_file or (cname and cname != self.cname):
+            raise WebserviceException(
+                f"[emulator] Changing the SSL settings of ACI service {self.name} in place is "
+                "not emulated: deploy it again with overwrite=True and the new ssl_* settings "
+                "in AciWebservice.deploy_configuration."
+            )

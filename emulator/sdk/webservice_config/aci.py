@@ -15,6 +15,7 @@ from typing import Any
 
 from emulator.errors import WebserviceException
 from emulator.sdk.webservice_config.base import WebserviceDeploymentConfiguration, check_number
+from emulator.services.tls import TlsEndpoint
 
 #: Azure's per-container-group capacity for Linux containers in most regions.
 ACI_MAX_CPU_CORES = 4.0
@@ -66,6 +67,15 @@ class AciSettings:
             "Please retry with a different resource request or in another location. "
             f"[emulator] ACI offers at most {ACI_MAX_CPU_CORES:g} vCPUs and "
             f"{ACI_MAX_MEMORY_GB:g} GB per container group."
+        )
+
+    def tls(self) -> TlsEndpoint | None:
+        """The HTTPS endpoint Azure serves with ``ssl_enabled`` (the configuration checked that
+        the certificate, key and cname are all given)."""
+        if not self.ssl_enabled:
+            return None
+        return TlsEndpoint(
+            self.ssl_cname or "", self.ssl_cert_pem_file or "", self.ssl_key_pem_file or ""
         )
 
     def payload(self) -> dict[str, Any]:
