@@ -8,6 +8,7 @@ inherited by its own child only.
 from __future__ import annotations
 
 import pickle
+import select
 import socket
 import struct
 
@@ -41,6 +42,13 @@ def receive(sock: socket.socket) -> object | None:
     if data is None:
         return None
     return pickle.loads(data)
+
+
+def readable(sock: socket.socket) -> bool:
+    """Whether a frame (or the parent's close) is waiting, without blocking: a worker sending a
+    streamed body looks between chunks for a stop."""
+    ready, _, _ = select.select([sock], [], [], 0)
+    return bool(ready)
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:

@@ -7,6 +7,12 @@ an answer when the worker handling it dies, gunicorn's request limits (request l
 ``100 Continue``. Unlike gunicorn's sync worker it keeps connections alive, answering pipelined
 requests in order. Front ends (the web-service gateway) add a body limit (413) and a deadline
 for reading each request (408), which keep slow or oversized clients from holding it.
+
+A :class:`StreamedResponse` is written as gunicorn writes a WSGI body without a length: the head
+with the first chunk, then each chunk as it comes (chunked transfer encoding on HTTP/1.1; on
+HTTP/1.0 the raw bytes, ending with the connection), never faster than the client reads. A body
+cut off mid-way ends the connection without the terminating chunk; one that fails before its
+first chunk gets gunicorn's HTML 500 page.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import httptools
 
 from emulator.server.logs import master_log
 from emulator.server.messages import INTERNAL_ERROR, HttpRequest, HttpResponse, error_response
+from emulator.server.streaming import ChunkStream, StreamBroken, StreamedResponse, StreamOutcome
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse | None]]
 
@@ -91,6 +98,9 @@ class HttpProtocol(asyncio.Protocol):
         self._queue: deque[tuple[HttpRequest, bool]] = deque()
         self._serving: asyncio.Task[None] | None = None
         self._idle: asyncio.TimerHandle | None = None
+        self._streaming: ChunkStream | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
         self._reset()
 
     def _reset(self) -> None:
@@ -119,6 +129,15 @@ class HttpProtocol(asyncio.Protocol):
             self._idle.cancel()
         self._stop_reading_timer()
         self._transport = None
+        self._writable.set()
+        if self._streaming is not None:  # stop the producer now, not at its next chunk
+            self._streaming.cancel()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
 
     def data_received(self, data: bytes) -> None:
         if self._transport is None or self._transport.is_closing() or self._discarding:
@@ -239,37 +258,111 @@ class HttpProtocol(asyncio.Protocol):
                 master_log.exception("Error handling request")
                 response = error_response(500, INTERNAL_ERROR)
             if self._transport is None:
+                if isinstance(response, StreamedResponse):
+                    response.chunks.cancel()
+                    response.chunks.finish(StreamOutcome(0))
                 break
             if response is None:
                 self._transport.abort()  # the worker died: no answer, like gunicorn
                 break
-            self._write(request, response, keep_alive)
+            if isinstance(response, StreamedResponse):
+                keep_alive = await self._stream(request, response, keep_alive)
+            else:
+                self._write(request, response, keep_alive)
+            if self._transport is None:
+                break
             if not keep_alive:
                 self._transport.close()
                 break
         self._serving = None
         self._arm_idle_timer()
 
-    def _write(self, request: HttpRequest, response: HttpResponse, keep_alive: bool) -> None:
-        assert self._transport is not None
+    def _head(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        keep_alive: bool,
+        *,
+        length: int | None,
+        chunked: bool = False,
+    ) -> bytes:
+        """The status line and headers; ``length`` is added as ``Content-Length`` unless the
+        response names one or it is None (a streamed body)."""
         version = "1.0" if request.version == "1.0" else "1.1"
         lines = [f"HTTP/{version} {response.status} {response.reason_phrase}"]
         lines.append(f"Date: {formatdate(usegmt=True)}")
+        if chunked:  # where gunicorn puts it: before the application's headers
+            lines.append("Transfer-Encoding: chunked")
         lines.extend(f"{name}: {value}" for name, value in response.headers)
         names = {name.lower() for name, _ in response.headers}
-        if "content-length" not in names:
-            lines.append(f"Content-Length: {len(response.body)}")
+        if length is not None and "content-length" not in names:
+            lines.append(f"Content-Length: {length}")
         if not keep_alive and "connection" not in names:
             lines.append("Connection: close")
         elif keep_alive and version == "1.0":
             lines.append("Connection: keep-alive")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _write(self, request: HttpRequest, response: HttpResponse, keep_alive: bool) -> None:
+        assert self._transport is not None
+        head = self._head(request, response, keep_alive, length=len(response.body))
         if request.method == "HEAD" or not response.body:
             self._transport.write(head)
         elif len(response.body) < 65536:
             self._transport.write(head + response.body)
         else:
             self._transport.writelines((head, response.body))
+
+    async def _stream(
+        self, request: HttpRequest, response: StreamedResponse, keep_alive: bool
+    ) -> bool:
+        """Write a streamed response as its chunks come; whether the connection stays open."""
+        chunks = response.chunks
+        self._streaming = chunks
+        head_only = request.method == "HEAD"
+        declared = next(
+            (v for k, v in response.headers if k.lower() == "content-length" and v.isdigit()), None
+        )
+        limit = None if declared is None else int(declared)
+        chunked = limit is None and not head_only and request.version != "1.0"
+        if limit is None and not chunked and not head_only:
+            keep_alive = False  # the end of the connection is the end of the body
+        sent = 0
+        head_sent = failed_early = False
+        try:
+            while True:
+                try:
+                    data = await chunks.next()
+                except StreamBroken:
+                    if not head_sent and self._transport is not None:
+                        failed_early = True
+                        self._write(request, error_page(500, "Internal Server Error", ""), False)
+                    return False
+                if self._transport is None:
+                    return False
+                if not head_sent:
+                    self._transport.write(
+                        self._head(request, response, keep_alive, length=None, chunked=chunked)
+                    )
+                    head_sent = True
+                if data is None:
+                    if chunked:
+                        self._transport.write(b"0\r\n\r\n")
+                    return keep_alive and (limit is None or sent == limit)
+                if head_only or not data:  # an empty chunk would end a chunked body
+                    continue
+                if limit is not None:
+                    data = data[: limit - sent]
+                sent += len(data)
+                if chunked:
+                    self._transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+                else:
+                    self._transport.write(data)
+                await self._writable.wait()
+        finally:
+            self._streaming = None
+            chunks.cancel()  # a no-op once the producer ended
+            chunks.finish(StreamOutcome(sent, failed_before_head=failed_early))
 
     def _reject(self, response: HttpResponse) -> None:
         if self._transport is None:

@@ -5,6 +5,9 @@ routes) → ``run()``; ``GET|HEAD /swagger.json``; automatic ``OPTIONS`` on ``/`
 ``/swagger.json``. Other paths get the JSON 404, other methods the JSON 405, both with only
 ``x-ms-run-function-failed``; the three routes also get the request-id, server-version and CORS
 headers. Every answer waits until a worker has finished ``init()``, as with azmlinfsrv.
+
+A streamed answer is logged as azmlinfsrv logs it: ``N/A`` for the size when ``run()`` returns,
+and gunicorn's access line, with the body bytes sent, once the stream is over.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from emulator.server.config import ServerConfig
 from emulator.server.headers import RequestIds, cors_headers
 from emulator.server.logs import access_line, access_log, server_log
 from emulator.server.messages import HTML, HttpRequest, HttpResponse, error_response
+from emulator.server.streaming import StreamedResponse, StreamOutcome
 from emulator.server.swagger import ALIASES, version_error
 from emulator.server.telemetry import open_file as open_telemetry
 from emulator.server.workers import WorkerPool
@@ -85,10 +89,15 @@ class ScoringApp:
         if logged:
             elapsed = (time.perf_counter() - started) * 1000
             target = f"{path}?{request.query}" if request.query else path
-            server_log.info(
-                f"{request.method} {target} {response.status} {elapsed:0.3f}ms {len(response.body)}"
+            size = "N/A" if isinstance(response, StreamedResponse) else len(response.body)
+            server_log.info(f"{request.method} {target} {response.status} {elapsed:0.3f}ms {size}")
+        if isinstance(response, StreamedResponse):
+            status = response.status
+            response.chunks.when_finished(
+                lambda outcome: self._log_streamed(request, status, outcome)
             )
-        self._log_access(request, response)
+        else:
+            self._log_access(request, response.status, len(response.body))
         return response
 
     def _route_headers(self, request: HttpRequest, ids: RequestIds) -> list[tuple[str, str]]:
@@ -122,18 +131,24 @@ class ScoringApp:
             body,
         )
 
-    def _log_access(self, request: HttpRequest, response: HttpResponse) -> None:
+    def _log_streamed(self, request: HttpRequest, status: int, outcome: StreamOutcome) -> None:
+        self._log_access(request, status, outcome.sent)
+        if outcome.failed_before_head:  # gunicorn logs its 500 page too, without the headers
+            self._log_access(request, 500, 0, anonymous=True)
+
+    def _log_access(
+        self, request: HttpRequest, status: int, size: int, *, anonymous: bool = False
+    ) -> None:
         request_line = f"{request.method} {request.target} HTTP/{request.version}"
         if request_line == "GET / HTTP/1.1":  # azmlinfsrv filters liveness probes out
             return
-        size = 0 if request.method == "HEAD" else len(response.body)
         access_log.info(
             access_line(
                 request.client[0],
                 request_line,
-                response.status,
-                size,
-                request.header("Referer") or "-",
-                request.header("User-Agent") or "-",
+                status,
+                0 if request.method == "HEAD" else size,
+                "-" if anonymous else request.header("Referer") or "-",
+                "-" if anonymous else request.header("User-Agent") or "-",
             )
         )

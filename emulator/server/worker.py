@@ -2,8 +2,10 @@
 
 Started by the HTTP process as ``python -u -m emulator.server.worker FD`` with one end of a
 socket pair; requests arrive one at a time as :class:`HttpRequest` frames and leave as
-:class:`HttpResponse` frames. It boots like an azmlinfsrv worker (same log lines, exit code 3 when
-the script cannot be loaded or ``init()`` raises) and answers like its ``/score`` route.
+:class:`HttpResponse` frames, or, when ``run()`` returns a response wrapping a generator, as a
+head, one frame per item as it is yielded and an end frame (:mod:`emulator.server.streaming`).
+It boots like an azmlinfsrv worker (same log lines, exit code 3 when the script cannot be loaded
+or ``init()`` raises) and answers like its ``/score`` route.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import signal
 import socket
 import sys
 import traceback
+from collections import deque
 from types import FrameType, ModuleType
+
+from werkzeug.wrappers import Response
 
 from emulator.server import ipc, telemetry
 from emulator.server.config import ConfigError, ServerConfig
 from emulator.server.inputs import InputError, UnsupportedMethod, request_headers, run_arguments
 from emulator.server.logs import configure_logging, master_log, redirect_print, tree_lines
 from emulator.server.messages import HTML, INTERNAL_ERROR, HttpRequest, HttpResponse, error_response
-from emulator.server.serialization import to_response
+from emulator.server.serialization import is_streamed, response_head, to_response
+from emulator.server.streaming import StopStream, StreamChunk, StreamEnd, StreamHead
 from emulator.server.swagger import build_documents
 from emulator.server.user_script import (
     UserScript,
@@ -35,6 +41,7 @@ from emulator.server.user_script import (
 BOOT_FAILED = 3
 _TREE_LIMIT = 200
 _RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
+_END = object()
 
 logger = logging.getLogger("azmlinfsrv")
 
@@ -78,10 +85,85 @@ def main(argv: list[str]) -> int:
     logger.info(f"Scoring timeout is set to {config.scoring_timeout_ms}")
     logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")
     ipc.send(channel, {"pid": os.getpid(), "swagger": documents})
-    while (request := ipc.receive(channel)) is not None:
-        assert isinstance(request, HttpRequest)
-        ipc.send(channel, score(script, request, config.scoring_timeout_ms))
+    inbox = _Inbox(channel)
+    while (received := inbox.next_request()) is not None:
+        serial, request = received
+        answer = score(script, request, config.scoring_timeout_ms)
+        if isinstance(answer, HttpResponse):
+            ipc.send(channel, answer)
+        else:
+            head, body = answer
+            ipc.send(channel, StreamHead(head))
+            _send_body(channel, inbox, serial, request, body)
     return 0
+
+
+class _Inbox:
+    """Frames from the HTTP process: requests (numbered as they arrive), and stops for the body
+    being streamed. A request that arrives while a body streams waits here for its turn."""
+
+    def __init__(self, channel: socket.socket) -> None:
+        self._channel = channel
+        self._requests: deque[tuple[int, HttpRequest]] = deque()
+        self._received = 0
+        self._stopped = 0
+        self._closed = False
+
+    def next_request(self) -> tuple[int, HttpRequest] | None:
+        """The next request and its number; None once the HTTP process closed the pair."""
+        while not self._requests and not self._closed:
+            self._take(ipc.receive(self._channel))
+        return self._requests.popleft() if self._requests else None
+
+    def stop_requested(self, serial: int) -> bool:
+        """Whether request ``serial``'s client went away (or the HTTP process did)."""
+        while not self._closed and ipc.readable(self._channel):
+            self._take(ipc.receive(self._channel))
+        return self._closed or self._stopped == serial
+
+    def _take(self, message: object) -> None:
+        if message is None:
+            self._closed = True
+        elif isinstance(message, StopStream):
+            self._stopped = message.serial
+        else:
+            assert isinstance(message, HttpRequest)
+            self._received += 1
+            self._requests.append((self._received, message))
+
+
+def _send_body(
+    channel: socket.socket, inbox: _Inbox, serial: int, request: HttpRequest, body: Response
+) -> None:
+    """Send each item of a streamed body as it is produced, until it ends, raises or the client
+    goes away; then close it (the generator's ``finally`` runs) and send the end frame.
+
+    The scoring timeout does not apply here: azmlinfsrv times ``run()`` only, and the HTTP
+    process bounds the whole request by gunicorn's worker timeout instead.
+    """
+    items = body.iter_encoded()
+    yielded = False
+    failed = False
+    try:
+        while not inbox.stop_requested(serial):
+            data = next(items, _END)
+            if data is _END:
+                break
+            yielded = True
+            if not isinstance(data, bytes):  # what gunicorn refuses to write
+                raise TypeError(f"{data!r} is not a byte")
+            ipc.send(channel, StreamChunk(data))
+    except Exception:
+        failed = True
+        # gunicorn's words: with the request line when nothing was sent yet (it answers 500)
+        where = "" if yielded else f" {request.method} {request.target}"
+        master_log.exception(f"Error handling request{where}")
+    finally:
+        try:
+            body.close()
+        except Exception:
+            master_log.exception("Error closing the response")
+    ipc.send(channel, StreamEnd(failed))
 
 
 def _exit_on_term(signum: int, frame: FrameType | None) -> None:
@@ -136,8 +218,11 @@ def _boot(config: ServerConfig) -> UserScript | None:
     return script
 
 
-def score(script: UserScript, request: HttpRequest, timeout_ms: int) -> HttpResponse:
-    """azmlinfsrv's ``/score`` handler for one request."""
+def score(
+    script: UserScript, request: HttpRequest, timeout_ms: int
+) -> HttpResponse | tuple[HttpResponse, Response]:
+    """azmlinfsrv's ``/score`` handler for one request: the response, or for a streamed one its
+    head and the response whose body is still to be produced."""
     try:
         arguments = run_arguments(script, request)
         output, elapsed_ms = script.invoke_run(arguments, request_headers(request), timeout_ms)
@@ -165,6 +250,11 @@ def score(script: UserScript, request: HttpRequest, timeout_ms: int) -> HttpResp
     except Exception:
         logger.error(f"Encountered Exception: {traceback.format_exc()}")
         return error_response(500, INTERNAL_ERROR)
+    if is_streamed(output):
+        assert isinstance(output, Response)
+        head = response_head(output)
+        head.headers.append(("x-ms-run-fn-exec-ms", f"{elapsed_ms:.3f}"))
+        return head, output
     try:
         response = to_response(output)
     except Exception:

@@ -12,6 +12,12 @@ interrupted in the worker after ``SCORING_TIMEOUT_MS``; one that cannot be inter
 native code, swallowing the TimeoutError) gets the same timeout answer a moment later and its
 worker is killed and replaced. A worker that dies before it is ready (script import or
 ``init()`` failed) stops the server, as gunicorn halts with "Worker failed to boot".
+
+A streamed answer (``run()`` returned a response wrapping a generator) resolves the request as
+soon as its head arrives; its chunks follow into a :class:`ChunkStream` and the worker stays busy
+until the end frame. The scoring timeout covers ``run()`` only; the whole request is bounded by
+gunicorn's worker timeout (``WORKER_TIMEOUT``, 300 s by default), after which the worker is
+killed and the stream cut, as measured with azmlinfsrv 1.5.1.
 """
 
 from __future__ import annotations
@@ -22,17 +28,29 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.server import ipc
+from emulator.server.config import WORKER_TIMEOUT
 from emulator.server.logs import master_log
 from emulator.server.messages import HttpRequest, HttpResponse, error_response
+from emulator.server.streaming import (
+    ChunkStream,
+    StopStream,
+    StreamChunk,
+    StreamedResponse,
+    StreamEnd,
+    StreamHead,
+)
 
 #: How much longer than SCORING_TIMEOUT_MS the worker gets to answer before it is killed.
 KILL_GRACE_S = 1.0
+#: gunicorn's worker timeout as azmlinfsrv sets it when WORKER_TIMEOUT is not given (seconds).
+DEFAULT_WORKER_TIMEOUT_S = 300
 _STOP_WAIT_S = 5.0
 
 
@@ -41,6 +59,12 @@ class _Job:
     request: HttpRequest
     future: asyncio.Future[HttpResponse | None]
     timer: asyncio.TimerHandle | None = None
+    #: The request's number on its worker's socket pair (both ends count requests).
+    serial: int = 0
+    #: When it was sent to the worker (gunicorn's worker timeout runs from there).
+    sent_at: float = 0.0
+    #: The body still arriving, once a streamed head came.
+    stream: ChunkStream | None = None
 
 
 @dataclass(eq=False)
@@ -50,11 +74,28 @@ class _Worker:
     transport: asyncio.BaseTransport | None = None
     jobs: deque[_Job] = field(default_factory=deque)
     alive: bool = True
+    sent: int = 0
 
     def send(self, job: _Job) -> None:
         assert isinstance(self.transport, asyncio.WriteTransport)
         self.transport.write(ipc.encode(job.request))
+        self.sent += 1
+        job.serial = self.sent
+        job.sent_at = time.monotonic()
         self.jobs.append(job)
+
+    def stop_stream(self, job: _Job) -> None:
+        """Ask the worker to close the generator of ``job`` (its client went away)."""
+        if self.alive and isinstance(self.transport, asyncio.WriteTransport):
+            self.transport.write(ipc.encode(StopStream(job.serial)))
+
+    def pause_reading(self) -> None:
+        if isinstance(self.transport, asyncio.ReadTransport) and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if isinstance(self.transport, asyncio.ReadTransport) and not self.transport.is_closing():
+            self.transport.resume_reading()
 
 
 class _Channel(asyncio.Protocol):
@@ -86,6 +127,7 @@ class WorkerPool:
         self._count = count
         self._environ = dict(environ)
         self._timeout_ms = scoring_timeout_ms
+        self._worker_timeout_s = _worker_timeout(environ)
         self._on_boot_failure = on_boot_failure
         self._ready = asyncio.Event()
         self._workers: list[_Worker] = []
@@ -104,7 +146,8 @@ class WorkerPool:
         await self._ready.wait()
 
     async def score(self, request: HttpRequest) -> HttpResponse | None:
-        """The worker's answer; None when the worker died running it (drop the connection)."""
+        """The worker's answer (a :class:`StreamedResponse` when ``run()`` streams); None when
+        the worker died running it (drop the connection)."""
         job = _Job(request, asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._dispatch()
@@ -155,21 +198,61 @@ class WorkerPool:
         if not worker.hello.done():
             worker.hello.set_result(message if isinstance(message, dict) else None)
             return
-        job = worker.jobs.popleft()
+        job = worker.jobs[0]
+        if isinstance(message, StreamChunk):
+            assert job.stream is not None
+            job.stream.put(message.data)
+            return
+        if isinstance(message, StreamHead):
+            self._start_stream(worker, job, message.response)
+            return
+        worker.jobs.popleft()
         if job.timer is not None:
             job.timer.cancel()
-        if not job.future.done():
+        if isinstance(message, StreamEnd):
+            assert job.stream is not None
+            if message.failed:
+                job.stream.fail("the generator raised")
+            else:
+                job.stream.end()
+        elif not job.future.done():
             assert isinstance(message, HttpResponse)
             job.future.set_result(message)
         if worker.jobs:
             self._arm(worker, worker.jobs[0])
         self._dispatch()
 
+    def _start_stream(self, worker: _Worker, job: _Job, head: HttpResponse) -> None:
+        """The head of a streamed answer: answer the request now, the chunks follow."""
+        if job.timer is not None:
+            job.timer.cancel()
+        job.timer = None
+        if self._worker_timeout_s is not None:
+            remaining = self._worker_timeout_s - (time.monotonic() - job.sent_at)
+            job.timer = asyncio.get_running_loop().call_later(
+                max(remaining, 0.0), self._timed_out, worker
+            )
+        job.stream = ChunkStream(
+            on_cancel=lambda: worker.stop_stream(job),
+            pause=worker.pause_reading,
+            resume=worker.resume_reading,
+        )
+        response = StreamedResponse(
+            head.status, head.headers, head.body, head.reason, chunks=job.stream
+        )
+        if job.future.done():  # nobody waits for it any more
+            job.stream.cancel()
+        else:
+            job.future.set_result(response)
+
     def _timed_out(self, worker: _Worker) -> None:
         master_log.critical(f"WORKER TIMEOUT (pid:{worker.process.pid})")
         job = worker.jobs[0]
-        timeout = f"Scoring timeout after {self._timeout_ms} ms"
-        job.future.set_result(error_response(500, timeout, run_failed=True))
+        if job.stream is not None:
+            job.stream.fail("worker timeout")
+        else:
+            timeout = f"Scoring timeout after {self._timeout_ms} ms"
+            job.future.set_result(error_response(500, timeout, run_failed=True))
         with contextlib.suppress(ProcessLookupError):
             worker.process.kill()
         self._on_lost(worker)
@@ -185,7 +268,9 @@ class WorkerPool:
             running = worker.jobs.popleft()
             if running.timer is not None:
                 running.timer.cancel()
-            if not running.future.done():
+            if running.stream is not None:
+                running.stream.fail("the worker died")
+            elif not running.future.done():
                 running.future.set_result(None)
             self._queue.extendleft(reversed(worker.jobs))
             worker.jobs.clear()
@@ -237,6 +322,23 @@ class WorkerPool:
             self._spawn()
         else:
             self._on_boot_failure()
+
+
+def _worker_timeout(environ: Mapping[str, str]) -> float | None:
+    """gunicorn's worker timeout in seconds, from ``WORKER_TIMEOUT`` (azmlinfsrv's default 300;
+    gunicorn takes 0 as "no timeout": None)."""
+    value = environ.get(WORKER_TIMEOUT)
+    if value is None:
+        return float(DEFAULT_WORKER_TIMEOUT_S)
+    try:
+        seconds = int(value)
+    except ValueError:
+        master_log.warning(
+            f"WORKER_TIMEOUT={value!r} is not a whole number of seconds; using "
+            f"{DEFAULT_WORKER_TIMEOUT_S}. Set it to seconds, such as WORKER_TIMEOUT=300."
+        )
+        return float(DEFAULT_WORKER_TIMEOUT_S)
+    return None if seconds <= 0 else float(seconds)
 
 
 def _log_exit(pid: int, code: int) -> None:

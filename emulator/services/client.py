@@ -4,6 +4,10 @@ One :class:`ReplicaClient` per replica address keeps idle connections for reuse 
 server keeps connections alive), so a proxied request normally costs one write and one read on
 an open socket. A request that fails on a reused connection before any answer byte arrived
 (the replica closed it while idle) is retried once on a fresh connection.
+
+With ``stream=True`` a chunked answer is handed on as soon as its head arrives, as a
+:class:`StreamedResponse` whose chunks follow as the replica sends them (a local service, which
+has no front end in Azure); otherwise the whole body is read first, as Azure's front ends do.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable
 import httptools
 
 from emulator.server.messages import HttpResponse
+from emulator.server.streaming import ChunkStream, StreamedResponse
 
 #: Reused only if idle for less than this (the scoring server drops idle ones after 60 s).
 MAX_IDLE_S = 30.0
@@ -36,7 +41,11 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[HttpResponse] | None = None
         self._head_only = False
+        self._stream_wanted = False
+        self._stream: ChunkStream | None = None
         self._received = False
+        #: Whether the last answer left the connection fit for another request.
+        self.reusable = False
         self._reset()
 
     def _reset(self) -> None:
@@ -48,11 +57,13 @@ class _Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return self.transport is not None and not self.transport.is_closing()
 
-    def send(self, data: bytes, head_only: bool) -> asyncio.Future[HttpResponse]:
+    def send(self, data: bytes, head_only: bool, stream: bool) -> asyncio.Future[HttpResponse]:
         assert self.transport is not None
         self._waiter = asyncio.get_running_loop().create_future()
         self._head_only = head_only
+        self._stream_wanted = stream
         self._received = False
+        self.reusable = False
         self.transport.write(data)
         return self._waiter
 
@@ -74,6 +85,9 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self._fail("replica closed the connection")
+        if self._stream is not None:
+            self._stream.fail("replica closed the connection")
+            self._stream = None
 
     def data_received(self, data: bytes) -> None:
         self._received = True
@@ -101,13 +115,50 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         if self._head_only:  # HEAD: no body follows, whatever Content-Length says
             self._complete(reusable=False)
+        elif self._stream_wanted and self._chunked():
+            self._start_stream()
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if self._stream is not None:
+            self._stream.put(body)
+        else:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if not self._head_only:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            self.reusable = self._parser.should_keep_alive()
+            self.idle_since = time.monotonic()
+            stream.end()
+        elif not self._head_only:
             self._complete(reusable=self._parser.should_keep_alive())
+
+    def _chunked(self) -> bool:
+        return any(
+            name.lower() == "transfer-encoding" and "chunked" in value.lower()
+            for name, value in self._headers
+        )
+
+    def _start_stream(self) -> None:
+        """Answer with the head now; the body follows chunk by chunk as it arrives."""
+        transport = self.transport
+        assert transport is not None
+        self._stream = ChunkStream(
+            on_cancel=self.close, pause=transport.pause_reading, resume=self._resume_reading
+        )
+        response = StreamedResponse(
+            self._parser.get_status_code(),
+            self._headers,
+            b"",
+            self._reason.decode("latin-1") or None,
+            chunks=self._stream,
+        )
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(response)
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def _complete(self, reusable: bool) -> None:
         response = HttpResponse(
@@ -116,6 +167,7 @@ class _Connection(asyncio.Protocol):
             b"".join(self._body),
             self._reason.decode("latin-1") or None,
         )
+        self.reusable = reusable
         if not reusable:
             self.close()
         self.idle_since = time.monotonic()
@@ -138,10 +190,12 @@ class ReplicaClient:
         headers: Iterable[tuple[str, str]],
         body: bytes,
         timeout: float | None = None,
+        stream: bool = False,
     ) -> HttpResponse:
         """Send one request and read the answer within ``timeout`` seconds (connecting
         included); raises :class:`ReplicaClosed` or :class:`asyncio.TimeoutError`.
-        Cancelling drops the connection."""
+        Cancelling drops the connection. ``stream``: a chunked answer comes back as a
+        :class:`StreamedResponse` once its head is in (``timeout`` covers the head only)."""
         lines = [f"{method} {target} HTTP/1.1"]
         lines.extend(f"{name}: {value}" for name, value in headers)
         lines.append(f"Content-Length: {len(body)}")
@@ -151,7 +205,7 @@ class ReplicaClient:
         connection = self._idle_connection()
         if connection is not None:
             try:
-                return await self._exchange(connection, data, head_only, deadline)
+                return await self._exchange(connection, data, head_only, stream, deadline)
             except ReplicaClosed as closed:
                 if closed.answered:
                     raise
@@ -159,7 +213,7 @@ class ReplicaClient:
             connection = await self._connect()
         else:
             connection = await asyncio.wait_for(self._connect(), deadline - time.monotonic())
-        return await self._exchange(connection, data, head_only, deadline)
+        return await self._exchange(connection, data, head_only, stream, deadline)
 
     def _idle_connection(self) -> _Connection | None:
         now = time.monotonic()
@@ -179,7 +233,12 @@ class ReplicaClient:
         return connection
 
     async def _exchange(
-        self, connection: _Connection, data: bytes, head_only: bool, deadline: float | None
+        self,
+        connection: _Connection,
+        data: bytes,
+        head_only: bool,
+        stream: bool,
+        deadline: float | None,
     ) -> HttpResponse:
         timer = None
         if deadline is not None:  # a timer, not wait_for: no task per request
@@ -187,18 +246,25 @@ class ReplicaClient:
             timer = asyncio.get_running_loop().call_later(delay, connection.time_out)
         done = False
         try:
-            response = await connection.send(data, head_only)
+            response = await connection.send(data, head_only, stream)
             done = True
         finally:
             if timer is not None:
                 timer.cancel()
             if not done:
                 connection.close()
-        if connection.usable and len(self._idle) < MAX_IDLE_CONNECTIONS:
+        if isinstance(response, StreamedResponse):  # in use until the body is through
+            response.chunks.when_ended(lambda: self._release(connection))
+        else:
+            self._release(connection)
+        return response
+
+    def _release(self, connection: _Connection) -> None:
+        """Keep a connection whose answer is complete for the next request, or close it."""
+        if connection.usable and connection.reusable and len(self._idle) < MAX_IDLE_CONNECTIONS:
             self._idle.append(connection)
         else:
             connection.close()
-        return response
 
     def close(self) -> None:
         while self._idle:

@@ -12,6 +12,11 @@ reading each request (``read_timeout``, 408) so oversized or slow clients cannot
 every routed service's counters as JSON, without credentials (counts only: no keys, no bodies),
 so a process other than the one hosting the services (``amlemu portal``) can chart them.
 
+A streamed answer (``AMLResponse`` wrapping a generator) reaches clients of ACI and AKS services
+whole, with a ``Content-Length``, as Azure's front ends deliver it; a gateway made with
+``streams=True`` (a local service's: Azure publishes the container's port directly) passes the
+chunks on as the replica sends them.
+
 An ACI gateway with ``tls`` (``ssl_enabled=True``) speaks HTTPS with the user's certificate and
 reports ``https://<cname>:<port>/score``, the cname resolving to loopback in this process while
 it listens (:mod:`emulator.services.tls`).
@@ -52,16 +57,19 @@ class Gateway:
         max_body_bytes: int | None = None,
         read_timeout: float | None = None,
         tls: TlsEndpoint | None = None,
+        streams: bool = False,
     ) -> None:
         """``max_body_bytes`` (413 above it) and ``read_timeout`` (408 after it) default to
         ``$AZUREML_EMULATOR_MAX_BODY_BYTES`` (100 MiB) and ``$AZUREML_EMULATOR_READ_TIMEOUT``
-        (60 s); ``tls`` (ACI only) serves HTTPS."""
+        (60 s); ``tls`` (ACI only) serves HTTPS; ``streams`` passes streamed answers on chunk
+        by chunk instead of whole."""
         if mode not in ("aks", "aci"):
             raise ValueError(f"mode must be 'aks' or 'aci', not {mode!r}")
         if tls is not None and mode != "aci":
             raise ValueError("only an ACI gateway serves its own certificate")
         self.mode: GatewayMode = mode
         self.tls = tls
+        self.streams = streams
         self.max_body_bytes = gateway_max_body_bytes() if max_body_bytes is None else max_body_bytes
         self.read_timeout = gateway_read_timeout() if read_timeout is None else read_timeout
         self._routes: dict[str, ServiceRoute] = {}
@@ -108,7 +116,7 @@ class Gateway:
     ) -> ServiceRoute:
         """Route ``name`` to the replicas ``replicas`` returns; ``scale`` enables autoscaling
         (when ``settings.autoscale_enabled``). Replaces a service of the same name."""
-        route = ServiceRoute(name, replicas, settings, auth, scale)
+        route = ServiceRoute(name, replicas, settings, auth, scale, streams=self.streams)
         with self._lock:
             if self.mode == "aci" and self._routes and name not in self._routes:
                 raise ValueError("an ACI gateway serves exactly one service")

@@ -220,7 +220,8 @@ class ServiceManager:
     def _gateway(self, spec: DeploymentSpec) -> Gateway:
         if spec.compute_type == "AKS":
             return HOST.cluster_gateway(self.root.path, self.workspace_id, spec.compute_name or "")
-        gateway = Gateway("aci", tls=spec.tls)
+        # a local service has no front end in Azure: streamed answers reach the client as sent
+        gateway = Gateway("aci", tls=spec.tls, streams=spec.compute_type == "Local")
         try:
             gateway.start(port=spec.port)
         except OSError as exc:

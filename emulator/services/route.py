@@ -5,8 +5,11 @@ against the service's auth (except ``OPTIONS``, which browsers send without cred
 admitted through the concurrency gate and forwarded with the body and end-to-end headers; the
 replica's status, headers and body come back unchanged (hop-by-hop headers and ``Date`` are
 the front end's own). ``/swagger.json`` needs no credentials and takes no concurrency slot, as
-it is not a scoring call. All of this runs on the gateway's event loop; the methods meant for
-other threads say so.
+it is not a scoring call. A streamed (chunked) answer is read to its end and sent whole, with a
+``Content-Length``, as Azure's ACI and AKS front ends deliver it; with ``streams`` (a local
+service, which has no front end in Azure) its chunks are passed on as they arrive, and the
+replica's concurrency slot is held until the last one. All of this runs on the gateway's event
+loop; the methods meant for other threads say so.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, TypeVar
 
 from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.server.streaming import StreamedResponse
 from emulator.services import responses
 from emulator.services.admission import AdmissionGate, Overloaded
 from emulator.services.auth import ServiceAuth
@@ -64,8 +68,12 @@ class ServiceRoute:
         settings: ServiceSettings | None = None,
         auth: ServiceAuth | None = None,
         scale: ScaleCallback | None = None,
+        *,
+        streams: bool = False,
     ) -> None:
+        """``streams``: pass streamed answers on chunk by chunk instead of whole."""
         self.name = name
+        self.streams = streams
         self.settings = settings or ServiceSettings()
         self.auth = auth or ServiceAuth()
         self.replicas = as_callable(replicas)
@@ -197,12 +205,20 @@ class ServiceRoute:
             return responses.overloaded(
                 self.name, settings.replica_max_concurrent_requests, settings.max_request_wait_time
             )
+        response: HttpResponse | None = None
         try:
             if plan is not None and plan.delay:
-                return await self._delayed(plan.delay, replica, request, target)
-            return await self._forward(replica, request, target, settings.scoring_timeout_ms)
+                response = await self._delayed(plan.delay, replica, request, target)
+            else:
+                response = await self._forward(
+                    replica, request, target, settings.scoring_timeout_ms
+                )
+            return response
         finally:
-            self.gate.release(replica)
+            if isinstance(response, StreamedResponse):  # the replica is busy until its end
+                response.chunks.when_ended(lambda: self.gate.release(replica))
+            else:
+                self.gate.release(replica)
 
     async def _delayed(
         self, delay: float, replica: Replica, request: HttpRequest, target: str
@@ -236,7 +252,9 @@ class ServiceRoute:
         headers = [(k, v) for k, v in request.headers if k.lower() not in HOP_BY_HOP]
         timeout = None if timeout_ms is None else timeout_ms / 1000
         try:
-            answer = await client.request(request.method, target, headers, request.body, timeout)
+            answer = await client.request(
+                request.method, target, headers, request.body, timeout, stream=self.streams
+            )
         except asyncio.TimeoutError:
             self.counters.timeouts += 1
             assert timeout_ms is not None
