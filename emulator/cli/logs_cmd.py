@@ -4,7 +4,9 @@ The log files are written by the process that deployed the service, so they can 
 followed, like ``tail -f`` — from any other process. ``--init`` keeps only each run's start-up,
 up to the moment the server is ready: where ``init()`` failures show. Azure's init container
 (which downloads the models) has no counterpart here: models are laid out when the image is
-built.
+built. ``--telemetry`` shows the replica's Application Insights items instead (JSON lines:
+requests, exceptions, ``print()`` output), recorded when the service runs with Application
+Insights enabled; nothing is sent to Azure.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any
 from emulator.cli import resources
 from emulator.cli.replicas import pick, service_replicas
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
+from emulator.errors import WebserviceException
 from emulator.runtime.messages import RUN_SEPARATOR
 from emulator.sdk.webservice.base import services
+from emulator.server.telemetry import telemetry_path
 
 #: The worker's line once ``init()`` returned (azmlinfsrv's text).
 READY_LINE = "ready for serving traffic"
@@ -46,10 +50,17 @@ def add_parser(commands: Any) -> None:
         help="replica number, as `amlemu describe service` lists them (default: the first "
         "running one)",
     )
-    parser.add_argument(
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
         "--init",
         action="store_true",
         help="only each run's start-up, until init() returned (where init() failures show)",
+    )
+    shown.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="the Application Insights items the replica recorded instead of sending them "
+        "(JSON lines; needs enable_app_insights=True)",
     )
     parser.add_argument(
         "--tail", type=_count, metavar="N", help="only the last N lines (then follow, with -f)"
@@ -63,6 +74,15 @@ def show_logs(args: argparse.Namespace) -> int:
     replica = pick(service_replicas(ws._root.path, record), args.replica, record.name)
     keep = StartupFilter() if args.init else None
     path = replica.log_path
+    if args.telemetry and path is not None:
+        path = telemetry_path(path)
+        if not path.exists() and not record.settings.get("appInsightsEnabled"):
+            raise WebserviceException(
+                f"Service {record.name} has recorded no Application Insights telemetry: it is "
+                "recorded when Application Insights is enabled (deploy_configuration("
+                "enable_app_insights=True), or service.update(enable_app_insights=True)) and "
+                "the service is then called."
+            )
     text = path.read_bytes() if path is not None and path.exists() else b""
     complete = text[: text.rfind(b"\n") + 1] if args.follow else text
     lines = _kept(complete.decode("utf-8", "replace").splitlines(keepends=True), keep)
@@ -103,9 +123,12 @@ def _follow(path: Path, offset: int, keep: StartupFilter | None, alive: Callable
     checked = time.monotonic()
     pending = b""
     while True:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read()
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:  # telemetry: nothing recorded yet
+            chunk = b""
         offset += len(chunk)
         pending += chunk
         cut = pending.rfind(b"\n") + 1

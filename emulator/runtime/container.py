@@ -45,6 +45,8 @@ from emulator.runtime.labels import container_labels, session_id
 from emulator.runtime.ports import PortReservation
 from emulator.runtime.probes import ProbeCounter, ProbeResult, ProbeSettings, http_probe
 from emulator.runtime.timing import time_scale
+from emulator.server.config import TELEMETRY_FILE
+from emulator.server.telemetry import telemetry_path
 from emulator.settings import emulator_root
 
 logger = logging.getLogger("azureml.emulator.runtime")
@@ -260,7 +262,8 @@ class Container:
             image_location=config.image_location,
             port=self._port,
             log_path=self.log_path,
-            environment=dict(config.environment),
+            # App Insights telemetry (when the server enables it) next to the replica's log
+            environment={**config.environment, TELEMETRY_FILE: str(telemetry_path(self.log_path))},
             cpu_cores=config.cpu_cores,
             memory_gb=config.memory_gb,
             labels=container_labels(config.name, config.service, config.replica),

@@ -27,12 +27,17 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from emulator.runtime.timing import time_scale
-from emulator.server.config import ServerConfig
+from emulator.server.config import (
+    APP_INSIGHTS_ENABLED,
+    APP_INSIGHTS_KEY,
+    WORKSPACE_NAME,
+    ServerConfig,
+)
 from emulator.server.messages import HttpRequest, HttpResponse
 from emulator.settings import emulator_root
 
@@ -56,6 +61,35 @@ def default_file() -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = emulator_root() / "runtime" / "logs" / "serve"
     return str(folder / f"{stamp}-{os.getpid()}{SUFFIX}")
+
+
+class Workspace(Protocol):
+    """What identifies a workspace (``azureml.core.Workspace`` has these attributes)."""
+
+    @property
+    def subscription_id(self) -> str: ...
+    @property
+    def resource_group(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def service_environment(workspace: Workspace) -> dict[str, str]:
+    """What Azure sets in a service's containers for ``enable_app_insights=True``.
+
+    The switch, the workspace's Application Insights instrumentation key (here a UUID derived
+    from the workspace: stable, and never a real resource's) and the workspace's name, which
+    azmlinfsrv adds to every item.
+    """
+    seed = (
+        f"amlemu:/subscriptions/{workspace.subscription_id}/resourceGroups/"
+        f"{workspace.resource_group}/workspaces/{workspace.name}"
+    )
+    return {
+        APP_INSIGHTS_ENABLED: "true",
+        APP_INSIGHTS_KEY: str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
+        WORKSPACE_NAME: workspace.name,
+    }
 
 
 class TelemetryFile:
@@ -193,6 +227,9 @@ def wait_for_upload() -> None:
         return
     trace_log.info("Waiting for logs to be sent to Application Insights before exit.")
     trace_log.info(f"Waiting {UPLOAD_WAIT_SECONDS} seconds for upload.")
+    # imported here: emulator.runtime's package imports this module (replicas' telemetry paths)
+    from emulator.runtime.timing import time_scale
+
     time.sleep(UPLOAD_WAIT_SECONDS * time_scale())
 
 

@@ -188,6 +188,24 @@ def test_a_service_whose_gateway_does_not_answer_has_no_charts(
     assert "<svg" not in page.split("<h2>Charts</h2>")[1].split("<h2>")[0]
 
 
+def test_service_page_lists_the_recorded_application_insights_items(
+    client: Client, world: World, deployed: list[str]
+) -> None:
+    deployed.append("echo-ai")
+    config = AciWebservice.deploy_configuration(enable_app_insights=True)
+    service = Webservice.deploy_from_image(world.workspace, "echo-ai", world.image, config)
+    service.wait_for_deployment()
+    service.run('{"seen": 1}')
+    section = client.get("/services/echo-ai").text.split("<h2>Application Insights</h2>")[1]
+    rows = re.findall(r'<tr class="telemetry request">(.*?)</tr>', section.split("<h2>")[0])
+    assert len(rows) >= 1 and all("POST /score" in row for row in rows)
+    assert "<td>200</td>" in rows[0] and "seen" in rows[0]  # the response value, unfolded
+    # the echo-aks service has it off, and says how to turn it on
+    other = client.get("/services/echo-aks").text.split("<h2>Application Insights</h2>")[1]
+    assert "Application Insights is off for this service" in other.split("<h2>")[0]
+    assert "enable_app_insights=True" in other.split("<h2>")[0]
+
+
 def test_the_live_route_returns_state_charts_and_log_tails(client: Client, world: World) -> None:
     client.get("/services/echo-aks")
     time.sleep(0.15)

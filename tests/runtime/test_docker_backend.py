@@ -191,6 +191,33 @@ def test_launch_serves_logs_limits_and_stops(
     assert started.exit_status() == ExitStatus(0, oom_killed=False)
 
 
+def test_app_insights_telemetry_reaches_the_host(
+    tmp_path: Path, image: str, run_label: str, launches: list[DockerLaunch]
+) -> None:
+    """The telemetry file's folder is mounted at the same path, so the host reads the items."""
+    telemetry = tmp_path / "logs" / "replica.telemetry.jsonl"
+    environment = {
+        "DOCKER_SCORE_MODE": "ok",
+        "AML_APP_INSIGHTS_ENABLED": "true",
+        "AML_APP_INSIGHTS_KEY": "11111111-2222-4333-8444-555555555555",
+        "AZUREML_EMULATOR_TELEMETRY_FILE": str(telemetry),
+    }
+    spec = make_spec(tmp_path, image, run_label, environment=environment)
+    started = launch(spec, launches)
+    wait_healthy(started, spec.port)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{spec.port}/score", data=b"{}", headers={"x-request-id": "dock-1"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    started.stop(grace_seconds=5)
+    items = [json.loads(line) for line in telemetry.read_text().splitlines()]
+    assert [(i["name"], i["Request Id"]) for i in items if i["type"] == "request"] == [
+        ("/score", "dock-1")
+    ]
+    assert "docker-score init mode=ok" in [i.get("message") for i in items]
+
+
 def test_init_failure_exits_3_with_traceback_in_log(
     tmp_path: Path, image: str, run_label: str, launches: list[DockerLaunch]
 ) -> None:
@@ -225,6 +252,7 @@ def test_memory_limit_oom_kills_and_is_reported(
     status = wait_exit(started)
 
     assert status.oom_killed is True
+    assert started.limits == "docker" and not status.oom_inferred  # the engine's report
     assert status.code != 0
     assert "was sent SIGKILL" in spec.log_path.read_text()
 

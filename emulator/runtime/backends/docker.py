@@ -84,6 +84,7 @@ class DockerBackend:
             host_config = client.create_host_config(
                 network_mode="host",
                 init=True,
+                binds=_telemetry_binds(spec),
                 **_resource_limits(client, spec),
             )
             try:
@@ -333,6 +334,16 @@ def _command(image: Mapping[str, Any], port: int) -> list[str] | None:
             command[index + 1] = str(port)
             return command
     return None  # no --port flag: SERVER_PORT decides
+
+
+def _telemetry_binds(spec: LaunchSpec) -> list[str]:
+    """The telemetry file's folder, mounted at the same path: the server records Application
+    Insights items there (:mod:`emulator.server.telemetry`), where the host reads them."""
+    path = spec.environment.get(server_config.TELEMETRY_FILE)
+    if not path:
+        return []
+    folder = str(Path(path).parent)
+    return [f"{folder}:{folder}:rw"]
 
 
 def _resource_limits(client: Any, spec: LaunchSpec) -> dict[str, int]:

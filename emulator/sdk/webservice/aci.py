@@ -11,6 +11,7 @@ from emulator.sdk.webservice_config import (
     AciServiceDeploymentConfiguration,
     aci_deploy_configuration,
 )
+from emulator.server.telemetry import service_environment as app_insights_environment
 from emulator.services.manager import DeploymentSpec
 from emulator.services.settings import ServiceSettings
 
@@ -44,6 +45,7 @@ class AciWebservice(Webservice):
             replicas=1,
             route=ServiceSettings.aci(),
             auth_mode="key" if settings.auth_enabled else "off",
+            environment=app_insights_environment(workspace) if settings.enable_app_insights else {},
             # CPU is limited only when asked for: Azure's 0.1 default would make init() crawl.
             cpu_cores=config.cpu_cores,
             memory_gb=settings.memory_gb,
@@ -111,6 +113,9 @@ class AciWebservice(Webservice):
             properties={**self.properties, **(properties or {})},
             description=self.description if description is None else description,
             auth_enabled=self.auth_enabled if auth_enabled is None else auth_enabled,
+            enable_app_insights=(
+                self.enable_app_insights if enable_app_insights is None else enable_app_insights
+            ),
             location=self.location,
         )
         self._apply_update(config, image, models, inference_config)

@@ -12,6 +12,7 @@ from emulator.sdk.webservice_config import (
     AksServiceDeploymentConfiguration,
     aks_deploy_configuration,
 )
+from emulator.server.telemetry import service_environment as app_insights_environment
 from emulator.services.auth import AccessToken
 from emulator.services.grpc_gateway import GRPC
 from emulator.services.manager import DeploymentSpec
@@ -55,6 +56,7 @@ class AksWebservice(Webservice):
                 autoscale_target_utilization=settings.autoscale_target_utilization,
             ),
             auth_mode=auth_mode,
+            environment=app_insights_environment(workspace) if settings.enable_app_insights else {},
             # Requests are scheduling hints in Kubernetes; only limits cap a container.
             cpu_cores=settings.cpu_cores_limit,
             memory_gb=settings.memory_gb_limit or settings.memory_gb,
@@ -172,6 +174,7 @@ class AksWebservice(Webservice):
         config: dict[str, Any] = {
             "auth_enabled": s.get("authEnabled"),
             "token_auth_enabled": s.get("aadAuthEnabled"),
+            "enable_app_insights": s.get("appInsightsEnabled"),
             "cpu_cores": resources.get("cpu"),
             "cpu_cores_limit": resources.get("cpuLimit"),
             "memory_gb": resources.get("memoryInGB"),
