@@ -9,13 +9,17 @@ chunk, so a server that held chunks back would never deliver the first one (no t
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from server_harness import UUID, ServerProcess, parse_reply
+
+from emulator.server.streaming import HIGH_WATER, ChunkStream, StreamBroken
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "infsrv-stream-chunks.txt"
 #: Headers gunicorn adds that the emulator does not claim (it keeps connections alive).
@@ -311,3 +315,68 @@ def test_the_worker_timeout_cuts_a_stream_and_replaces_the_worker(
     finally:
         follow_up.close()
     assert len(server.worker_pids()) == 2
+
+
+def test_a_slow_reader_holds_the_generator_back(server: ServerProcess, tmp_path: Path) -> None:
+    progress = tmp_path / "progress"
+    mib = 1 << 20
+    exchange = Exchange(server.port, f"/score?mode=ok&n=0&size={mib}&progress={progress}")
+    try:
+        exchange.read_until(b"chunk 0\n")
+        time.sleep(1.0)  # unread: socket buffers fill up, then the generator must wait
+        made = int(progress.read_text())
+        assert made < 64  # buffers hold a few MiB; a generator not held back makes GiBs
+        exchange.read_until(f"chunk {made + 2}\n".encode())  # reading lets it go on
+    finally:
+        exchange.close()
+    server.wait_for_log("generator closed after chunk ")
+
+
+def test_a_chunk_stream_pauses_its_producer_until_the_client_has_caught_up() -> None:
+    events: list[str] = []
+
+    async def scenario() -> None:
+        stream = ChunkStream(
+            pause=lambda: events.append("pause"), resume=lambda: events.append("resume")
+        )
+        chunk = b"x" * (HIGH_WATER // 4)
+        for _ in range(4):
+            stream.put(chunk)
+        assert events == []  # at the mark, not above it
+        stream.put(chunk)
+        assert events == ["pause"]
+        assert await stream.next() == chunk
+        assert events == ["pause"]  # still well above the low mark
+        for _ in range(4):
+            await stream.next()
+        assert events == ["pause", "resume"]
+        stream.put(b"last")
+        stream.end()
+        assert await stream.next() == b"last"
+        assert await stream.next() is None
+
+    asyncio.run(scenario())
+
+
+def test_a_chunk_stream_cut_by_its_producer_or_left_by_its_client() -> None:
+    async def scenario() -> None:
+        cut = ChunkStream()
+        cut.put(b"sent")
+        cut.fail("the generator raised")
+        assert await cut.next() == b"sent"  # what came before the cut still goes out
+        with pytest.raises(StreamBroken, match="generator raised"):
+            await cut.next()
+
+        stops: list[str] = []
+        ended: list[str] = []
+        left = ChunkStream(on_cancel=lambda: stops.append("stop"))
+        left.when_ended(lambda: ended.append("ended"))
+        left.put(b"unsent")
+        left.cancel()
+        left.cancel()
+        assert stops == ["stop"]  # the producer is asked once
+        left.put(b"late")  # dropped
+        left.end()
+        assert ended == ["ended"] and await left.next() is None
+
+    asyncio.run(scenario())
