@@ -45,14 +45,16 @@ def portal(args: argparse.Namespace) -> int:
     server = make_server(HOST, args.port, PortalApp(ws, recorder), threaded=True)
     recorder.start()
     print(f"amlemu portal for workspace {ws.name}: http://{HOST}:{server.server_port}/", flush=True)
-    code = 0
+    interrupt: KeyboardInterrupt | None = None
     try:
-        with handle_termination():
-            server.serve_forever()
+        with handle_termination() as termination:
+            server.serve_forever()  # werkzeug's returns on KeyboardInterrupt
     except KeyboardInterrupt as exc:
-        stop_hosted_services(exc)
-        code = exc.exit_code if isinstance(exc, HostTerminated) else 0
+        interrupt = exc
     finally:
         recorder.stop()
         server.server_close()
-    return code
+    interrupt = termination.received or interrupt
+    if interrupt is not None:
+        stop_hosted_services(interrupt)
+    return interrupt.exit_code if isinstance(interrupt, HostTerminated) else 0

@@ -47,25 +47,34 @@ class HostTerminated(KeyboardInterrupt):
         return 128 + self.signum
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
-    raise HostTerminated(signum)
+class Termination:
+    """What :func:`handle_termination` caught: code that swallows ``KeyboardInterrupt`` (as
+    werkzeug's ``serve_forever`` does) can still tell that a signal asked it to end."""
+
+    def __init__(self) -> None:
+        self.received: HostTerminated | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+        self.received = HostTerminated(signum)
+        raise self.received
 
 
 @contextlib.contextmanager
-def handle_termination() -> Iterator[None]:
+def handle_termination() -> Iterator[Termination]:
     """SIGTERM/SIGHUP raise :class:`HostTerminated` while inside (main thread only; elsewhere
     nothing changes). Handlers are put back on the way out."""
+    termination = Termination()
     installed: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in SIGNALS:
             if signal.getsignal(signum) == signal.SIG_DFL:
-                installed[signum] = signal.signal(signum, _raise)
+                installed[signum] = signal.signal(signum, termination.handler)
     try:
-        yield
+        yield termination
     finally:
         for number, previous in installed.items():
-            if signal.getsignal(number) in (_raise, signal.SIG_DFL):
+            if signal.getsignal(number) in (termination.handler, signal.SIG_DFL):
                 signal.signal(number, previous)
 
 
