@@ -19,7 +19,7 @@ from emulator import CondaDependencies, Environment
 from emulator.images.builders.local import LocalBuilder, LocalImage, load_local_image
 from emulator.images.buildlog import BuildLog
 from emulator.images.context import BuildContext, ImageRequest, write_context
-from emulator.images.installer import uv_environment
+from emulator.images.installer import run_logged, uv_environment
 from emulator.store.root import EmulatorRoot
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -155,3 +155,18 @@ def test_without_uv_the_build_uses_venv_and_pip(
     assert "uv is not installed; installing with pip" in log
     assert f"with python -m venv on python {PYTHON}" in log
     assert _python(image, "import emulator, pip; print('ok')") == "ok"
+
+
+def test_a_failure_keeps_the_tools_first_error_above_a_long_traceback(tmp_path: Path) -> None:
+    # uv's shape when building an sdist fails: the headline, then a traceback of many lines.
+    code = (
+        "print('error: Failed to build `scikit-learn==0.22.1`')\n"
+        "for i in range(40): print(f'  File \"setup.py\", line {i}')\n"
+        "raise SystemExit(1)"
+    )
+    run = run_logged([sys.executable, "-c", code], BuildLog(tmp_path / "log"))
+    failure = run.failure("Install requirements", "Pin another version.")
+    lines = failure.message.splitlines()
+    assert lines[1:3] == ["error: Failed to build `scikit-learn==0.22.1`", "..."]
+    assert lines[-2:] == ['  File "setup.py", line 39', "Pin another version."]
+    assert len(lines) < 30

@@ -4,22 +4,25 @@ and ``AZUREML_EMULATOR_PINS=nearest`` replacing them, against a local index (off
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from package_index import NOT_THIS_PYTHON, PYTHON2_TAG, Dist, serve, write_index
 from packaging.version import Version
 
-from emulator import CondaDependencies, Environment
+from emulator import CondaDependencies, Environment, Workspace
 from emulator.images.builders.local import LocalBuilder, LocalImage, load_local_image
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, ImageRequest, write_context
 from emulator.images.installer import Installer
 from emulator.images.pins import BuildProbe, Nearest, exact_pin, replace_pins
-from emulator.settings import PINS_ENV
+from emulator.sdk.image import ContainerImage, Image
+from emulator.settings import BUILDER_ENV, PINS_ENV
 from emulator.store.root import EmulatorRoot
 from emulator.validation.pipeline import validate
 from emulator.validation.spec import build_target
@@ -166,6 +169,23 @@ def test_nearest_replaces_pins_lists_them_and_keeps_them_in_the_cache(
         _build(root, _context(tmp_path / "c", root, pins, index_url), tmp_path / "strict")
 
 
+@pytest.mark.slow
+def test_an_unreachable_index_is_not_blamed_on_the_pins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+        monkeypatch.setenv("PIP_RETRIES", "0")
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/simple/"
+        root = EmulatorRoot(tmp_path / "root")
+        context = _context(tmp_path, root, ["amlemu-alpha==1.0"], url)
+        with pytest.raises(BuildFailed) as failure:
+            LocalBuilder(root).build(context, BuildLog(tmp_path / "log"), tmp_path / "i", "i:1")
+    assert "These pins" not in failure.value.message
+    assert f"exists on the package index for python {PYTHON}" in failure.value.message
+
+
 def test_an_unknown_pin_mode_fails_the_build_with_the_choices(
     tmp_path: Path, index_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,3 +225,25 @@ def test_validate_reports_each_replaced_pin_as_a_warning(
     ]
     assert "Azure installs the version as pinned" in pins[0].hint
     assert not [f for f in report.findings if f.severity.value == "error"], report.findings
+
+
+@pytest.mark.slow
+def test_an_images_build_log_uri_lists_the_replaced_pins(
+    aml_workspace: Workspace, workdir: Path, index_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PINS_ENV, "nearest")
+    monkeypatch.setenv(BUILDER_ENV, "local")
+    (workdir / "score.py").write_text(
+        "def init():\n    pass\n\n\ndef run(data):\n    return data\n"
+    )
+    spec = CondaDependencies.create(pip_indexurl=index_url, pip_packages=["amlemu-alpha==1.0"])
+    (workdir / "env.yml").write_text(spec.serialize_to_string())
+    config = ContainerImage.image_configuration("score.py", "python", conda_file="env.yml")
+    image = Image.create(aml_workspace, "nearest-pins", [], config)
+    image.wait_for_creation()
+    assert image.creation_state == "Succeeded"
+    log = Path(urlparse(image.image_build_log_uri).path).read_text()
+    assert (
+        f"Pin replaced: amlemu-alpha==1.0 has no build for python {PYTHON}; "
+        "installing amlemu-alpha==1.2 instead"
+    ) in log

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,8 @@ class ToolRun:
     command: tuple[str, ...]
     returncode: int
     tail: tuple[str, ...]
+    #: The tool's first error line, kept when a long traceback pushed it out of ``tail``.
+    headline: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,8 @@ class ToolRun:
         """The build failure for this run: the tool's errors, then what to do."""
         # pip's errors are one line each; uv's "error:" is followed by the causes: all of it.
         shown = [line for line in self.tail if line.startswith("ERROR:")] or list(self.tail)
+        if self.headline is not None and self.headline not in shown:
+            shown = [self.headline, "...", *shown]
         return BuildFailed(
             step,
             f"{Path(self.command[0]).name} exited with code {self.returncode}:\n"
@@ -71,6 +74,7 @@ def run_logged(
 ) -> ToolRun:
     """Run a tool, streaming its output into ``log`` (``None``: keep it out of the log)."""
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    headline = None
     with subprocess.Popen(
         list(command),
         stdout=subprocess.PIPE,
@@ -83,7 +87,9 @@ def run_logged(
             if log is not None:
                 log.output(line)
             tail.append(line.rstrip())
-    return ToolRun(tuple(command), process.returncode, tuple(tail))
+            if headline is None and line.startswith(("error:", "ERROR:")):
+                headline = line.rstrip()
+    return ToolRun(tuple(command), process.returncode, tuple(tail), headline)
 
 
 def uv_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
@@ -118,11 +124,6 @@ class Installer:
         self.uv = uv
         self.uv_env, trust = uv_environment(os.environ)
         log.write(trust if uv is not None else "uv is not installed; installing with pip")
-
-    @classmethod
-    def find(cls, python: Path, log: BuildLog) -> Installer:
-        """An installer for the virtualenv whose interpreter will be ``python``."""
-        return cls(python, log, shutil.which("uv"))
 
     @property
     def tool(self) -> str:

@@ -58,20 +58,20 @@ def choose_interpreter(python_version: str | None, uv: str | None, log: BuildLog
     if wanted is None or wanted == running.version:
         return running
     label = f"{wanted[0]}.{wanted[1]}"
-    found = find_installed(wanted, uv)
-    supported = emulator_supports(wanted)
-    if found is not None and supported:
+    found = find_installed(wanted, uv) if emulator_supports(wanted) else None
+    if found is not None:
         log.write(f"Building with python {label} ({found.path}), as the environment asks")
         return found
-    if found is not None:
+    if not emulator_supports(wanted):
         reason = (
-            f"python {label} is installed ({found.path}) but the emulator's scoring server "
-            f"needs python {_emulator_requires_python()}"
+            f"the emulator's scoring server (in every image) needs python "
+            f"{_emulator_requires_python()}"
         )
     else:
         reason = (
-            f"no python {label} is installed on this machine (install one, e.g. with "
-            f"`uv python install {label}` or your system's package manager, to build with it)"
+            f"no python {label} was found on this machine (`uv python find {label}`, "
+            f"`python{label}` on PATH); install one (e.g. `uv python install {label}` or your "
+            "system's package manager) to build with it"
         )
     log.write(
         f"WARNING: the environment asks for python {python_version}; {reason}. The image runs "

@@ -92,7 +92,7 @@ class Nearest:
             for version, side in ((self.above, "above"), (self.below, "below"))
             if version is not None
         ]
-        return ", ".join(sides) if sides else "none"
+        return ", ".join(sides)
 
 
 class BuildProbe:
@@ -172,13 +172,19 @@ def replace_pins(
 
 
 def diagnose(lines: Sequence[str], probe: BuildProbe, python: str) -> str | None:
-    """Why an install of ``lines`` failed, if pins without a build explain it; else ``None``."""
+    """Why an install of ``lines`` failed, if pins without a build explain it; else ``None``.
+
+    A pin is blamed only when other versions of its package have a build: an index that cannot
+    be reached (or a package with no wheel at all) says nothing about the pin.
+    """
     problems = []
     for line in lines:
         pin = exact_pin(line)
-        if pin is not None and not probe.has_build(pin):
-            nearest = probe.nearest(pin).describe()
-            problems.append(f"  - {line}: nearest versions with a build: {nearest}")
+        if pin is None or probe.has_build(pin):
+            continue
+        nearest = probe.nearest(pin)
+        if nearest.chosen is not None:
+            problems.append(f"  - {line}: nearest versions with a build: {nearest.describe()}")
     if not problems:
         return None
     return (

@@ -233,11 +233,11 @@ def _populate_venv(
             if not replacements:
                 log.write(f"Every exact pin has a build for python {label}")
     requirements = context.requirements_file.absolute()
-    if replacements:
+    if replacements:  # the context's file, with the replaced lines changed
+        changed = dict(zip(context.resolved.pip, lines, strict=True))
+        original = requirements.read_text().splitlines()
         requirements = venv_dir.parent / "requirements.txt"
-        requirements.write_text(
-            "".join(f"{line}\n" for line in [*context.resolved.pip_options, *lines])
-        )
+        requirements.write_text("".join(f"{changed.get(line, line)}\n" for line in original))
     with log.step("Install requirements"):
         if lines:
             run = installer.install(["-r", str(requirements)], "Install requirements")
@@ -246,7 +246,8 @@ def _populate_venv(
                     "Install requirements",
                     _diagnosis(installer, context, lines, probes, label)
                     or "Fix the version pins in the environment's conda/pip spec so that every "
-                    f"package exists on the package index for python {label}.",
+                    f"package exists on the package index for python {label}, and check that "
+                    "the index is reachable (network, proxy, certificates).",
                 )
         else:
             log.write("Nothing to install")
