@@ -261,6 +261,13 @@ class ServiceRoute:
             return responses.scoring_timeout(self.name, timeout_ms)
         except ReplicaClosed as closed:
             log.warning("service %s, replica %s: %s", self.name, replica.id, closed)
+            if closed.answered:  # the front end holds a partial answer: it cannot pass it on
+                return responses.front_response(
+                    502,
+                    f"Replica of service {self.name} cut its answer off before the end",
+                    "a streamed body (a generator in an AMLResponse) raised, or the replica "
+                    "stopped mid-answer: see the service's get_logs()",
+                )
             return responses.replica_failed(self.name)
         names = {name.lower() for name, _ in answer.headers}
         chunked = "transfer-encoding" in names

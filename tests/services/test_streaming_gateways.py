@@ -106,6 +106,21 @@ def test_aci_and_aks_front_ends_deliver_a_stream_whole(
     assert headers["x-ms-run-function-failed"] == "False"
 
 
+def test_a_stream_cut_behind_an_aci_front_end_is_a_502_naming_the_cut(
+    replica: ScoringServer,
+) -> None:
+    gateway = _gateway("aci", replica)
+    exchange = Exchange(gateway.port, "/score?mode=raise")
+    try:
+        headers, body = head_and_body(exchange.read_to_end())
+    finally:
+        exchange.close()
+        gateway.stop()
+    assert exchange.data.startswith(b"HTTP/1.1 502 ")
+    assert body == b"Replica of service stream cut its answer off before the end"
+    assert "generator" in headers["x-amlemu-hint"]
+
+
 def test_a_local_services_front_passes_chunks_on_as_they_come(
     replica: ScoringServer, gate: Path
 ) -> None:
