@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from emulator import Workspace
 from emulator.errors import WebserviceException
+from emulator.mock import AzureMock
 from emulator.sdk.image import ContainerImage, Image
 from emulator.sdk.webservice import AciWebservice, Webservice
 from emulator.services.tls import TlsEndpoint
@@ -188,6 +189,24 @@ def test_ssl_service_serves_https_with_the_certificate_at_the_cname(
     service.delete()
     assert not _resolves(certificate.cname)  # the name goes with the service
     assert socket.getaddrinfo is resolver
+
+
+def test_the_azure_mock_shows_and_answers_azures_https_uri_on_the_cname(
+    aml_workspace: Workspace, echo_image: Image, certificate: Certificate
+) -> None:
+    service = Webservice.deploy_from_image(
+        aml_workspace, "tls-mock", echo_image, _ssl_config(certificate)
+    )
+    service.wait_for_deployment()
+    loopback = service.scoring_uri
+    with AzureMock(azure_uris=True):
+        shown = Webservice(aml_workspace, "tls-mock")
+        assert shown.scoring_uri == f"https://{certificate.cname}/score"  # Azure's shape
+        assert shown.swagger_uri == f"https://{certificate.cname}/swagger.json"
+        answer = requests.post(str(shown.scoring_uri), json={"ping": 4})  # in-process
+        assert answer.status_code == 200 and json.loads(answer.json()) == {"ping": 4}
+    assert shown.scoring_uri == loopback  # the real address back when the mock ends
+    service.delete()
 
 
 def test_a_file_that_is_not_the_certificate_fails_the_deployment_naming_it(

@@ -29,6 +29,8 @@ def find_gateway(url: str) -> Gateway | None:
         except RuntimeError:  # stopped meanwhile
             continue
         if kind == "aci" and gateway.mode == "aci":
+            if gateway.tls is not None and gateway.tls.cname.lower() == host:
+                return gateway  # an SSL service, by its cname
             if host.split(".", 1)[0] == uris.aci_label(deployment.name, netloc):
                 return gateway
         elif kind == "aks" and gateway.mode == "aks" and host == uris.aks_ip(netloc):

@@ -1,8 +1,9 @@
 """Azure-shaped addresses: what services show under ``AzureMock(azure_uris=True)``, and which
 URLs the mock must answer itself.
 
-ACI gives every service ``http://<dns label>.<region>.azurecontainer.io/score``; AKS serves the
-services of a cluster behind one ingress IP, ``http://<ip>:80/api/v1/service/<name>/score``.
+ACI gives every service ``http://<dns label>.<region>.azurecontainer.io/score`` (with SSL,
+``https://<ssl_cname>/score``); AKS serves the services of a cluster behind one ingress IP,
+``http://<ip>:80/api/v1/service/<name>/score``.
 Both are derived from the address of the loopback gateway that really serves the service (a
 short hash), so the mock finds the gateway from the URL alone. The IPs lie in Microsoft's public
 20.0.0.0/8 range and are never contacted: the mock answers them in-process.
@@ -21,6 +22,8 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
+
+from emulator.services import tls
 
 if TYPE_CHECKING:
     from emulator.services.records import ServiceRecord
@@ -64,8 +67,12 @@ def aks_ip(gateway_netloc: str) -> str:
 
 
 def azure_scoring_uri(compute_type: str, name: str, loopback_uri: str, region: str) -> str:
-    """The Azure-shaped scoring URI of a service whose gateway answers at ``loopback_uri``."""
-    netloc = urlsplit(loopback_uri).netloc
+    """The Azure-shaped scoring URI of a service whose gateway answers at ``loopback_uri``
+    (an SSL service's, ``https://<cname>:<port>/score``, becomes ``https://<cname>/score``)."""
+    parts = urlsplit(loopback_uri)
+    if parts.scheme == "https" and parts.hostname and not is_loopback(parts.hostname):
+        return f"https://{parts.hostname}/score"
+    netloc = parts.netloc
     if compute_type == "AKS":
         return f"http://{aks_ip(netloc)}:80/api/v1/service/{name}/score"
     region = re.sub(r"\s+", "", region).lower() or "eastus"
@@ -86,7 +93,7 @@ def azure_kind(url: str) -> str | None:
     host = (parts.hostname or "").lower()
     if not host or parts.scheme not in ("http", "https") or is_loopback(host):
         return None
-    if host.endswith(".azurecontainer.io"):
+    if host.endswith(".azurecontainer.io") or tls.is_published(host):
         return "aci"
     if AKS_PATH.fullmatch(parts.path):
         return "aks"

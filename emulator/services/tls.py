@@ -92,6 +92,12 @@ class TlsEndpoint:
                 socket.getaddrinfo = _previous
 
 
+def is_published(host: str) -> bool:
+    """Whether a service of this process serves ``host`` as its cname right now."""
+    with _lock:
+        return host.rstrip(".").lower() in _names
+
+
 _lock = threading.Lock()
 _names: Counter[str] = Counter()
 _previous: Any = None
