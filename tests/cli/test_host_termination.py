@@ -2,8 +2,9 @@
 
 Each test runs a real ``amlemu run`` (its own process session, as under a CI runner) that
 deploys a Local or ACI service and waits; the test signals it, then checks that no process of
-its session is left (replica, workers, the watchdog), that neither the gateway nor the replica
-answers any more, and that the service's record says why it stopped.
+its session is left (replica, workers, the watchdog) and, for Docker replicas, no container
+labelled with the session, that neither the gateway nor the replica answers any more, and that
+the service's record says why it stopped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from cli_harness import HERE
 
 from emulator import Workspace
+from emulator.runtime.backends.docker import RUNTIME_LABEL
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SESSION, env_name
 from emulator.runtime.lifeline import WATCHDOG_ENV
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 DEPLOY_SCRIPT = HERE / "deploy_and_wait.py"
 #: What the record's message says, per signal (SIGKILL: nobody could say more than this).
-REASONS = {
+REASONS: dict[int, str] = {
     signal.SIGTERM: "received SIGTERM",
     signal.SIGHUP: "received SIGHUP",
     signal.SIGKILL: "died without stopping its services",
@@ -113,22 +115,51 @@ def expected_code(signum: int) -> int:
     return -signal.SIGKILL if signum == signal.SIGKILL else 128 + signum
 
 
-@pytest.mark.parametrize("target", ["local", "aci"])
-@pytest.mark.parametrize(
+SIGNALS = pytest.mark.parametrize(
     "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=["sigterm", "sighup", "sigkill"]
 )
+
+
+@pytest.mark.parametrize("target", ["local", "aci"])
+@SIGNALS
 def test_a_signal_to_amlemu_run_leaves_nothing_and_the_record_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, signum: int
 ) -> None:
-    root, workdir = tmp_path / "root", tmp_path / "work"
+    host = Host(tmp_path / "root", _workdir(tmp_path), target)
+    _check_signal_ends_everything(host, tmp_path / "root", monkeypatch, signum)
+
+
+@pytest.mark.docker
+@SIGNALS
+def test_a_signal_to_amlemu_run_removes_its_docker_replicas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, docker_engine: Any
+) -> None:
+    host = Host(tmp_path / "root", _workdir(tmp_path), "aci", builder="docker")
+    session_filter = {"label": [f"{RUNTIME_LABEL}=docker", f"{SESSION}={host.info['session']}"]}
+    try:
+        assert len(docker_engine.api.containers(all=True, filters=session_filter)) == 1
+    except BaseException:
+        host.kill()
+        raise
+    _check_signal_ends_everything(host, tmp_path / "root", monkeypatch, signum)
+    assert docker_engine.api.containers(all=True, filters=session_filter) == []
+
+
+def _workdir(tmp_path: Path) -> Path:
+    workdir = tmp_path / "work"
     workdir.mkdir()
-    host = Host(root, workdir, target)
+    return workdir
+
+
+def _check_signal_ends_everything(
+    host: Host, root: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
     try:
         gateway = urlsplit(host.info["uri"]).port
         assert gateway is not None
         ports = [gateway, *host.info["replica_ports"]]
         assert len(ports) == 2 and all(answers(port) for port in ports)
-        assert len(host.leftovers()) >= 3  # the replica, its worker, the watchdog
+        assert host.leftovers()  # the watchdog; process replicas and their workers too
 
         code, err = host.end(signum)
         assert code == expected_code(signum), err

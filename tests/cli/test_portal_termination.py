@@ -28,7 +28,7 @@ from emulator.sdk.webservice import Webservice
 
 pytestmark = pytest.mark.slow
 
-REASONS = {
+REASONS: dict[int, str] = {
     signal.SIGTERM: "received SIGTERM",
     signal.SIGHUP: "received SIGHUP",
     signal.SIGKILL: "died without stopping its services",

@@ -44,13 +44,13 @@ def test_hosts_a_service(aml_deploy, aml_root):
     Path(os.environ["INFO_FILE"]).write_text(json.dumps(info))
     time.sleep(600)
 """
-REASONS = {
+REASONS: dict[int, str] = {
     signal.SIGTERM: "received SIGTERM",
     signal.SIGHUP: "received SIGHUP",
     signal.SIGKILL: "died without stopping its services",
 }
 #: pytest's exit code for an interrupted session; SIGKILL cannot be handled.
-EXIT_CODES = {signal.SIGTERM: 2, signal.SIGHUP: 2, signal.SIGKILL: -signal.SIGKILL}
+EXIT_CODES: dict[int, int] = {signal.SIGTERM: 2, signal.SIGHUP: 2, signal.SIGKILL: -signal.SIGKILL}
 
 
 def _environment(info_file: Path) -> dict[str, str]:
