@@ -10,6 +10,7 @@ or ``init()`` raises) and answers like its ``/score`` route.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -152,7 +153,10 @@ def _send_body(
             yielded = True
             if not isinstance(data, bytes):  # what gunicorn refuses to write
                 raise TypeError(f"{data!r} is not a byte")
-            ipc.send(channel, StreamChunk(data))
+            try:
+                ipc.send(channel, StreamChunk(data))
+            except OSError:  # the HTTP process is gone: stop quietly, as with a lost client
+                return
     except Exception:
         failed = True
         # gunicorn's words: with the request line when nothing was sent yet (it answers 500)
@@ -163,7 +167,8 @@ def _send_body(
             body.close()
         except Exception:
             master_log.exception("Error closing the response")
-    ipc.send(channel, StreamEnd(failed))
+    with contextlib.suppress(OSError):
+        ipc.send(channel, StreamEnd(failed))
 
 
 def _exit_on_term(signum: int, frame: FrameType | None) -> None:

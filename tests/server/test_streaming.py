@@ -380,3 +380,29 @@ def test_a_chunk_stream_cut_by_its_producer_or_left_by_its_client() -> None:
         assert ended == ["ended"] and await left.next() is None
 
     asyncio.run(scenario())
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_worker_streaming_when_its_server_dies_stops_quietly(start_server: StartServer) -> None:
+    server = start_server("score_stream.py").wait_ready()
+    exchange = Exchange(server.port, "/score?mode=ok&n=0&pause=0.01")  # endless
+    try:
+        exchange.read_until(b"chunk 1\n")
+        server.process.kill()  # the HTTP process, not its worker
+        server.process.wait()
+        worker = server.worker_pids()[0]
+        server.wait_for_log("generator closed after chunk")  # it stopped producing
+        deadline = time.monotonic() + WAIT_S
+        while _running(worker):
+            assert time.monotonic() < deadline, "the worker outlived its server"
+            time.sleep(0.05)
+    finally:
+        exchange.close()
+    assert "Traceback" not in server.stderr, server.stderr
