@@ -56,6 +56,7 @@ class ScoringApp:
         path = _SLASHES.sub("/", unquote(request.path))
         methods = ROUTES.get(path)
         logged = False
+        recorded: RequestIds | None = None  # the ids of an App Insights request item
         response: HttpResponse | None
         if methods is None:
             response = error_response(404, NOT_FOUND)
@@ -84,13 +85,15 @@ class ScoringApp:
             if response is None:
                 return None
             response.headers.extend(self._route_headers(request, ids))
-            if self._telemetry is not None and path != "/":
-                self._telemetry.request(request, response, ids.request_id, ids.client_id, started)
+            recorded = ids if path != "/" else None
         if logged:
             elapsed = (time.perf_counter() - started) * 1000
             target = f"{path}?{request.query}" if request.query else path
             size = "N/A" if isinstance(response, StreamedResponse) else len(response.body)
             server_log.info(f"{request.method} {target} {response.status} {elapsed:0.3f}ms {size}")
+        if self._telemetry is not None and recorded is not None:
+            headers = self._route_headers(request, recorded)
+            response = await self._telemetry.record(request, response, recorded, started, headers)
         if isinstance(response, StreamedResponse):
             status = response.status
             response.chunks.when_finished(

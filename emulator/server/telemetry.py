@@ -15,6 +15,9 @@ through OpenTelemetry; the emulator writes each as one JSON object per line to
   loggers at INFO and above, the two loggers azmlinfsrv attaches its exporter to. The user's
   own ``logging`` calls on other loggers are not exported by 1.5.1, so they are not recorded.
 
+Recording a request item reads its body: as in 1.5.1, a streamed answer (``AMLResponse``
+wrapping a generator) is then produced whole before it is sent (see :meth:`TelemetryFile.record`).
+
 Each worker and the HTTP process append whole lines with single ``O_APPEND`` writes, so their
 records never interleave within a line.
 """
@@ -38,7 +41,10 @@ from emulator.server.config import (
     WORKSPACE_NAME,
     ServerConfig,
 )
-from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.server.headers import RequestIds
+from emulator.server.logs import server_log
+from emulator.server.messages import HttpRequest, HttpResponse, error_response
+from emulator.server.streaming import StreamBroken, StreamedResponse
 from emulator.settings import emulator_root
 
 #: Seconds azmlinfsrv waits for the upload before a worker whose init() failed exits
@@ -47,6 +53,11 @@ UPLOAD_WAIT_SECONDS = 30
 SUFFIX = ".telemetry.jsonl"
 _BINARY_RESPONSE = "Scoring request response payload is a non serializable object or raw binary"
 _EXPORTED_LOGGERS = ("azmlinfsrv.trace", "azmlinfsrv.print")
+#: Werkzeug's InternalServerError text, which Flask answers when an after-request hook raises.
+FLASK_INTERNAL_ERROR = (
+    "The server encountered an internal error and was unable to complete your request. "
+    "Either the server is overloaded or there is an error in the application."
+)
 
 trace_log = logging.getLogger("azmlinfsrv.trace")
 
@@ -124,6 +135,57 @@ class TelemetryFile:
             "Service Name": self._config.service_name,
         }
 
+    async def record(
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        ids: RequestIds,
+        started: float,
+        route_headers: list[tuple[str, str]],
+    ) -> HttpResponse:
+        """Record the request item, the way azmlinfsrv builds it after the response.
+
+        Reading the response's text for the item consumes a streamed body first (werkzeug's
+        ``get_data``), so with Application Insights on, azmlinfsrv 1.5.1 sends a streaming
+        ``run()``'s answer whole, ``Content-Length`` last; a generator that raises turns it into
+        Flask's 500 (measured: ``infsrv-appinsights-stream-enabled.txt``). The answer to send is
+        returned. ``route_headers`` are the request-id/CORS headers for that 500.
+        """
+        if isinstance(response, StreamedResponse):
+            response = await self._read_whole(request, response, started, route_headers)
+        self.request(request, response, ids.request_id, ids.client_id, started)
+        return response
+
+    async def _read_whole(
+        self,
+        request: HttpRequest,
+        response: StreamedResponse,
+        started: float,
+        route_headers: list[tuple[str, str]],
+    ) -> HttpResponse:
+        chunks = []
+        try:
+            while (chunk := await response.chunks.next()) is not None:
+                chunks.append(chunk)
+        except StreamBroken as exc:
+            sys.stderr.write(
+                "ERROR:azureml_inference_server_http.server.create_app:Exception on "
+                f"{request.path} [{request.method}]\n[emulator] the body could not be read for "
+                f"Application Insights: {exc}\n"
+            )
+            sys.stderr.flush()
+            failed = error_response(500, FLASK_INTERNAL_ERROR)
+            failed.headers.extend(route_headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            target = f"{request.path}?{request.query}" if request.query else request.path
+            server_log.info(f"{request.method} {target} 500 {elapsed:0.3f}ms {len(failed.body)}")
+            return failed
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+        return HttpResponse(
+            response.status, [*headers, ("Content-Length", str(len(body)))], body, response.reason
+        )
+
     def request(
         self,
         request: HttpRequest,
@@ -155,11 +217,8 @@ class TelemetryFile:
     def _response_value(self, response: HttpResponse) -> str | None:
         if not self._config.app_insights_log_response:
             return None
-        body = response.body
-        if not isinstance(body, bytes):  # a streamed body: azmlinfsrv cannot read it either
-            return json.dumps(_BINARY_RESPONSE)
         try:
-            return body.decode("utf-8")
+            return response.body.decode("utf-8")
         except UnicodeDecodeError:
             return json.dumps(_BINARY_RESPONSE)
 

@@ -27,8 +27,11 @@ from emulator.server.telemetry import format_duration, telemetry_path
 
 KEY = "11111111-2222-4333-8444-555555555555"
 FLAG = "--appinsights_instrumentation_key"
+#: The settings cases (the other two transcripts record a failing init() and streaming).
 MEASURED = sorted(
-    path.name for path in GOLDEN.glob("infsrv-appinsights-*.txt") if "init-fails" not in path.name
+    path.name
+    for path in GOLDEN.glob("infsrv-appinsights-*.txt")
+    if not path.name.endswith(("-init-fails-enabled.txt", "-stream-enabled.txt"))
 )
 JSON_CT = {"Content-Type": "application/json"}
 
@@ -190,3 +193,42 @@ def test_failed_init_is_exported_then_waits(start_server, tmp_path: Path) -> Non
         assert f"azmlinfsrv.trace - {line}" in server.stdout
     (exception,) = [item for item in records(telemetry) if item["type"] == "exception"]
     assert exception["Request Id"] == "Unknown"
+
+
+def recorded_answers(name: str) -> dict[str, tuple[str, list[str], bytes]]:
+    """The curl answers of a timed transcript, by ``mode``: status line, header names, body."""
+    text = (GOLDEN / name).read_bytes().decode()
+    requests = text.split("\n## request\n", 1)[1].split("\n## server output\n", 1)[0]
+    answers = {}
+    for case in requests.split("$ curl")[1:]:
+        mode = case.split("mode=", 1)[1].split("'", 1)[0]
+        timed = case.split("\n")[2:]  # each line: "+S.SSSs " then what curl printed
+        lines = [line.split(" ", 1)[1] if " " in line else "" for line in timed]
+        blank = lines.index("\r")
+        head = [line.rstrip("\r") for line in lines[:blank]]
+        names = [h.split(": ", 1)[0] for h in head[1:]]
+        kept = [n for n in names if n not in ("Server", "Date", "Connection")]
+        body = "\n".join(lines[blank + 1 :]).strip("\n")
+        answers[mode] = (head[0], kept, body.encode())
+    return answers
+
+
+def test_streams_are_read_whole_for_the_request_item(start_server, tmp_path: Path) -> None:
+    # infsrv-appinsights-stream-enabled.txt: 1.5.1 reads a streamed body to record it, so the
+    # answer goes out whole (Content-Length last), and a generator raising becomes Flask's 500
+    telemetry = tmp_path / "telemetry.jsonl"
+    server = start_server(
+        "score_stream.py", FLAG, KEY, AZUREML_EMULATOR_TELEMETRY_FILE=str(telemetry)
+    ).wait_ready()
+    recorded = recorded_answers("infsrv-appinsights-stream-enabled.txt")
+    for mode, (status_line, names, body) in recorded.items():
+        reply = request(
+            server.port, "POST", f"/score?mode={mode}", {"Content-Type": "text/plain"}, b"hi"
+        )
+        assert (reply.status_line, reply.names()) == (status_line, names), mode
+        assert reply.body.rstrip(b"\n") == body, mode
+    server.wait_for_log("POST /score?mode=raise0 500 ")
+    assert "POST /score?mode=raise 200 " in server.stdout  # logged first, as 1.5.1 does
+    items = [item for item in records(telemetry) if item["type"] == "request"]
+    assert [item["resultCode"] for item in items] == ["200", "500", "500"]
+    assert items[0]["Response Value"] == "chunk 0\nchunk 1\nchunk 2\n"
