@@ -36,7 +36,14 @@ class _UtcFormatter(logging.Formatter):
 
 
 def configure_logging() -> None:
-    """Attach the container's handlers; the root logger is left alone, as azmlinfsrv does."""
+    """Attach the container's handlers, and Python's basic stderr handler to the root logger.
+
+    In azmlinfsrv's workers the root logger already has that handler when the user's script
+    runs (a module-level logging call during start-up installs it): a user's logger writes
+    ``WARNING:userlog:text`` to stderr, INFO stays dropped (measured:
+    ``infsrv-appinsights-*.txt``, ``infsrv-request-log-lines.txt``).
+    """
+    logging.basicConfig()
     formatter = _UtcFormatter(FORMAT)
     stdout = logging.StreamHandler(sys.stdout)
     stderr = logging.StreamHandler(sys.stderr)

@@ -170,6 +170,10 @@ def test_disabled_server_records_nothing(start_server, tmp_path: Path) -> None:
         assert f"{line}\n" in server.stdout
     assert "azmlinfsrv.trace - (<class" not in server.stdout
     assert not telemetry.exists()
+    # a user's named logger: Python's basic format on stderr, as recorded
+    recorded = (GOLDEN / "infsrv-appinsights-cli-invalid-key.txt").read_text().splitlines()
+    (warning,) = [line for line in recorded if line.startswith("WARNING:userlog:")]
+    assert f"{warning}\n" in server.stderr
 
 
 def test_failed_init_is_exported_then_waits(start_server, tmp_path: Path) -> None:
