@@ -68,11 +68,10 @@ def bind(session: str, root: Path, backend: str) -> None:
     with _lock:
         new = [fact for fact in facts if fact not in _facts]
         _facts.extend(new)
-        if _watchdog is not None and _watchdog.poll() is None:
-            if new and _send(_watchdog, new):
-                return
-            if not new:
-                return
+        current = _watchdog
+        if current is not None and current.poll() is None and (not new or _send(current, new)):
+            return
+        # None yet, or it died (killed by someone): a new one, told everything.
         try:
             _watchdog = _start(session)
         except OSError as exc:
@@ -106,8 +105,7 @@ def _start(session: str) -> subprocess.Popen[bytes]:
 
 
 def _send(watchdog: subprocess.Popen[bytes], facts: Sequence[str]) -> bool:
-    """Write ``facts`` (each line shorter than PIPE_BUF, so never interleaved); False when the
-    watchdog is gone."""
+    """Write ``facts``, one per line; False when the watchdog is gone."""
     stream: IO[bytes] | None = watchdog.stdin
     if stream is None:
         return False
@@ -124,8 +122,8 @@ def _forget_in_child() -> None:
     global _lock, _watchdog
     _lock = threading.Lock()
     if _watchdog is not None and _watchdog.stdin is not None:
-        with contextlib.suppress(OSError):
-            os.close(_watchdog.stdin.fileno())
+        with contextlib.suppress(OSError, ValueError):
+            _watchdog.stdin.close()  # through the file object: it never closes the fd again
     _watchdog = None
     _facts.clear()
 

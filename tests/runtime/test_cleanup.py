@@ -97,6 +97,10 @@ def test_exit_stops_what_the_session_started(build_image: BuildImage, runtime_ro
     code, err = session.wait()
     assert code == 0, err
     _assert_cleaned(session, runtime_root)
+    deadline = time.monotonic() + 10  # nothing left to do: the watchdog just ends
+    while reaper.process_start(session.info["watchdog"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reaper.process_start(session.info["watchdog"]) is None
 
 
 def test_sigterm_stops_everything_and_still_ends_the_process(
