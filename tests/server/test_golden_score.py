@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
-from golden_transcripts import assert_replays, load, replay
-from server_harness import UUID, Reply, ServerProcess, exchange, request
+from golden_transcripts import GOLDEN, assert_replays, load, replay
+from server_harness import SCRIPTS, UUID, Reply, ServerProcess, exchange, request
 
 GOOD = [
     "Content-Type",
@@ -242,19 +242,29 @@ def test_print_in_init_and_run(server: ServerProcess, model_dir: Path) -> None:
 
 
 def test_startup_banner_and_log(server: ServerProcess, model_dir: Path) -> None:
-    # infsrv-startup-log.txt
-    out = server.stdout
-    assert "Azure ML Inferencing HTTP server v1.5.1" in out
-    assert f"Model Directory: {model_dir}\n" in out
-    assert f"Score:          POST  127.0.0.1:{server.port}/score" in out
-    for line in (
-        "azmlinfsrv.user_script - Found user script at ",
-        "run() is not decorated. Server will invoke it with the input in JSON string.",
-        "azmlinfsrv.user_script - Invoking user's init function",
-        "Users's init has completed successfully",
-        "azmlinfsrv.swagger - Swaggers are prepared for the following versions: [2, 3, 3.1].",
-        "azmlinfsrv - Scoring timeout is set to 1000",
-        "ready for serving traffic",
+    """infsrv-startup-log.txt: the settings block as printed, and the worker's start-up lines
+    in order (the recording's placeholders, port and pids replaced by this run's)."""
+    recorded = (GOLDEN / "infsrv-startup-log.txt").read_text()
+    worker = server.worker_pids()[0]
+    for placeholder, value in (
+        ("<app>/score.py", str((SCRIPTS / "score_probe.py").resolve())),
+        ("<models>/azureml-models/sklearn-iris/1", str(model_dir)),
+        ("31311", str(server.port)),
+        ("6471", str(worker)),
+        ("Scoring timeout is set to 3600000", "Scoring timeout is set to 1000"),  # this server's
     ):
-        assert line in out
+        recorded = recorded.replace(placeholder, value)
+    out = server.stdout
+    settings = recorded[recorded.index("Server Settings\n") : recorded.index("\n\n2026-")]
+    assert settings in out
+    # the worker's lines from the app insights client to ready, as logger - message, in order
+    lines = recorded.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Starting up app insights client" in line)
+    last = next(i for i, line in enumerate(lines) if "ready for serving traffic" in line)
+    position = 0
+    for line in lines[first : last + 1]:
+        message = line.split("] ", 1)[1]
+        found = out.find(f"[{worker}] {message}\n", position)
+        assert found >= 0, f"{message!r} not logged in order:\n{out}"
+        position = found
     assert f"gunicorn.error - Listening at: http://127.0.0.1:{server.port} (" in server.stderr
