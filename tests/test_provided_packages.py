@@ -10,26 +10,41 @@ environment and the emulator install), ``host`` and ``docker``.
 from __future__ import annotations
 
 import ast
+import contextlib
 import http.client
 import importlib.metadata
 import json
+import os
+import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulator import CondaDependencies, Environment, mock_aml
+from emulator import CondaDependencies, Environment, Model, Workspace, mock_aml
 from emulator._version import SDK_VERSION
 from emulator.environments.provided import PROVIDED_BY_EMULATOR
 from emulator.environments.requirements import resolve_requirements
+from emulator.images.builders.local import LocalBuilder, load_local_image
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import ImageRequest, check_requirements, write_context
-from emulator.runtime.ports import HOST
+from emulator.models.records import ModelRecord
+from emulator.models.registry import ModelRegistry
+from emulator.runtime.backends.base import Backend, LaunchSpec
+from emulator.runtime.backends.process import ProcessBackend, container_environment
+from emulator.runtime.ports import HOST, PortReservation
+from emulator.sdk.compute import AksCompute, ComputeTarget
+from emulator.sdk.inference_config import InferenceConfig
+from emulator.sdk.webservice import AciWebservice, AksWebservice, LocalWebservice
 from emulator.server.version import INFSRV_VERSION
 from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceStore
 
 REPO = Path(__file__).resolve().parent.parent
 SCORING = REPO / "fixtures" / "scoring"
@@ -75,6 +90,7 @@ class Server:
 
     port: int
     build_log: str
+    location: str
 
     def call(
         self,
@@ -113,13 +129,18 @@ def _inference_schema(server: Server) -> None:
     assert "inference-schema[numpy-support]: installed from PyPI" in server.build_log
 
 
-def _defaults(server: Server) -> None:
+def _defaults_answers(server: Server) -> None:
+    """``score_defaults.py``'s swagger (from its decorators) and its answer."""
     swagger = json.loads(server.call("GET", "/swagger.json").body)
     service_input = swagger["definitions"]["ServiceInput"]
     assert service_input["example"] == {"data": [[5.1, 3.5, 1.4, 0.2]]}
     assert service_input["properties"]["data"]["type"] == "array"
     reply = server.call("POST", "/score", b'{"data": [[1, 2, 3, 4], [5, 6, 7, 8]]}', JSON)
-    assert json.loads(reply.body) == {"rows": 2, "model": "model.pkl"}
+    assert (reply.status, json.loads(reply.body)) == ("200 OK", {"rows": 2, "model": "model.pkl"})
+
+
+def _defaults(server: Server) -> None:
+    _defaults_answers(server)
     assert (
         f"azureml-defaults==1.38.0: provided by the emulator, behaves as {SDK_VERSION} "
         f"(azureml-inference-server-http {INFSRV_VERSION}, azureml-core {SDK_VERSION}); "
@@ -189,7 +210,7 @@ SCENARIOS: dict[str, Scenario] = {
     "azureml-sdk": Scenario(
         ("azureml-sdk[automl]",),
         SCORING / "provided" / "score_model_path.py",
-        _model_path("azureml-sdk[automl]"),
+        _model_path(f"azureml-sdk[automl]~={SDK_VERSION}"),
     ),
 }
 
@@ -312,3 +333,229 @@ def test_the_inference_servers_import_paths_resolve_to_the_emulator_under_the_sh
         with pytest.raises(ModuleNotFoundError, match="does not emulate it"):
             import azureml_inference_server_http.server  # noqa: F401
     assert not [name for name in sys.modules if name.startswith("azureml_inference_server_http")]
+
+
+# -- inside images of every builder ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    """One emulator root (its venv cache shared by the module) holding the iris model, and
+    the Docker images built so far (kept to the end, so later builds reuse their layers)."""
+
+    root: EmulatorRoot
+    model: ModelRecord
+    docker_tags: list[str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, iris_pickle: Path) -> Iterator[World]:
+    root = EmulatorRoot(tmp_path_factory.mktemp("provided") / "root")
+    workspace, _ = WorkspaceStore(root).create("subscription", "group", "workspace")
+    model = ModelRegistry(root, workspace.id).register(iris_pickle, "sklearn-iris")
+    built = World(root, model, [])
+    yield built
+    if built.docker_tags:
+        from emulator.runtime.backends.docker import connect
+
+        client = connect(purpose="remove the test images")
+        for tag in built.docker_tags:
+            with contextlib.suppress(Exception):  # already gone
+                client.remove_image(tag, force=True)
+        client.close()
+
+
+def _build(
+    builder: str, scenario: Scenario, world: World, tmp_path: Path
+) -> tuple[str, BuildLog, Backend]:
+    """Build the scenario's image with ``builder``; its location, log and the backend to run it."""
+    shutil.copy(scenario.script, tmp_path / scenario.script.name)
+    request = ImageRequest(
+        entry_script=tmp_path / scenario.script.name,
+        environment=_environment(scenario.pip),
+        models=(world.model,),
+    )
+    context = write_context(request, tmp_path / "context", world.root.blobs)
+    log = BuildLog(tmp_path / "build.log")
+    if builder == "docker":
+        from emulator.images.builders.docker import DockerBuilder
+        from emulator.runtime.backends.docker import DockerBackend
+
+        tag = f"amlemu-provided-{uuid.uuid4().hex[:10]}:1"
+        world.docker_tags.append(tag)
+        return DockerBuilder().build(context, log, tmp_path / "image", tag), log, DockerBackend()
+    mode = "venv" if builder == "local" else "host"
+    location = LocalBuilder(world.root, mode).build(context, log, tmp_path / "image", "provided:1")
+    return location, log, ProcessBackend()
+
+
+@contextlib.contextmanager
+def _serving(builder: str, scenario: Scenario, world: World, tmp_path: Path) -> Iterator[Server]:
+    """The scenario's image, built and started as a replica; stopped afterwards."""
+    location, log, backend = _build(builder, scenario, world, tmp_path)
+    reservation = PortReservation()
+    replica_log = tmp_path / "replica.log"
+    try:
+        launch = backend.launch(LaunchSpec("provided", location, reservation.port, replica_log))
+        try:
+            _wait_ready(launch, reservation.port, replica_log)
+            yield Server(reservation.port, log.path.read_text(), location)
+        finally:
+            launch.stop()
+    finally:
+        reservation.release()
+
+
+def _wait_ready(run: Any, port: int, replica_log: Path) -> None:
+    """Until ``GET /`` answers 200; fails with the log if ``run`` (a Launch or a Popen) ends."""
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        ended = run.exit_status() if hasattr(run, "exit_status") else run.poll()
+        if ended is not None:
+            pytest.fail(f"the server exited: {ended}\n{replica_log.read_text()}")
+        with contextlib.suppress(OSError):
+            if Server(port, "", "").call("GET", "/").status == "200 OK":
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the replica was not ready in {_READY_TIMEOUT_S} s\n{replica_log.read_text()}")
+
+
+BUILDERS = ["host", "local", pytest.param("docker", marks=pytest.mark.docker)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("distribution", sorted(SCENARIOS))
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_what_a_provided_distribution_offers_in_azure_works_in_an_image(
+    builder: str,
+    distribution: str,
+    world: World,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    if builder == "docker":
+        request.getfixturevalue("docker_engine")  # skips, or fails under --require-docker
+    scenario = SCENARIOS[distribution]
+    with _serving(builder, scenario, world, tmp_path) as server:
+        scenario.check(server)
+
+
+def _in_image(location: str, code: str) -> str:
+    """Run ``code`` with a local image's interpreter and variables, as a replica would."""
+    image = load_local_image(location)
+    spec = LaunchSpec("probe", location, 0, Path(os.devnull))
+    done = subprocess.run(
+        [str(image.python), "-c", code],
+        env=container_environment(image, spec),
+        cwd=image.app_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.slow
+def test_a_users_pin_of_inference_schema_is_installed_as_pinned_with_its_extras(
+    world: World, tmp_path: Path
+) -> None:
+    def check(server: Server) -> None:
+        swagger = json.loads(server.call("GET", "/swagger.json").body)
+        assert swagger["definitions"]["ServiceInput"]["example"] == {"data": [[1.0, 2.0, 3.0, 4.0]]}
+        reply = server.call("POST", "/score", b'{"data": [[1, 2, 3, 4], [1, 1, 1, 1]]}', JSON)
+        assert (reply.status, json.loads(reply.body)) == ("200 OK", [10.0, 4.0])
+        assert "installed as pinned (==1.7.2)" in server.build_log
+
+    pinned = Scenario(
+        ("inference-schema[numpy-support]==1.7.2",), SCORING / "score_schema_sums.py", check
+    )
+    with _serving("local", pinned, world, tmp_path) as server:
+        pinned.check(server)
+        probe = "import importlib.metadata as m, numpy; print(m.version('inference-schema'))"
+        assert _in_image(server.location, probe) == "1.7.2"
+
+
+@pytest.mark.slow
+def test_microsofts_sample_environment_deploys_healthy_to_local_aci_and_aks(
+    aml_workspace: Workspace,
+    workdir: Path,
+    iris_pickle: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "local")  # installs what the sample lists
+    monkeypatch.setenv("AZUREML_EMULATOR_PROVISIONING_SECONDS", "0")
+    shutil.copy(iris_pickle, workdir / "model.pkl")
+    model = Model.register(aml_workspace, "model.pkl", "sklearn-iris")
+    shutil.copy(SCORING / "server" / "score_schema.py", workdir / "score.py")
+    config = InferenceConfig(
+        entry_script="score.py", environment=_environment(SCENARIOS["inference-schema"].pip)
+    )
+    cluster = ComputeTarget.create(
+        aml_workspace, "aks-sample", AksCompute.provisioning_configuration()
+    )
+    cluster.wait_for_completion()
+    reservation = PortReservation()
+    port = reservation.port
+    reservation.release()
+    targets = [
+        ("sample-local", LocalWebservice.deploy_configuration(port=port), None, "running"),
+        (
+            "sample-aci",
+            AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1),
+            None,
+            "Healthy",
+        ),
+        ("sample-aks", AksWebservice.deploy_configuration(), cluster, "Healthy"),
+    ]
+    expected = json.loads(recorded("infsrv-schema-good.txt").body)
+    for name, deployment, target, healthy in targets:
+        service = Model.deploy(aml_workspace, name, [model], config, deployment, target)
+        service.wait_for_deployment()
+        assert service.state == healthy, service.get_logs()
+        assert service.run(IRIS_ROWS.decode()) == expected
+        service.delete()
+
+
+@pytest.mark.slow
+def test_a_fresh_install_serves_an_inference_schema_script(
+    tmp_path: Path, iris_pickle: Path
+) -> None:
+    """``pip install azureml-emulator`` alone (no extras, nothing else): ``amlemu serve``."""
+    uv = shutil.which("uv")
+    assert uv, "uv (a test dependency) is needed to make the fresh virtualenv"
+    source = tmp_path / "source"  # a copy: building in the checkout would write into it
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for part in ("emulator", "plugins"):
+        shutil.copytree(REPO / part, source / part, ignore=ignore)
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / part, source / part)
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(source)],
+        check=True,
+    )
+
+    app = tmp_path / "app"
+    (app / "azureml-models" / "sklearn-iris" / "1").mkdir(parents=True)
+    shutil.copy(iris_pickle, app / "azureml-models" / "sklearn-iris" / "1" / "model.pkl")
+    shutil.copy(SCORING / "provided" / "score_defaults.py", app / "score.py")
+    reservation = PortReservation()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    command = ["serve", "--entry_script", "score.py", "--port", str(reservation.port)]
+    with (tmp_path / "serve.log").open("wb") as output:
+        server = subprocess.Popen(
+            [str(venv / "bin" / "amlemu"), *command],
+            cwd=app,
+            env={**env, "AML_APP_ROOT": str(app)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_ready(server, reservation.port, tmp_path / "serve.log")
+        _defaults_answers(Server(reservation.port, "", ""))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        reservation.release()
