@@ -125,10 +125,6 @@ class Installer:
         self.uv_env, trust = uv_environment(os.environ)
         log.write(trust if uv is not None else "uv is not installed; installing with pip")
 
-    @property
-    def tool(self) -> str:
-        return "uv" if self.uv is not None else "pip"
-
     def install(self, arguments: Sequence[str], step: str) -> ToolRun:
         """``pip install arguments`` with the current tool; its run, failed or not."""
         if self.uv is not None:
