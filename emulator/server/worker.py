@@ -81,6 +81,7 @@ def main(argv: list[str]) -> int:
         logger.info(f"Enabling CORS for the following origins: {', '.join(config.cors_origins)}")
     script = _boot(config)
     if script is None:
+        master_log.info(f"Worker exiting (pid: {os.getpid()})")  # gunicorn's, as the worker ends
         return BOOT_FAILED
     documents = build_documents(script.run, config)
     logger.info(f"Scoring timeout is set to {config.scoring_timeout_ms}")

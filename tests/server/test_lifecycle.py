@@ -11,27 +11,49 @@ import time
 from pathlib import Path
 
 import pytest
+from golden_transcripts import GOLDEN
 from server_harness import request
 
+#: A log line: "2026-11-24 05:52:22,137 E [10837] azmlinfsrv - message".
+_LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d [\d:,]+ (?P<level>[A-Z]) \[\d+\] (?P<logger>\S+) - (?P<message>.*)$"
+)
 JSON_CT = {"Content-Type": "application/json"}
 TIMEOUT_BODY = b'{"message": "Scoring timeout after 1000 ms"}'
 
 
 def test_init_failure_exits_3_with_the_traceback(start_server, model_dir: Path) -> None:
-    # infsrv-init-raises.txt
+    """infsrv-init-raises.txt: from init() to exit, the same log lines in the same order (and
+    the same streams), and the traceback's lines naming the user's error."""
     server = start_server("score_init_fails.py", "--model_dir", str(model_dir))
     assert server.wait_exit() == 3
-    out, err = server.stdout, server.stderr
-    assert "E [" in out and "azmlinfsrv - User's init function failed" in out
-    assert "azmlinfsrv - Encountered Exception Traceback (most recent call last):" in out
-    assert 'score_init_fails.py", line 5, in init' in out
-    assert "RuntimeError: model file missing (simulated)" in out
-    assert "The above exception was the direct cause of the following exception:" in out
-    assert "Caught an unhandled exception from the user script" in out
-    assert re.search(r"azmlinfsrv - Model Directory Contents:\n.*azmlinfsrv - 1/\n", out)
-    assert "azmlinfsrv -     model.pkl" in out
-    assert re.search(r"gunicorn.error - Worker \(pid:\d+\) exited with code 3\.", err)
-    assert "gunicorn.error - Reason: Worker failed to boot." in err
+    recorded = (GOLDEN / "infsrv-init-raises.txt").read_text().split("# After exit")[0]
+    lines = recorded.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Invoking user's init function" in line)
+    logged = [_LOG_LINE.match(line) for line in lines[start:]]
+    expected = [(m["level"], m["logger"], m["message"]) for m in logged if m]
+    worker = str(server.worker_pids()[0])
+    for stream, text in (("stdout", server.stdout), ("stderr", server.stderr)):
+        wanted = [e for e in expected if (e[1] == "gunicorn.error") == (stream == "stderr")]
+        seen = [
+            (m["level"], m["logger"], m["message"].replace(worker, "10837"))
+            for m in map(_LOG_LINE.match, text.splitlines())
+            if m
+        ]
+        assert _in_order(wanted, seen), f"{stream}: {wanted} not logged in order:\n{text}"
+    for line in (
+        "RuntimeError: model file missing (simulated)",
+        "The above exception was the direct cause of the following exception:",
+    ):
+        assert line in recorded and line in server.stdout
+    assert 'score_init_fails.py", line 5, in init' in server.stdout
+    tail = "UserScriptException: Caught an unhandled exception from the user script"
+    assert tail in recorded and tail in server.stdout
+
+
+def _in_order(wanted: list[tuple[str, str, str]], seen: list[tuple[str, str, str]]) -> bool:
+    remaining = iter(seen)
+    return all(entry in remaining for entry in wanted)
 
 
 def test_requests_made_during_init_wait_for_it(start_server) -> None:
