@@ -171,11 +171,9 @@ class Allocation:
         return cls(data.get("mechanism", "rlimit"), tuple(data.get("cgroups", ())))
 
 
-def describe_mechanism(mechanism: str | None) -> str:
+def describe_mechanism(mechanism: str) -> str:
     """What ``mechanism`` (``cgroup2`` / ``cgroup1`` / ``rlimit`` / ``docker``) means for the
     memory limit, in a sentence a replica's error and status can carry."""
-    if mechanism is None:
-        return "not started yet"
     return MECHANISMS.get(mechanism, mechanism)
 
 
