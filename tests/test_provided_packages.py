@@ -559,3 +559,25 @@ def test_a_fresh_install_serves_an_inference_schema_script(
         server.terminate()
         server.wait(timeout=30)
         reservation.release()
+
+
+@pytest.mark.slow
+def test_validate_accepts_the_inference_servers_import_paths(tmp_path: Path) -> None:
+    """``amlemu validate`` (host mode) resolves them as a scoring worker does: the emulator's."""
+    shutil.copy(SCORING / "provided" / "score_infsrv_raw.py", tmp_path / "score.py")
+    spec = CondaDependencies.create(
+        pip_packages=["azureml-inference-server-http==1.4.1"],
+        python_version=f"{sys.version_info[0]}.{sys.version_info[1]}",
+    )
+    (tmp_path / "env.yml").write_text(spec.serialize_to_string())
+    command = ["validate", "--entry-script", "score.py", "--conda-file", "env.yml"]
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", *command, "--builder", "host"],
+        cwd=tmp_path,
+        env={**os.environ, "AZUREML_EMULATOR_ROOT": str(tmp_path / "root")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0 and "AML010" not in done.stdout, done.stdout + done.stderr

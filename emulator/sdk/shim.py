@@ -57,11 +57,11 @@ SHIMMED_MODULES: dict[str, str | None] = {
 }
 
 #: The top-level packages the shim answers (every key above is one of them or below one).
-_ROOTS = ("azureml", "azureml_inference_server_http")
+ROOTS = ("azureml", "azureml_inference_server_http")
 
 
 def _is_shimmed_name(name: str) -> bool:
-    return any(name == root or name.startswith(root + ".") for root in _ROOTS)
+    return any(name == root or name.startswith(root + ".") for root in ROOTS)
 
 
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -29,6 +29,7 @@ from emulator.images.context import BuildContext, ImageRequest, write_context
 from emulator.models.records import ModelRecord
 from emulator.runtime.backends.base import LaunchSpec
 from emulator.runtime.backends.process import container_environment
+from emulator.sdk.shim import ROOTS as SHIM_ROOTS
 from emulator.store.blobs import BlobStore
 from emulator.store.root import EmulatorRoot
 from emulator.validation.checks import Finding, finding
@@ -216,7 +217,7 @@ def _closure(requirements: tuple[str, ...]) -> frozenset[str]:
 def _provided(
     top: str, module: dict[str, object], env: BuiltEnvironment, allowed: frozenset[str]
 ) -> bool:
-    if top in sys.stdlib_module_names or top == "azureml":
+    if top in sys.stdlib_module_names or top in SHIM_ROOTS:  # answered by the emulator
         return True
     origin = module.get("origin")
     if isinstance(origin, str) and (
