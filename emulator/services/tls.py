@@ -9,7 +9,9 @@ service runs, resolving the cname there gives 127.0.0.1 (``socket.getaddrinfo``,
 ``requests``, ``urllib``, ``http.client`` and asyncio all use). Clients therefore check the
 certificate against the cname exactly as they do against Azure, and a certificate they do not
 trust fails as it would there. Other processes do not see the record (``curl --resolve
-<cname>:<port>:127.0.0.1`` reaches the service from a shell).
+<cname>:<port>:127.0.0.1`` reaches the service from a shell). Under ``AzureMock(azure_uris=True)``
+the service shows Azure's own ``https://<ssl_cname>/score``, answered in-process
+(:mod:`emulator.mock`).
 
 The mapping only ever sends the declared names to loopback, for as long as a service of this
 process uses them; unrelated names resolve as before, and the original resolver is put back
