@@ -114,6 +114,17 @@ def test_venv_image_runs_the_emulators_azureml_modules(
     assert not list((root.path / "envs").glob(".*")), "the staging directory was left behind"
 
 
+def test_an_azureml_defaults_venv_carries_inference_schema_but_not_numpy(
+    defaults_build: tuple[EmulatorRoot, Path, LocalImage, str],
+) -> None:
+    # As in Azure: azureml-defaults -> azureml-inference-server-http -> inference-schema, whose
+    # numpy support is an extra the environment must ask for.
+    _, _, image, _ = defaults_build
+    modules = ("inference_schema", "numpy")
+    probe = f"import importlib.util as u; print(*(bool(u.find_spec(m)) for m in {modules}))"
+    assert _run(image, probe).split() == ["True", "False"]
+
+
 def test_unchanged_environment_reuses_the_cached_venv(
     defaults_build: tuple[EmulatorRoot, Path, LocalImage, str],
 ) -> None:
