@@ -7,6 +7,7 @@ workspace's key), so azmlinfsrv's client starts and its items land next to the r
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from cli_harness import amlemu, build_image, register_model
@@ -46,7 +47,7 @@ def test_telemetry_of_a_service_with_app_insights(
     assert tail.stdout == result.stdout.splitlines(keepends=True)[-1]
 
 
-def test_a_service_without_app_insights_says_how_to_enable_it(
+def test_a_service_without_app_insights_says_how_to_enable_it_in_place(
     aml_workspace: Workspace, aml_root: Path, workdir: Path, fast_env: None
 ) -> None:
     register_model(aml_workspace, workdir)
@@ -63,3 +64,16 @@ def test_a_service_without_app_insights_says_how_to_enable_it(
     assert "enable_app_insights=True" in result.stderr
     both = amlemu(aml_root, "logs", "plain-svc", "--telemetry", "--init")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    # the fix the message names: turned on in place, the new replicas record
+    service.update(enable_app_insights=True)
+    service.wait_for_deployment()
+    assert service.enable_app_insights is True
+    service.run("{}")
+    deadline = time.monotonic() + 30  # the old replica drains for a second before it stops
+    while True:
+        after = amlemu(aml_root, "logs", "plain-svc", "--telemetry")
+        assert after.returncode == 0, after.stderr
+        if '"type": "request"' in after.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert '"type": "request"' in after.stdout
