@@ -10,8 +10,8 @@ may never come. A parent-death signal (``PR_SET_PDEATHSIG``) is no answer: it fi
 reaches one process and not the server's workers, and it cannot reach a Docker container.
 
 How: the first run the reaper records starts the watchdog (:func:`main`, with the session id
-and the host's pid) in its own process session, its stdin a pipe whose write end only the host holds
-(close-on-exec, closed in forked children). The host writes one line per fact the watchdog
+and the host's pid) in its own process session, its stdin a pipe whose write end only the host
+holds (close-on-exec, closed in forked children). The host writes one line per fact the watchdog
 needs: ``root <path>`` (where the session's records are) and ``backend <name>``. The watchdog
 blocks reading; end of file means the host's last file descriptor closed, i.e. the host is
 gone, whatever killed it. It then does what the host's exit would have done: kills every run
@@ -64,7 +64,7 @@ def bind(session: str, root: Path, backend: str) -> None:
     up at the next start), but logs why the binding failed.
     """
     global _watchdog
-    facts = [f"{_ROOT} {root}", f"{_BACKEND} {backend}"]
+    facts = [f"{_ROOT} {root.absolute()}", f"{_BACKEND} {backend}"]
     with _lock:
         new = [fact for fact in facts if fact not in _facts]
         _facts.extend(new)
@@ -100,6 +100,7 @@ def _start(session: str) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE,  # close-on-exec in the host: no other program inherits it
         stdout=subprocess.DEVNULL,
         env=env,
+        cwd="/",  # ``-c`` imports from the working directory first: not from the user's
         start_new_session=True,  # Ctrl-C or a signal to the host's process group spares it
     )
 
@@ -170,6 +171,7 @@ def cleanup(session: str, roots: Sequence[Path], backends: set[str]) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    """The watchdog process: ``argv`` is ``[session id, host pid]``; stdin is the pipe."""
     if len(argv) != 2 or not argv[1].isdigit():
         print("usage: lifeline.main([SESSION, HOST_PID])", file=sys.stderr)
         return 2
