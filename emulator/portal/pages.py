@@ -5,7 +5,6 @@ prints)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,12 @@ from typing import Any
 from emulator.cli import resources
 from emulator.cli.output import pretty_error
 from emulator.errors import AzureMLException
-from emulator.portal import charts
+from emulator.portal import charts, telemetry
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
-from emulator.server.telemetry import telemetry_path
 
 _LOG_LINES = 200
-_TELEMETRY_ITEMS = 100
 
 
 @dataclass(frozen=True)
@@ -99,14 +96,12 @@ def service(
         "error_text": pretty_error(details["error"]) if details["error"] else None,
         "models": [_model(ws, model_id) for model_id in details["modelIds"]],
         "image": _image(ws, details["imageId"]),
-        "app_insights": bool(found._record.settings.get("appInsightsEnabled")),
-        "telemetry": telemetry(details["replicas"]),
         **_live(details, recorder),
     }
 
 
 def live(ws: Workspace, name: str, recorder: MetricsRecorder) -> dict[str, Any]:
-    """What the service page polls for: state, charts and replicas' log tails."""
+    """What the service page polls for: state, charts, replicas' log tails, App Insights items."""
     details = resources.service_details(resources.find_service(ws, name))
     return {"state": details["state"], **_live(details, recorder)}
 
@@ -125,9 +120,11 @@ def _live(details: dict[str, Any], recorder: MetricsRecorder) -> dict[str, Any]:
             charts_html.append(
                 charts.line_chart("Replicas over time", recorder.replicas(name), step=True)
             )
+    enabled = bool(details.get("appInsightsEnabled"))
     return {
         "charts": "".join(charts_html),
         "logs": [(r["replica"], _tail(r["log"])) for r in details["replicas"]],
+        "telemetry": telemetry.section(name, telemetry.recorded(details["replicas"]), enabled),
     }
 
 
@@ -139,63 +136,6 @@ def _tail(path: str | None) -> str:
     except OSError:
         return "(log removed)"
     return "\n".join(lines[-_LOG_LINES:])
-
-
-@dataclass(frozen=True)
-class TelemetryItem:
-    """One recorded Application Insights item, as the service page lists it."""
-
-    time: str
-    replica: int
-    kind: str
-    what: str
-    result: str
-    duration: str
-    request_id: str
-    detail: str
-
-
-def telemetry(replicas: list[dict[str, Any]]) -> list[TelemetryItem]:
-    """The newest items the replicas recorded instead of sending them (newest last)."""
-    items = []
-    for replica in replicas:
-        if not replica["log"]:
-            continue
-        try:
-            lines = telemetry_path(Path(replica["log"])).read_text(errors="replace").splitlines()
-        except OSError:  # nothing recorded (Application Insights off, or not called yet)
-            continue
-        for line in lines[-_TELEMETRY_ITEMS:]:
-            try:
-                item = json.loads(line)
-            except ValueError:  # a line being written
-                continue
-            items.append(_telemetry_item(replica["replica"], item))
-    return sorted(items, key=lambda item: item.time)[-_TELEMETRY_ITEMS:]
-
-
-def _telemetry_item(replica: int, item: dict[str, Any]) -> TelemetryItem:
-    kind = str(item.get("type", "?"))
-    if kind == "request":
-        what = f"{item.get('http_method', '')} {item.get('name', '')}"
-        result = f"{item.get('resultCode', '')}" + ("" if item.get("success") else " (failed)")
-        detail = str(item.get("Response Value") or "")
-    elif kind == "exception":
-        trace = str(item.get("exception", "")).strip().splitlines()
-        what = trace[-1] if trace else str(item.get("message", ""))
-        result, detail = str(item.get("severity", "")), "\n".join(trace)
-    else:
-        what, result, detail = str(item.get("message", "")), str(item.get("severity", "")), ""
-    return TelemetryItem(
-        time=str(item.get("time", "")),
-        replica=replica,
-        kind=kind,
-        what=what,
-        result=result,
-        duration=str(item.get("duration", "")),
-        request_id=str(item.get("Request Id", "")),
-        detail=detail,
-    )
 
 
 def _model(ws: Workspace, model_id: str) -> dict[str, Any]:

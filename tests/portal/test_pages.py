@@ -200,6 +200,9 @@ def test_service_page_lists_the_recorded_application_insights_items(
     rows = re.findall(r'<tr class="telemetry request">(.*?)</tr>', section.split("<h2>")[0])
     assert len(rows) >= 1 and all("POST /score" in row for row in rows)
     assert "<td>200</td>" in rows[0] and "seen" in rows[0]  # the response value, unfolded
+    # the live refresh carries the same section (the page swaps it in)
+    live = client.get("/services/echo-ai/live").json
+    assert live is not None and '<tr class="telemetry request">' in live["telemetry"]
     # the echo-aks service has it off, and says how to turn it on
     other = client.get("/services/echo-aks").text.split("<h2>Application Insights</h2>")[1]
     assert "Application Insights is off for this service" in other.split("<h2>")[0]

@@ -1,11 +1,13 @@
 // The service page follows its service: every two seconds it fetches /services/<name>/live
-// (state, server-rendered SVG charts, log tails) and swaps those parts in place.
+// (state, server-rendered SVG charts, log tails, Application Insights items) and swaps those
+// parts in place.
 (function () {
   "use strict";
   var charts = document.getElementById("charts");
   if (!charts) { return; }
   var url = charts.getAttribute("data-live");
   var state = document.getElementById("state");
+  var telemetry = document.getElementById("telemetry");
 
   function follow(pre, text) {
     var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
@@ -20,6 +22,7 @@
         if (!live) { return; }
         charts.innerHTML = live.charts || charts.innerHTML;
         if (state) { state.textContent = live.state; state.className = "state " + live.state; }
+        if (telemetry && telemetry.innerHTML !== live.telemetry) { telemetry.innerHTML = live.telemetry; }
         live.logs.forEach(function (entry) {
           var pre = document.querySelector('pre.log[data-replica="' + entry[0] + '"]');
           if (pre) { follow(pre, entry[1]); }
