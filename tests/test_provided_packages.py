@@ -15,6 +15,7 @@ import http.client
 import importlib.metadata
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,6 @@ SCORING = REPO / "fixtures" / "scoring"
 #: originals next to the checkout.
 GOLDEN_DIRS = (REPO / "tests" / "golden", REPO.parent / "shared" / "research" / "golden")
 JSON = {"Content-Type": "application/json"}
-IRIS_ROWS = b'{"data": [[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}'
-RAW_POST = ("/score?a=1", b"a,b\n1,2\n", {"Content-Type": "text/csv"})
 _READY_TIMEOUT_S = 180
 
 
@@ -69,16 +68,49 @@ class Reply:
     body: bytes
 
 
-def recorded(name: str) -> Reply:
-    """azmlinfsrv's answer in the transcript ``name`` (``curl -i`` output after the command)."""
+def _transcript(name: str) -> bytes:
     path = next((d / name for d in GOLDEN_DIRS if (d / name).is_file()), None)
     assert path is not None, f"transcript {name} is in none of {[str(d) for d in GOLDEN_DIRS]}"
-    response = path.read_bytes()[path.read_bytes().index(b"\nHTTP/") + 1 :]
-    head, _, body = response.partition(b"\r\n\r\n")
+    return path.read_bytes()
+
+
+def recorded(name: str) -> Reply:
+    """azmlinfsrv's answer in the transcript ``name`` (``curl -i`` output after the command)."""
+    data = _transcript(name)
+    head, _, body = data[data.index(b"\n\nHTTP/") + 2 :].partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines)
-    headers = {key.lower(): value for key, value in headers.items()}
+    headers = {key.lower(): value for key, value in (line.split(": ", 1) for line in lines)}
     return Reply(status_line.split(" ", 1)[1], headers, body[: int(headers["content-length"])])
+
+
+def curl(name: str) -> tuple[str, str, bytes | None, dict[str, str]]:
+    """The request of transcript ``name`` (``curl -sS -i [-X METHOD] URL [-H ...] [-d ...]``)."""
+    text = _transcript(name).decode("latin-1")
+    command = text.split("\n$ ", 1)[1].split("\n\nHTTP/", 1)[0]
+    args = iter(shlex.split(command)[1:])
+    method, target, headers, body = "GET", "/", {}, None
+    for arg in args:
+        if arg == "-X":
+            method = next(args)
+        elif arg == "-H":
+            key, _, value = next(args).partition(":")
+            headers[key] = value.strip()
+        elif arg in ("-d", "--data-binary"):
+            body = next(args).encode()
+        elif arg.startswith("http://"):
+            target = "/" + arg.split("/", 3)[3]
+    return method, target, body, headers
+
+
+#: azmlinfsrv 1.5.1's answers to golden-app/score_schema.py (``fixtures/.../score_schema.py``).
+SCHEMA_TRANSCRIPTS = (
+    "infsrv-schema-good.txt",
+    "infsrv-schema-wrong-content-type.txt",
+    "infsrv-schema-malformed-json.txt",
+    "infsrv-schema-empty-body.txt",
+    "infsrv-schema-missing-param.txt",
+    "infsrv-schema-bad-shape.txt",
+)
 
 
 # -- scenarios: one per provided distribution --------------------------------------------
@@ -121,11 +153,8 @@ def _answers_like_azmlinfsrv(server: Server, transcript: str, reply: Reply) -> N
 
 
 def _inference_schema(server: Server) -> None:
-    swagger = server.call("GET", "/swagger.json")
-    _answers_like_azmlinfsrv(server, "infsrv-swagger-schema.txt", swagger)
-    _answers_like_azmlinfsrv(
-        server, "infsrv-schema-good.txt", server.call("POST", "/score", IRIS_ROWS, JSON)
-    )
+    for transcript in ("infsrv-swagger-schema.txt", *SCHEMA_TRANSCRIPTS):
+        _answers_like_azmlinfsrv(server, transcript, server.call(*curl(transcript)))
     assert "inference-schema[numpy-support]: installed from PyPI" in server.build_log
 
 
@@ -150,10 +179,8 @@ def _defaults(server: Server) -> None:
 
 def _raw_http(distribution: str) -> Callable[[Server], None]:
     def check(server: Server) -> None:
-        path, body, headers = RAW_POST
-        _answers_like_azmlinfsrv(
-            server, "infsrv-rawhttp-post.txt", server.call("POST", path, body, headers)
-        )
+        transcript = "infsrv-rawhttp-post.txt"
+        _answers_like_azmlinfsrv(server, transcript, server.call(*curl(transcript)))
         assert f"{distribution}: provided by the emulator, behaves as" in server.build_log
 
     return check
@@ -509,19 +536,21 @@ def test_microsofts_sample_environment_deploys_healthy_to_local_aci_and_aks(
         ("sample-aks", AksWebservice.deploy_configuration(), cluster, "Healthy"),
     ]
     expected = json.loads(recorded("infsrv-schema-good.txt").body)
+    rows = (curl("infsrv-schema-good.txt")[2] or b"").decode()
     for name, deployment, target, healthy in targets:
         service = Model.deploy(aml_workspace, name, [model], config, deployment, target)
         service.wait_for_deployment()
         assert service.state == healthy, service.get_logs()
-        assert service.run(IRIS_ROWS.decode()) == expected
+        assert service.run(rows) == expected
         service.delete()
 
 
 @pytest.mark.slow
-def test_a_fresh_install_serves_an_inference_schema_script(
+def test_a_fresh_install_serves_an_inference_schema_script_as_azmlinfsrv_does(
     tmp_path: Path, iris_pickle: Path
 ) -> None:
-    """``pip install azureml-emulator`` alone (no extras, nothing else): ``amlemu serve``."""
+    """``pip install azureml-emulator`` (no extras) and the script's own libraries, then
+    ``amlemu serve``: inference-schema comes with the emulator, as with azmlinfsrv."""
     uv = shutil.which("uv")
     assert uv, "uv (a test dependency) is needed to make the fresh virtualenv"
     source = tmp_path / "source"  # a copy: building in the checkout would write into it
@@ -531,30 +560,41 @@ def test_a_fresh_install_serves_an_inference_schema_script(
     for part in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / part, source / part)
     venv = tmp_path / "venv"
+    python = str(venv / "bin" / "python")
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(source)],
+    libraries = ["joblib", f"scikit-learn=={_sklearn_version()}"]  # score_schema.py's imports
+    subprocess.run([uv, "pip", "install", "-q", "--python", python, source, *libraries], check=True)
+    shown = subprocess.run(
+        [uv, "pip", "show", "--python", python, "inference-schema"],
+        capture_output=True,
+        text=True,
         check=True,
-    )
+    ).stdout
+    assert "Required-by: azureml-emulator" in shown, shown
 
-    app = tmp_path / "app"
-    (app / "azureml-models" / "sklearn-iris" / "1").mkdir(parents=True)
-    shutil.copy(iris_pickle, app / "azureml-models" / "sklearn-iris" / "1" / "model.pkl")
-    shutil.copy(SCORING / "provided" / "score_defaults.py", app / "score.py")
+    model_dir = tmp_path / "app" / "azureml-models" / "sklearn-iris" / "1"
+    model_dir.mkdir(parents=True)
+    shutil.copy(iris_pickle, model_dir / "model.pkl")
+    shutil.copy(SCORING / "server" / "score_schema.py", tmp_path / "app" / "score.py")
     reservation = PortReservation()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    command = ["serve", "--entry_script", "score.py", "--port", str(reservation.port)]
+    command = ["serve", "--entry_script", "score.py", "--model_dir", str(model_dir)]
     with (tmp_path / "serve.log").open("wb") as output:
         server = subprocess.Popen(
-            [str(venv / "bin" / "amlemu"), *command],
-            cwd=app,
-            env={**env, "AML_APP_ROOT": str(app)},
+            [str(venv / "bin" / "amlemu"), *command, "--port", str(reservation.port)],
+            cwd=tmp_path / "app",
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
         _wait_ready(server, reservation.port, tmp_path / "serve.log")
-        _defaults_answers(Server(reservation.port, "", ""))
+        served = Server(reservation.port, "", "")
+        _answers_like_azmlinfsrv(
+            served, "infsrv-swagger-schema.txt", served.call(*curl("infsrv-swagger-schema.txt"))
+        )
+        for transcript in SCHEMA_TRANSCRIPTS:
+            _answers_like_azmlinfsrv(served, transcript, served.call(*curl(transcript)))
     finally:
         server.terminate()
         server.wait(timeout=30)
