@@ -236,3 +236,15 @@ def test_streams_are_read_whole_for_the_request_item(start_server, tmp_path: Pat
     items = [item for item in records(telemetry) if item["type"] == "request"]
     assert [item["resultCode"] for item in items] == ["200", "500", "500"]
     assert items[0]["Response Value"] == "chunk 0\nchunk 1\nchunk 2\n"
+
+
+def test_standalone_server_records_under_the_emulator_root(start_server, tmp_path: Path) -> None:
+    # amlemu serve without AZUREML_EMULATOR_TELEMETRY_FILE: one file per start, named in the log
+    root = tmp_path / "root"
+    server = start_server("score_appinsights.py", FLAG, KEY, AZUREML_EMULATOR_ROOT=str(root))
+    server.wait_ready()
+    request(server.port, "POST", "/score", JSON_CT, b"{}")
+    server.wait_for_log("POST /score 200")
+    (path,) = (root / "runtime" / "logs" / "serve").glob("*.telemetry.jsonl")
+    assert f"Application Insights telemetry is recorded in {path} (nothing" in server.stdout
+    assert any(item["type"] == "request" for item in records(path))
