@@ -1,7 +1,6 @@
 """SIGTERM and SIGHUP end a process that hosts services the way Ctrl-C does.
 
-``timeout``, CI cancellation, ``kill`` and pytest-timeout send SIGTERM; a closed terminal sends
-SIGHUP. Python's default for both ends the process at once, skipping ``finally`` blocks,
+``timeout``, CI cancellation and ``kill`` send SIGTERM; a closed terminal sends SIGHUP. Python's default for both ends the process at once, skipping ``finally`` blocks,
 ``atexit`` and with them the emulator's clean shutdown (the replicas still die: their watchdog,
 :mod:`emulator.runtime.lifeline`, sees the host go). Within :func:`handle_termination` both
 signals raise :class:`HostTerminated` in the main thread instead: a ``KeyboardInterrupt``, so
@@ -78,12 +77,10 @@ def handle_termination() -> Iterator[Termination]:
                 signal.signal(number, previous)
 
 
-def stop_hosted_services(interrupt: KeyboardInterrupt | None = None) -> None:
+def stop_hosted_services(interrupt: KeyboardInterrupt) -> None:
     """Stop every service this process hosts; their records say why: ``stopped: the host
-    process (pid N) received SIGTERM`` (or ``was interrupted (Ctrl-C)``, or ``exited``)."""
+    process (pid N) received SIGTERM`` (or ``was interrupted (Ctrl-C)``)."""
     if isinstance(interrupt, HostTerminated):
         HOST.shutdown(interrupt.reason)
-    elif interrupt is not None:
-        HOST.shutdown("was interrupted (Ctrl-C)")
     else:
-        HOST.shutdown()
+        HOST.shutdown("was interrupted (Ctrl-C)")
