@@ -1,7 +1,8 @@
 """SIGTERM and SIGHUP end a process that hosts services the way Ctrl-C does.
 
-``timeout``, CI cancellation and ``kill`` send SIGTERM; a closed terminal sends SIGHUP. Python's default for both ends the process at once, skipping ``finally`` blocks,
-``atexit`` and with them the emulator's clean shutdown (the replicas still die: their watchdog,
+``timeout``, CI cancellation and ``kill`` send SIGTERM; a closed terminal sends SIGHUP.
+Python's default for both ends the process at once, skipping ``finally`` blocks, ``atexit`` and
+with them the emulator's clean shutdown (the replicas still die: their watchdog,
 :mod:`emulator.runtime.lifeline`, sees the host go). Within :func:`handle_termination` both
 signals raise :class:`HostTerminated` in the main thread instead: a ``KeyboardInterrupt``, so
 the program unwinds exactly as after Ctrl-C (a script's own ``except KeyboardInterrupt:
