@@ -7,12 +7,15 @@ workspace's key), so azmlinfsrv's client starts and its items land next to the r
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from cli_harness import amlemu, build_image, register_model
 
 from emulator import Workspace
+from emulator.cli.logs_cmd import _follow
 from emulator.sdk.webservice import AciWebservice, Webservice
 
 
@@ -77,3 +80,18 @@ def test_a_service_without_app_insights_says_how_to_enable_it_in_place(
             break
         time.sleep(0.5)
     assert '"type": "request"' in after.stdout
+
+
+def test_following_waits_for_the_first_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service that has recorded nothing yet has no telemetry file: following waits for it."""
+    path = tmp_path / "svc-abc123-1-0000abcd.telemetry.jsonl"
+    writer = threading.Timer(0.15, lambda: path.write_text('{"type": "trace"}\n'))
+    checks = iter([True, False])  # the service is deleted at the second check
+    writer.start()
+    try:
+        _follow(path, 0, None, lambda: next(checks))
+    finally:
+        writer.cancel()
+    assert capsys.readouterr().out == '{"type": "trace"}\n'
