@@ -19,7 +19,7 @@ import socket
 import sys
 import traceback
 from collections import deque
-from types import FrameType, ModuleType
+from types import FrameType
 
 from werkzeug.wrappers import Response
 
@@ -45,15 +45,6 @@ _RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs fo
 _END = object()
 
 logger = logging.getLogger("azmlinfsrv")
-
-#: Module names azmlinfsrv answers itself, so scripts import them without azureml installed.
-ALIASES = {
-    "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
-    "azureml.contrib.services.aml_response": "emulator.server.contrib.aml_response",
-    "azureml_inference_server_http.api.aml_request": "emulator.server.contrib.aml_request",
-    "azureml_inference_server_http.api.aml_response": "emulator.server.contrib.aml_response",
-}
-
 
 def main(argv: list[str]) -> int:
     """Boot, then serve until the HTTP process closes the pair (exit 0) or boot fails (3)."""
@@ -186,15 +177,11 @@ def _exit(code: int) -> None:
 
 
 def _prepare_imports(config: ServerConfig) -> None:
-    """``azureml.*`` through the emulator's shim, azmlinfsrv's aliases, and the app on sys.path."""
-    import importlib
-
+    """``azureml.*`` and ``azureml_inference_server_http.api.*`` (the module paths azmlinfsrv
+    answers itself) through the emulator's shim, and the app on sys.path."""
     from emulator.sdk.shim import activate
 
     activate()
-    for alias, target in ALIASES.items():
-        module: ModuleType = importlib.import_module(target)
-        sys.modules[alias] = module
     sys.path.append(config.app_root)
     if config.source_dir:
         sys.path.append(os.path.join(config.app_root, config.source_dir))

@@ -26,7 +26,6 @@ FAILED = [
 
 @pytest.fixture(scope="module")
 def schema_server(start_module_server, model_dir: Path) -> ServerProcess:
-    pytest.importorskip("inference_schema")  # the scoring script's own dependency
     return start_module_server("score_schema.py", "--model_dir", str(model_dir)).wait_ready()
 
 
