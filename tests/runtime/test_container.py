@@ -93,9 +93,10 @@ def test_init_failure_ends_in_crash_loop_back_off(start_container: StartContaine
     seen = set()
     while (status := container.status).state is not ContainerState.FAILED:
         seen.add((status.state, status.restart_count))
+        # Azure takes minutes; the time scale makes seconds. Only a hang guard: how many seconds
+        # depends on the machine's load, so the test does not bound it.
         assert time.monotonic() - began < 30, container.logs()
         time.sleep(0.02)
-    assert time.monotonic() - began < 10  # Azure takes minutes; the time scale makes seconds
     assert {count for _, count in seen} == {0, 1, 2, 3}
     assert {state for state, _ in seen} == {ContainerState.TRANSITIONING}
     assert container.wait_until_ready(1) == status
