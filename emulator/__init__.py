@@ -8,8 +8,8 @@ from emulator._version import __version__
 from emulator.activation import mock_aml
 from emulator.environments import CondaDependencies, Environment
 from emulator.sdk.model import Model
-from emulator.sdk.shim import activate, deactivate, is_active
 from emulator.sdk.workspace import Workspace
+from emulator.shim import activate, deactivate, is_active
 
 __all__ = [
     "CondaDependencies",

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from emulator.sdk.shim import activate, deactivate
 from emulator.settings import ROOT_ENV, STRICT_ENV
+from emulator.shim import activate, deactivate
 
 if TYPE_CHECKING:
     from emulator.mock import AzureMock

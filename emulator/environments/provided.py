@@ -6,7 +6,7 @@ and pip pulls in the rest: ``azureml-defaults`` → ``azureml-inference-server-h
 emulator provides them two ways:
 
 - **emulated**: the emulator's own modules answer the distribution's import paths (the shim
-  table, :data:`emulator.sdk.shim.SHIMMED_MODULES`, generated into every image). A user's line
+  table, :data:`emulator.shim.SHIMMED_MODULES`, generated into every image). A user's line
   for one is recorded in the build log, never installed: installing the real one would put a
   second ``azureml`` package in the image.
 - **installed**: the real distribution from PyPI. The emulator depends on it (so its own

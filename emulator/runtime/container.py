@@ -18,7 +18,7 @@ thread, Kubernetes style:
   the last run — and it is not started again.
 
 Every orchestration delay is Azure's multiplied by the time scale
-(:mod:`emulator.runtime.timing`): by default a crash loop is over in a few seconds instead of
+(:mod:`emulator.timing`): by default a crash loop is over in a few seconds instead of
 Azure's minutes. That is the one deliberate difference. The replica keeps one loopback port
 (:mod:`emulator.runtime.ports`) across restarts; its log file collects every run, with a
 ``[emulator]`` line between runs saying why the previous one ended.
@@ -44,10 +44,10 @@ from emulator.runtime.backends.select import select_backend
 from emulator.runtime.labels import container_labels, session_id
 from emulator.runtime.ports import PortReservation
 from emulator.runtime.probes import ProbeCounter, ProbeResult, ProbeSettings, http_probe
-from emulator.runtime.timing import time_scale
 from emulator.server.config import TELEMETRY_FILE
 from emulator.server.telemetry import telemetry_path
 from emulator.settings import emulator_root
+from emulator.timing import time_scale
 
 logger = logging.getLogger("azureml.emulator.runtime")
 

@@ -2,7 +2,7 @@
 
 :class:`ProbeSettings` holds the AKS ``livenessProbeRequirements`` with the SDK's documented
 defaults (period 10 s, initial delay 310 s, timeout 2 s, success 1, failure 3); the container
-scales the period (see :mod:`emulator.runtime.timing`). :class:`ProbeCounter` applies the
+scales the period (see :mod:`emulator.timing`). :class:`ProbeCounter` applies the
 thresholds: results count only while consecutive, as in Kubernetes.
 """
 

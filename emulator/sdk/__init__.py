@@ -1,1 +1,2 @@
-"""The ``azureml.*`` faces: SDK-shaped classes over the state layers, and the import shim."""
+"""The ``azureml.*`` faces: SDK-shaped classes over the state layers (emulator/shim.py maps
+the ``azureml.*`` import paths onto them)."""

@@ -46,6 +46,7 @@ from emulator.server.logs import server_log
 from emulator.server.messages import HttpRequest, HttpResponse, error_response
 from emulator.server.streaming import StreamBroken, StreamedResponse
 from emulator.settings import emulator_root
+from emulator.timing import time_scale
 
 #: Seconds azmlinfsrv waits for the upload before a worker whose init() failed exits
 #: (scaled by AZUREML_EMULATOR_TIME_SCALE: nothing is uploaded here).
@@ -286,9 +287,6 @@ def wait_for_upload() -> None:
         return
     trace_log.info("Waiting for logs to be sent to Application Insights before exit.")
     trace_log.info(f"Waiting {UPLOAD_WAIT_SECONDS} seconds for upload.")
-    # imported here: emulator.runtime's package imports this module (replicas' telemetry paths)
-    from emulator.runtime.timing import time_scale
-
     time.sleep(UPLOAD_WAIT_SECONDS * time_scale())
 
 

@@ -179,7 +179,7 @@ def _exit(code: int) -> None:
 def _prepare_imports(config: ServerConfig) -> None:
     """``azureml.*`` and ``azureml_inference_server_http.api.*`` (the module paths azmlinfsrv
     answers itself) through the emulator's shim, and the app on sys.path."""
-    from emulator.sdk.shim import activate
+    from emulator.shim import activate
 
     activate()
     sys.path.append(config.app_root)

@@ -29,7 +29,7 @@ from emulator.images.context import BuildContext, ImageRequest, write_context
 from emulator.models.records import ModelRecord
 from emulator.runtime.backends.base import LaunchSpec
 from emulator.runtime.backends.process import container_environment
-from emulator.sdk.shim import ROOTS as SHIM_ROOTS
+from emulator.shim import ROOTS as SHIM_ROOTS
 from emulator.store.blobs import BlobStore
 from emulator.store.root import EmulatorRoot
 from emulator.validation.checks import Finding, finding

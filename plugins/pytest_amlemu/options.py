@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.runtime.timing import TIME_SCALE_ENV
 from emulator.settings import PIN_MODES, PINS_ENV
+from emulator.timing import TIME_SCALE_ENV
 
 BACKENDS = ("process", "docker")
 TARGETS = ("aci", "aks", "local")

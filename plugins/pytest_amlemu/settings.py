@@ -16,8 +16,8 @@ from typing import NoReturn
 import pytest
 
 from emulator.runtime.backends.select import RUNTIME_ENV, runtime_name
-from emulator.runtime.timing import TIME_SCALE_ENV
 from emulator.settings import BUILDER_ENV, PINS_ENV, STRICT_ENV, builder_name
+from emulator.timing import TIME_SCALE_ENV
 from pytest_amlemu.options import BACKENDS, TARGETS, AmlOptions
 
 MARKERS = (

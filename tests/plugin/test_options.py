@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.runtime.timing import TIME_SCALE_ENV
 from emulator.settings import PINS_ENV
+from emulator.timing import TIME_SCALE_ENV
 
 #: Inner sessions leave out plugins they do not need (hypothesis' summary takes seconds).
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from packaging.requirements import Requirement
 
-import emulator
+from emulator._version import __version__
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import DISTRIBUTION
 from emulator.images.context import BuildContext, check_requirements
@@ -352,7 +352,7 @@ def _venv_key(context: BuildContext, runtime: list[str], plan: _VenvPlan) -> str
         plan.interpreter.label,
         str(plan.interpreter.path),  # the interpreter the venv links to
         plan.pins,
-        emulator.__version__,
+        __version__,
         "\n".join(runtime),
         _tree_digest(context.python_dir),
     ):
