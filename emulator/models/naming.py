@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument
 
 _MODEL_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
 
@@ -16,7 +16,7 @@ INVALID_MODEL_NAME = (
 
 
 def validate_model_name(name: object) -> str:
-    """Return ``name`` if Azure would accept it, else raise ``WebserviceException``."""
+    """Return ``name`` if Azure would accept it, else raise ``BadArgument``."""
     if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-        raise WebserviceException(f"{INVALID_MODEL_NAME} Got: {name!r}")
+        raise BadArgument(f"{INVALID_MODEL_NAME} Got: {name!r}")
     return name

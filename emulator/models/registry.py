@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument, NotFound
 from emulator.models.naming import validate_model_name
 from emulator.models.provenance import library_versions
 from emulator.models.records import ModelFile, ModelRecord
@@ -110,15 +110,16 @@ class ModelRegistry:
         with self.root.db.transaction() as conn:
             row = conn.execute("SELECT * FROM models WHERE id=?", (record.id,)).fetchone()
             if row is None:
-                raise WebserviceException(
-                    not_found_message(name=record.name, version=record.version), 404
+                raise NotFound(
+                    not_found_message(name=record.name, version=record.version),
+                    code="ModelNotFound",
                 )
             tags = json.loads(row["tags"])
             properties = json.loads(row["properties"])
             if add_properties:
                 clash = sorted(k for k in add_properties if k in properties)
                 if clash:
-                    raise WebserviceException(
+                    raise BadArgument(
                         "Error, properties are immutable, the following keys cannot be "
                         f"added/modified: {','.join(clash)}"
                     )
@@ -194,7 +195,7 @@ class ModelRegistry:
             for f in record.files:
                 dest = target_dir / f.path
                 if dest.exists():
-                    raise WebserviceException(
+                    raise BadArgument(
                         f"File already exists. To overwrite, set exist_ok to True. {dest}"
                     )
         for f in record.files:
@@ -213,7 +214,7 @@ def _collect_files(source: Path, child_paths: Sequence[str] | None) -> list[tupl
         for path in candidates:
             files.append((path.relative_to(source.parent).as_posix(), path))
     if not files:
-        raise WebserviceException(
+        raise BadArgument(
             f"Model folder {source} contains no files, so there is nothing to register. "
             "Put the model files in it (or register the file itself) and try again."
         )

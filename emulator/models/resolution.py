@@ -15,7 +15,7 @@ import difflib
 import logging
 import os
 
-from emulator.errors import ModelNotFoundException, WebserviceException
+from emulator.exceptions import BadArgument, ModelPathNotFound, OperationFailed
 from emulator.models.layout import MODELS_DIRNAME
 
 logger = logging.getLogger("azureml.core.model")
@@ -29,7 +29,7 @@ def models_dir() -> str:
 def resolve_local(model_name: str | None, version: int | None = None) -> str:
     """Path of a model that is present on disk, in the shapes the SDK returns."""
     if model_name is None:
-        raise WebserviceException("model_name is None")
+        raise BadArgument("model_name is None")
     base = models_dir()
     candidate = os.path.join(base, model_name)
     logger.debug("Looking for model %s (version %s) under %s", model_name, version, base)
@@ -40,7 +40,7 @@ def resolve_local(model_name: str | None, version: int | None = None) -> str:
         if os.path.exists(version_dir):
             entries = os.listdir(version_dir)
             if len(entries) != 1:
-                raise WebserviceException(
+                raise OperationFailed(
                     f"Dir {version_dir} can contain only 1 file or folder. Found {entries}"
                 )
             path = os.path.join(version_dir, entries[0])
@@ -50,7 +50,7 @@ def resolve_local(model_name: str | None, version: int | None = None) -> str:
     if os.path.exists(model_name):
         logger.debug("Found model %s in the working directory %s", model_name, os.getcwd())
         return model_name
-    raise ModelNotFoundException(
+    raise ModelPathNotFound(
         f"Model {model_name} not found in cache at {base} or in current working directory "
         f"{os.getcwd()}. For more info, set logging level to DEBUG."
         + _hint(model_name, version, base)
@@ -60,7 +60,7 @@ def resolve_local(model_name: str | None, version: int | None = None) -> str:
 def _latest_version(name_dir: str) -> int:
     versions = [int(entry) for entry in os.listdir(name_dir)]
     if not versions:
-        raise WebserviceException("versions is empty")
+        raise OperationFailed("versions is empty")
     return max(versions)
 
 

@@ -13,10 +13,12 @@ from emulator.errors import (
     UserErrorException,
     WebserviceException,
 )
+from emulator.exceptions import ModelPathNotFound
 from emulator.models.naming import validate_model_name
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry, latest_per_name, not_found_message
 from emulator.models.resolution import closest_name, models_dir, resolve_local
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -101,6 +103,7 @@ class Model:
     # -- registration ----------------------------------------------------------------------------
 
     @staticmethod
+    @v1_errors()
     def register(
         workspace: Workspace,
         model_path: str | os.PathLike[str],
@@ -172,6 +175,7 @@ class Model:
         return [Model._from_record(workspace, r) for r in records]
 
     @staticmethod
+    @v1_errors()
     def get_model_path(
         model_name: str, version: int | None = None, _workspace: Workspace | None = None
     ) -> str:
@@ -181,7 +185,7 @@ class Model:
         if version is not None:
             try:
                 return resolve_local(model_name, version)
-            except ModelNotFoundException as exc:
+            except ModelPathNotFound as exc:
                 if _workspace is None:
                     raise WebserviceException(exc.message) from exc
                 return _download_into_cache(_workspace, model_name, version)
@@ -256,6 +260,7 @@ class Model:
 
     # -- changes ---------------------------------------------------------------------------------
 
+    @v1_errors()
     def download(
         self,
         target_dir: str | os.PathLike[str] = ".",
@@ -292,6 +297,7 @@ class Model:
         remove = list(self.tags) if tags is not None else []
         self._update(add_tags=tags, remove_tags=remove, description=description)
 
+    @v1_errors()
     def _update(self, **changes: Any) -> None:
         self._bind(self.workspace, _registry(self.workspace).update(self._record, **changes))
 

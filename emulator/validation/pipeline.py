@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from emulator.errors import AzureMLException
+from emulator.exceptions import EmulatorError
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry
@@ -98,7 +98,7 @@ def register_models(models: Sequence[ModelSource], root: EmulatorRoot) -> tuple[
     for model in models:
         try:
             record = registry.register(model.path, model.name)
-        except AzureMLException as exc:
+        except EmulatorError as exc:
             raise CannotValidate(f"Model {model.name} cannot be registered: {exc}") from None
         if model.version is not None:
             record = dataclasses.replace(record, version=model.version)

@@ -1,0 +1,163 @@
+"""State raises neutral errors (code, message, HTTP status); the v1 face raises the SDK's classes.
+
+The state layer's errors must carry what an ARM face renders (``{"error": {"code",
+"message"}}`` with the status) while the v1 face keeps raising the class and message the SDK
+raises today.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from emulator import Model, Workspace
+from emulator.errors import (
+    ComputeTargetException,
+    ModelNotFoundException,
+    UserErrorException,
+    WebserviceException,
+)
+from emulator.exceptions import (
+    BadArgument,
+    ComputeError,
+    Conflict,
+    EmulatorError,
+    InvalidSetting,
+    ModelPathNotFound,
+    NotFound,
+    OperationFailed,
+)
+from emulator.models.registry import ModelRegistry
+from emulator.models.resolution import resolve_local
+from emulator.sdk.translation import to_v1, v1_errors
+from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceStore
+
+
+@pytest.mark.parametrize(
+    ("error_type", "code", "status"),
+    [
+        (BadArgument, "BadArgument", 400),
+        (NotFound, "NotFound", 404),
+        (ModelPathNotFound, "ModelNotFound", None),
+        (Conflict, "Conflict", 409),
+        (InvalidSetting, "InvalidConfiguration", None),
+        (OperationFailed, "OperationFailed", None),
+        (ComputeError, "BadArgument", 400),
+    ],
+)
+def test_each_error_type_carries_code_message_and_status(
+    error_type: type[EmulatorError], code: str, status: int | None
+) -> None:
+    error = error_type("It went wrong. [emulator] Do this instead.")
+    assert isinstance(error, EmulatorError)
+    assert (error.code, error.status) == (code, status)
+    assert error.message == str(error) == "It went wrong. [emulator] Do this instead."
+    assert error.to_arm() == {
+        "error": {"code": code, "message": "It went wrong. [emulator] Do this instead."}
+    }
+
+
+def test_code_and_status_can_be_azures_finer_ones() -> None:
+    error = ComputeError("Quota exceeded.", code="QuotaExceeded", status=409)
+    assert (error.code, error.status) == ("QuotaExceeded", 409)
+    assert error.to_arm()["error"]["code"] == "QuotaExceeded"
+    assert NotFound("gone", code="ModelNotFound").status == 404
+
+
+@pytest.mark.parametrize(
+    ("error", "v1_type", "status_code"),
+    [
+        (BadArgument("bad name"), WebserviceException, None),
+        (OperationFailed("did not start"), WebserviceException, None),
+        (NotFound("gone", code="ModelNotFound"), WebserviceException, 404),
+        (Conflict("exists"), WebserviceException, 409),
+        (ModelPathNotFound("no model"), ModelNotFoundException, None),
+        (InvalidSetting("AZUREML_EMULATOR_X is wrong"), UserErrorException, None),
+    ],
+)
+def test_v1_face_picks_the_sdk_class_and_keeps_the_message(
+    error: EmulatorError, v1_type: type[Exception], status_code: int | None
+) -> None:
+    translated = to_v1(error)
+    assert type(translated) is v1_type
+    assert translated.message == error.message
+    assert getattr(translated, "status_code", None) == status_code
+
+
+def test_compute_errors_read_as_the_resource_providers_answer() -> None:
+    translated = to_v1(ComputeError("Compute name is invalid.", code="BadArgument"))
+    assert type(translated) is ComputeTargetException
+    assert translated.message.startswith(
+        "Received bad response from Resource Provider:\nResponse Code: 400\nHeaders: "
+    )
+    assert translated.message.endswith(
+        'Content: b\'{"error": {"code": "BadArgument", "statusCode": 400, '
+        '"message": "Compute name is invalid."}}\''
+    )
+
+
+def test_v1_errors_translates_and_chains_the_state_error() -> None:
+    state_error = Conflict("Service s already exists.")
+    with (
+        pytest.raises(WebserviceException, match=r"^Service s already exists\.$") as caught,
+        v1_errors(),
+    ):
+        raise state_error
+    assert caught.value.__cause__ is state_error
+    with pytest.raises(KeyError), v1_errors():  # anything else passes through untouched
+        raise KeyError("x")
+
+
+def test_missing_local_model_is_model_not_found(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AML_APP_ROOT", raising=False)
+    with pytest.raises(ModelPathNotFound) as state:
+        resolve_local("absent")
+    assert state.value.code == "ModelNotFound"
+    with pytest.raises(ModelNotFoundException) as face:
+        Model.get_model_path("absent")
+    assert type(face.value) is ModelNotFoundException
+    assert face.value.message == state.value.message
+    assert face.value.message.startswith("Model absent not found in cache at azureml-models")
+
+
+def test_model_gone_is_a_404_in_state(tmp_path: Path) -> None:
+    root = EmulatorRoot(tmp_path / "root")
+    workspace, _ = WorkspaceStore(root).create("sub", "rg", "ws")
+    registry = ModelRegistry(root, workspace.id)
+    (tmp_path / "m.pkl").write_text("w")
+    record = registry.register(tmp_path / "m.pkl", "churn")
+    registry.delete(record)
+    with pytest.raises(NotFound) as state:
+        registry.update(record, add_tags={"a": "b"})
+    assert (state.value.code, state.value.status) == ("ModelNotFound", 404)
+    assert state.value.message.startswith("ModelNotFound: Model with name churn")
+
+
+def test_model_gone_is_a_404_webservice_exception_in_the_face(
+    aml_workspace: Workspace, workdir: Path
+) -> None:
+    (workdir / "m.pkl").write_text("w")
+    Model.register(aml_workspace, "m.pkl", "churn")
+    stale = Model(aml_workspace, "churn")
+    Model(aml_workspace, "churn").delete()
+    with pytest.raises(WebserviceException) as face:
+        stale.add_tags({"a": "b"})
+    assert type(face.value) is WebserviceException
+    assert face.value.status_code == 404
+    assert face.value.message.startswith("ModelNotFound: Model with name churn")
+    assert isinstance(face.value.__cause__, NotFound)
+
+
+def test_invalid_model_name_keeps_the_sdks_message(aml_workspace: Workspace) -> None:
+    with pytest.raises(WebserviceException) as face:
+        Model.register(aml_workspace, "x", "-bad")
+    assert type(face.value) is WebserviceException
+    assert re.fullmatch(
+        r"Error, provided model name is invalid\. .* Got: '-bad'", face.value.message
+    )
+    assert isinstance(face.value.__cause__, BadArgument)
