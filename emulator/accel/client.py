@@ -30,8 +30,8 @@ import grpc
 
 from emulator.accel import routing, tensors
 from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc, types_pb2
-from emulator.mock.uris import real_scoring_uri
 from emulator.services.grpc_gateway import GRPC
+from emulator.services.uris import real_scoring_uri
 
 __all__ = ["PredictionClient", "client_from_service"]
 

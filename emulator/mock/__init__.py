@@ -1,7 +1,8 @@
 """The in-process HTTP mock: Azure scoring URIs, fake blobs, loud failures for the rest of Azure.
 
-``from emulator.mock import AzureMock``. ``AzureMock`` is loaded on first use, so the SDK faces
-can import :mod:`emulator.mock.uris` without importing ``requests`` and ``responses``.
+``from emulator.mock import AzureMock``. ``AzureMock`` is loaded on first use, so importing
+this package (``mock_aml`` does) imports neither ``requests`` nor ``responses``. The Azure-shaped
+addresses it answers are services' (:mod:`emulator.services.uris`), which the faces show.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from types import TracebackType
 
 import responses
 
-from emulator.mock import blobs, requests_patch, routing, uris, urllib_opener
+from emulator.mock import blobs, requests_patch, routing, urllib_opener
 from emulator.mock.errors import AzureMockError, UnmatchedAzureURL
 from emulator.server.messages import HttpResponse
+from emulator.services import uris
 
 
 class AzureMock(ContextDecorator):

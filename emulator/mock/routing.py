@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from http.client import RemoteDisconnected
 from urllib.parse import urlsplit
 
-from emulator.mock import uris
 from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.services import uris
 from emulator.services.gateway import Gateway
 from emulator.services.hosting import HOST
 

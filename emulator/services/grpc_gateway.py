@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from emulator.mock.uris import aks_ip, is_loopback
 from emulator.services.deployment import Deployment
 from emulator.services.gateway import Gateway
+from emulator.services.uris import aks_ip, is_loopback
 
 if TYPE_CHECKING:
     from emulator.accel.routing import AuthCheck

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from emulator.errors import WebserviceException
 from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
-from emulator.mock.uris import presented_scoring_uri, swagger_of
 from emulator.sdk import progress
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
+from emulator.services.uris import presented_scoring_uri, swagger_of
 
 if TYPE_CHECKING:
     from emulator.sdk.workspace import Workspace
