@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from emulator.accel import tensors
-from emulator.accel.client import PredictionClient
 from emulator.accel.converter import convert
 from emulator.accel.resnet import resnet50
 from emulator.accel.session import OnnxModel
+from emulator.sdk.prediction_client import PredictionClient
 
 
 def _times(call: Callable[[], object], repeat: int, warmup: int) -> list[float]:

@@ -29,7 +29,7 @@ from emulator.sdk.workspace import Workspace
 from emulator.services.accelerated import ACCEL_FLAVOR
 
 if TYPE_CHECKING:
-    from emulator.accel.client import PredictionClient, client_from_service
+    from emulator.sdk.prediction_client import PredictionClient, client_from_service
 
 __all__ = [
     "AccelContainerImage",
@@ -47,10 +47,10 @@ _INSTALL_HINT = "pip install 'azureml-emulator[accel]'"
 
 
 def __getattr__(name: str) -> Any:
-    """``PredictionClient`` / ``client_from_service`` come from ``emulator.accel.client``."""
+    """``PredictionClient`` / ``client_from_service`` (:mod:`emulator.sdk.prediction_client`)."""
     if name in ("PredictionClient", "client_from_service"):
         try:
-            from emulator.accel import client
+            from emulator.sdk import prediction_client as client
         except ImportError as exc:
             raise ImportError(
                 f"azureml.accel.{name} needs grpcio and protobuf ({exc}); {_INSTALL_HINT}"

@@ -1,7 +1,7 @@
 """``azureml.accel.client``: ``PredictionClient``, loaded on first use (it needs grpcio).
 
 Importing this module needs no optional dependency (image builds import every shimmed
-module); the names resolve to ``emulator.accel.client`` when they are first read.
+module); the names resolve to ``emulator.sdk.prediction_client`` when they are first read.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emulator.accel.client import PredictionClient, client_from_service
+    from emulator.sdk.prediction_client import PredictionClient, client_from_service
 
 __all__ = ["PredictionClient", "client_from_service"]
 

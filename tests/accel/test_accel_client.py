@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from accel_models import mlp, scale, text_identity
 
-from emulator.accel.client import PredictionClient, client_from_service
 from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc, types_pb2
 from emulator.accel.routing import token_auth
 from emulator.accel.serving import PredictionServer
+from emulator.sdk.prediction_client import PredictionClient, client_from_service
 
 
 class _Recorder(prediction_service_pb2_grpc.PredictionServiceServicer):

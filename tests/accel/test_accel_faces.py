@@ -24,7 +24,7 @@ def iris_model(aml_workspace: Workspace, workdir: Path, iris_pickle: Path) -> Mo
 
 def test_sdk_import_paths() -> None:
     import emulator
-    from emulator.accel import client
+    from emulator.sdk import prediction_client as client
 
     with emulator.mock_aml():
         from azureml.accel import AccelContainerImage, AccelOnnxConverter, PredictionClient
