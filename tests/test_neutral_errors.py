@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from emulator import Model, Workspace
+from emulator.compute.rules import validate_compute_name
 from emulator.errors import (
     ComputeTargetException,
     ModelNotFoundException,
@@ -29,8 +30,12 @@ from emulator.exceptions import (
     NotFound,
     OperationFailed,
 )
+from emulator.images.builders.select import select_builder
+from emulator.images.naming import validate_image_name
 from emulator.models.registry import ModelRegistry
 from emulator.models.resolution import resolve_local
+from emulator.sdk.compute import AksCompute, ComputeTarget
+from emulator.sdk.image import ContainerImage, Image
 from emulator.sdk.translation import to_v1, v1_errors
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceStore
@@ -161,3 +166,47 @@ def test_invalid_model_name_keeps_the_sdks_message(aml_workspace: Workspace) -> 
         r"Error, provided model name is invalid\. .* Got: '-bad'", face.value.message
     )
     assert isinstance(face.value.__cause__, BadArgument)
+
+
+def test_compute_rules_raise_the_resource_providers_code_and_status() -> None:
+    with pytest.raises(ComputeError) as state:
+        validate_compute_name("1-bad")
+    assert (state.value.code, state.value.status) == ("BadArgument", 400)
+    assert state.value.message.startswith("Compute name is invalid. It can include letters")
+    assert state.value.message.endswith("[emulator] Got '1-bad'.")
+
+
+def test_compute_create_in_the_face_keeps_the_sdks_exception_and_text(
+    aml_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZUREML_EMULATOR_PROVISIONING_SECONDS", "0.05")
+    config = AksCompute.provisioning_configuration(cluster_purpose="DevTest")
+    ComputeTarget.create(aml_workspace, "aks", config)
+    with pytest.raises(ComputeTargetException) as face:
+        ComputeTarget.create(aml_workspace, "aks", config)
+    assert type(face.value) is ComputeTargetException
+    assert face.value.message.startswith(
+        "Received bad response from Resource Provider:\nResponse Code: 409\nHeaders: "
+    )
+    assert '"code": "Conflict", "statusCode": 409, "message": "Compute with name aks' in (
+        face.value.message
+    )
+    cause = face.value.__cause__
+    assert isinstance(cause, ComputeError)
+    assert (cause.code, cause.status) == ("Conflict", 409)
+
+
+def test_image_errors_in_state_and_in_the_face(aml_workspace: Workspace, workdir: Path) -> None:
+    with pytest.raises(BadArgument) as state:
+        validate_image_name("Upper")
+    assert state.value.message.startswith("Error, provided image name is invalid.")
+    with pytest.raises(InvalidSetting, match="Set AZUREML_EMULATOR_BUILDER to one of: local"):
+        select_builder(EmulatorRoot(workdir / "root"), "nope")
+    (workdir / "score.py").write_text(
+        "def init():\n    pass\n\n\ndef run(data):\n    return data\n"
+    )
+    config = ContainerImage.image_configuration("score.py", "python")
+    with pytest.raises(WebserviceException) as face:
+        Image.create(aml_workspace, "Upper", [], config)
+    assert type(face.value) is WebserviceException
+    assert face.value.message == state.value.message

@@ -1,6 +1,7 @@
 """Azure's checks on a compute request, with the messages Azure answers them with.
 
-Some checks are answered at once by the resource provider (HTTP 400, which the SDK wraps in
+Some checks are answered at once by the resource provider (HTTP 400, raised as a
+``ComputeError`` with Azure's code, status and message, which the v1 face wraps in
 ``ComputeTargetException('Received bad response from Resource Provider: ...')``): the compute
 name, the VM size, a production cluster's minimum vCPUs. Others only show when provisioning
 ends: the core quota and a size not offered in the location make the cluster ``Failed`` with
@@ -9,13 +10,11 @@ an error in ``provisioning_errors``.
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 
 from emulator.compute.records import ClusterPurpose
 from emulator.compute.vm_sizes import VM_SIZES, VmSize, find_vm_size
-from emulator.errors import ComputeTargetException
+from emulator.exceptions import ComputeError
 
 #: A FastProd cluster needs at least this many vCPUs (agent_count x cores of the VM size).
 MIN_FAST_PROD_CORES = 12
@@ -23,19 +22,9 @@ MIN_FAST_PROD_CORES = 12
 _NAME = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,14}[a-zA-Z0-9])$")
 
 
-def rejected(code: str, message: str, status: int = 400) -> ComputeTargetException:
-    """The SDK's exception for a resource provider's ``status`` answer (``code``, ``message``)."""
-    body = json.dumps(
-        {"error": {"code": code, "statusCode": status, "message": message}}, ensure_ascii=False
-    )
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "x-ms-request-id": str(uuid.uuid4()),
-    }
-    return ComputeTargetException(
-        "Received bad response from Resource Provider:\n"
-        f"Response Code: {status}\nHeaders: {headers}\nContent: b'{body}'"
-    )
+def rejected(code: str, message: str, status: int = 400) -> ComputeError:
+    """The resource provider's ``status`` answer (``code``, ``message``) to a compute request."""
+    return ComputeError(message, code=code, status=status)
 
 
 def validate_compute_name(name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument
 
 _IMAGE_NAME = re.compile(r"^[a-z0-9]([-\.a-z0-9]*[a-z0-9])?$")
 
@@ -18,5 +18,5 @@ INVALID_IMAGE_NAME = (
 def validate_image_name(name: object) -> str:
     """Return ``name`` if Azure would accept it as an image name, else raise."""
     if not isinstance(name, str) or not 3 <= len(name) <= 32 or not _IMAGE_NAME.fullmatch(name):
-        raise WebserviceException(f"{INVALID_IMAGE_NAME} Got: {name!r}")
+        raise BadArgument(f"{INVALID_IMAGE_NAME} Got: {name!r}")
     return name

@@ -23,6 +23,7 @@ from emulator.sdk.compute_config import (
     ComputeTargetProvisioningConfiguration,
     resolve_provisioning,
 )
+from emulator.sdk.translation import v1_errors
 
 if TYPE_CHECKING:
     from emulator.sdk.workspace import Workspace
@@ -301,6 +302,7 @@ class AksCompute(ComputeTarget):
         )
 
     @staticmethod
+    @v1_errors()
     def _create(
         workspace: Workspace, name: str, config: AksProvisioningConfiguration
     ) -> AksCompute:
@@ -331,6 +333,7 @@ class AksCompute(ComputeTarget):
         return target
 
     @staticmethod
+    @v1_errors()
     def _attach(workspace: Workspace, name: str, config: AksAttachConfiguration) -> AksCompute:
         config.validate_configuration()
         resource_group, cluster_name = config.target()

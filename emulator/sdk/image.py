@@ -20,6 +20,7 @@ from emulator.sdk import progress
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 
 __all__ = ["ContainerImage", "ContainerImageConfig", "Image", "ImageConfig"]
@@ -189,6 +190,7 @@ class Image:
         return [Model(self.workspace, id=model_id) for model_id in self.model_ids]
 
     @staticmethod
+    @v1_errors()
     def create(
         workspace: Workspace, name: str, models: Sequence[Any], image_config: ImageConfig
     ) -> Image:

@@ -14,6 +14,7 @@ from emulator.images.naming import validate_image_name
 from emulator.sdk.image import Image
 from emulator.sdk.inference_config import InferenceConfig
 from emulator.sdk.model import resolve_models
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 
 __all__ = ["ModelPackage"]
@@ -62,6 +63,7 @@ class ModelPackage(Image):
         )
 
 
+@v1_errors()
 def package_models(
     workspace: Workspace,
     models: Sequence[Any],

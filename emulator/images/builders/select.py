@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emulator.errors import UserErrorException
+from emulator.exceptions import InvalidSetting
 from emulator.images.builders.base import Builder
 from emulator.images.buildlog import BuildLog
 from emulator.images.context import BuildContext
@@ -38,7 +38,7 @@ def select_builder(root: EmulatorRoot, name: str | None = None) -> Builder:
         return DockerBuilder()
     if chosen == "dockerfile":
         return DockerfileOnlyBuilder()
-    raise UserErrorException(
+    raise InvalidSetting(
         f"Unknown image builder '{chosen}'. Set AZUREML_EMULATOR_BUILDER to one of: "
         f"{', '.join(BUILDERS)}."
     )
