@@ -297,7 +297,8 @@ def test_quota_failure(aml_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
     assert target.provisioning_errors is not None
     assert target.provisioning_errors[0]["error"]["code"] == "QuotaExceeded"  # type: ignore[index]
     assert quota in target.provisioning_errors[0]["error"]["message"]  # type: ignore[index]
-    assert aml_workspace._compute.cores_in_use() == 4  # a failed cluster holds nothing
+    # A failed cluster holds nothing.
+    assert aml_workspace.emulator_state.compute.cores_in_use() == 4
     # Deleting the failed target frees its name at once; a smaller cluster then fits.
     target.delete()
     _create(aml_workspace, "prod-aks", cluster_purpose="DevTest").wait_for_completion()
@@ -356,7 +357,7 @@ def test_bad_quota_setting(aml_workspace: Workspace, monkeypatch: pytest.MonkeyP
 def test_delete(aml_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     target = _create(aml_workspace, "gone-aks")
     target.wait_for_completion()
-    assert aml_workspace._compute.cores_in_use() == 12
+    assert aml_workspace.emulator_state.compute.cores_in_use() == 12
     target.delete()
     assert target.provisioning_state == "Deleting"
     assert ComputeTarget(aml_workspace, "gone-aks").provisioning_state == "Deleting"
@@ -366,7 +367,7 @@ def test_delete(aml_workspace: Workspace, capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(ComputeTargetException, match="ComputeTargetNotFound"):
         ComputeTarget(aml_workspace, "gone-aks")
     assert aml_workspace.compute_targets == {}
-    assert aml_workspace._compute.cores_in_use() == 0
+    assert aml_workspace.emulator_state.compute.cores_in_use() == 0
     _create(aml_workspace, "gone-aks").wait_for_completion()  # the name is free again
 
 
@@ -376,7 +377,8 @@ def test_detach_and_attach(aml_workspace: Workspace) -> None:
     resource_id = original.cluster_resource_id
     original.detach()
     assert aml_workspace.compute_targets == {}
-    assert aml_workspace._compute.cores_in_use() == 4  # the cluster itself still exists
+    # The cluster itself still exists.
+    assert aml_workspace.emulator_state.compute.cores_in_use() == 4
 
     config = AksCompute.attach_configuration(resource_id=resource_id, cluster_purpose="DevTest")
     attached = ComputeTarget.attach(aml_workspace, "second", config)
@@ -495,7 +497,7 @@ def test_unschedulable_reasons() -> None:
 
 def test_cluster_reservations_are_shared_by_services(aml_workspace: Workspace) -> None:
     _create(aml_workspace, "shared", cluster_purpose="DevTest").wait_for_completion()
-    registry = aml_workspace._compute
+    registry = aml_workspace.emulator_state.compute
     assert registry.schedule("shared", 3, cpu_cores=1, memory_gb=1).fits
     assert registry.reserve("shared", "svc-a", 2, cpu_cores=1, memory_gb=1).fits
     # svc-b sees svc-a's pods: only one more 1-core pod fits on the 3.86-core node.
@@ -518,6 +520,6 @@ def test_a_cluster_still_creating_has_no_nodes(
 ) -> None:
     monkeypatch.setenv("AZUREML_EMULATOR_PROVISIONING_SECONDS", "30")
     target = _create(aml_workspace, "later", cluster_purpose="DevTest")
-    assert aml_workspace._compute.get("later").state is ProvisioningState.CREATING  # type: ignore[union-attr]
-    assert not aml_workspace._compute.schedule("later", 1, 0.1, 0.5).fits
+    assert aml_workspace.emulator_state.compute.get("later").state is ProvisioningState.CREATING  # type: ignore[union-attr]
+    assert not aml_workspace.emulator_state.compute.schedule("later", 1, 0.1, 0.5).fits
     target.delete()

@@ -138,7 +138,7 @@ def test_mock_aml_sets_and_restores_root_and_strict(tmp_path: Path, monkeypatch)
         with pytest.raises(WorkspaceException, match="Workspace not found"):
             Workspace("s", "rg", "missing")
         ws = Workspace.create("made", subscription_id="s", resource_group="rg", show_output=False)
-        assert ws._root.path == (tmp_path / "inner").resolve()
+        assert ws.emulator_state.root.path == (tmp_path / "inner").resolve()
     import os
 
     assert os.environ["AZUREML_EMULATOR_ROOT"] == str(tmp_path / "outer")

@@ -64,7 +64,7 @@ def run_exec(args: argparse.Namespace) -> int:
     ws = select_workspace(args)
     service = resources.find_service(ws, args.service)
     image = _image(service)
-    replicas = service_replicas(ws._root.path, service._record)
+    replicas = service_replicas(ws.emulator_state.root.path, service._record)
     replica: ReplicaView | None
     if args.replica is not None:
         replica = pick(replicas, args.replica, service.name)
@@ -94,7 +94,9 @@ def run_exec(args: argparse.Namespace) -> int:
 def _image(service: Webservice) -> ImageRecord:
     """The service's image; it must have been built (there is nothing to run otherwise)."""
     name, _, version = (service.image_id or "").partition(":")
-    record = service.workspace._images.get(name, int(version) if version.isdigit() else None)
+    record = service.workspace.emulator_state.images.get(
+        name, int(version) if version.isdigit() else None
+    )
     if record is None or record.state is not CreationState.SUCCEEDED or not record.location:
         state = record.state.value if record is not None else "deleted"
         raise WebserviceException(

@@ -61,18 +61,18 @@ def add_parser(commands: Any) -> None:
 
 def _faults(ws: Workspace, target: str, must_exist: bool = True) -> ServiceFaults | WorkspaceFaults:
     if target == WORKSPACE:
-        return WorkspaceFaults(ws._root.path, ws._record.id)
+        return WorkspaceFaults(ws.emulator_state.root.path, ws.emulator_state.id)
     if must_exist and services(ws).registry.get(target) is None:
         known = ", ".join(r.name for r in services(ws).registry.records()) or "none"
         raise UserErrorException(
             f"No service {target!r} in workspace '{ws.name}'. Services: {known}. Use "
             f"{WORKSPACE} for image-build and provisioning faults."
         )
-    return ServiceFaults(ws._root.path, ws._record.id, target)
+    return ServiceFaults(ws.emulator_state.root.path, ws.emulator_state.id, target)
 
 
 def _targets(ws: Workspace) -> list[str]:
-    directory = faults_dir(ws._root.path, ws._record.id)
+    directory = faults_dir(ws.emulator_state.root.path, ws.emulator_state.id)
     names = sorted(path.stem for path in directory.glob("*.json")) if directory.is_dir() else []
     return [WORKSPACE if name == WORKSPACE_TARGET else name for name in names]
 

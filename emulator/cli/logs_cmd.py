@@ -71,7 +71,7 @@ def add_parser(commands: Any) -> None:
 def show_logs(args: argparse.Namespace) -> int:
     ws = select_workspace(args)
     record = resources.find_service(ws, args.service)._record
-    replica = pick(service_replicas(ws._root.path, record), args.replica, record.name)
+    replica = pick(service_replicas(ws.emulator_state.root.path, record), args.replica, record.name)
     keep = StartupFilter() if args.init else None
     path = replica.log_path
     if args.telemetry and path is not None:

@@ -110,7 +110,7 @@ IMAGE_HEADER = ("NAME", "VERSION", "STATE", "FLAVOR", "BUILDER", "MODELS", "CREA
 
 def list_images(ws: Workspace) -> list[Image]:
     """Every image version (model packages included, as the portal lists them)."""
-    return [Image._from_record(ws, record) for record in ws._images.records()]
+    return [Image._from_record(ws, record) for record in ws.emulator_state.images.records()]
 
 
 def image_row(image: Image) -> tuple[str, ...]:
@@ -175,7 +175,7 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
     if not show_keys:
         keys = (mask(keys[0]), mask(keys[1]))
     owner = record.owner_pid
-    root = service.workspace._root.path
+    root = service.workspace.emulator_state.root.path
     return {
         **service.serialize(),
         "serviceId": record.name,
@@ -245,7 +245,7 @@ def compute_details(target: ComputeTarget) -> dict[str, Any]:
     """The target's payload plus its nodes: capacity, allocatable share, what the services'
     pods reserve there and which services they belong to."""
     record: ClusterRecord = target._record
-    registry = target.workspace._compute
+    registry = target.workspace.emulator_state.compute
     usage = registry.node_usage(target.name)
     pods: dict[str, list[str]] = {}
     for owner, nodes in registry.reservations(target.name).items():

@@ -195,9 +195,11 @@ class WorkspaceFaults(_Faults):
 def service_faults(workspace: Any, name: str) -> ServiceFaults:
     """The faults of service ``name`` of an SDK ``Workspace``, deployed or not yet (a fault
     injected before the deployment acts on it: ``fail_init`` fails its first start)."""
-    return ServiceFaults(workspace._root.path, workspace._record.id, name)
+    state = workspace.emulator_state
+    return ServiceFaults(state.root.path, state.id, name)
 
 
 def workspace_faults(workspace: Any) -> WorkspaceFaults:
     """The build and provisioning faults of an SDK ``Workspace`` object."""
-    return WorkspaceFaults(workspace._root.path, workspace._record.id)
+    state = workspace.emulator_state
+    return WorkspaceFaults(state.root.path, state.id)

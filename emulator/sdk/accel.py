@@ -163,7 +163,7 @@ def _convert_and_register(
 ) -> tuple[Model, str]:
     from emulator.accel.converter import convert
 
-    registry = workspace._models
+    registry = workspace.emulator_state.models
     with tempfile.TemporaryDirectory(prefix="amlemu-convert-") as tmp:
         source = registry.materialize(model._record, Path(tmp) / "source")
         result = convert(

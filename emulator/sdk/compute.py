@@ -44,7 +44,7 @@ _TERMINAL = ("Succeeded", "Failed", "Canceled")
 
 
 def _not_found(workspace: Workspace, name: str) -> ComputeTargetException:
-    known = ", ".join(r.name or "" for r in workspace._compute.records()) or "none"
+    known = ", ".join(r.name or "" for r in workspace.emulator_state.compute.records()) or "none"
     return ComputeTargetException(
         f"ComputeTargetNotFound: Compute Target with name {name} not found in provided "
         f"workspace [emulator] Compute targets in this workspace: {known}."
@@ -59,7 +59,7 @@ class ComputeTarget:
     def __new__(cls, workspace: Workspace | None = None, name: str | None = None) -> Any:
         if workspace is None or name is None:
             return super().__new__(cls)
-        record = workspace._compute.get(name)
+        record = workspace.emulator_state.compute.get(name)
         if record is None:
             raise _not_found(workspace, name)
         for child in _subclasses():
@@ -70,7 +70,7 @@ class ComputeTarget:
     def __init__(self, workspace: Workspace | None = None, name: str | None = None) -> None:
         if workspace is None or name is None:
             return
-        record = workspace._compute.get(name)
+        record = workspace.emulator_state.compute.get(name)
         if record is None:
             raise _not_found(workspace, name)
         self._bind(workspace, record)
@@ -145,13 +145,16 @@ class ComputeTarget:
     @staticmethod
     def list(workspace: Workspace) -> list[ComputeTarget]:
         """Every compute target of the workspace."""
-        return [ComputeTarget._from_record(workspace, r) for r in workspace._compute.records()]
+        return [
+            ComputeTarget._from_record(workspace, r)
+            for r in workspace.emulator_state.compute.records()
+        ]
 
     # -- state -----------------------------------------------------------------------------------
 
     def refresh_state(self) -> None:
         """Re-read the target (provisioning state, errors, size) from the workspace."""
-        record = self.workspace._compute.get(self.name)
+        record = self.workspace.emulator_state.compute.get(self.name)
         if record is None or record.id != self._record.id:
             raise _not_found(self.workspace, self.name)
         self._bind(self.workspace, record)
@@ -179,7 +182,7 @@ class ComputeTarget:
     def _operation(self) -> tuple[str, dict[str, object] | None]:
         """(operation state, error) of the current operation, as the SDK polls it."""
         deleting = self.provisioning_state == ProvisioningState.DELETING.value
-        record = self.workspace._compute.get(self.name)
+        record = self.workspace.emulator_state.compute.get(self.name)
         if record is None or record.id != self._record.id:
             if deleting:
                 return "Succeeded", None
@@ -209,7 +212,7 @@ class ComputeTarget:
     def delete(self) -> None:
         """Delete the target and its cluster; ``provisioning_state`` becomes ``Deleting``."""
         try:
-            record = self.workspace._compute.delete(self.name)
+            record = self.workspace.emulator_state.compute.delete(self.name)
         except LookupError:
             raise _not_found(self.workspace, self.name) from None
         self._record = record
@@ -219,7 +222,7 @@ class ComputeTarget:
     def detach(self) -> None:
         """Remove the target from the workspace; the cluster itself stays (and can be attached)."""
         try:
-            self.workspace._compute.detach(self.name)
+            self.workspace.emulator_state.compute.detach(self.name)
         except LookupError:
             raise _not_found(self.workspace, self.name) from None
 
@@ -318,7 +321,7 @@ class AksCompute(ComputeTarget):
                         f"[emulator] {exc}"
                     ) from None
         resolved = resolve_provisioning(config)
-        record = workspace._compute.create_aks(
+        record = workspace.emulator_state.compute.create_aks(
             name,
             vm_size=resolved.vm_size,
             agent_count=resolved.agent_count,
@@ -337,7 +340,7 @@ class AksCompute(ComputeTarget):
     def _attach(workspace: Workspace, name: str, config: AksAttachConfiguration) -> AksCompute:
         config.validate_configuration()
         resource_group, cluster_name = config.target()
-        record = workspace._compute.attach_aks(
+        record = workspace.emulator_state.compute.attach_aks(
             name,
             resource_group=resource_group,
             cluster_name=cluster_name,

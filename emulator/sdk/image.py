@@ -145,10 +145,11 @@ class Image:
             version = int(id_version) if id_version else version
         if not name:
             raise WebserviceException("Error, one of id or name must be provided.")
-        record = workspace._images.get(name, version)
+        images = workspace.emulator_state.images
+        record = images.get(name, version)
         if record is None:
             detail = f"name {name}" + (f", version {version}" if version is not None else "")
-            known = ", ".join(sorted({r.name for r in workspace._images.records()})) or "none"
+            known = ", ".join(sorted({r.name for r in images.records()})) or "none"
             raise WebserviceException(
                 f"ImageNotFound: Image with {detail} not found in provided workspace. "
                 f"[emulator] Images in this workspace: {known}",
@@ -199,9 +200,10 @@ class Image:
         records = resolve_models(workspace, models)
         print("Creating image")
         request = image_config._image_request(name, records)
-        builder = select_builder(workspace._root)
+        state = workspace.emulator_state
+        builder = select_builder(state.root)
         config_meta = getattr(image_config, "tags", None), getattr(image_config, "properties", None)
-        record = workspace._images.create(
+        record = state.images.create(
             name,
             builder=builder.name,
             description=getattr(image_config, "description", None),
@@ -211,7 +213,7 @@ class Image:
             model_ids=[r.model_id for r in records],
             entry_script=request.entry_script.name,
         )
-        record = start_build(workspace._images, record, request, builder, workspace._root.blobs)
+        record = start_build(state.images, record, request, builder, state.root.blobs)
         return Image._from_record(workspace, record)
 
     def wait_for_creation(self, show_output: bool = False) -> None:
@@ -220,7 +222,7 @@ class Image:
             record = self._wait_with_status_line()
         else:
             printer = (lambda line: print(line, flush=True)) if show_output else None
-            record = wait_for_build(self.workspace._images, self._record, printer)
+            record = wait_for_build(self.workspace.emulator_state.images, self._record, printer)
         self._bind(self.workspace, record)
         if self.creation_state == "Failed":
             print(
@@ -244,13 +246,13 @@ class Image:
                 if _STEP in line:
                     status.phase(line.split(_STEP, 1)[1])
 
-            record = wait_for_build(self.workspace._images, self._record, show)
+            record = wait_for_build(self.workspace.emulator_state.images, self._record, show)
             status.phase(record.state.value)
         return record
 
     def update_creation_state(self) -> None:
         """Refresh ``creation_state`` (and location, error) from the registry."""
-        record = self.workspace._images.get(self.name, self.version)
+        record = self.workspace.emulator_state.images.get(self.name, self.version)
         if record is not None:
             self._bind(self.workspace, record)
 
@@ -268,7 +270,7 @@ class Image:
 
         records = [
             r
-            for r in workspace._images.records(image_name)
+            for r in workspace.emulator_state.images.records(image_name)
             if r.flavor != "ModelPackage"
             and (model_id is None or model_id in r.model_ids)
             and (model_name is None or any(m.split(":")[0] == model_name for m in r.model_ids))
@@ -279,12 +281,16 @@ class Image:
 
     def add_tags(self, tags: dict[str, str]) -> None:
         self._bind(
-            self.workspace, self.workspace._images.update(self._record, tags={**self.tags, **tags})
+            self.workspace,
+            self.workspace.emulator_state.images.update(self._record, tags={**self.tags, **tags}),
         )
 
     def remove_tags(self, tags: Sequence[str]) -> None:
         remaining = {k: v for k, v in self.tags.items() if k not in set(tags)}
-        self._bind(self.workspace, self.workspace._images.update(self._record, tags=remaining))
+        self._bind(
+            self.workspace,
+            self.workspace.emulator_state.images.update(self._record, tags=remaining),
+        )
 
     def add_properties(self, properties: dict[str, str]) -> None:
         clash = sorted(k for k in properties if k in self.properties)
@@ -294,14 +300,19 @@ class Image:
                 + ",".join(clash)
             )
         merged = {**self.properties, **properties}
-        self._bind(self.workspace, self.workspace._images.update(self._record, properties=merged))
+        self._bind(
+            self.workspace,
+            self.workspace.emulator_state.images.update(self._record, properties=merged),
+        )
 
     def update(self, tags: dict[str, str]) -> None:
-        self._bind(self.workspace, self.workspace._images.update(self._record, tags=tags))
+        self._bind(
+            self.workspace, self.workspace.emulator_state.images.update(self._record, tags=tags)
+        )
 
     def delete(self) -> None:
         """Delete this image version."""
-        self.workspace._images.delete(self._record)
+        self.workspace.emulator_state.images.delete(self._record)
 
     def get_logs(self) -> str:
         """The build log's text (the emulator serves it from ``image_build_log_uri``)."""

@@ -350,7 +350,7 @@ class Model:
 
 
 def _registry(workspace: Workspace) -> ModelRegistry:
-    return workspace._models
+    return workspace.emulator_state.models
 
 
 def _checked_source(model_path: str | os.PathLike[str]) -> Path:

@@ -89,8 +89,9 @@ def package_models(
     digest = hashlib.sha256(",".join(r.model_id for r in records).encode()).hexdigest()[:8]
     name = image_name or f"package-{digest}"
     request = inference_config._image_request(name, records)
-    builder = DockerfileOnlyBuilder() if generate_dockerfile else select_builder(workspace._root)
-    record = workspace._images.create(
+    state = workspace.emulator_state
+    builder = DockerfileOnlyBuilder() if generate_dockerfile else select_builder(state.root)
+    record = state.images.create(
         name,
         builder=builder.name,
         flavor="ModelPackage",
@@ -98,7 +99,7 @@ def package_models(
         model_ids=[r.model_id for r in records],
         entry_script=request.entry_script.name,
     )
-    record = start_build(workspace._images, record, request, builder, workspace._root.blobs)
+    record = start_build(state.images, record, request, builder, state.root.blobs)
     package = object.__new__(ModelPackage)
     package._bind(workspace, record)
     package.generate_dockerfile = generate_dockerfile

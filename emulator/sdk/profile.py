@@ -32,7 +32,6 @@ from emulator.sdk.model import resolve_models
 from emulator.sdk.workspace import Workspace
 from emulator.settings import builder_name
 from emulator.store.database import timestamp
-from emulator.store.workspaces import WorkspaceStore
 from emulator.validation.profiling import CPU_RANGE, MEMORY_RANGE_GB, ProfilingFailed, profile
 from emulator.validation.target import Sample
 
@@ -151,7 +150,12 @@ def profile_models(
     def work() -> None:
         try:
             figures = profile(
-                request, samples, workspace._root, mode=mode, cpu=cpu, memory_in_gb=memory_in_gb
+                request,
+                samples,
+                workspace.emulator_state.root,
+                mode=mode,
+                cpu=cpu,
+                memory_in_gb=memory_in_gb,
             )
         except ProfilingFailed as exc:
             _write(workspace, {**data, "state": "Failed", "error": _error(str(exc))})
@@ -199,7 +203,7 @@ def _error(message: str) -> dict[str, Any]:
 
 
 def _path(workspace: Workspace, name: str) -> Path:
-    directory = WorkspaceStore(workspace._root).directory(workspace._record) / "profiles"
+    directory = workspace.emulator_state.directory / "profiles"
     return directory / f"{name}.json"
 
 

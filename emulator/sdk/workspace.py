@@ -11,14 +11,10 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from emulator.compute.registry import ComputeRegistry
 from emulator.errors import UserErrorException, WorkspaceException
-from emulator.images.registry import ImageRegistry
-from emulator.models.registry import ModelRegistry
 from emulator.sdk.workspace_config import find_config, read_config, write_config
 from emulator.settings import strict_mode
-from emulator.store.root import EmulatorRoot
-from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
+from emulator.state import WorkspaceState, workspace_states
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,7 +24,7 @@ if TYPE_CHECKING:
     from emulator.sdk.model import Model
     from emulator.sdk.webservice import Webservice
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "workspace_of"]
 
 logger = logging.getLogger("emulator.workspace")
 
@@ -52,42 +48,33 @@ class Workspace:
         tags: dict[str, str] | None = None,
         _cloud: str = "AzureCloud",
     ) -> None:
-        root = EmulatorRoot.current()
-        store = WorkspaceStore(root)
-        record = store.find(subscription_id, resource_group, workspace_name)
-        if record is None:
+        states = workspace_states()
+        state = states.get(subscription_id, resource_group, workspace_name)
+        if state is None:
             if strict_mode():
                 raise WorkspaceException(
                     "Workspace not found. [emulator] Strict mode is on "
                     f"(AZUREML_EMULATOR_STRICT): no workspace '{workspace_name}' in resource "
                     f"group '{resource_group}' of subscription '{subscription_id}' under "
-                    f"{root.path}. Create it with Workspace.create(...) first.",
+                    f"{states.root.path}. Create it with Workspace.create(...) first.",
                     found=False,
                 )
-            record, _ = store.create(
+            state, _ = states.create(
                 subscription_id, resource_group, workspace_name, _location, sku, tags
             )
             logger.warning(
                 "Workspace '%s' did not exist in the emulator root %s; created it.",
                 workspace_name,
-                root.path,
+                states.root.path,
             )
-        self._init_from(root, record)
+        self._state = state
 
-    def _init_from(self, root: EmulatorRoot, record: WorkspaceRecord) -> None:
-        self._root = root
-        self._record = record
-        self._models = ModelRegistry(root, record.id)
-        self._images = ImageRegistry(
-            root, record.id, WorkspaceStore(root).directory(record) / "images"
-        )
-        self._compute = ComputeRegistry(root, record)
-
-    @classmethod
-    def _from_record(cls, root: EmulatorRoot, record: WorkspaceRecord) -> Workspace:
-        ws = cls.__new__(cls)
-        ws._init_from(root, record)
-        return ws
+    @property
+    def emulator_state(self) -> WorkspaceState:
+        """The workspace's registries (models, images, services, compute), root and record:
+        how the emulator's faces and tools reach its state (an emulator addition, not part of
+        the SDK)."""
+        return self._state
 
     # -- factories -------------------------------------------------------------------------------
 
@@ -103,12 +90,13 @@ class Workspace:
     ) -> Workspace:
         """Look up a workspace; without subscription/resource group, find it by name alone."""
         if subscription_id is None or resource_group is None:
-            root = EmulatorRoot.current()
-            matches = WorkspaceStore(root).matching(name, subscription_id, resource_group)
+            matches = workspace_states().matching(name, subscription_id, resource_group)
             if len(matches) == 1:
-                return Workspace._from_record(root, matches[0])
+                return workspace_of(matches[0])
             if len(matches) > 1:
-                places = ", ".join(f"{m.subscription_id}/{m.resource_group}" for m in matches)
+                places = ", ".join(
+                    f"{m.record.subscription_id}/{m.record.resource_group}" for m in matches
+                )
                 raise UserErrorException(
                     f"Workspace name '{name}' is ambiguous: it exists in {places}. Pass "
                     "subscription_id and resource_group to choose one."
@@ -135,8 +123,7 @@ class Workspace:
         """Create a workspace; an existing one is an error unless ``exist_ok``."""
         subscription_id = subscription_id or DEFAULT_SUBSCRIPTION
         resource_group = resource_group or DEFAULT_RESOURCE_GROUP
-        root = EmulatorRoot.current()
-        record, created = WorkspaceStore(root).create(
+        state, created = workspace_states().create(
             subscription_id, resource_group, name, location, sku, tags
         )
         if not created and not exist_ok:
@@ -146,7 +133,7 @@ class Workspace:
             )
         if show_output and created:
             print(f"Deployed Workspace with name {name}.")
-        return Workspace._from_record(root, record)
+        return workspace_of(state)
 
     @staticmethod
     def from_config(
@@ -173,27 +160,27 @@ class Workspace:
 
     @property
     def name(self) -> str:
-        return self._record.name
+        return self._state.record.name
 
     @property
     def subscription_id(self) -> str:
-        return self._record.subscription_id
+        return self._state.record.subscription_id
 
     @property
     def resource_group(self) -> str:
-        return self._record.resource_group
+        return self._state.record.resource_group
 
     @property
     def location(self) -> str:
-        return self._record.location
+        return self._state.record.location
 
     @property
     def sku(self) -> str:
-        return self._record.sku
+        return self._state.record.sku
 
     @property
     def tags(self) -> dict[str, str]:
-        return dict(self._record.tags)
+        return dict(self._state.record.tags)
 
     @property
     def models(self) -> dict[str, Model]:
@@ -238,19 +225,26 @@ class Workspace:
             "type": "Microsoft.MachineLearningServices/workspaces",
             "sku": self.sku,
             "tags": self.tags,
-            "creationTime": self._record.created_time,
+            "creationTime": self._state.record.created_time,
         }
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Workspace):
             return NotImplemented
-        return self._root.path == other._root.path and self._record.id == other._record.id
+        return self._state == other._state
 
     def __hash__(self) -> int:
-        return hash((self._root.path, self._record.id))
+        return hash(self._state)
 
     def __repr__(self) -> str:
         return (
             f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
             f"resource_group='{self.resource_group}')"
         )
+
+
+def workspace_of(state: WorkspaceState) -> Workspace:
+    """The SDK ``Workspace`` over a workspace's state (the CLI and portal find states by name)."""
+    workspace = Workspace.__new__(Workspace)
+    workspace._state = state
+    return workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from sqlite3 import Row
+from sqlite3 import Connection, Row
 
 from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
@@ -47,11 +47,14 @@ class WorkspaceStore:
         self.root = root
 
     def find(self, subscription_id: str, resource_group: str, name: str) -> WorkspaceRecord | None:
+        """The workspace with these names in any case (Azure's resource names are
+        case-insensitive); the record keeps the case it was created with."""
         with self.root.db.read() as conn:
-            row = conn.execute(
-                "SELECT * FROM workspaces WHERE subscription_id=? AND resource_group=? AND name=?",
-                (subscription_id, resource_group, name),
-            ).fetchone()
+            return _same_names(conn, subscription_id, resource_group, name)
+
+    def by_id(self, workspace_id: int) -> WorkspaceRecord | None:
+        with self.root.db.read() as conn:
+            row = conn.execute("SELECT * FROM workspaces WHERE id=?", (workspace_id,)).fetchone()
         return WorkspaceRecord.from_row(row) if row else None
 
     def all(self) -> list[WorkspaceRecord]:
@@ -66,9 +69,9 @@ class WorkspaceStore:
         return [
             r
             for r in self.all()
-            if r.name == name
-            and subscription_id in (None, r.subscription_id)
-            and resource_group in (None, r.resource_group)
+            if _fold(r.name) == _fold(name)
+            and (subscription_id is None or _fold(r.subscription_id) == _fold(subscription_id))
+            and (resource_group is None or _fold(r.resource_group) == _fold(resource_group))
         ]
 
     def create(
@@ -83,12 +86,9 @@ class WorkspaceStore:
         """Insert a workspace unless it exists; returns ``(record, created)``."""
         created_time = timestamp()
         with self.root.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM workspaces WHERE subscription_id=? AND resource_group=? AND name=?",
-                (subscription_id, resource_group, name),
-            ).fetchone()
-            if row is not None:
-                return WorkspaceRecord.from_row(row), False
+            existing = _same_names(conn, subscription_id, resource_group, name)
+            if existing is not None:
+                return existing, False
             cur = conn.execute(
                 "INSERT INTO workspaces (subscription_id, resource_group, name, location, sku,"
                 " tags, created_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -110,3 +110,27 @@ class WorkspaceStore:
         path = self.root.path / "workspaces" / str(record.id)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _fold(name: str) -> str:
+    """A resource name as Azure compares it: case-insensitively (Unicode case folding)."""
+    return name.casefold()
+
+
+def _same_names(
+    conn: Connection, subscription_id: str, resource_group: str, name: str
+) -> WorkspaceRecord | None:
+    """The oldest workspace whose three names equal these in any case.
+
+    Compared in Python: SQLite's NOCASE folds ASCII only, and resource group names may hold any
+    Unicode letter. A root written before lookups ignored case may hold both ``ws`` and ``WS``:
+    the first one created is the one found, whichever way it is spelled.
+    """
+    wanted = (_fold(subscription_id), _fold(resource_group), _fold(name))
+    for row in conn.execute("SELECT * FROM workspaces ORDER BY id"):
+        record = WorkspaceRecord.from_row(row)
+        if (_fold(record.subscription_id), _fold(record.resource_group), _fold(record.name)) == (
+            wanted
+        ):
+            return record
+    return None

@@ -38,7 +38,7 @@ def test_model_names_that_escape_are_refused(
     (workdir / "model.pkl").write_bytes(b"weights")
     with pytest.raises(WebserviceException, match="provided model name is invalid"):
         Model.register(aml_workspace, "model.pkl", name)
-    registry = ModelRegistry(aml_workspace._root, aml_workspace._record.id)
+    registry = ModelRegistry(aml_workspace.emulator_state.root, aml_workspace.emulator_state.id)
     with pytest.raises(WebserviceException, match="provided model name is invalid"):
         registry.register(workdir / "model.pkl", name)  # the state layer checks too
 
@@ -53,10 +53,10 @@ def test_image_names_that_escape_are_refused(
         Image.create(aml_workspace, name, [], config)
     with pytest.raises(WebserviceException, match="provided image name is invalid"):
         Model.package(aml_workspace, [], InferenceConfig(entry_script="score.py"), image_name=name)
-    registry: ImageRegistry = aml_workspace._images
+    registry: ImageRegistry = aml_workspace.emulator_state.images
     with pytest.raises(WebserviceException, match="provided image name is invalid"):
         registry.create(name, builder="host")
-    assert not any(p.name == "etc" for p in Path(aml_workspace._root.path).rglob("*"))
+    assert not any(p.name == "etc" for p in Path(aml_workspace.emulator_state.root.path).rglob("*"))
 
 
 @pytest.mark.parametrize("name", ESCAPES)

@@ -127,7 +127,7 @@ def test_services_bind_loopback_and_never_log_credentials(
     assert all(host == "127.0.0.1" for host, _ in sockets), sockets
 
     # No log anywhere (replica logs, build logs, fault logs, this process's loggers) has them.
-    root = Path(aml_workspace._root.path)
+    root = Path(aml_workspace.emulator_state.root.path)
     texts = [keyed.get_logs(), tokened.get_logs(), aci.get_logs(), caplog.text]
     texts += [p.read_text(errors="replace") for p in root.rglob("*.log")]
     assert len(texts) > 4

@@ -54,9 +54,7 @@ def validate_service_name(name: str) -> None:
 
 def services(workspace: Workspace) -> ServiceManager:
     """The workspace's service manager."""
-    return ServiceManager(
-        workspace._root, workspace._record.id, workspace._images, workspace._compute
-    )
+    return workspace.emulator_state.service_manager()
 
 
 class Webservice:
@@ -126,7 +124,8 @@ class Webservice:
     @property
     def faults(self) -> ServiceFaults:
         """Fault injection for this service (an emulator addition; see :mod:`emulator.faults`)."""
-        return ServiceFaults(self.workspace._root.path, self.workspace._record.id, self.name)
+        state = self.workspace.emulator_state
+        return ServiceFaults(state.root.path, state.id, self.name)
 
     @property
     def models(self) -> list[Any]:
