@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import WebserviceException
-from emulator.faults.hosting import HostedFaults
+from emulator.exceptions import EmulatorError, OperationFailed
 from emulator.runtime.container import Container, ContainerConfig, ContainerState
 from emulator.runtime.probes import ProbeSettings
 from emulator.services.auth import ServiceAuth
 from emulator.services.gateway import Gateway
+from emulator.services.injection.hosting import HostedFaults
 from emulator.services.records import ServiceState
 from emulator.services.replicas import Replica
 from emulator.services.route import ServiceRoute
@@ -231,10 +231,10 @@ class Deployment:
         container = Container(config, backend)
         try:
             return container.start()
-        except WebserviceException:
+        except EmulatorError:
             raise
         except Exception as exc:
-            raise WebserviceException(
+            raise OperationFailed(
                 f"Replica {config.name} of service {self.name} could not be started: {exc}"
             ) from exc
 

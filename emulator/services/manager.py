@@ -16,8 +16,7 @@ from typing import Any
 
 from emulator.compute.registry import ComputeRegistry
 from emulator.compute.scheduling import UNSCHEDULABLE_MESSAGE
-from emulator.errors import WebserviceException
-from emulator.faults.hosting import HostedFaults
+from emulator.exceptions import BadArgument, Conflict, EmulatorError, OperationFailed
 from emulator.images.build import log_path, wait_for_build
 from emulator.images.records import CreationState, ImageRecord
 from emulator.images.registry import ImageRegistry
@@ -28,6 +27,7 @@ from emulator.services.deployment import Deployment, ReplicaTemplate
 from emulator.services.gateway import Gateway
 from emulator.services.grpc_gateway import GRPC
 from emulator.services.hosting import HOST
+from emulator.services.injection.hosting import HostedFaults
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.registry import ServiceRegistry
 from emulator.services.settings import ServiceSettings
@@ -92,11 +92,10 @@ class ServiceManager:
         existing = self.registry.get(name)
         if existing is not None:
             if not overwrite:
-                raise WebserviceException(
+                raise Conflict(
                     f"Service {name} with the same name already exists, please use a different "
                     "service name or delete the existing service. [emulator] Or pass "
-                    "overwrite=True to replace it.",
-                    status_code=409,
+                    "overwrite=True to replace it."
                 )
             self.delete(existing)
         accelerated.check_target(image, spec.compute_type)
@@ -132,9 +131,10 @@ class ServiceManager:
     def _check_cluster(self, spec: DeploymentSpec) -> None:
         cluster = self.compute.get(spec.compute_name or "")
         if cluster is None:
-            raise WebserviceException(
+            raise BadArgument(
                 f"ComputeTargetNotFound: Compute Target with name {spec.compute_name} not found "
-                "in provided workspace"
+                "in provided workspace",
+                code="ComputeTargetNotFound",
             )
 
     def _launch(self, record: ServiceRecord, spec: DeploymentSpec, image: ImageRecord) -> None:
@@ -178,7 +178,7 @@ class ServiceManager:
                     return
             self._start(record, spec, image)
         except Exception as exc:  # anything: the service must end Failed, never hang
-            message = exc.message if isinstance(exc, WebserviceException) else repr(exc)
+            message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
             self._set(
                 record,
                 state=ServiceState.FAILED,
@@ -225,7 +225,7 @@ class ServiceManager:
         try:
             gateway.start(port=spec.port)
         except OSError as exc:
-            raise WebserviceException(
+            raise OperationFailed(
                 "Docker container start has failed, the port you are attempting to use is "
                 f"already in use:\n{exc}\n[emulator] Choose another port, or port=None for a "
                 "free one."
@@ -312,13 +312,13 @@ class ServiceManager:
         """Apply ``spec`` (and a new image) without downtime: new replicas first."""
         deployment = self.deployment(record.name)
         if deployment is None:
-            raise WebserviceException(
+            raise BadArgument(
                 f"Service {record.name} is not running in this process, so it cannot be "
                 "updated. [emulator] Deploy it again with overwrite=True."
             )
         image = self._built(image) if image is not None else None
         if image is not None and image.state is not CreationState.SUCCEEDED:
-            raise WebserviceException(
+            raise BadArgument(
                 f'Unable to update service with image {image.image_id} in non "Succeeded" '
                 "creation state."
             )
@@ -349,7 +349,7 @@ class ServiceManager:
             template, spec.route, self.auth(record), spec.replicas, UPDATE_TIMEOUT
         )
         if error is not None:
-            raise WebserviceException(
+            raise OperationFailed(
                 "Service update failed; the previous version keeps serving.\nError:\n"
                 f"{error.get('message', error)}"
             )

@@ -33,7 +33,7 @@ from emulator.services.replicas import Replica, ReplicaProvider, as_callable
 from emulator.services.settings import ServiceSettings
 
 if TYPE_CHECKING:
-    from emulator.faults.front import FrontFaults
+    from emulator.services.injection.front import FrontFaults
 
 #: ``scale(n)``: make the service run ``n`` replicas. A plain function runs in a worker thread
 #: (it may block while replicas start); a coroutine function runs on the gateway's loop.

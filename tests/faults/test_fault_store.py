@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from emulator.faults import FaultError, FaultKind, FaultState, ServiceFaults, WorkspaceFaults
-from emulator.faults.front import FAULT_HEADER, FrontFaults, Plan
 from emulator.faults.model import new_fault
 from emulator.faults.store import FaultStore
 from emulator.services.auth import ServiceAuth
+from emulator.services.injection.front import FAULT_HEADER, FrontFaults, Plan
 
 
 @pytest.mark.parametrize(

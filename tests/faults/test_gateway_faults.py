@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from emulator.faults import ServiceFaults
-from emulator.faults.front import FrontFaults
 from emulator.faults.store import FaultStore
 from emulator.server.messages import HttpRequest, HttpResponse
 from emulator.server.protocol import HttpProtocol
 from emulator.services import Gateway, Replica, ServiceSettings
+from emulator.services.injection.front import FrontFaults
 
 
 class EchoReplica:

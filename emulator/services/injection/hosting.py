@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emulator.faults.front import FrontFaults
-from emulator.faults.launches import FaultingBackend
 from emulator.faults.store import FaultStore
-from emulator.faults.watcher import FaultWatcher, ReplicaView
+from emulator.services.injection.front import FrontFaults
+from emulator.services.injection.launches import FaultingBackend
+from emulator.services.injection.watcher import FaultWatcher, ReplicaView
 
 
 class HostedFaults:

@@ -4,9 +4,9 @@ A service's replicas are launched through :class:`FaultingBackend`, which wraps 
 backend (process or Docker) without changing it:
 
 - ``init-failure``: a start that takes one of the fault's attempts runs
-  :mod:`emulator.faults.failing_init` as its entry script instead of the user's, so the server
-  boots, ``init()`` raises with a message naming the fault, the run exits with code 3 as with
-  any failing ``init()``, and the supervisor's crash-loop handling follows as in Azure;
+  :mod:`emulator.services.injection.failing_init` as its entry script instead of the user's, so
+  the server boots, ``init()`` raises with a message naming the fault, the run exits with code 3
+  as with any failing ``init()``, and the supervisor's crash-loop handling follows as in Azure;
 - ``kill``/``pause``/``memory``: each run is a :class:`FaultyLaunch` that can be sent SIGKILL
   (the whole process group, or ``docker kill``), frozen (SIGSTOP / ``docker pause``) and
   resumed, or killed as the OOM killer would (its exit then reads ``oom_killed``). No memory is
@@ -138,7 +138,7 @@ class FaultingBackend:
     def _script(self) -> str:
         """Where the failing entry script is, as the run sees the file system."""
         if self.name == "docker":  # the image's copy of the emulator
-            return f"{PYTHON_TREE}/emulator/faults/{FAILING_INIT.name}"
+            return f"{PYTHON_TREE}/emulator/services/injection/{FAILING_INIT.name}"
         return str(FAILING_INIT)
 
 

@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from emulator.faults.launches import FaultingBackend, FaultyLaunch, log_line
 from emulator.faults.model import ACTION_KINDS, Fault, FaultKind, FaultState
 from emulator.faults.store import FaultStore
+from emulator.services.injection.launches import FaultingBackend, FaultyLaunch, log_line
 
 POLL_SECONDS = 0.05
 logger = logging.getLogger("azureml.emulator.faults")
