@@ -88,7 +88,7 @@ def registry_under_kills(
             path = Path(model.download(target_dir=str(target)))
             files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
             digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-            recorded = {f.digest for f in model._record.files}
+            recorded = {f.digest for f in model.emulator_record.files}
             expected = reported.get(model.version)
             corrupt += digests != recorded or (expected is not None and expected not in digests)
     return {

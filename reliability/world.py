@@ -114,7 +114,9 @@ def inventory(ws: Any) -> dict[str, Any]:
     from emulator.sdk.webservice import Webservice
 
     return {
-        "models": sorted(f"{m.id}:{f.digest}" for m in Model.list(ws) for f in m._record.files),
+        "models": sorted(
+            f"{m.id}:{f.digest}" for m in Model.list(ws) for f in m.emulator_record.files
+        ),
         "images": sorted(f"{i.id}:{i.creation_state}" for i in Image.list(ws)),
         "services": sorted(f"{s.name}:{s.image_id}:{s.compute_type}" for s in Webservice.list(ws)),
     }

@@ -151,7 +151,7 @@ def test_ssl_service_serves_https_with_the_certificate_at_the_cname(
     assert isinstance(service, AciWebservice)
     service.wait_for_deployment()
     assert service.state == "Healthy", service.get_logs()
-    port = service._record.port
+    port = service.emulator_record.port
     assert port is not None
     assert service.scoring_uri == f"https://{certificate.cname}:{port}/score"
     assert service.swagger_uri == f"https://{certificate.cname}:{port}/swagger.json"

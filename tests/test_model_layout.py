@@ -34,7 +34,9 @@ def test_single_file_model(aml_workspace: Workspace, workdir: Path, app_root: Pa
     model = _register(
         aml_workspace, workdir, "outputs/model.pkl", "iris", {"outputs/model.pkl": "m"}
     )
-    model_dir = lay_out_models(app_root, [model._record], aml_workspace.emulator_state.root.blobs)
+    model_dir = lay_out_models(
+        app_root, [model.emulator_record], aml_workspace.emulator_state.root.blobs
+    )
 
     assert _tree(app_root) == ["azureml-models/iris/1/model.pkl"]
     assert model_dir == app_root / "azureml-models" / "iris" / "1"
@@ -47,7 +49,9 @@ def test_folder_model_nests_the_folder(
     model = _register(
         aml_workspace, workdir, "outputs", "tf", {"outputs/saved_model.pb": "g", "outputs/v/x": "v"}
     )
-    model_dir = lay_out_models(app_root, [model._record], aml_workspace.emulator_state.root.blobs)
+    model_dir = lay_out_models(
+        app_root, [model.emulator_record], aml_workspace.emulator_state.root.blobs
+    )
     assert _tree(app_root) == [
         "azureml-models/tf/1/outputs/saved_model.pb",
         "azureml-models/tf/1/outputs/v/x",
@@ -61,7 +65,7 @@ def test_multi_model_dir_is_azureml_models(
     a = _register(aml_workspace, workdir, "a.pkl", "a", {"a.pkl": "a"})
     b = _register(aml_workspace, workdir, "b", "b", {"b/w.bin": "b"})
     model_dir = lay_out_models(
-        app_root, [a._record, b._record], aml_workspace.emulator_state.root.blobs
+        app_root, [a.emulator_record, b.emulator_record], aml_workspace.emulator_state.root.blobs
     )
     assert model_dir == app_root / "azureml-models"
     assert _tree(app_root) == ["azureml-models/a/1/a.pkl", "azureml-models/b/1/b/w.bin"]
@@ -72,14 +76,18 @@ def test_a_model_twice_in_one_deployment_is_rejected(
 ) -> None:
     a = _register(aml_workspace, workdir, "a.pkl", "a", {"a.pkl": "a"})
     with pytest.raises(ValueError, match="a:1 is listed twice"):
-        lay_out_models(app_root, [a._record, a._record], aml_workspace.emulator_state.root.blobs)
+        lay_out_models(
+            app_root,
+            [a.emulator_record, a.emulator_record],
+            aml_workspace.emulator_state.root.blobs,
+        )
 
 
 def test_laid_out_files_are_private_copies(
     aml_workspace: Workspace, workdir: Path, app_root: Path
 ) -> None:
     model = _register(aml_workspace, workdir, "m.pkl", "m", {"m.pkl": "safe"})
-    lay_out_models(app_root, [model._record], aml_workspace.emulator_state.root.blobs)
+    lay_out_models(app_root, [model.emulator_record], aml_workspace.emulator_state.root.blobs)
     laid_out = app_root / "azureml-models" / "m" / "1" / "m.pkl"
     laid_out.write_text("scoring script scribbled here")
     assert Path(model.download(workdir / "dl")).read_text() == "safe"
@@ -98,7 +106,7 @@ class TestInsideContainer:
             _register(aml_workspace, workdir, "tok", "tok", {"tok/vocab.txt": "t"}),
         ]
         lay_out_models(
-            app_root, [m._record for m in models], aml_workspace.emulator_state.root.blobs
+            app_root, [m.emulator_record for m in models], aml_workspace.emulator_state.root.blobs
         )
         monkeypatch.setenv("AML_APP_ROOT", str(app_root))
         monkeypatch.chdir(app_root)
@@ -149,7 +157,7 @@ class TestLocalProcess:
 
     def test_relative_cache_dir(self, aml_workspace: Workspace, workdir: Path) -> None:
         model = _register(aml_workspace, workdir, "m.pkl", "m", {"m.pkl": "x"})
-        lay_out_models(workdir, [model._record], aml_workspace.emulator_state.root.blobs)
+        lay_out_models(workdir, [model.emulator_record], aml_workspace.emulator_state.root.blobs)
         assert Model.get_model_path("m") == os.path.join("azureml-models", "m", "1", "m.pkl")
 
     def test_working_directory_fallback(self, workdir: Path) -> None:

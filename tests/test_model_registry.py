@@ -58,7 +58,7 @@ def test_child_paths_register_only_listed_children(aml_workspace: Workspace, wor
     _write(workdir / "run" / "model.pkl")
     _write(workdir / "run" / "logs" / "huge.log")
     model = Model.register(aml_workspace, "run", "partial", child_paths=["model.pkl"])
-    assert [f.path for f in model._record.files] == ["run/model.pkl"]
+    assert [f.path for f in model.emulator_record.files] == ["run/model.pkl"]
     with pytest.raises(WebserviceException, match=r'child path "missing\.pkl" cannot be found'):
         Model.register(aml_workspace, "run", "partial", child_paths=["missing.pkl"])
 

@@ -153,7 +153,7 @@ def test_sigkill_at_many_points_keeps_the_store_consistent(
     before = {m.version for m in Model.list(ws)}
     after = Model.register(ws, source, "model")
     assert after.version > max(before)
-    assert len(after._record.files) == 800
+    assert len(after.emulator_record.files) == 800
     _assert_consistent(shared_root)
     EmulatorRoot(shared_root).blobs.sweep()
     assert not any((shared_root / "blobs" / "tmp").glob("*.part"))

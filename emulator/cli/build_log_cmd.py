@@ -27,7 +27,7 @@ def add_parser(commands: Any) -> None:
 def show_build_log(args: argparse.Namespace) -> int:
     ws = select_workspace(args)
     image = resources.find_image(ws, args.image)
-    path = log_path(image._record)
+    path = log_path(image.emulator_record)
     if not path.exists():
         print(f"Image {image.id} has no build log yet (state {image.creation_state}).")
         return 0

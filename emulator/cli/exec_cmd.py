@@ -64,7 +64,7 @@ def run_exec(args: argparse.Namespace) -> int:
     ws = select_workspace(args)
     service = resources.find_service(ws, args.service)
     image = _image(service)
-    replicas = service_replicas(ws.emulator_state.root.path, service._record)
+    replicas = service_replicas(ws.emulator_state.root.path, service.emulator_record)
     replica: ReplicaView | None
     if args.replica is not None:
         replica = pick(replicas, args.replica, service.name)

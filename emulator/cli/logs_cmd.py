@@ -70,7 +70,7 @@ def add_parser(commands: Any) -> None:
 
 def show_logs(args: argparse.Namespace) -> int:
     ws = select_workspace(args)
-    record = resources.find_service(ws, args.service)._record
+    record = resources.find_service(ws, args.service).emulator_record
     replica = pick(service_replicas(ws.emulator_state.root.path, record), args.replica, record.name)
     keep = StartupFilter() if args.init else None
     path = replica.log_path

@@ -77,7 +77,7 @@ def model_row(model: Model) -> tuple[str, ...]:
     return (
         model.name,
         str(model.version),
-        model._record.kind,
+        model.emulator_record.kind,
         model.model_framework or "-",
         tags or "-",
         model.created_time.strftime(_TIME),
@@ -86,7 +86,7 @@ def model_row(model: Model) -> tuple[str, ...]:
 
 def model_details(model: Model) -> dict[str, Any]:
     """The model's payload, its files (size, digest) and the library versions that saved it."""
-    record = model._record
+    record = model.emulator_record
     return {
         **model.serialize(),
         "kind": record.kind,
@@ -119,7 +119,7 @@ def image_row(image: Image) -> tuple[str, ...]:
         str(image.version),
         image.creation_state,
         image.image_flavor,
-        image._record.builder,
+        image.emulator_record.builder,
         ",".join(image.model_ids) or "-",
         image.created_time.strftime(_TIME),
     )
@@ -134,8 +134,8 @@ def image_details(image: Image) -> dict[str, Any]:
     error = image.error or None
     return {
         **image.serialize(),
-        "builder": image._record.builder,
-        "buildLogPath": str(log_path(image._record)),
+        "builder": image.emulator_record.builder,
+        "buildLogPath": str(log_path(image.emulator_record)),
         "failingStep": error.get("step") if error else None,
         "error": error,
     }
@@ -159,7 +159,7 @@ def service_row(service: Webservice) -> tuple[str, ...]:
         service.name,
         service.compute_type,
         service.state,
-        _replica_summary(service._record.settings, service.compute_type),
+        _replica_summary(service.emulator_record.settings, service.compute_type),
         service.scoring_uri or "-",
         service.image_id or "-",
     )
@@ -168,7 +168,7 @@ def service_row(service: Webservice) -> tuple[str, ...]:
 def service_details(service: Webservice, show_keys: bool = False) -> dict[str, Any]:
     """The service's payload plus the deployments blade: id, swagger, auth and keys (masked
     unless ``show_keys``), models, replicas with their pids and logs, and the host process."""
-    record = service._record
+    record = service.emulator_record
     settings = record.settings
     auth_mode = str(settings.get("authMode", "off"))
     keys = (record.primary_key, record.secondary_key)
@@ -230,7 +230,7 @@ def find_compute(ws: Workspace, name: str) -> ComputeTarget:
 
 
 def compute_row(target: ComputeTarget) -> tuple[str, ...]:
-    record: ClusterRecord = target._record
+    record: ClusterRecord = target.emulator_record
     return (
         target.name,
         target.type,
@@ -244,7 +244,7 @@ def compute_row(target: ComputeTarget) -> tuple[str, ...]:
 def compute_details(target: ComputeTarget) -> dict[str, Any]:
     """The target's payload plus its nodes: capacity, allocatable share, what the services'
     pods reserve there and which services they belong to."""
-    record: ClusterRecord = target._record
+    record: ClusterRecord = target.emulator_record
     registry = target.workspace.emulator_state.compute
     usage = registry.node_usage(target.name)
     pods: dict[str, list[str]] = {}

@@ -97,6 +97,12 @@ class ComputeTarget:
         self.cluster_location = record.location
         self.is_attached = record.is_attached
 
+    @property
+    def emulator_record(self) -> ClusterRecord:
+        """The compute registry row this object was read from (an emulator addition, not part of the
+        SDK): what the CLI, portal and pytest plugin show beyond the SDK's attributes."""
+        return self._record
+
     @classmethod
     def _from_record(cls, workspace: Workspace, record: ClusterRecord) -> ComputeTarget:
         child = next(c for c in _subclasses() if c._compute_type == record.compute_type)

@@ -180,6 +180,12 @@ class Image:
         dockerfile = Path(record.directory) / "context" / "Dockerfile"
         self.generated_dockerfile_uri = dockerfile.resolve().as_uri()
 
+    @property
+    def emulator_record(self) -> ImageRecord:
+        """The image registry row this object was read from (an emulator addition, not part of the
+        SDK): what the CLI, portal and pytest plugin show beyond the SDK's attributes."""
+        return self._record
+
     @classmethod
     def _from_record(cls, workspace: Workspace, record: ImageRecord) -> Image:
         image = object.__new__(ContainerImage)

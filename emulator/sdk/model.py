@@ -94,6 +94,12 @@ class Model:
         self.experiment_name: str | None = None
         self.library_versions = dict(record.library_versions)
 
+    @property
+    def emulator_record(self) -> ModelRecord:
+        """The model registry row this object was read from (an emulator addition, not part of the
+        SDK): what the CLI, portal and pytest plugin show beyond the SDK's attributes."""
+        return self._record
+
     @classmethod
     def _from_record(cls, workspace: Workspace, record: ModelRecord) -> Model:
         model = cls.__new__(cls)

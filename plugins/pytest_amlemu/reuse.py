@@ -65,7 +65,7 @@ def _model_fingerprint(model: Model | tuple[str, Path]) -> str:
     """Name and file digests, as the registry records them (so a path and the same file
     registered by a test fingerprint alike)."""
     if isinstance(model, Model):
-        files = [(f.path, f.digest) for f in model._record.files]
+        files = [(f.path, f.digest) for f in model.emulator_record.files]
         return f"{model.name}|{','.join(f'{p}={d}' for p, d in sorted(files))}"
     name, path = model
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]

@@ -118,6 +118,12 @@ class Webservice:
         """Subclasses copy their type's attributes from the settings payload."""
 
     @property
+    def emulator_record(self) -> ServiceRecord:
+        """The service registry row this object was read from (an emulator addition, not part of the
+        SDK): what the CLI, portal and pytest plugin show beyond the SDK's attributes."""
+        return self._record
+
+    @property
     def _manager(self) -> ServiceManager:
         return services(self.workspace)
 
