@@ -25,11 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from emulator import Workspace
+from emulator import AciWebservice, AzureMock, ContainerImage, Image, Webservice, Workspace
 from emulator.errors import WebserviceException
-from emulator.mock import AzureMock
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AciWebservice, Webservice
 from emulator.services.tls import TlsEndpoint
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"

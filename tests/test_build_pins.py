@@ -15,13 +15,12 @@ import pytest
 from package_index import NOT_THIS_PYTHON, PYTHON2_TAG, Dist, serve, write_index
 from packaging.version import Version
 
-from emulator import CondaDependencies, Environment, Workspace
+from emulator import CondaDependencies, ContainerImage, Environment, Image, Workspace
 from emulator.images.builders.local import LocalBuilder, LocalImage, load_local_image
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, ImageRequest, write_context
 from emulator.images.installer import Installer
 from emulator.images.pins import BuildProbe, Nearest, exact_pin, replace_pins
-from emulator.sdk.image import ContainerImage, Image
 from emulator.settings import BUILDER_ENV, PINS_ENV
 from emulator.store.root import EmulatorRoot
 from emulator.validation.pipeline import validate

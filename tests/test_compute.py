@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Workspace
+from emulator import AksCompute, ComputeTarget, Workspace
 from emulator.compute import ProvisioningState, find_vm_size, schedule
 from emulator.compute.scheduling import Node, Usage
 from emulator.errors import ComputeTargetException, UserErrorException
-from emulator.sdk.compute import AksCompute, ComputeTarget
 from emulator.store.database import SCHEMA_VERSION
 
 

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Environment
+from emulator import ContainerImage, Environment, InferenceConfig
 from emulator.errors import UserErrorException, WebserviceException
-from emulator.sdk.image import ContainerImage
-from emulator.sdk.inference_config import InferenceConfig
 
 
 @pytest.fixture

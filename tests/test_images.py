@@ -9,10 +9,16 @@ from urllib.parse import urlparse
 
 import pytest
 
-from emulator import CondaDependencies, Environment, Model, Workspace
+from emulator import (
+    CondaDependencies,
+    ContainerImage,
+    Environment,
+    Image,
+    InferenceConfig,
+    Model,
+    Workspace,
+)
 from emulator.errors import WebserviceException
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.inference_config import InferenceConfig
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"
 

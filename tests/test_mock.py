@@ -24,11 +24,17 @@ import requests
 import responses
 
 import emulator
-from emulator import Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    ContainerImage,
+    Image,
+    Webservice,
+    Workspace,
+)
 from emulator.mock import AzureMock, AzureMockError, UnmatchedAzureURL
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"
 BLOB = "https://seedstorage.blob.core.windows.net/models/nyc-taxi/model.pkl"

@@ -21,10 +21,7 @@ from assets import ASSETS, load_asset_module
 from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
-from emulator import Model, Workspace
-from emulator.mock import AzureMock
-from emulator.sdk.inference_config import InferenceConfig
-from emulator.sdk.webservice import AciWebservice, Webservice
+from emulator import AciWebservice, AzureMock, InferenceConfig, Model, Webservice, Workspace
 from emulator.server.config import ServerConfig
 from emulator.server.swagger import build_documents
 from emulator.testing import (

@@ -32,11 +32,18 @@ from provided_harness import (
     wait_ready,
 )
 
-from emulator import CondaDependencies, Model, Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    CondaDependencies,
+    InferenceConfig,
+    LocalWebservice,
+    Model,
+    Workspace,
+)
 from emulator.runtime.ports import PortReservation
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.inference_config import InferenceConfig
-from emulator.sdk.webservice import AciWebservice, AksWebservice, LocalWebservice
 
 
 @pytest.fixture(scope="module")

@@ -17,16 +17,24 @@ from typing import Any
 
 import pytest
 
-from emulator import Model, Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    ContainerImage,
+    Image,
+    InferenceConfig,
+    LocalWebservice,
+    Model,
+    Webservice,
+    Workspace,
+)
+from emulator.cli.resources import service_details
 from emulator.errors import UserErrorException, WebserviceException
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name, session_id
 from emulator.runtime.ports import PortReservation
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.inference_config import InferenceConfig
-from emulator.sdk.webservice import AciWebservice, AksWebservice, LocalWebservice, Webservice
-from emulator.views.resources import service_details
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from emulator._version import SDK_VERSION, __version__
 from emulator.cli import (
     build_log_cmd,
-    daemon_cmd,
     demo_cmd,
     describe_cmd,
-    env_cmd,
     exec_cmd,
     faults_cmd,
     logs_cmd,
@@ -57,8 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.add_parser(commands)
     faults_cmd.add_parser(commands)
     portal_cmd.add_parser(commands)
-    daemon_cmd.add_parser(commands)
-    env_cmd.add_parser(commands)
     return parser
 
 

@@ -18,17 +18,23 @@ import pytest
 from accel_models import mlp, scale
 from assets import run_example
 
-from emulator import Model, Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    AzureMock,
+    ComputeTarget,
+    Image,
+    Model,
+    Webservice,
+    Workspace,
+)
 from emulator.accel import tensors
 from emulator.accel.proto import predict_pb2, prediction_service_pb2_grpc
 from emulator.accel.session import OnnxModel
 from emulator.errors import ComputeTargetException, WebserviceException
-from emulator.mock import AzureMock
 from emulator.sdk.accel import AccelContainerImage, AccelInferenceConfig, AccelOnnxConverter
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import Image
 from emulator.sdk.prediction_client import PredictionClient, client_from_service
-from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 ROWS = np.random.default_rng(1).standard_normal((4, 8)).astype(np.float32)
 

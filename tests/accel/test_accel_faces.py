@@ -11,9 +11,8 @@ import onnx
 import pytest
 from accel_models import mlp
 
-from emulator import Model, Workspace
+from emulator import Image, Model, Workspace
 from emulator.errors import WebserviceException
-from emulator.sdk.image import Image
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator import Model, Workspace
-from emulator.sdk.compute import ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import Webservice
+from emulator import ComputeTarget, ContainerImage, Image, Model, Webservice, Workspace
 
 HERE = Path(__file__).resolve().parent
 MODEL_NAME = "my-best-model"

@@ -15,11 +15,18 @@ from collections.abc import Iterator
 import pytest
 from cli_harness import MODEL_NAME, World, amlemu, build_image, register_model  # noqa: F401
 
-from emulator import CondaDependencies, Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    CondaDependencies,
+    ContainerImage,
+    Image,
+    Webservice,
+    Workspace,
+)
 from emulator.errors import ComputeTargetException, WebserviceException
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 
 @pytest.fixture

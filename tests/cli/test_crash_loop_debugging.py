@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from cli_harness import MODEL_NAME, amlemu, build_image, register_model
 
-from emulator import Workspace
+from emulator import AciWebservice, Webservice, Workspace
 from emulator.errors import WebserviceException
-from emulator.sdk.webservice import AciWebservice, Webservice
 
 
 @pytest.mark.slow

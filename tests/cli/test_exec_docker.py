@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from cli_harness import MODEL_NAME, amlemu, build_image, register_model
 
-from emulator import Workspace
-from emulator.sdk.webservice import AciWebservice, Webservice
+from emulator import AciWebservice, Webservice, Workspace
 
 
 @pytest.mark.slow

@@ -24,12 +24,11 @@ from urllib.parse import urlsplit
 import pytest
 from cli_harness import HERE
 
-from emulator import Workspace
+from emulator import Webservice, Workspace
 from emulator.runtime.backends.docker import RUNTIME_LABEL
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SESSION, env_name
 from emulator.runtime.lifeline import WATCHDOG_ENV
-from emulator.sdk.webservice import Webservice
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from cli_harness import build_image, register_model
 
-from emulator import Workspace
-from emulator.sdk.webservice import AciWebservice, Webservice
+from emulator import AciWebservice, Webservice, Workspace
 
 
 def test_follow_prints_new_lines_until_the_service_is_deleted(

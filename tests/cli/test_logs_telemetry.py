@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from cli_harness import amlemu, build_image, register_model
 
-from emulator import Workspace
+from emulator import AciWebservice, Webservice, Workspace
 from emulator.cli.logs_cmd import _follow
-from emulator.sdk.webservice import AciWebservice, Webservice
 
 
 def test_telemetry_of_a_service_with_app_insights(

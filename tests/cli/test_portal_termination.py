@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Model, Workspace
+from emulator import Model, Webservice, Workspace
 from emulator.runtime.backends.process import process_environment, processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name
 from emulator.runtime.lifeline import WATCHDOG_ENV
-from emulator.sdk.webservice import Webservice
 
 pytestmark = pytest.mark.slow
 

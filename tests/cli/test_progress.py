@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Workspace
-from emulator.sdk.image import ContainerImage, Image
+from emulator import AciWebservice, ContainerImage, Image, Webservice, Workspace
 from emulator.sdk.progress import StatusLine, attached
-from emulator.sdk.webservice import AciWebservice, Webservice
 
 
 class Terminal(io.StringIO):

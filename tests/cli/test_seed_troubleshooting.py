@@ -17,12 +17,10 @@ import pytest
 from cli_harness import MODEL_NAME, amlemu, build_image, register_model
 from werkzeug.test import Client
 
-from emulator import Workspace
+from emulator import AksCompute, AksWebservice, ComputeTarget, Webservice, Workspace
 from emulator.errors import ComputeTargetException
 from emulator.portal import csrf
 from emulator.portal.app import PortalApp
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.webservice import AksWebservice, Webservice
 
 
 @pytest.mark.slow

@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
-from emulator import Workspace
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AksWebservice, Webservice
+from emulator import (
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    ContainerImage,
+    Image,
+    Webservice,
+    Workspace,
+)
 
 ASSETS = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -16,13 +16,18 @@ from typing import Any
 
 import pytest
 
-from emulator import Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    ComputeTarget,
+    ContainerImage,
+    Image,
+    Webservice,
+    Workspace,
+)
 from emulator.errors import ComputeTargetException, WebserviceException
 from emulator.faults import FaultState, service_faults, workspace_faults
 from emulator.runtime.container import ContainerState
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AciWebservice, Webservice
 
 pytestmark = pytest.mark.slow
 

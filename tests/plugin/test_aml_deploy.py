@@ -14,9 +14,7 @@ import pytest
 from pytest_amlemu import DeploymentFailed
 from pytest_amlemu.deploy_factory import AmlDeploy
 
-from emulator import Model, Workspace
-from emulator.sdk.compute import ComputeTarget
-from emulator.sdk.webservice import AksWebservice, LocalWebservice
+from emulator import AksWebservice, ComputeTarget, LocalWebservice, Model, Workspace
 
 SCRIPT = """
 import json, os

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator import mock_aml
-from emulator.sdk.webservice import Webservice
-from emulator.sdk.workspace import Workspace
+from emulator import Webservice, Workspace, mock_aml
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = REPO / "examples" / "pytest_suite"

@@ -22,12 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emulator import mock_aml
+from emulator import Webservice, Workspace, mock_aml
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SESSION, env_name
 from emulator.runtime.lifeline import WATCHDOG_ENV
-from emulator.sdk.webservice import Webservice
-from emulator.sdk.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from emulator import CondaDependencies, Model, Workspace
+from emulator import (
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    CondaDependencies,
+    ContainerImage,
+    Image,
+    Model,
+    Webservice,
+    Workspace,
+)
 from emulator.errors import ComputeTargetException, WebserviceException
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AksWebservice, Webservice
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = "score_echo.py"

@@ -12,10 +12,10 @@ import pytest
 from portal_world import MODEL, World
 from werkzeug.test import Client, TestResponse
 
+from emulator import AciWebservice, AksWebservice, Webservice
 from emulator.portal import csrf
 from emulator.portal.app import PortalApp
 from emulator.runtime.limits import cgroup_bases, describe_mechanism
-from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 
 ORIGIN = {"Origin": "http://localhost"}
 

@@ -10,13 +10,10 @@ from pathlib import Path
 import pytest
 
 import emulator
-from emulator import Model, Workspace
+from emulator import ContainerImage, Image, InferenceConfig, Model, Webservice, Workspace
 from emulator.errors import WebserviceException
 from emulator.images.registry import ImageRegistry
 from emulator.models.registry import ModelRegistry
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.inference_config import InferenceConfig
-from emulator.sdk.webservice import Webservice
 
 ESCAPES = ["../escape", "../../etc", "/etc/passwd", "a/../../b", "nul\0byte", "..", "svc\n"]
 

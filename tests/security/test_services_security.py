@@ -15,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Workspace
+from emulator import (
+    AciWebservice,
+    AksCompute,
+    AksWebservice,
+    ComputeTarget,
+    ContainerImage,
+    Image,
+    Webservice,
+    Workspace,
+)
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name, session_id
-from emulator.sdk.compute import AksCompute, ComputeTarget
-from emulator.sdk.image import ContainerImage, Image
-from emulator.sdk.webservice import AciWebservice, AksWebservice, Webservice
 from emulator.services import auth as auth_module
 from emulator.services.auth import ServiceAuth
 

@@ -17,9 +17,7 @@ from pathlib import Path
 import pytest
 from service_harness import REPO, ScoringServer, wait_until
 
-from emulator import Model, Workspace
-from emulator.sdk.inference_config import InferenceConfig
-from emulator.sdk.webservice import AciWebservice, LocalWebservice
+from emulator import AciWebservice, InferenceConfig, LocalWebservice, Model, Workspace
 from emulator.services import Gateway, Replica
 
 STREAM_SCRIPT = REPO / "fixtures" / "scoring" / "server" / "score_stream.py"

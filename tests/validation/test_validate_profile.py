@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import CondaDependencies, Environment, Model, Workspace
+from emulator import CondaDependencies, Environment, InferenceConfig, Model, Workspace
 from emulator.errors import WebserviceException
-from emulator.sdk.inference_config import InferenceConfig
 
 SCORING = Path(__file__).resolve().parents[2] / "fixtures" / "scoring"
 
