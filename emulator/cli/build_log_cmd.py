@@ -7,9 +7,9 @@ import argparse
 import sys
 from typing import Any
 
-from emulator.cli import resources
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.images.build import log_path
+from emulator.views import resources
 
 
 def add_parser(commands: Any) -> None:

@@ -6,18 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from emulator.cli import resources
 from emulator.cli.models_cmd import print_model
-from emulator.cli.output import (
-    pretty_error,
-    print_fields,
-    print_json,
-    print_section,
-    print_table,
-    show,
-)
+from emulator.cli.output import print_fields, print_json, print_section, print_table
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.sdk.workspace import Workspace
+from emulator.views import resources
+from emulator.views.text import pretty_error, show
 
 
 def add_parser(commands: Any) -> None:

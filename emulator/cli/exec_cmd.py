@@ -25,8 +25,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emulator.cli import resources
-from emulator.cli.replicas import ReplicaView, pick, service_replicas
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.errors import WebserviceException
 from emulator.images.builders.local import LocalImage, load_local_image
@@ -35,6 +33,8 @@ from emulator.runtime.backends.base import LaunchSpec
 from emulator.runtime.backends.process import container_environment, process_environment
 from emulator.sdk.webservice.base import Webservice
 from emulator.server.config import SERVER_PORT
+from emulator.views import resources
+from emulator.views.replicas import ReplicaView, pick, service_replicas
 
 #: Exit codes of a shell (and ``docker exec``) for a command that cannot be run / is not found.
 NOT_EXECUTABLE = 126

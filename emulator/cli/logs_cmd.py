@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from emulator.cli import resources
-from emulator.cli.replicas import pick, service_replicas
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.errors import WebserviceException
 from emulator.runtime.messages import RUN_SEPARATOR
 from emulator.sdk.webservice.base import services
 from emulator.server.telemetry import telemetry_path
+from emulator.views import resources
+from emulator.views.replicas import pick, service_replicas
 
 #: The worker's line once ``init()`` returned (azmlinfsrv's text).
 READY_LINE = "ready for serving traffic"

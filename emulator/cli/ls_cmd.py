@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.cli import resources
 from emulator.cli.output import print_json, print_table
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
+from emulator.views import resources
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from emulator._version import SDK_VERSION, __version__
 from emulator.cli import (
     build_log_cmd,
+    daemon_cmd,
     demo_cmd,
     describe_cmd,
+    env_cmd,
     exec_cmd,
     faults_cmd,
     logs_cmd,
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.add_parser(commands)
     faults_cmd.add_parser(commands)
     portal_cmd.add_parser(commands)
+    daemon_cmd.add_parser(commands)
+    env_cmd.add_parser(commands)
     return parser
 
 

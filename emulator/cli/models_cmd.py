@@ -7,9 +7,15 @@ import json
 from typing import Any
 
 from emulator.cli.output import print_fields, print_json, print_table
-from emulator.cli.resources import MODEL_HEADER, find_model, model_details, model_row, name_version
 from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.sdk.model import Model
+from emulator.views.resources import (
+    MODEL_HEADER,
+    find_model,
+    model_details,
+    model_row,
+    name_version,
+)
 
 
 def add_parser(commands: Any) -> None:

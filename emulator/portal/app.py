@@ -17,13 +17,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from emulator.cli import resources
 from emulator.errors import AzureMLException
 from emulator.portal import csrf, pages
 from emulator.portal.deploy import FormError, submit
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.webservice.base import _post
 from emulator.sdk.workspace import Workspace
+from emulator.views import resources
 
 HERE = Path(__file__).resolve().parent
 

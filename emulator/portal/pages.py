@@ -1,4 +1,4 @@
-"""What each page shows, built from :mod:`emulator.cli.resources` (the same records and
+"""What each page shows, built from :mod:`emulator.views.resources` (the same records and
 details ``amlemu describe`` prints), plus the build log split into steps, log tails and the
 Application Insights items a service's replicas recorded (what ``amlemu logs --telemetry``
 prints)."""
@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.cli import resources
-from emulator.cli.output import pretty_error
 from emulator.errors import AzureMLException
 from emulator.portal import charts, telemetry
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
+from emulator.views import resources
+from emulator.views.text import pretty_error
 
 _LOG_LINES = 200
 

@@ -12,8 +12,6 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.cli.output import mask
-from emulator.cli.replicas import service_replicas
 from emulator.compute.records import ClusterRecord
 from emulator.errors import UserErrorException
 from emulator.images.build import log_path
@@ -24,6 +22,8 @@ from emulator.sdk.model import Model
 from emulator.sdk.webservice.base import Webservice, services
 from emulator.sdk.workspace import Workspace
 from emulator.store.blobs import pid_alive
+from emulator.views.replicas import service_replicas
+from emulator.views.text import mask
 
 KINDS = ("models", "images", "services", "compute")
 _ALIASES = {

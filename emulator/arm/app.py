@@ -1,0 +1,98 @@
+"""The ARM face as a WSGI application: authentication, routing, api-versions, error bodies.
+
+Order of checks, as ARM's: the metadata and identity routes answer without a token; every other
+request needs ``Authorization: Bearer <token>`` (401 ``AuthenticationFailed`` otherwise, with
+ARM's messages), then a route (ARM-shaped 404 when none knows the path, 405 for a method the
+route lacks), then an ``api-version`` (400 ``MissingApiVersionParameter`` without one). Any
+api-version is accepted and logged, so newer SDK releases work; which ones the client used is in
+the log. A handler's unexpected exception is logged with its traceback and answers ARM's 500
+body: the client never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulator.arm import urls
+from emulator.arm.exceptions import (
+    ArmError,
+    AuthenticationFailed,
+    InvalidResourceType,
+    MethodNotAllowed,
+    MissingApiVersion,
+)
+from emulator.arm.responses import ArmContext
+
+logger = logging.getLogger("emulator.arm")
+
+_BEARER = re.compile(r"Bearer [A-Za-z0-9\-._~+/]+=*")
+
+
+class ArmApplication:
+    """The WSGI callable serving one emulator root's ARM face."""
+
+    def __init__(self, context: ArmContext) -> None:
+        self.context = context
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        api_version = request.args.get("api-version")
+        try:
+            status, body = self._handle(request, api_version)
+            response = Response(json.dumps(body), status=status)
+        except ArmError as exc:
+            status = exc.status
+            response = Response(exc.body(), status=status)
+        except Exception:
+            logger.exception("%s %s failed", request.method, request.path)
+            status = 500
+            error = ArmError(
+                "The emulator failed to process the request. [emulator] Its log (amlemu up's "
+                "output, or <root>/daemon/daemon.log) has the traceback; please report it."
+            )
+            response = Response(error.body(), status=status)
+        logger.info("%s %s api-version=%s -> %d", request.method, request.path, api_version, status)
+        response.content_type = "application/json; charset=utf-8"
+        response.headers["x-ms-request-id"] = str(uuid.uuid4())
+        correlation = request.headers.get("x-ms-client-request-id")
+        if correlation:
+            response.headers["x-ms-client-request-id"] = correlation
+        return response
+
+    def _handle(self, request: Request, api_version: str | None) -> tuple[int, Any]:
+        found = urls.match(request.path)
+        if found is None or found[0].authenticated:
+            _authenticate(request)
+        if found is None:
+            raise InvalidResourceType(request.method, request.path, api_version)
+        route, params = found
+        handler = route.methods.get(request.method)
+        if handler is None:
+            raise MethodNotAllowed(
+                f"The requested resource does not support http method '{request.method}'."
+            )
+        if route.authenticated and not api_version:
+            raise MissingApiVersion()
+        return 200, handler(self.context, request, **params)
+
+
+def _authenticate(request: Request) -> None:
+    """ARM's 401s: no ``Authorization`` header, or one that is not ``Bearer <token>``."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise AuthenticationFailed("Authentication failed. The 'Authorization' header is missing.")
+    if not _BEARER.fullmatch(header.strip()):
+        raise AuthenticationFailed(
+            "Authentication failed. The 'Authorization' header is provided in an invalid format."
+        )

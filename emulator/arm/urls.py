@@ -1,0 +1,57 @@
+"""The ARM face's route table: path patterns → handlers per method (moto's ``url_paths``).
+
+Paths match case-insensitively, as ARM's do (``resourceGroups`` and ``resourcegroups`` are the
+same), with an optional trailing slash. Routes marked ``authenticated=False`` are the ones a
+client reaches before it has a token: the cloud metadata and the managed-identity endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.arm import responses
+from emulator.arm.exceptions import PROVIDER
+
+Handler = Callable[..., Any]
+
+METADATA_PATH = "/metadata/endpoints"
+IDENTITY_PATH = "/msi/token"
+
+_SUB = r"/subscriptions/(?P<subscription>[^/]+)"
+_RG = _SUB + r"/resourceGroups/(?P<resource_group>[^/]+)"
+_PROVIDER = "/providers/" + re.escape(PROVIDER)
+_WORKSPACE = _RG + _PROVIDER + r"/workspaces/(?P<workspace>[^/]+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One path pattern and its handler per HTTP method."""
+
+    pattern: re.Pattern[str]
+    methods: Mapping[str, Handler]
+    authenticated: bool = True
+
+
+def _route(path: str, methods: Mapping[str, Handler], authenticated: bool = True) -> Route:
+    return Route(re.compile(path + "/?", re.IGNORECASE), methods, authenticated)
+
+
+ROUTES: tuple[Route, ...] = (
+    _route(re.escape(METADATA_PATH), {"GET": responses.cloud_metadata}, authenticated=False),
+    _route(re.escape(IDENTITY_PATH), {"GET": responses.managed_identity_token}, False),
+    _route(_SUB + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
+    _route(_RG + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
+    _route(_WORKSPACE, {"GET": responses.get_workspace}),
+)
+
+
+def match(path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for ``path`` and its parameters, or None when no route knows it."""
+    for route in ROUTES:
+        found = route.pattern.fullmatch(path)
+        if found:
+            return route, found.groupdict()
+    return None
