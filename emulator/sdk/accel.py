@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.environments.conda import CondaDependencies
 from emulator.environments.environment import Environment
-from emulator.errors import WebserviceException
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.image import Image, ImageConfig
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.workspace import Workspace

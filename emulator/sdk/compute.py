@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from emulator.compute.records import ClusterPurpose as _Purpose
 from emulator.compute.records import ClusterRecord, ProvisioningState
 from emulator.compute.scheduling import Node
-from emulator.errors import ComputeTargetException, UserErrorException
 from emulator.sdk.compute_config import (
     AksAttachConfiguration,
     AksProvisioningConfiguration,
@@ -23,6 +22,7 @@ from emulator.sdk.compute_config import (
     ComputeTargetProvisioningConfiguration,
     resolve_provisioning,
 )
+from emulator.sdk.exceptions import ComputeTargetException, UserErrorException
 from emulator.sdk.translation import v1_errors
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.compute.records import ClusterPurpose
-from emulator.errors import ComputeTargetException
+from emulator.sdk.exceptions import ComputeTargetException
 
 __all__ = [
     "AksAttachConfiguration",

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import WebserviceException
 from emulator.images.build import log_path, start_build, wait_for_build
 from emulator.images.builders.select import select_builder
 from emulator.images.context import ImageRequest
@@ -17,6 +16,7 @@ from emulator.images.naming import validate_image_name
 from emulator.images.records import ImageRecord
 from emulator.models.records import ModelRecord
 from emulator.sdk import progress
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from emulator.environments.conda import CondaDependencies
 from emulator.environments.environment import Environment
-from emulator.errors import WebserviceException
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.script_checks import check_python_driver, check_syntax, require_file
 
 __all__ = ["InferenceConfig"]

@@ -8,16 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import (
-    ModelNotFoundException,
-    UserErrorException,
-    WebserviceException,
-)
 from emulator.exceptions import ModelPathNotFound
 from emulator.models.naming import validate_model_name
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry, latest_per_name, not_found_message
 from emulator.models.resolution import closest_name, models_dir, resolve_local
+from emulator.sdk.exceptions import (
+    ModelNotFoundException,
+    UserErrorException,
+    WebserviceException,
+)
 from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 

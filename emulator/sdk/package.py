@@ -7,10 +7,10 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
-from emulator.errors import WebserviceException
 from emulator.images.build import start_build
 from emulator.images.builders.select import DockerfileOnlyBuilder, select_builder
 from emulator.images.naming import validate_image_name
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.image import Image
 from emulator.sdk.inference_config import InferenceConfig
 from emulator.sdk.model import resolve_models

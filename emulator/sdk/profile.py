@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.inference_config import InferenceConfig
 from emulator.sdk.model import resolve_models
 from emulator.sdk.workspace import Workspace

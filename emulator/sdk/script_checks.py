@@ -7,7 +7,7 @@ import keyword
 import os
 from pathlib import Path
 
-from emulator.errors import UserErrorException, WebserviceException
+from emulator.sdk.exceptions import UserErrorException, WebserviceException
 
 
 def require_file(kind: str, path: str | os.PathLike[str] | None, extra: str = "") -> Path | None:

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import UserErrorException, WorkspaceException
+from emulator.sdk.exceptions import UserErrorException, WorkspaceException
 from emulator.sdk.workspace_config import find_config, read_config, write_config
 from emulator.settings import strict_mode
 from emulator.state import WorkspaceState, workspace_states

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from emulator.errors import UserErrorException
+from emulator.sdk.exceptions import UserErrorException
 
 _SEARCH_SUBDIRS = (".azureml", "aml_config", "")
 _FILE_NAMES = ("config.json", "project.json")

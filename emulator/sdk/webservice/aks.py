@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import WebserviceException
 from emulator.runtime.probes import ProbeSettings
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
     AksServiceDeploymentConfiguration,

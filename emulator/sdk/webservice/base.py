@@ -19,10 +19,10 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from emulator.errors import WebserviceException
 from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
 from emulator.sdk import progress
+from emulator.sdk.exceptions import WebserviceException
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.uris import presented_scoring_uri, swagger_of

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
     LocalWebserviceDeploymentConfiguration,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.environments.conda import CondaDependencies
 from emulator.environments.environment import Environment
-from emulator.errors import UserErrorException
+from emulator.sdk.exceptions import UserErrorException
 from emulator.sdk.inference_config import InferenceConfig
 
 if TYPE_CHECKING:

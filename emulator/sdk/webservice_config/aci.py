@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice_config.base import WebserviceDeploymentConfiguration, check_number
 from emulator.services.tls import TlsEndpoint
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice_config.base import WebserviceDeploymentConfiguration, check_number
 
 NAMESPACE_REGEX = "^[a-z0-9]([a-z0-9-]{,61}[a-z0-9])?$"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 
 
 class WebserviceDeploymentConfiguration:

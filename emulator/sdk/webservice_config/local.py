@@ -6,7 +6,7 @@ run binds a random port on 127.0.0.1 the same way).
 
 from __future__ import annotations
 
-from emulator.errors import WebserviceException
+from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice_config.base import WebserviceDeploymentConfiguration
 
 
