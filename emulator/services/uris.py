@@ -1,17 +1,18 @@
 """Azure-shaped addresses: what services show under ``AzureMock(azure_uris=True)``, and which
-URLs the mock must answer itself.
+URLs the HTTP mock must answer itself.
 
 ACI gives every service ``http://<dns label>.<region>.azurecontainer.io/score`` (with SSL,
 ``https://<ssl_cname>/score``); AKS serves the services of a cluster behind one ingress IP,
 ``http://<ip>:80/api/v1/service/<name>/score``.
 Both are derived from the address of the loopback gateway that really serves the service (a
-short hash), so the mock finds the gateway from the URL alone. The IPs lie in Microsoft's public
-20.0.0.0/8 range and are never contacted: the mock answers them in-process.
+short hash), so the HTTP mock finds the gateway from the URL alone. The IPs lie in Microsoft's
+public 20.0.0.0/8 range and are never contacted: the HTTP mock answers them in-process.
 
-This module is imported by the SDK faces, so it stays free of ``requests`` and ``responses``.
-While a mock with ``azure_uris`` is active the faces show these URIs; when the last such mock
-ends, every service object that showed one gets its loopback URI back, so no request can leave
-for an address that was never real.
+Services own these addresses (the gateways and the faces show them); the HTTP mock
+(:mod:`emulator.mock`) only answers them, so this module stays free of ``requests`` and
+``responses``. While a mock with ``azure_uris`` is active the faces show these URIs; when the
+last such mock ends, every service object that showed one gets its loopback URI back, so no
+request can leave for an address that was never real.
 """
 
 from __future__ import annotations
