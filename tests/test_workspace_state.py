@@ -1,15 +1,18 @@
 """The face-neutral way into a workspace's state: ``emulator.state.workspace_states``.
 
-Azure resource names are case-insensitive (ARM finds resource group ``MyRG`` as ``myrg``, and
-``Workspace.get`` in the real SDK finds a workspace whatever the case of its name), so the
-lookup is too, and the names keep the case they were created with.
+Azure Resource Manager treats resource group and resource names case-insensitively (a GET of
+``.../resourceGroups/MyRG/.../workspaces/MyWS`` finds ``myrg``/``myws``), so the lookup does
+too, and the names keep the case they were created with.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from emulator import Model, Workspace
+from emulator.errors import UserErrorException
 from emulator.sdk.workspace import workspace_of
 from emulator.state import WorkspaceState, workspace_states
 from emulator.store.root import EmulatorRoot
@@ -65,6 +68,13 @@ def test_the_sdk_workspace_finds_its_workspace_in_any_case(aml_root: Path) -> No
         "S1",
         "RG",
     )
+
+
+def test_creating_a_workspace_whose_name_differs_only_in_case_is_refused(aml_root: Path) -> None:
+    Workspace.create("scoring", subscription_id="s", resource_group="rg", show_output=False)
+    with pytest.raises(UserErrorException, match="Workspace with name 'SCORING' already exists"):
+        Workspace.create("SCORING", subscription_id="S", resource_group="RG", show_output=False)
+    assert [s.record.name for s in workspace_states().all()] == ["scoring"]
 
 
 def test_what_the_sdk_registers_is_seen_through_the_state(aml_root: Path, workdir: Path) -> None:
