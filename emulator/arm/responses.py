@@ -20,8 +20,9 @@ from werkzeug.wrappers import Request
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.identity import issue_token
 from emulator.settings import STRICT_ENV, strict_mode
+from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
-from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
+from emulator.store.workspaces import WorkspaceRecord
 
 logger = logging.getLogger("emulator.arm")
 
@@ -95,9 +96,9 @@ def get_workspace(
 ) -> Any:
     """GET a workspace; one that does not exist is created on first use (and logged), unless
     strict mode is on, where it is ARM's 404 as in Azure."""
-    store = WorkspaceStore(ctx.root)
-    record = store.find(subscription, resource_group, workspace)
-    if record is None:
+    states = workspace_states(ctx.root)
+    state = states.get(subscription, resource_group, workspace)
+    if state is None:
         if strict_mode():
             raise ResourceNotFound(
                 f"The Resource '{PROVIDER}/workspaces/{workspace}' under resource group "
@@ -107,14 +108,14 @@ def get_workspace(
                 "begin_create, or azureml.core's Workspace.create), or start the emulator "
                 "without strict mode."
             )
-        record, created = store.create(subscription, resource_group, workspace)
+        state, created = states.create(subscription, resource_group, workspace)
         if created:
             logger.warning(
                 "Workspace '%s' did not exist in the emulator root %s; created it.",
                 workspace,
                 ctx.root.path,
             )
-    return workspace_body(ctx, record)
+    return workspace_body(ctx, state.record)
 
 
 def list_workspaces(
@@ -122,10 +123,13 @@ def list_workspaces(
 ) -> Any:
     """The workspaces of a subscription (or of one of its resource groups)."""
     records = [
-        r
-        for r in WorkspaceStore(ctx.root).all()
-        if r.subscription_id.lower() == subscription.lower()
-        and (resource_group is None or r.resource_group.lower() == resource_group.lower())
+        state.record
+        for state in workspace_states(ctx.root).all()
+        if state.record.subscription_id.casefold() == subscription.casefold()
+        and (
+            resource_group is None
+            or state.record.resource_group.casefold() == resource_group.casefold()
+        )
     ]
     return {"value": [workspace_body(ctx, r) for r in records]}
 

@@ -1,4 +1,6 @@
-"""``amlemu run script.py [args]``: run unchanged SDK code with the ``azureml`` shim active.
+"""``amlemu run script.py [args]``: run unchanged SDK code with the ``azureml`` shim active, and
+``azure-ai-ml`` (SDK v2) pointed at the emulator: at the root's daemon when ``amlemu up`` runs,
+else at a server of this process for the script's lifetime (:mod:`emulator.daemon.session`).
 
 SIGTERM and SIGHUP stop the script as Ctrl-C does (:mod:`emulator.services.termination`); the
 services it deployed are then stopped and their records say why, and ``amlemu`` exits with
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.activation import mock_aml
+from emulator.store.root import EmulatorRoot
 
 
 def add_parser(commands: Any) -> None:
@@ -24,6 +27,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run_script(args: argparse.Namespace) -> int:
+    from emulator.daemon.session import v2_session
     from emulator.services.termination import (
         HostTerminated,
         handle_termination,
@@ -37,7 +41,7 @@ def run_script(args: argparse.Namespace) -> int:
     sys.argv = [str(script), *args.args]
     sys.path[0] = str(script.resolve().parent)
     try:
-        with handle_termination(), mock_aml():
+        with handle_termination(), mock_aml(), v2_session(EmulatorRoot.current()):
             runpy.run_path(str(script), run_name="__main__")
     except HostTerminated as exc:
         stop_hosted_services(exc)

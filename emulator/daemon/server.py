@@ -85,7 +85,10 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread (returns at once)."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"amlemu-arm-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how long stop() may wait for the loop to notice
+            name=f"amlemu-arm-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -1,0 +1,55 @@
+"""SDK v2 for one program's lifetime: the root's daemon when one runs, else a private server.
+
+``amlemu run script.py`` (and the pytest fixtures) use :func:`v2_session`: when ``amlemu up`` runs
+for the root, the script's client talks to that daemon (endpoints it creates then outlive the
+script, as in Azure); otherwise an :class:`~emulator.daemon.server.EmulatorServer` is started in
+this process for the duration only and registered nowhere, so two scripts on one root never stop
+each other's server. Either way the variables of ``amlemu env`` are set inside and every variable
+they, or the SDK itself (``AZUREML_CURRENT_CLOUD``), changed is put back on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from emulator.arm.identity import identity_secret
+from emulator.daemon.ca import LocalCA
+from emulator.daemon.client_env import SDK_SET_VARIABLES, client_environment
+from emulator.daemon.files import DaemonFiles
+from emulator.daemon.server import EmulatorServer
+from emulator.store.root import EmulatorRoot
+
+
+@contextlib.contextmanager
+def v2_session(root: EmulatorRoot) -> Iterator[dict[str, str]]:
+    """Point ``azure-ai-ml`` at ``root`` inside the block; yields the variables it set."""
+    info = DaemonFiles.for_root(root.path).running()
+    with contextlib.ExitStack() as stack:
+        if info is not None:
+            base_url = info.base_url
+            ca = LocalCA.for_root(root.path)
+            secret = identity_secret(root.path / "daemon")
+        else:
+            server = stack.enter_context(EmulatorServer(root))
+            base_url, ca, secret = server.base_url, server.ca, server.identity_secret
+        variables = client_environment(ca, base_url, secret, os.environ)
+        stack.enter_context(_restored_environ((*variables, *SDK_SET_VARIABLES)))
+        os.environ.update(variables)
+        for name in SDK_SET_VARIABLES:  # a cloud chosen before would override the metadata
+            os.environ.pop(name, None)
+        yield variables
+
+
+@contextlib.contextmanager
+def _restored_environ(names: tuple[str, ...]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
