@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from emulator import AciWebservice, AzureMock, ContainerImage, Image, Webservice, Workspace
 from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument
 from emulator.services.tls import TlsEndpoint
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"
@@ -233,7 +234,7 @@ def test_a_key_of_another_certificate_is_refused(tmp_path: Path) -> None:
     first = _issue(tmp_path, "a.contoso.test")
     second = _issue(other, "a.contoso.test")
     endpoint = TlsEndpoint(first.cname, str(first.cert), str(second.key))
-    with pytest.raises(WebserviceException, match="KEY_VALUES_MISMATCH"):
+    with pytest.raises(BadArgument, match="KEY_VALUES_MISMATCH"):
         endpoint.context()
 
 
@@ -248,14 +249,14 @@ def test_an_encrypted_key_is_refused_instead_of_prompting(tmp_path: Path) -> Non
         )
     )
     endpoint = TlsEndpoint(issued.cname, str(issued.cert), str(issued.key))
-    with pytest.raises(WebserviceException, match="the private key is encrypted"):
+    with pytest.raises(BadArgument, match="the private key is encrypted"):
         endpoint.context()
 
 
 @pytest.mark.parametrize("cname", ["https://scoring.contoso.com", "scoring.contoso.com:443", ""])
 def test_a_cname_that_is_not_a_host_name_is_refused(cname: str) -> None:
     refused = r"Invalid ssl_cname .*\(no scheme, port or path\)\.$"
-    with pytest.raises(WebserviceException, match=refused):
+    with pytest.raises(BadArgument, match=refused):
         TlsEndpoint(cname, "cert.pem", "key.pem")
 
 

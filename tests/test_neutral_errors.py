@@ -8,11 +8,12 @@ raises today.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from emulator import Model, Workspace
+from emulator import Model, Webservice, Workspace
 from emulator.compute.rules import validate_compute_name
 from emulator.errors import (
     ComputeTargetException,
@@ -39,6 +40,8 @@ from emulator.sdk.image import ContainerImage, Image
 from emulator.sdk.translation import to_v1, v1_errors
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceStore
+
+SCORING = Path(__file__).resolve().parent.parent / "fixtures" / "scoring"
 
 
 @pytest.mark.parametrize(
@@ -210,3 +213,28 @@ def test_image_errors_in_state_and_in_the_face(aml_workspace: Workspace, workdir
         Image.create(aml_workspace, "Upper", [], config)
     assert type(face.value) is WebserviceException
     assert face.value.message == state.value.message
+
+
+def test_a_second_service_of_the_same_name_is_a_409_conflict(
+    aml_workspace: Workspace, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "host")
+    shutil.copy(SCORING / "score_timed.py", workdir / "score_timed.py")
+    config = ContainerImage.image_configuration("score_timed.py", "python")
+    image = Image.create(aml_workspace, "img", [], config)
+    image.wait_for_creation()
+    first = Webservice.deploy_from_image(aml_workspace, "twice", image)
+    try:
+        with pytest.raises(WebserviceException) as face:
+            Webservice.deploy_from_image(aml_workspace, "twice", image)
+    finally:
+        first.delete()
+    assert type(face.value) is WebserviceException
+    assert face.value.status_code == 409
+    assert face.value.message == (
+        "Service twice with the same name already exists, please use a different service name "
+        "or delete the existing service. [emulator] Or pass overwrite=True to replace it."
+    )
+    cause = face.value.__cause__
+    assert isinstance(cause, Conflict)
+    assert (cause.code, cause.status) == ("Conflict", 409)

@@ -28,6 +28,7 @@ from emulator.cli import (
     validate_cmd,
 )
 from emulator.errors import AzureMLException
+from emulator.exceptions import EmulatorError
 from emulator.settings import ROOT_ENV
 
 
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ROOT_ENV] = os.path.abspath(args.root)
     try:
         return int(args.handler(args))
-    except (AzureMLException, FileNotFoundError, PermissionError) as exc:
+    except (AzureMLException, EmulatorError, FileNotFoundError, PermissionError) as exc:
         print(f"amlemu: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`amlemu logs svc | head`): not an error

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from emulator.errors import AzureMLException
+from emulator.exceptions import EmulatorError
 from emulator.validation.checks import CHECKS
 from emulator.validation.limits import TARGETS
 from emulator.validation.pipeline import DEFAULT_BUDGET_S, validate
@@ -81,7 +82,7 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         target = _target(args)
         report = validate(target, mode=_BUILDERS[args.builder], budget_s=args.timeout)
-    except (CannotValidate, AzureMLException, OSError) as exc:
+    except (CannotValidate, AzureMLException, EmulatorError, OSError) as exc:
         print(f"amlemu validate: error: {exc}", file=sys.stderr)
         return CANNOT_RUN
     print(report.to_json() if args.format == "json" else report.to_text())

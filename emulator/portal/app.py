@@ -18,6 +18,7 @@ from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from emulator.errors import AzureMLException
+from emulator.exceptions import EmulatorError
 from emulator.portal import csrf, pages
 from emulator.portal.deploy import FormError, submit
 from emulator.portal.metrics import MetricsRecorder
@@ -67,7 +68,7 @@ class PortalApp:
             response = self._render(
                 "error.html", token, status=exc.code or 500, message=exc.description
             )
-        except AzureMLException as exc:
+        except (AzureMLException, EmulatorError) as exc:
             response = self._render("error.html", token, status=404, message=str(exc))
         if request.cookies.get(csrf.COOKIE) != token:
             csrf.remember(response, token)

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import EmulatorError
 from emulator.runtime import messages, reaper
 from emulator.runtime.backends.base import Backend, ExitStatus, Launch, LaunchSpec
 from emulator.runtime.backends.select import select_backend
@@ -180,7 +180,7 @@ class Container:
         return self.status.ready
 
     def start(self) -> Container:
-        """Launch the first run and supervise it; raises ``WebserviceException`` (from the
+        """Launch the first run and supervise it; raises ``OperationFailed`` (from the
         backend) when the image cannot be started at all."""
         if self._thread is not None:
             raise RuntimeError(f"container {self.name} was already started")
@@ -191,7 +191,7 @@ class Container:
             launch = self.backend.launch(self._spec())
         except Exception as exc:
             self._reservation.release()
-            message = exc.message if isinstance(exc, WebserviceException) else str(exc)
+            message = exc.message if isinstance(exc, EmulatorError) else str(exc)
             self._update(
                 state=ContainerState.FAILED,
                 error=messages.start_error(self.name, message),
@@ -324,7 +324,7 @@ class Container:
                 try:
                     launch = self.backend.launch(self._spec())
                 except Exception as exc:  # the image vanished, the engine stopped, ...
-                    message = exc.message if isinstance(exc, WebserviceException) else str(exc)
+                    message = exc.message if isinstance(exc, EmulatorError) else str(exc)
                     self._update(
                         state=ContainerState.FAILED,
                         error=messages.start_error(self.name, message),

@@ -161,12 +161,12 @@ def cleanup(session: str, roots: Sequence[Path], backends: set[str]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     if "docker" in backends:
-        from emulator.errors import WebserviceException
+        from emulator.exceptions import EmulatorError
         from emulator.runtime.backends.docker import remove_containers
 
         try:
             remove_containers({SESSION: session})
-        except WebserviceException as exc:
+        except EmulatorError as exc:
             logger.warning("Cannot remove the containers of session %s: %s", session, exc)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument, OperationFailed
 from emulator.images.records import ImageRecord
 from emulator.models.layout import MODELS_DIRNAME
 
@@ -36,7 +36,7 @@ def fpgas_per_replica(image: ImageRecord) -> int:
 def check_target(image: ImageRecord, compute_type: str) -> None:
     """Accelerated images run on FPGA nodes, which only AKS clusters have."""
     if is_accelerated(image) and compute_type != "AKS":
-        raise WebserviceException(
+        raise BadArgument(
             f"Image {image.image_id} is an accelerated ({ACCEL_FLAVOR}) image: it can only be "
             f"deployed to an AKS cluster with FPGA nodes, not to {compute_type}. [emulator] "
             'Provision AksCompute.provisioning_configuration(vm_size="Standard_PB6s", '
@@ -54,7 +54,7 @@ def load_model(image: ImageRecord) -> OnnxModel | None:
         from emulator.accel.score_onnx import find_onnx
         from emulator.accel.session import OnnxModel
     except ImportError as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             f"Serving the accelerated image {image.image_id} over gRPC needs onnxruntime and "
             f"grpcio ({exc}). [emulator] pip install 'azureml-emulator[accel]'"
         ) from exc

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument
 
 LOOPBACK = "127.0.0.1"
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
@@ -45,7 +45,7 @@ class TlsEndpoint:
 
     def __post_init__(self) -> None:
         if len(self.cname) > 253 or not _HOST_NAME.fullmatch(self.cname):
-            raise WebserviceException(
+            raise BadArgument(
                 f"Invalid ssl_cname {self.cname!r}. [emulator] Give the host name clients "
                 "use, the one the certificate is issued for, such as 'scoring.contoso.com' (no "
                 "scheme, port or path)."
@@ -53,7 +53,7 @@ class TlsEndpoint:
 
     def context(self) -> ssl.SSLContext:
         """A server context with the certificate chain and key loaded; raises
-        ``WebserviceException`` naming the files when they are not a PEM certificate and its
+        ``BadArgument`` naming the files when they are not a PEM certificate and its
         unencrypted private key."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -61,7 +61,7 @@ class TlsEndpoint:
             # An encrypted key would prompt on the terminal: refuse it instead.
             context.load_cert_chain(self.cert_file, self.key_file, password=_no_password)
         except (OSError, ssl.SSLError, TypeError) as exc:
-            raise WebserviceException(
+            raise BadArgument(
                 "Error while reading ssl information:\n"
                 f"cannot serve HTTPS with ssl_cert_pem_file={self.cert_file!r} and "
                 f"ssl_key_pem_file={self.key_file!r}: {_reason(exc)}\n[emulator] Give a "

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from runtime_harness import READY_TIMEOUT, StartContainer, assert_no_processes
 
-from emulator.errors import UserErrorException, WebserviceException
+from emulator.exceptions import InvalidSetting, OperationFailed
 from emulator.runtime import reaper
 from emulator.runtime.backends.process import ProcessBackend
 from emulator.runtime.backends.select import runtime_name, select_backend
@@ -225,7 +225,7 @@ def test_stop_leaves_no_process_and_is_final(start_container: StartContainer) ->
 
 def test_a_missing_image_fails_at_start(tmp_path: Any) -> None:
     container = Container(ContainerConfig("ghost", str(tmp_path / "no-such-image")))
-    with pytest.raises(WebserviceException) as failure:
+    with pytest.raises(OperationFailed) as failure:
         container.start()
     assert "AZUREML_EMULATOR_RUNTIME=docker" in failure.value.message
     status = container.status
@@ -239,7 +239,7 @@ def test_the_runtime_is_chosen_by_argument_or_environment(
     assert isinstance(select_backend(), ProcessBackend)
     assert isinstance(select_backend("process"), ProcessBackend)
     monkeypatch.setenv("AZUREML_EMULATOR_RUNTIME", "nope")
-    with pytest.raises(UserErrorException, match="AZUREML_EMULATOR_RUNTIME to one of: process"):
+    with pytest.raises(InvalidSetting, match="AZUREML_EMULATOR_RUNTIME to one of: process"):
         select_backend()
     assert isinstance(select_backend("Process"), ProcessBackend)
     monkeypatch.setenv("AZUREML_EMULATOR_RUNTIME", " Docker ")

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import emulator
-from emulator.errors import WebserviceException
+from emulator.exceptions import OperationFailed
 from emulator.images.builders.docker import DockerBuilder
 from emulator.images.buildlog import BuildLog
 from emulator.images.context import ImageRequest, write_context
@@ -306,7 +306,7 @@ def test_missing_image_says_how_to_build_it(
 ) -> None:
     spec = make_spec(tmp_path, f"amlemu-test-missing-{uuid.uuid4().hex[:8]}:1", run_label)
 
-    with pytest.raises(WebserviceException) as raised:
+    with pytest.raises(OperationFailed) as raised:
         DockerBackend().launch(spec)
 
     assert "is not in the local Docker engine" in raised.value.message
@@ -319,7 +319,7 @@ def test_local_image_directory_is_refused(
 ) -> None:
     spec = make_spec(tmp_path, str(tmp_path / "images" / "local-image"), run_label)
 
-    with pytest.raises(WebserviceException) as raised:
+    with pytest.raises(OperationFailed) as raised:
         DockerBackend().launch(spec)
 
     assert "AZUREML_EMULATOR_BUILDER=docker" in raised.value.message
@@ -332,12 +332,12 @@ def test_unreachable_engine_points_at_setup_script(
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     spec = LaunchSpec(name="x", image_location="x:1", port=1, log_path=tmp_path / "x.log")
 
-    with pytest.raises(WebserviceException) as raised:
+    with pytest.raises(OperationFailed) as raised:
         DockerBackend(timeout=2).launch(spec)
 
     assert "Docker engine not reachable" in raised.value.message
     assert "scripts/setup-docker.sh" in raised.value.message
-    with pytest.raises(WebserviceException, match=r"setup-docker\.sh"):
+    with pytest.raises(OperationFailed, match=r"setup-docker\.sh"):
         remove_containers({SESSION: "x"}, timeout=2)
 
 

@@ -78,6 +78,6 @@ class Backend(Protocol):
     name: str
 
     def launch(self, spec: LaunchSpec) -> Launch:
-        """Start one run; raises :class:`~emulator.errors.WebserviceException` naming the
+        """Start one run; raises :class:`~emulator.exceptions.OperationFailed` naming the
         problem and the fix when the image cannot be started at all (missing image, no engine)."""
         ...

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import OperationFailed
 from emulator.images.builders.docker import SETUP_HINT, _connect
 from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
@@ -98,7 +98,7 @@ class DockerBackend:
                     host_config=host_config,
                 )
             except errors.APIError as exc:
-                raise WebserviceException(
+                raise OperationFailed(
                     f"Cannot create container {spec.name} from image {spec.image_location}: "
                     f"{_explain(exc)}"
                 ) from exc
@@ -111,7 +111,7 @@ class DockerBackend:
                     client.remove_container(ident, force=True)
                 reaper.forget(record)
                 if isinstance(exc, errors.APIError):
-                    raise WebserviceException(
+                    raise OperationFailed(
                         f"Cannot start container {spec.name} from image "
                         f"{spec.image_location}: {_explain(exc)}"
                     ) from exc
@@ -179,7 +179,7 @@ class DockerLaunch:
                 pass
             except errors.APIError as exc:
                 if exc.status_code != 409:  # 409: a removal is already in progress
-                    raise WebserviceException(
+                    raise OperationFailed(
                         f"Cannot remove container {self.name}: {_explain(exc)}"
                     ) from exc
             reaper.forget(self._record)
@@ -223,18 +223,18 @@ class DockerLaunch:
 
 
 def connect(timeout: float = ENGINE_TIMEOUT, purpose: str = "reach the Docker engine") -> Any:
-    """A low-level client (the builder's helper), or a ``WebserviceException`` with the fix."""
+    """A low-level client (the builder's helper), or an ``OperationFailed`` with the fix."""
     try:
         import docker  # noqa: F401
     except ImportError as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             f"Cannot {purpose}: the docker runtime needs the Docker SDK for Python.\n"
             "[emulator] pip install 'azureml-emulator[docker]'."
         ) from exc
     try:
         return _connect(timeout)
     except Exception as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             f"Cannot {purpose}: Docker engine not reachable ({exc}).\n"
             f"[emulator] Start one: {SETUP_HINT} (as root), or point DOCKER_HOST at a running "
             "engine."
@@ -256,7 +256,7 @@ def remove_containers(labels: Mapping[str, str], timeout: float = ENGINE_TIMEOUT
     """Force-remove every container of this runtime carrying all of ``labels``; returns how many.
 
     Used for a dead session's leftovers (``{labels.SESSION: <its id>}``); containers already
-    gone are not counted. Raises ``WebserviceException`` when the engine cannot be reached.
+    gone are not counted. Raises ``OperationFailed`` when the engine cannot be reached.
     """
     errors = _errors()
     client = connect(timeout, "remove containers")
@@ -298,7 +298,7 @@ def _errors() -> Any:
     try:
         import docker.errors
     except ImportError as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             "The docker runtime needs the Docker SDK for Python.\n"
             "[emulator] pip install 'azureml-emulator[docker]'."
         ) from exc
@@ -310,7 +310,7 @@ def _inspect_image(client: Any, location: str, errors: Any) -> dict[str, Any]:
     try:
         image: dict[str, Any] = client.inspect_image(location)
     except errors.ImageNotFound as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             f"Image {location} cannot be started: it is not in the local Docker engine.\n"
             f"[emulator] The docker runtime starts images built by the docker builder: build "
             f"the image with {_BUILDER_HINT} (or run this one with AZUREML_EMULATOR_RUNTIME="
@@ -318,7 +318,7 @@ def _inspect_image(client: Any, location: str, errors: Any) -> dict[str, Any]:
         ) from exc
     except errors.APIError as exc:
         # Not a reference Docker accepts, e.g. the directory of a local-builder image.
-        raise WebserviceException(
+        raise OperationFailed(
             f"Image {location} cannot be started by the docker runtime: {_explain(exc)}\n"
             f"[emulator] It needs an image built with {_BUILDER_HINT}; images of the local "
             "builder run with AZUREML_EMULATOR_RUNTIME=process."

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from emulator.errors import WebserviceException
+from emulator.exceptions import OperationFailed
 from emulator.images.builders.local import IMAGE_FILE, LocalImage, load_local_image
 from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
@@ -85,7 +85,7 @@ class ProcessBackend:
         try:
             allocation = allocate(key, spec.memory_gb, spec.cpu_cores, self.limits)
         except OSError as exc:
-            raise WebserviceException(
+            raise OperationFailed(
                 f"Cannot apply the resource limits of container {spec.name}: {exc}"
             ) from exc
         python = str(image.python)
@@ -106,7 +106,7 @@ class ProcessBackend:
         except OSError as exc:
             log.close()
             allocation.release()
-            raise WebserviceException(
+            raise OperationFailed(
                 f"Cannot start container {spec.name} from image {spec.image_location}: {exc}"
             ) from exc
         data = {
@@ -121,7 +121,7 @@ class ProcessBackend:
             process.wait()
             allocation.release()
             log.close()
-            raise WebserviceException(
+            raise OperationFailed(
                 f"Cannot start container {spec.name}: its record cannot be written ({exc})."
             ) from exc
         return ProcessLaunch(process, allocation, record, log, offset, spec.log_path)
@@ -298,13 +298,13 @@ def _load_image(location: str) -> LocalImage:
     try:
         image = load_local_image(location)
     except (OSError, ValueError, KeyError) as exc:
-        raise WebserviceException(
+        raise OperationFailed(
             f"Image {location} cannot be started: {exc}\n[emulator] The process runtime starts "
             f"images built by the local builder (a directory with {IMAGE_FILE}); an image "
             "built by the docker builder needs AZUREML_EMULATOR_RUNTIME=docker."
         ) from exc
     if not image.python.exists():
-        raise WebserviceException(
+        raise OperationFailed(
             f"Image {location} cannot be started: its interpreter {image.python} is missing.\n"
             "[emulator] Rebuild the image (its cached environment was removed)."
         )

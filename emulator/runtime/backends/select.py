@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from emulator.errors import UserErrorException
+from emulator.exceptions import InvalidSetting
 from emulator.runtime.backends.base import Backend
 
 RUNTIME_ENV = "AZUREML_EMULATOR_RUNTIME"
@@ -30,6 +30,6 @@ def select_backend(name: str | None = None) -> Backend:
 
         backend: Backend = DockerBackend()
         return backend
-    raise UserErrorException(
+    raise InvalidSetting(
         f"Unknown container runtime '{chosen}'. Set {RUNTIME_ENV} to one of: {', '.join(RUNTIMES)}."
     )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
 from emulator.sdk import progress
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.exceptions import WebserviceException
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
@@ -220,6 +221,7 @@ class Webservice:
         )
 
     @classmethod
+    @v1_errors()
     def _deploy(
         cls,
         workspace: Workspace,
@@ -390,6 +392,7 @@ class Webservice:
         self._patch(properties={**self.properties, **properties})
         print("Webservice add properties operation complete.")
 
+    @v1_errors()
     def _apply_update(self, config: Any, image: Any, models: Any, inference_config: Any) -> None:
         """Roll the service over to ``config`` and a new image (given, or built from
         ``models`` + ``inference_config``); the old replicas serve until the new are ready."""

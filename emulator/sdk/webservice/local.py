@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
     LocalWebserviceDeploymentConfiguration,
@@ -82,6 +83,7 @@ class LocalWebservice(Webservice):
         except WebserviceException as exc:
             raise WebserviceException("Error: Scoring was unsuccessful.") from exc
 
+    @v1_errors()
     def reload(self, wait: bool = False) -> None:
         """Restart the service's container (re-reads the entry script from the image)."""
         deployment = self._manager.deployment(self.name)
