@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -57,16 +58,22 @@ class DaemonFiles:
     def lock_file(self) -> Path:
         return self.directory / "daemon.lock"
 
-    def acquire(self) -> IO[str] | None:
+    def acquire(self, wait: float = 0.0) -> IO[str] | None:
         """Take the daemon lock (kept while the returned file stays open), or None when a
-        daemon holds it already."""
+        daemon holds it. ``wait``: seconds to retry, so that a probe of ``status``, ``env`` or
+        ``up --detach`` (which holds the lock for an instant) never makes a starting daemon
+        give up."""
         handle = open(self.lock_file, "a")  # noqa: SIM115 (held open: that is the lock)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return None
-        return handle
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    return None
+                time.sleep(0.01)
 
     def publish(self, port: int) -> None:
         """Record this process as the root's daemon (call with the lock held, once serving)."""

@@ -31,6 +31,8 @@ logger = logging.getLogger("emulator.daemon")
 #: How long ``up --detach`` waits for the daemon to serve, and ``down`` for it to end.
 START_SECONDS = 60.0
 STOP_SECONDS = 30.0
+#: How long a starting daemon retries the lock: probes hold it for microseconds, a daemon forever.
+LOCK_WAIT_SECONDS = 1.0
 
 
 def serve(root: EmulatorRoot, port: int | None, announce: Callable[[DaemonInfo], None]) -> int:
@@ -38,7 +40,7 @@ def serve(root: EmulatorRoot, port: int | None, announce: Callable[[DaemonInfo],
     from emulator.services.termination import handle_termination, stop_hosted_services
 
     files = DaemonFiles.for_root(root.path)
-    lock = files.acquire()
+    lock = files.acquire(wait=LOCK_WAIT_SECONDS)
     if lock is None:
         raise DaemonError(_already_running(files, root))
     try:
