@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 WORKSPACE_PRIVATE = frozenset({"_images", "_root", "_compute", "_models", "_state"})
 #: The row a v1 face object (Model, Image, Webservice, ComputeTarget) was read from.
 FACE_RECORD = "_record"
+#: How the v1 faces build an object from a row, and a service's operation id.
+FACE_PRIVATE = frozenset({"_from_record", "_operation_id"})
 OWNER = Path("emulator/sdk/workspace.py")
 V1_FACES = Path("emulator/sdk")
 
@@ -32,8 +34,10 @@ def violations(source: str, path: Path) -> list[str]:
             continue
         if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
             continue
-        if node.attr in WORKSPACE_PRIVATE or (
-            node.attr == FACE_RECORD and (not in_v1_faces or _names_a_workspace(node.value))
+        if (
+            node.attr in WORKSPACE_PRIVATE
+            or (node.attr in FACE_PRIVATE and not in_v1_faces)
+            or (node.attr == FACE_RECORD and (not in_v1_faces or _names_a_workspace(node.value)))
         ):
             found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
     return found
@@ -47,8 +51,9 @@ def test_no_module_reaches_state_through_private_attributes() -> None:
             if path != OWNER:
                 found += violations(file.read_text(encoding="utf-8"), path)
     assert found == [], (
-        "Use workspace.emulator_state (or emulator.state.workspace_states) and "
-        "<model|image|service|target>.emulator_record instead of:\n" + "\n".join(found)
+        "Use workspace.emulator_state (or emulator.state.workspace_states), "
+        "<model|image|service|target>.emulator_record, image_of / webservice_of and "
+        "service.emulator_operation_id instead of:\n" + "\n".join(found)
     )
 
 
@@ -58,6 +63,9 @@ def test_no_module_reaches_state_through_private_attributes() -> None:
         ("emulator/cli/ls.py", "ws._images.records()", ["ws._images"]),
         ("emulator/faults/api.py", "f(workspace._root.path)", ["workspace._root"]),
         ("emulator/cli/ls.py", "model._record.kind", ["model._record"]),
+        ("emulator/views/resources.py", "Image._from_record(ws, r)", ["Image._from_record"]),
+        ("emulator/portal/pages.py", "service._operation_id", ["service._operation_id"]),
+        ("emulator/sdk/webservice/base.py", "Webservice._from_record(ws, r)", []),
         ("emulator/sdk/image.py", "self.workspace._compute.get(n)", ["self.workspace._compute"]),
         ("emulator/sdk/model.py", "workspace._record.id", ["workspace._record"]),
         # Within the v1 faces, one face may read another's row (Model.deploy reads the image's).

@@ -389,6 +389,12 @@ class ContainerImage(Image):
         )
 
 
+def image_of(workspace: Workspace, record: ImageRecord) -> Image:
+    """The SDK object (``ContainerImage``, or its flavor's class) over a stored image row: how
+    the CLI and portal show every image version, model packages included."""
+    return Image._from_record(workspace, record)
+
+
 def _image_class(flavor: str) -> type[Image]:
     """The subclass for an image flavor (``AccelContainer`` → ``AccelContainerImage``)."""
     if flavor == "AccelContainer":

@@ -17,9 +17,9 @@ from emulator.errors import UserErrorException
 from emulator.images.build import log_path
 from emulator.runtime.limits import describe_mechanism
 from emulator.sdk.compute import ComputeTarget
-from emulator.sdk.image import Image
+from emulator.sdk.image import Image, image_of
 from emulator.sdk.model import Model
-from emulator.sdk.webservice.base import Webservice, services
+from emulator.sdk.webservice.base import Webservice, webservice_of
 from emulator.sdk.workspace import Workspace
 from emulator.store.blobs import pid_alive
 from emulator.views.replicas import service_replicas
@@ -110,7 +110,7 @@ IMAGE_HEADER = ("NAME", "VERSION", "STATE", "FLAVOR", "BUILDER", "MODELS", "CREA
 
 def list_images(ws: Workspace) -> list[Image]:
     """Every image version (model packages included, as the portal lists them)."""
-    return [Image._from_record(ws, record) for record in ws.emulator_state.images.records()]
+    return [image_of(ws, record) for record in ws.emulator_state.images.records()]
 
 
 def image_row(image: Image) -> tuple[str, ...]:
@@ -147,7 +147,7 @@ SERVICE_HEADER = ("NAME", "TYPE", "STATE", "REPLICAS", "SCORING URI", "IMAGE")
 
 
 def list_services(ws: Workspace) -> list[Webservice]:
-    return [Webservice._from_record(ws, r) for r in services(ws).registry.records()]
+    return [webservice_of(ws, r) for r in ws.emulator_state.services.records()]
 
 
 def find_service(ws: Workspace, name: str) -> Webservice:
@@ -179,7 +179,7 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
     return {
         **service.serialize(),
         "serviceId": record.name,
-        "operationId": service._operation_id,
+        "operationId": service.emulator_operation_id,
         "swaggerUri": service.swagger_uri,
         "authMode": auth_mode,
         "primaryKey": keys[0] if auth_mode == "key" else None,

@@ -119,6 +119,12 @@ class Webservice:
         """Subclasses copy their type's attributes from the settings payload."""
 
     @property
+    def emulator_operation_id(self) -> str:
+        """The deployment operation's id that failures print (an emulator addition: the portal
+        shows it next to the service)."""
+        return self._operation_id
+
+    @property
     def emulator_record(self) -> ServiceRecord:
         """The service registry row this object was read from (an emulator addition, not part of the
         SDK): what the CLI, portal and pytest plugin show beyond the SDK's attributes."""
@@ -480,6 +486,12 @@ class Webservice:
             f"{self.compute_type}, state={self.state}, scoring_uri={self.scoring_uri}, "
             f"tags={self.tags}, properties={self.properties}, created_by={self.created_by})"
         )
+
+
+def webservice_of(workspace: Workspace, record: ServiceRecord) -> Webservice:
+    """The SDK object (``AciWebservice``, ``AksWebservice``, ...) over a stored service row, as
+    it was stored (``Webservice.list`` refreshes each one first)."""
+    return Webservice._from_record(workspace, record)
 
 
 def _lookup(workspace: Workspace, name: str | None) -> ServiceRecord:
