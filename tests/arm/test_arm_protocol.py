@@ -164,3 +164,25 @@ def test_the_server_certificate_verifies_for_localhost_too(arm_server: EmulatorS
         timeout=30,
     )
     assert response.status_code == 200
+
+
+def test_the_identity_endpoint_needs_a_resource(arm_server: EmulatorServer) -> None:
+    headers = {"X-IDENTITY-HEADER": arm_server.identity_secret}
+    response = get(arm_server, "/msi/token?api-version=2019-08-01", headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {
+        "statusCode": 400,
+        "message": "The 'resource' query parameter is required.",
+    }
+
+
+def test_a_failing_handler_answers_arms_500_and_logs_the_traceback(
+    arm_server: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    (arm_server.root.path / "registry.sqlite3").write_bytes(b"not a database" * 100)
+    response = get(arm_server, WORKSPACE + "?api-version=1", headers=BEARER)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "InternalServerError"
+    assert "Traceback" not in response.text and "daemon.log" in error["message"]
+    assert any(r.exc_info for r in caplog.records if r.name == "emulator.arm")
