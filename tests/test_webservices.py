@@ -30,11 +30,11 @@ from emulator import (
     Webservice,
     Workspace,
 )
-from emulator.cli.resources import service_details
 from emulator.errors import UserErrorException, WebserviceException
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name, session_id
 from emulator.runtime.ports import PortReservation
+from emulator.views.resources import service_details
 
 ASSETS = Path(__file__).resolve().parent.parent / "fixtures"
 
