@@ -24,11 +24,11 @@ from emulator.cli import (
     models_cmd,
     portal_cmd,
     run_cmd,
-    serve_cmd,
     validate_cmd,
 )
 from emulator.errors import AzureMLException
 from emulator.exceptions import EmulatorError
+from emulator.server import command as serve_command
 from emulator.settings import ROOT_ENV
 
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs_cmd.add_parser(commands)
     build_log_cmd.add_parser(commands)
     exec_cmd.add_parser(commands)
-    serve_cmd.add_parser(commands)
+    serve_command.add_parser(commands)
     demo_cmd.add_parser(commands)
     validate_cmd.add_parser(commands)
     faults_cmd.add_parser(commands)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emulator.cli.serve_cmd import add_arguments, serve
+from emulator.server.command import add_arguments, serve
 
 parser = argparse.ArgumentParser(prog="python -m emulator.server")
 add_arguments(parser)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Request
 
-from emulator.cli import serve_cmd
+from emulator.server import command
 from emulator.server.config import ConfigError, ServerConfig, cli_environment
 from emulator.server.contrib import aml_request
 from emulator.server.contrib.aml_response import AMLResponse
@@ -164,7 +164,7 @@ def test_swagger_version_errors() -> None:
 
 def test_serve_command_has_azmlinfsrv_flags() -> None:
     parser = argparse.ArgumentParser()
-    serve_cmd.add_parser(parser.add_subparsers())
+    command.add_parser(parser.add_subparsers())
     args = parser.parse_args(
         ["serve", "--entry_script", "s.py", "--port", "0", "--worker_count", "2", "--rest"]
     )
@@ -172,7 +172,7 @@ def test_serve_command_has_azmlinfsrv_flags() -> None:
         "s.py",
         0,
         2,
-        serve_cmd.serve,
+        command.serve,
     )
     for bad in (["--port", "70000"], ["--worker_count", "0"]):
         with pytest.raises(SystemExit):

@@ -1,4 +1,7 @@
-"""``amlemu serve``: the scoring server, with azmlinfsrv's flags so either command can be used.
+"""azmlinfsrv's command line: ``amlemu serve`` and ``python -m emulator.server`` take its flags.
+
+It lives with the server (not in ``cli/``) because the server is started from it inside every
+image and stands alone below the rest of the emulator; ``amlemu`` only registers the subcommand.
 
 ``amlemu serve --entry_script score.py --model_dir azureml-models/m/1 --port 0`` behaves like
 ``azmlinfsrv`` with the same flags, except that it listens on 127.0.0.1 only, accepts port 0
