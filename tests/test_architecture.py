@@ -1,4 +1,4 @@
-"""ARCHITECTURE.md names every module, in the section of the package that holds it.
+"""ARCHITECTURE.md names every module where it lives, and draws the layers lint-imports checks.
 
 The module map is how a newcomer finds where something lives; a module missing from it is a
 module nobody will find. Each ``.py`` file of ``emulator/`` and ``plugins/pytest_amlemu/`` must
@@ -86,3 +86,30 @@ def test_a_module_named_only_in_another_package_counts_as_missing() -> None:
     edited = text.replace(images_entry, images_entry.replace("naming.py", "nam1ng.py"))
     assert "emulator/images/naming.py" in unlisted(edited)
     assert "emulator/models/naming.py" not in unlisted(edited)
+
+
+def contract_layers(pyproject: str) -> list[str]:
+    """The layers of the emulator's layers contract in pyproject.toml, parentheses dropped."""
+    contract = pyproject[pyproject.index('containers = ["emulator"]') :]
+    body = contract[contract.index("layers = [") : contract.index("\n]")]
+    return [
+        re.sub(r"[()]", "", layer)
+        for layer in re.findall(r'^\s*"([^"]+)",\s*$', body, re.MULTILINE)
+    ]
+
+
+def documented_layers(text: str) -> list[str]:
+    """The first column of ARCHITECTURE.md's Layers diagram (``a | b`` kept whole)."""
+    section = text[text.index("## Layers") :]
+    block = re.search(r"```\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "the Layers section must hold the diagram"
+    return [re.split(r"\s{2,}", line.strip())[0] for line in block.group(1).splitlines()]
+
+
+def test_the_layers_diagram_is_the_checked_contract() -> None:
+    documented = documented_layers((REPO / "ARCHITECTURE.md").read_text(encoding="utf-8"))
+    checked = contract_layers((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert documented == checked, (
+        "ARCHITECTURE.md's Layers diagram and the import-linter contract in pyproject.toml "
+        f"disagree; make them the same order.\n  documented: {documented}\n  checked: {checked}"
+    )
