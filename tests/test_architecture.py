@@ -4,7 +4,9 @@ The module map is how a newcomer finds where something lives; a module missing f
 module nobody will find. Each ``.py`` file of ``emulator/`` and ``plugins/pytest_amlemu/`` must
 appear by file name inside its top-level package's entry (``emulator/`` itself for top-level
 modules). Exempt: ``__init__.py`` / ``__main__.py`` of packages below the top level, and the
-gRPC code generated from ``accel/proto/*.proto`` (the map names the folder).
+gRPC code generated from ``accel/proto/*.proto`` (the map names the folder). The Layers diagram
+lists the layers of the contract in pyproject.toml in the same order, so the picture people read
+is the one ``lint-imports`` enforces.
 """
 
 from __future__ import annotations
