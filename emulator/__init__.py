@@ -12,11 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
+from emulator.activation import activate_both as activate
+from emulator.activation import deactivate_both as deactivate
 from emulator.activation import mock_aml
 from emulator.environments import CondaDependencies, Environment
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
-from emulator.shim import activate, deactivate, is_active
+from emulator.shim import is_active
 
 if TYPE_CHECKING:
     from emulator.mock.azure import AzureMock

@@ -9,11 +9,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from emulator import shim
 from emulator.settings import ROOT_ENV, STRICT_ENV
 from emulator.shim import activate, deactivate
 
 if TYPE_CHECKING:
     from emulator.mock import AzureMock
+
+
+def activate_both() -> None:
+    """``emulator.activate()``: the ``azureml`` shim (SDK v1) and ``azure-ai-ml`` (SDK v2)
+    pointed at the emulator — the root's daemon when ``amlemu up`` runs, else a server of this
+    process until the last :func:`deactivate_both` (nested calls are counted)."""
+    from emulator.daemon.session import activate_v2  # HTTPS server and CA: loaded on use only
+
+    activate_v2()
+    shim.activate()
+
+
+def deactivate_both() -> None:
+    """``emulator.deactivate()``: undo one :func:`activate_both`."""
+    from emulator.daemon.session import deactivate_v2
+
+    shim.deactivate()
+    deactivate_v2()
 
 
 class mock_aml(ContextDecorator):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ def _azureml_modules() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _clean() -> None:
+def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # emulator.activate() also serves SDK v2 from the current root: the test's own, not ~/.local
+    monkeypatch.setenv("AZUREML_EMULATOR_ROOT", str(tmp_path / "root"))
     assert not emulator.is_active()
     yield
     while emulator.is_active():

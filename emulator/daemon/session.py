@@ -1,5 +1,7 @@
 """SDK v2 for one program's lifetime: the root's daemon when one runs, else a private server.
 
+``emulator.activate()`` enters one through :func:`activate_v2` (until the last ``deactivate()``).
+
 ``amlemu run script.py`` (and the pytest fixtures) use :func:`v2_session`: when ``amlemu up`` runs
 for the root, the script's client talks to that daemon (endpoints it creates then outlive the
 script, as in Azure); otherwise an :class:`~emulator.daemon.server.EmulatorServer` is started in
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 from emulator.arm.identity import identity_secret
@@ -40,6 +43,40 @@ def v2_session(root: EmulatorRoot) -> Iterator[dict[str, str]]:
         for name in SDK_SET_VARIABLES:  # a cloud chosen before would override the metadata
             os.environ.pop(name, None)
         yield variables
+
+
+_lock = threading.Lock()
+_depth = 0
+_active: contextlib.ExitStack | None = None
+
+
+def activate_v2() -> None:
+    """Enter a :func:`v2_session` on the current root for ``emulator.activate()`` (notebooks);
+    nested calls are counted, as the shim's are."""
+    global _depth, _active
+    with _lock:
+        _depth += 1
+        if _depth > 1:
+            return
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(v2_session(EmulatorRoot.current()))
+        except BaseException:
+            _depth -= 1
+            raise
+        _active = stack
+
+
+def deactivate_v2() -> None:
+    """Undo one :func:`activate_v2`; the last one stops the server and restores the variables."""
+    global _depth, _active
+    with _lock:
+        if _depth == 0:
+            return
+        _depth -= 1
+        if _depth == 0 and _active is not None:
+            _active.close()
+            _active = None
 
 
 @contextlib.contextmanager
