@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
 from emulator.sdk import progress
-from emulator.sdk.translation import v1_errors
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.translation import v1_errors
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.uris import presented_scoring_uri, swagger_of
