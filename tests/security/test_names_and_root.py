@@ -12,6 +12,7 @@ import pytest
 import emulator
 from emulator import ContainerImage, Image, InferenceConfig, Model, Webservice, Workspace
 from emulator.errors import WebserviceException
+from emulator.exceptions import BadArgument
 from emulator.images.registry import ImageRegistry
 from emulator.models.registry import ModelRegistry
 
@@ -36,7 +37,7 @@ def test_model_names_that_escape_are_refused(
     with pytest.raises(WebserviceException, match="provided model name is invalid"):
         Model.register(aml_workspace, "model.pkl", name)
     registry = ModelRegistry(aml_workspace.emulator_state.root, aml_workspace.emulator_state.id)
-    with pytest.raises(WebserviceException, match="provided model name is invalid"):
+    with pytest.raises(BadArgument, match="provided model name is invalid"):
         registry.register(workdir / "model.pkl", name)  # the state layer checks too
 
 
@@ -51,7 +52,7 @@ def test_image_names_that_escape_are_refused(
     with pytest.raises(WebserviceException, match="provided image name is invalid"):
         Model.package(aml_workspace, [], InferenceConfig(entry_script="score.py"), image_name=name)
     registry: ImageRegistry = aml_workspace.emulator_state.images
-    with pytest.raises(WebserviceException, match="provided image name is invalid"):
+    with pytest.raises(BadArgument, match="provided image name is invalid"):
         registry.create(name, builder="host")
     assert not any(p.name == "etc" for p in Path(aml_workspace.emulator_state.root.path).rglob("*"))
 
