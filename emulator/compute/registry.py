@@ -93,7 +93,7 @@ class ComputeRegistry:
     ) -> ClusterRecord:
         """Start provisioning a new AKS cluster; returns it ``Creating``.
 
-        Rejected at once (``ComputeTargetException``, the resource provider's 400) for a bad
+        Rejected at once (``ComputeError``: the resource provider's 400, or 409) for a bad
         name, an unknown VM size, a FastProd cluster under 12 vCPUs or a name in use; the core
         quota and the size's regions fail the provisioning itself (``Failed`` with an error).
         """
