@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.arm import urls
+from emulator.arm import blob_responses, urls
 from emulator.arm.exceptions import (
     ArmError,
     AuthenticationFailed,
@@ -47,6 +47,20 @@ class ArmApplication:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        blob = blob_responses.BLOB_PATH.fullmatch(request.path)
+        if blob is not None:  # the default datastore's account: Storage's protocol, not ARM's
+            response = blob_responses.handle(
+                self.context.root, request, blob["account"], blob["rest"] or "/"
+            )
+            comp = request.args.get("comp")
+            logger.info(
+                "%s %s%s -> %d",
+                request.method,
+                request.path,
+                f" comp={comp}" if comp else "",
+                response.status_code,
+            )
+            return response
         api_version = request.args.get("api-version")
         try:
             status, body = self._handle(request, api_version)

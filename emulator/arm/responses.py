@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.identity import issue_token
 from emulator.settings import STRICT_ENV, strict_mode
-from emulator.state import workspace_states
+from emulator.state import WorkspaceState, workspace_states
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
 
@@ -96,6 +96,15 @@ def get_workspace(
 ) -> Any:
     """GET a workspace; one that does not exist is created on first use (and logged), unless
     strict mode is on, where it is ARM's 404 as in Azure."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    return workspace_body(ctx, state.record)
+
+
+def resolve_workspace(
+    ctx: ArmContext, subscription: str, resource_group: str, workspace: str
+) -> WorkspaceState:
+    """The workspace a request's path names, created on first use as :func:`get_workspace`
+    says (every workspace-scoped route resolves its workspace this way)."""
     states = workspace_states(ctx.root)
     state = states.get(subscription, resource_group, workspace)
     if state is None:
@@ -115,7 +124,7 @@ def get_workspace(
                 workspace,
                 ctx.root.path,
             )
-    return workspace_body(ctx, state.record)
+    return state
 
 
 def list_workspaces(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.arm import responses
+from emulator.arm import asset_responses, responses
 from emulator.arm.exceptions import PROVIDER
 
 Handler = Callable[..., Any]
@@ -24,6 +24,8 @@ _SUB = r"/subscriptions/(?P<subscription>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<resource_group>[^/]+)"
 _PROVIDER = "/providers/" + re.escape(PROVIDER)
 _WORKSPACE = _RG + _PROVIDER + r"/workspaces/(?P<workspace>[^/]+)"
+_DATASTORE = _WORKSPACE + r"/datastores/(?P<datastore>[^/]+)"
+_MODEL = _WORKSPACE + r"/models/(?P<name>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ ROUTES: tuple[Route, ...] = (
     _route(_SUB + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
     _route(_RG + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
     _route(_WORKSPACE, {"GET": responses.get_workspace}),
+    _route(_WORKSPACE + "/datastores", {"GET": asset_responses.list_datastores}),
+    _route(_DATASTORE, {"GET": asset_responses.get_datastore}),
+    _route(_DATASTORE + "/listSecrets", {"POST": asset_responses.list_datastore_secrets}),
+    _route(_MODEL + "/versions", {"GET": asset_responses.list_model_versions}),
+    _route(
+        _MODEL + r"/versions/(?P<version>[^/]+)",
+        {"GET": asset_responses.get_model_version, "PUT": asset_responses.put_model_version},
+    ),
 )
 
 

@@ -14,9 +14,10 @@ import socket
 import threading
 from types import TracebackType
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.arm.app import ArmApplication
+from emulator.arm.blob_responses import RAW_METADATA_KEY
 from emulator.arm.identity import identity_secret
 from emulator.arm.responses import ArmContext
 from emulator.daemon import DaemonError
@@ -34,6 +35,20 @@ class _QuietHandlerLog(logging.Filter):
 
 
 logging.getLogger("werkzeug").addFilter(_QuietHandlerLog())
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug drops request headers whose names hold ``_``; blob metadata names may (the
+    SDK's upload confirmation is ``x-ms-meta-upload_status``), so those are kept aside."""
+
+    def make_environ(self) -> dict[str, object]:
+        environ = super().make_environ()
+        environ[RAW_METADATA_KEY] = [
+            (key, value)
+            for key, value in self.headers.items()
+            if key.lower().startswith("x-ms-meta-")
+        ]
+        return environ
 
 
 def _listening_socket(port: int) -> socket.socket:
@@ -66,6 +81,7 @@ class EmulatorServer:
                 port,
                 ArmApplication(ArmContext(root, "", identity_secret(root.path / "daemon"))),
                 threaded=True,
+                request_handler=_RequestHandler,
                 ssl_context=self.ca.server_context(),
                 fd=sock.fileno(),  # werkzeug duplicates the descriptor
             )

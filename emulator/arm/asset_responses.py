@@ -1,0 +1,291 @@
+"""Handlers of the ARM face for assets: the default datastore and model versions.
+
+The default datastore ``workspaceblobstore`` is an Azure Blob datastore whose account the
+emulator serves itself (``blob_responses``): its ``accountName`` is ``127.0.0.1:PORT/<account>``,
+which ``azure-ai-ml`` turns into the path-style URL ``https://127.0.0.1:PORT/<account>.blob.
+core.windows.net``. A model version PUT names its files by ``modelUri``
+(``azureml://.../datastores/<ds>/paths/<path>``); they are read from the uploaded blobs and
+registered in the workspace's :class:`~emulator.models.registry.ModelRegistry`, the same registry
+SDK v1's ``Model`` uses, so either SDK sees the other's models.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
+from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.assets.blob_containers import BlobContainers
+from emulator.exceptions import BadArgument
+from emulator.models.records import ModelRecord
+from emulator.state import WorkspaceState
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+_DATASTORE_URI = re.compile(
+    r"azureml://(?:.*/)?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)", re.IGNORECASE
+)
+
+
+class BadRequest(ArmError):
+    """ARM's 400 for a request body the service refuses."""
+
+    status = 400
+    code = "UserError"
+
+
+class Conflict(ArmError):
+    """ARM's 409: the resource exists and may not change."""
+
+    status = 409
+    code = "Conflict"
+
+
+def storage_account(state: WorkspaceState) -> str:
+    """The workspace's storage account name (lower-case alphanumerics, as Azure's)."""
+    name = "".join(c for c in state.record.name.lower() if c.isalnum())
+    return (name + "storage")[:24]
+
+
+def blob_container(state: WorkspaceState) -> str:
+    """The default datastore's container: ``azureml-blobstore-<guid>`` as in Azure."""
+    key = f"{state.record.subscription_id}/{state.record.resource_group}/{state.record.name}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return (
+        f"azureml-blobstore-{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-"
+        f"{digest[20:32]}"
+    )
+
+
+def _arm_id(state: WorkspaceState, *parts: str) -> str:
+    r = state.record
+    return "/".join(
+        (
+            f"/subscriptions/{r.subscription_id}/resourceGroups/{r.resource_group}/providers/"
+            f"{PROVIDER}/workspaces/{r.name}",
+            *parts,
+        )
+    )
+
+
+# -- datastores ----------------------------------------------------------------------------------
+
+
+def _datastore_body(ctx: ArmContext, state: WorkspaceState) -> dict[str, Any]:
+    host = ctx.base_url.removeprefix("https://")
+    return {
+        "id": _arm_id(state, "datastores", DEFAULT_DATASTORE),
+        "name": DEFAULT_DATASTORE,
+        "type": f"{PROVIDER}/workspaces/datastores",
+        "properties": {
+            "datastoreType": "AzureBlob",
+            "accountName": f"{host}/{storage_account(state)}",
+            "containerName": blob_container(state),
+            "endpoint": "core.windows.net",
+            "protocol": "https",
+            "isDefault": True,
+            "credentials": {"credentialsType": "AccountKey"},
+            "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
+            "description": None,
+            "tags": {},
+            "properties": {},
+        },
+    }
+
+
+def _datastore(ctx: ArmContext, sub: str, rg: str, ws: str, name: str) -> WorkspaceState:
+    state = resolve_workspace(ctx, sub, rg, ws)
+    if name.casefold() != DEFAULT_DATASTORE:
+        raise ResourceNotFound(
+            f"The Resource '{PROVIDER}/workspaces/{ws}/datastores/{name}' under resource group "
+            f"'{rg}' was not found. [emulator] Each workspace has the default datastore "
+            f"'{DEFAULT_DATASTORE}' only; use it (ml_client.datastores.get_default())."
+        )
+    return state
+
+
+def list_datastores(
+    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
+) -> Any:
+    """The workspace's datastores (``isDefault=true`` or not: the default is the only one)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    return {"value": [_datastore_body(ctx, state)]}
+
+
+def get_datastore(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    datastore: str,
+) -> Any:
+    """One datastore: ``workspaceblobstore``."""
+    return _datastore_body(ctx, _datastore(ctx, subscription, resource_group, workspace, datastore))
+
+
+def list_datastore_secrets(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    datastore: str,
+) -> Any:
+    """The account key the upload signs with (any signature is accepted on loopback)."""
+    state = _datastore(ctx, subscription, resource_group, workspace, datastore)
+    key = hashlib.sha256(f"{ctx.identity_secret}/{storage_account(state)}".encode()).digest()
+    return {"secretsType": "AccountKey", "key": base64.b64encode(key).decode()}
+
+
+# -- models --------------------------------------------------------------------------------------
+
+
+def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
+    path = record.root_name if record.kind == "file" else record.root_name + "/"
+    return {
+        "id": _arm_id(state, "models", record.name, "versions", str(record.version)),
+        "name": str(record.version),
+        "type": f"{PROVIDER}/workspaces/models/versions",
+        "systemData": {
+            "createdAt": record.created_time,
+            "createdBy": record.created_by,
+            "lastModifiedAt": record.created_time,
+        },
+        "properties": {
+            "description": record.description,
+            "tags": record.tags,
+            "properties": record.properties,
+            "isAnonymous": False,
+            "isArchived": False,
+            "modelType": "custom_model",
+            "modelUri": f"azureml://{_arm_id(state).lstrip('/')}/models/{record.name}/versions/"
+            f"{record.version}/{path}",
+            "flavors": {},
+            "stage": "Development",
+            "provisioningState": "Succeeded",
+        },
+    }
+
+
+def _model_not_found(rg: str, ws: str, name: str, version: str) -> ResourceNotFound:
+    return ResourceNotFound(
+        f"The Resource '{PROVIDER}/workspaces/{ws}/models/{name}/versions/{version}' under "
+        f"resource group '{rg}' was not found."
+    )
+
+
+def get_model_version(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+    version: str,
+) -> Any:
+    """One model version (v1- and v2-registered alike)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    record = state.models.get(name, int(version)) if version.isdigit() else None
+    if record is None:
+        raise _model_not_found(resource_group, workspace, name, version)
+    return _model_body(state, record)
+
+
+def list_model_versions(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+) -> Any:
+    """The versions of ``name``, newest first (``$top`` honoured: the upload asks for one)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    records = state.models.records(name)
+    top = request.args.get("$top")
+    if top and top.isdigit():
+        records = records[: int(top)]
+    return {"value": [_model_body(state, r) for r in records]}
+
+
+def put_model_version(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+    version: str,
+) -> Any:
+    """Register the uploaded files as version ``version`` of ``name``.
+
+    Versions are the registry's sequence, as in SDK v1: ``version`` must be the next one (an
+    existing version is immutable: 409).
+    """
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    body = request.get_json(silent=True) or {}
+    props = body.get("properties") or {}
+    existing = state.models.get(name, int(version)) if version.isdigit() else None
+    if existing is not None:
+        raise Conflict(
+            f"Model {name} version {version} already exists and versions are immutable. "
+            "[emulator] Register a new version (leave version out, or give the next number)."
+        )
+    latest = state.models.get(name)
+    expected = 1 if latest is None else latest.version + 1
+    if version != str(expected):
+        raise BadRequest(
+            f"Model {name}: version {version!r} cannot be registered; the next version is "
+            f"{expected}. [emulator] The emulator numbers versions 1, 2, 3... as SDK v1 does: "
+            f"give version='{expected}' or leave version out."
+        )
+    uri = props.get("modelUri") or ""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = _fetch_files(ctx, state, uri, Path(tmp))
+        try:
+            record = state.models.register(
+                source,
+                name,
+                tags=props.get("tags") or {},
+                properties=props.get("properties") or {},
+                description=props.get("description"),
+            )
+        except BadArgument as exc:
+            raise BadRequest(str(exc)) from exc
+    return _model_body(state, record)
+
+
+def _fetch_files(ctx: ArmContext, state: WorkspaceState, uri: str, into: Path) -> Path:
+    """Copy the blobs ``uri`` names (a file or a folder prefix) under ``into``."""
+    found = _DATASTORE_URI.fullmatch(uri)
+    if found is None or found["datastore"].casefold() != DEFAULT_DATASTORE:
+        raise BadRequest(
+            f"The model path {uri!r} is not on the default datastore. [emulator] Register a "
+            "local file or folder (Model(path='./model.pkl')): the client uploads it to "
+            f"'{DEFAULT_DATASTORE}' first."
+        )
+    blobs = BlobContainers(state.root)
+    account, container = storage_account(state), blob_container(state)
+    path = found["path"].strip("/")
+    single = blobs.get(account, container, path)
+    if single is not None:
+        target = into / path.rsplit("/", 1)[-1]
+        blobs.root.blobs.materialize(single.digest, target)
+        return target
+    folder = into / path.rsplit("/", 1)[-1]
+    members = blobs.list(account, container, path + "/")
+    if not members:
+        raise BadRequest(
+            f"No uploaded file or folder at {uri!r}. [emulator] Upload it to the default "
+            "datastore first (the client does so for a local path)."
+        )
+    for blob in members:
+        blobs.root.blobs.materialize(blob.digest, folder / blob.name[len(path) + 1 :])
+    return folder
