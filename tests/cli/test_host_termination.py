@@ -15,20 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from cli_harness import HERE
+from host_termination import answers, session_leftovers
 
 from emulator import Webservice, Workspace
 from emulator.runtime.backends.docker import RUNTIME_LABEL
-from emulator.runtime.backends.process import processes_with_env
-from emulator.runtime.labels import SESSION, env_name
-from emulator.runtime.lifeline import WATCHDOG_ENV
+from emulator.runtime.labels import SESSION
 
 pytestmark = pytest.mark.slow
 
@@ -73,10 +70,7 @@ class Host:
 
     def leftovers(self) -> list[int]:
         """Processes of the session: replicas and their workers, and its watchdog."""
-        session = self.info["session"]
-        return processes_with_env(env_name(SESSION), session) + processes_with_env(
-            WATCHDOG_ENV, session
-        )
+        return session_leftovers(self.info["session"])
 
     def end(self, signum: int) -> tuple[int, str]:
         self.process.send_signal(signum)
@@ -96,17 +90,6 @@ class Host:
             self.process.communicate()
         for pid in self.leftovers():
             os.kill(pid, signal.SIGKILL)
-
-
-def answers(port: int) -> bool:
-    """Whether anything serves HTTP on ``127.0.0.1:port``."""
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def expected_code(signum: int) -> int:

@@ -19,11 +19,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from host_termination import answers, session_leftovers
 
 from emulator import Model, Webservice, Workspace
 from emulator.runtime.backends.process import process_environment, processes_with_env
 from emulator.runtime.labels import SERVICE, SESSION, env_name
-from emulator.runtime.lifeline import WATCHDOG_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -75,22 +75,6 @@ def _healthy(ws: Workspace, url: str) -> Webservice:
         time.sleep(0.2)
 
 
-def _answers(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _leftovers(session: str) -> list[int]:
-    return processes_with_env(env_name(SESSION), session) + processes_with_env(
-        WATCHDOG_ENV, session
-    )
-
-
 @pytest.mark.parametrize(
     "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=["sigterm", "sighup", "sigkill"]
 )
@@ -127,16 +111,16 @@ def test_a_signal_to_the_portal_stops_its_services_and_the_record_says_why(
         assert replicas
         session = (process_environment(replicas[0]) or {})[env_name(SESSION)]
         port = urllib.parse.urlsplit(service.scoring_uri).port
-        assert port is not None and _answers(port)
+        assert port is not None and answers(port)
 
         portal.send_signal(signum)
         output, _ = portal.communicate(timeout=60)
         assert portal.returncode == (-signum if signum == signal.SIGKILL else 128 + signum), output
         deadline = time.monotonic() + 20
-        while _leftovers(session) and time.monotonic() < deadline:
+        while session_leftovers(session) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _leftovers(session) == []
-        assert not _answers(port)
+        assert session_leftovers(session) == []
+        assert not answers(port)
         stopped = Webservice(ws, SERVICE_NAME)
         assert stopped.state == "Failed"
         assert stopped.error is not None
@@ -146,5 +130,5 @@ def test_a_signal_to_the_portal_stops_its_services_and_the_record_says_why(
         if portal.poll() is None:
             portal.kill()
             portal.communicate()
-        for pid in _leftovers(session) if session else []:
+        for pid in session_leftovers(session) if session else []:
             os.kill(pid, signal.SIGKILL)

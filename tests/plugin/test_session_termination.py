@@ -14,18 +14,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from host_termination import answers, session_leftovers
 
 from emulator import Webservice, Workspace, mock_aml
-from emulator.runtime.backends.process import processes_with_env
-from emulator.runtime.labels import SESSION, env_name
-from emulator.runtime.lifeline import WATCHDOG_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -72,22 +68,6 @@ def _wait_for(info_file: Path, process: subprocess.Popen[str]) -> dict[str, Any]
     return info
 
 
-def _leftovers(session: str) -> list[int]:
-    return processes_with_env(env_name(SESSION), session) + processes_with_env(
-        WATCHDOG_ENV, session
-    )
-
-
-def _answers(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize(
     "signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=["sigterm", "sighup", "sigkill"]
 )
@@ -112,8 +92,8 @@ def test_a_signalled_pytest_session_leaves_nothing_and_the_record_says_why(
     info = _wait_for(info_file, process)
     try:
         port = urlsplit(info["uri"]).port
-        assert port is not None and _answers(port)
-        assert len(_leftovers(info["session"])) >= 3  # replica, its worker, the watchdog
+        assert port is not None and answers(port)
+        assert len(session_leftovers(info["session"])) >= 3  # replica, its worker, the watchdog
 
         process.send_signal(signum)
         output, _ = process.communicate(timeout=60)
@@ -122,10 +102,10 @@ def test_a_signalled_pytest_session_leaves_nothing_and_the_record_says_why(
             # reported as an interrupted session, naming the signal
             assert f"HostTerminated: {REASONS[signum]}" in output
         deadline = time.monotonic() + 20
-        while _leftovers(info["session"]) and time.monotonic() < deadline:
+        while session_leftovers(info["session"]) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _leftovers(info["session"]) == []
-        assert not _answers(port)
+        assert session_leftovers(info["session"]) == []
+        assert not answers(port)
 
         with mock_aml(root=Path(info["root"])):
             service = Webservice(Workspace.get("test-workspace"), info["name"])
@@ -137,5 +117,5 @@ def test_a_signalled_pytest_session_leaves_nothing_and_the_record_says_why(
         if process.poll() is None:
             process.kill()
             process.communicate()
-        for pid in _leftovers(info["session"]):
+        for pid in session_leftovers(info["session"]):
             os.kill(pid, signal.SIGKILL)
