@@ -29,6 +29,7 @@ from emulator.arm.exceptions import (
     MissingApiVersion,
 )
 from emulator.arm.responses import ArmContext
+from emulator.exceptions import EmulatorError
 
 logger = logging.getLogger("emulator.arm")
 
@@ -68,6 +69,9 @@ class ArmApplication:
         except ArmError as exc:
             status = exc.status
             response = Response(exc.body(), status=status)
+        except EmulatorError as exc:  # state refused it (a conflict, a bad name): ARM's body
+            status = exc.status or 400
+            response = Response(json.dumps(exc.to_arm()), status=status)
         except Exception:
             logger.exception("%s %s failed", request.method, request.path)
             status = 500

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.arm import asset_responses, responses
+from emulator.arm import asset_responses, responses, version_responses
 from emulator.arm.exceptions import PROVIDER
 
 Handler = Callable[..., Any]
@@ -26,6 +26,7 @@ _PROVIDER = "/providers/" + re.escape(PROVIDER)
 _WORKSPACE = _RG + _PROVIDER + r"/workspaces/(?P<workspace>[^/]+)"
 _DATASTORE = _WORKSPACE + r"/datastores/(?P<datastore>[^/]+)"
 _MODEL = _WORKSPACE + r"/models/(?P<name>[^/]+)"
+_VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ ROUTES: tuple[Route, ...] = (
     _route(
         _MODEL + r"/versions/(?P<version>[^/]+)",
         {"GET": asset_responses.get_model_version, "PUT": asset_responses.put_model_version},
+    ),
+    _route(_VERSIONED, {"GET": version_responses.get_container}),
+    _route(_VERSIONED + "/versions", {"GET": version_responses.list_versions}),
+    _route(
+        _VERSIONED + r"/versions/(?P<version>[^/]+)",
+        {"GET": version_responses.get_version, "PUT": version_responses.put_version},
+    ),
+    _route(
+        _WORKSPACE + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/startPendingUpload",
+        {"POST": version_responses.start_pending_upload},
     ),
 )
 

@@ -1,0 +1,149 @@
+"""Versioned SDK v2 assets of a workspace that SDK v1 has no registry for: environments and
+code. Each version is the specification the client sent (image, conda file, code URI, tags...),
+stored as JSON in ``<root>/assets/versions.sqlite3``.
+
+Versions are immutable, as in Azure: putting an existing version again with the same
+specification returns it unchanged (the SDK does so for anonymous assets, whose version is a
+hash of their content); with a different one it is a conflict naming the fix. Versions are
+strings (anonymous assets use hashes); the next version of a name is one more than the highest
+numeric one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from emulator.exceptions import BadArgument, Conflict
+from emulator.store.database import timestamp
+from emulator.store.root import EmulatorRoot
+
+Kind = Literal["environments", "codes"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS asset_versions (
+    workspace_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    UNIQUE (workspace_id, kind, name, version)
+);
+"""
+
+
+@dataclass(frozen=True)
+class AssetVersion:
+    """One stored version: its name, version, the client's specification and creation time."""
+
+    kind: str
+    name: str
+    version: str
+    spec: dict[str, Any]
+    created_time: str
+
+
+class AssetVersions:
+    """The ``kind`` assets (environments or codes) of the workspace ``workspace_id``."""
+
+    def __init__(self, root: EmulatorRoot, workspace_id: int, kind: Kind) -> None:
+        self.workspace_id = workspace_id
+        self.kind = kind
+        directory = root.path / "assets"
+        directory.mkdir(exist_ok=True)
+        self._db_path = directory / "versions.sqlite3"
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def put(self, name: str, version: str, spec: dict[str, Any]) -> AssetVersion:
+        """Store ``version`` of ``name``; an existing version must have the same ``spec``."""
+        _check(name, version)
+        singular = self.kind.removesuffix("s")
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._row(conn, name, version)
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO asset_versions (workspace_id, kind, name, version, spec,"
+                        " created_time) VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            self.workspace_id,
+                            self.kind,
+                            name,
+                            version,
+                            json.dumps(spec),
+                            timestamp(),
+                        ),
+                    )
+                elif json.loads(row["spec"]) != spec:
+                    raise Conflict(
+                        f"The {singular} {name}:{version} already exists with a different "
+                        "definition, and asset versions are immutable. Give the changed "
+                        f"{singular} a new version (or leave the version out to get the next one)."
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        stored = self.get(name, version)
+        assert stored is not None
+        return stored
+
+    def get(self, name: str, version: str) -> AssetVersion | None:
+        """The version, or None."""
+        with self._connect() as conn:
+            row = self._row(conn, name, version)
+        return _version(row) if row else None
+
+    def versions(self, name: str | None = None) -> list[AssetVersion]:
+        """Every version of ``name`` (of every name when None), newest first."""
+        query = "SELECT * FROM asset_versions WHERE workspace_id=? AND kind=?"
+        args: tuple[object, ...] = (self.workspace_id, self.kind)
+        if name is not None:
+            query += " AND name=?"
+            args += (name,)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY seq DESC", args).fetchall()
+        return [_version(r) for r in rows]
+
+    def next_version(self, name: str) -> str:
+        """One more than the highest numeric version of ``name`` ("1" for a new name)."""
+        numbers = [int(v.version) for v in self.versions(name) if v.version.isdigit()]
+        return str(max(numbers, default=0) + 1)
+
+    def _row(self, conn: sqlite3.Connection, name: str, version: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM asset_versions WHERE workspace_id=? AND kind=? AND name=? AND version=?",
+            (self.workspace_id, self.kind, name, version),
+        ).fetchone()
+        return row
+
+
+def _version(row: sqlite3.Row) -> AssetVersion:
+    return AssetVersion(
+        row["kind"], row["name"], row["version"], json.loads(row["spec"]), row["created_time"]
+    )
+
+
+def _check(name: str, version: str) -> None:
+    for label, value in (("name", name), ("version", version)):
+        if not value or len(value) > 255 or "/" in value:
+            raise BadArgument(
+                f"The asset {label} {value!r} is invalid: use 1 to 255 characters without '/'."
+            )
