@@ -148,7 +148,15 @@ def list_datastore_secrets(
 
 
 def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
-    path = record.root_name if record.kind == "file" else record.root_name + "/"
+    """A model version as ARM returns it. Its files are published (linked, not copied) under
+    ``azureml-models/<name>/<version>/`` of the default datastore, which ``modelUri`` names,
+    so ``models.download`` works for models registered by either SDK."""
+    blobs = BlobContainers(state.root)
+    account, container = storage_account(state), blob_container(state)
+    folder = f"azureml-models/{record.name}/{record.version}"
+    for f in record.files:
+        blobs.link(account, container, f"{folder}/{f.path}", f.digest, f.size)
+    path = f"{folder}/{record.root_name}" + ("" if record.kind == "file" else "/")
     return {
         "id": _arm_id(state, "models", record.name, "versions", str(record.version)),
         "name": str(record.version),
@@ -165,8 +173,8 @@ def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
             "isAnonymous": False,
             "isArchived": False,
             "modelType": "custom_model",
-            "modelUri": f"azureml://{_arm_id(state).lstrip('/')}/models/{record.name}/versions/"
-            f"{record.version}/{path}",
+            "modelUri": f"azureml://{_arm_id(state).lstrip('/')}/datastores/{DEFAULT_DATASTORE}"
+            f"/paths/{path}",
             "flavors": {},
             "stage": "Development",
             "provisioningState": "Succeeded",
@@ -277,7 +285,7 @@ def _fetch_files(ctx: ArmContext, state: WorkspaceState, uri: str, into: Path) -
     single = blobs.get(account, container, path)
     if single is not None:
         target = into / path.rsplit("/", 1)[-1]
-        blobs.root.blobs.materialize(single.digest, target)
+        blobs.content.materialize(single.digest, target)
         return target
     folder = into / path.rsplit("/", 1)[-1]
     members = blobs.list(account, container, path + "/")
@@ -287,5 +295,5 @@ def _fetch_files(ctx: ArmContext, state: WorkspaceState, uri: str, into: Path) -
             "datastore first (the client does so for a local path)."
         )
     for blob in members:
-        blobs.root.blobs.materialize(blob.digest, folder / blob.name[len(path) + 1 :])
+        blobs.content.materialize(blob.digest, folder / blob.name[len(path) + 1 :])
     return folder

@@ -1,7 +1,9 @@
 """The blob containers of the emulated storage accounts: names → content in the blob store.
 
-A committed blob is one row (account, container, name) → digest of its content in the root's
-content-addressed :class:`~emulator.store.blobs.BlobStore`, plus its metadata and content type.
+A committed blob is one row (account, container, name) → digest of its content in a
+content-addressed :class:`~emulator.store.blobs.BlobStore` of its own (``blob-containers/
+content``): the root's store is swept of what no model references, and uploads (code, inputs)
+are not models.
 Blocks of a block upload are staged apart, under ``<root>/blob-containers/blocks``, and become
 visible only when the block list is committed: the content is assembled, stored and the row
 written in one SQLite transaction. A client killed mid-upload leaves staged blocks (invisible,
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.exceptions import BadArgument
+from emulator.store.blobs import BlobStore
 from emulator.store.root import EmulatorRoot
 
 _SCHEMA = """
@@ -63,6 +66,7 @@ class BlobContainers:
         self._dir = root.path / "blob-containers"
         self._blocks = self._dir / "blocks"
         self._blocks.mkdir(parents=True, exist_ok=True)
+        self.content = BlobStore(self._dir / "content")
         self._db_path = self._dir / "index.sqlite3"
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
@@ -100,7 +104,7 @@ class BlobContainers:
     ) -> StoredBlob:
         """Put Blob: ``source``'s content becomes the blob ``name`` (replacing any earlier one)."""
         _check_name(name)
-        digest, size = self.root.blobs.put(source)
+        digest, size = self.content.put(source)
         now = time.time()
         etag = f'"0x{time.time_ns():X}"'
         with self._transaction() as conn:
@@ -122,6 +126,28 @@ class BlobContainers:
         blob = self.get(account, container, name)
         assert blob is not None
         return blob
+
+    def link(self, account: str, container: str, name: str, digest: str, size: int) -> None:
+        """Make content of the root's blob store visible as ``name`` (copied once per content);
+        an existing blob of that name is kept. Registered models are published this way."""
+        _check_name(name)
+        if not self.content.path_for(digest).is_file():
+            self.content.put(self.root.blobs.path_for(digest))
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    account,
+                    container,
+                    name,
+                    digest,
+                    size,
+                    "application/octet-stream",
+                    "{}",
+                    f'"0x{time.time_ns():X}"',
+                    time.time(),
+                ),
+            )
 
     def stage_block(
         self, account: str, container: str, name: str, block_id: str, data: bytes
@@ -206,7 +232,7 @@ class BlobContainers:
 
     def content_path(self, blob: StoredBlob) -> Path:
         """Where the blob's content is (read-only, in the content-addressed store)."""
-        return self.root.blobs.path_for(blob.digest)
+        return self.content.path_for(blob.digest)
 
     def _staging(self, account: str, container: str, name: str) -> Path:
         key = hashlib.sha256(f"{account}\0{container}\0{name}".encode()).hexdigest()

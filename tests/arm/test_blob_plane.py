@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import time
 
 import pytest
 from azure.ai.ml import MLClient
@@ -74,3 +76,17 @@ def test_a_block_list_naming_an_unstaged_block_is_refused(container: ContainerCl
     assert raised.value.status_code == 400
     with pytest.raises(ResourceNotFoundError):
         blob.get_blob_properties()
+
+
+def test_uploads_survive_the_model_stores_sweep(
+    container: ContainerClient, arm_server: EmulatorServer
+) -> None:
+    """Deleting a model sweeps the root's blob store of content no model references (after an
+    hour); uploaded code and inputs are no model, so they must not live there."""
+    container.upload_blob("code/score.py", b"def init(): pass")
+    long_ago = time.time() - 7200
+    for path in arm_server.root.path.rglob("*"):
+        if path.is_file():
+            os.utime(path, (long_ago, long_ago))
+    arm_server.root.blobs.sweep(referenced=set())
+    assert container.download_blob("code/score.py").readall() == b"def init(): pass"

@@ -44,7 +44,9 @@ def test_a_local_file_is_uploaded_registered_and_read_back(
         Model(path=str(weights), name="churn", version="1", tags={"team": "crm"})
     )
     assert (created.name, created.version, created.tags) == ("churn", "1", {"team": "crm"})
-    assert created.path.endswith("/models/churn/versions/1/model.pkl")
+    assert created.path.endswith(
+        "/datastores/workspaceblobstore/paths/azureml-models/churn/1/model.pkl"
+    )
     fetched = client.models.get("churn", "1")
     assert (fetched.name, fetched.version, fetched.path) == ("churn", "1", created.path)
     state = workspace_states(arm_server.root).get(SUB, "rg", "ws")
@@ -63,12 +65,14 @@ def test_a_folder_keeps_its_layout(
     (folder / "a.txt").write_text("a")
     (folder / "sub" / "b.txt").write_text("b")
     created = client.models.create_or_update(Model(path=str(folder), name="bundle", version="1"))
-    assert created.path.endswith("/models/bundle/versions/1/bundle/")
+    assert created.path.endswith("/paths/azureml-models/bundle/1/bundle/")
     state = workspace_states(arm_server.root).get(SUB, "rg", "ws")
     assert state is not None
     record = state.models.get("bundle", 1)
     assert record is not None
     assert sorted(f.path for f in record.files) == ["bundle/a.txt", "bundle/sub/b.txt"]
+    client.models.download("bundle", "1", download_path=str(tmp_path / "dl"))
+    assert (tmp_path / "dl" / "bundle" / "bundle" / "sub" / "b.txt").read_text() == "b"
 
 
 def test_an_unchanged_upload_is_skipped_and_versions_are_listed(
@@ -95,7 +99,9 @@ def test_models_are_shared_between_sdk_v1_and_v2(client: MLClient, workdir: Path
         workspace = emulator.Workspace.get("ws", subscription_id=SUB, resource_group="rg")
         assert [(m.name, m.version) for m in emulator.Model.list(workspace)] == [("from-v2", 1)]
         emulator.Model.register(workspace, "v1.pkl", "from-v1")
-    assert client.models.get("from-v1", "1").path.endswith("/versions/1/v1.pkl")
+    assert client.models.get("from-v1", "1").path.endswith("/azureml-models/from-v1/1/v1.pkl")
+    client.models.download("from-v1", "1", download_path=str(workdir / "dl"))
+    assert (workdir / "dl" / "from-v1" / "v1.pkl").read_bytes() == b"from v1"
 
 
 def test_unknown_model_is_arms_not_found(client: MLClient) -> None:
