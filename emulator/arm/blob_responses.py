@@ -19,6 +19,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from emulator.assets.blob_containers import BlobContainers, StoredBlob
@@ -51,6 +52,14 @@ def handle(root: EmulatorRoot, request: Request, account: str, rest: str) -> Res
         response = _error(exc.status, exc.code, exc.message, request.method)
     except BadArgument as exc:
         response = _error(400, "InvalidInput", str(exc), request.method)
+    except ClientDisconnected:
+        response = _error(
+            400,
+            "InvalidInput",
+            "The request body ended before Content-Length bytes arrived (the client "
+            "disconnected); nothing was stored.",
+            request.method,
+        )
     response.headers["x-ms-request-id"] = str(uuid.uuid4())
     response.headers["x-ms-version"] = _VERSION
     response.headers["Date"] = formatdate(usegmt=True)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import socket
+import ssl
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from azure.ai.ml import MLClient
@@ -90,3 +93,29 @@ def test_uploads_survive_the_model_stores_sweep(
             os.utime(path, (long_ago, long_ago))
     arm_server.root.blobs.sweep(referenced=set())
     assert container.download_blob("code/score.py").readall() == b"def init(): pass"
+
+
+def test_a_put_blob_cut_off_midway_leaves_no_blob(
+    container: ContainerClient, arm_server: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client killed while sending Put Blob: the connection closes before Content-Length bytes
+    arrived; nothing of it becomes visible (and an earlier blob of that name stays intact)."""
+    caplog.set_level(logging.INFO, logger="emulator.arm")
+    container.upload_blob("model.pkl", b"old")
+    path = f"{urlsplit(container.url).path}/model.pkl"
+    context = ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"])
+    with (
+        socket.create_connection(("127.0.0.1", arm_server.port)) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-ms-blob-type: BlockBlob\r\n"
+            "Content-Length: 100000\r\n\r\n".encode()
+            + b"new, but only the first part"
+        )
+    deadline = time.monotonic() + 30
+    while not any(r.getMessage().endswith("model.pkl -> 400") for r in caplog.records):
+        assert time.monotonic() < deadline, "the server never finished the cut-off request"
+        time.sleep(0.05)
+    assert container.download_blob("model.pkl").readall() == b"old"
+    assert [b.name for b in container.list_blobs()] == ["model.pkl"]
