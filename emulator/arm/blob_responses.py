@@ -50,8 +50,9 @@ def handle(root: EmulatorRoot, request: Request, account: str, rest: str) -> Res
         response = _dispatch(BlobContainers(root), request, account, rest)
     except BlobError as exc:
         response = _error(exc.status, exc.code, exc.message, request.method)
-    except BadArgument as exc:
-        response = _error(400, "InvalidInput", str(exc), request.method)
+    except BadArgument as exc:  # Storage's code when state names one (InvalidBlockList)
+        code = exc.code if exc.code != BadArgument.code else "InvalidInput"
+        response = _error(400, code, str(exc), request.method)
     except ClientDisconnected:
         response = _error(
             400,

@@ -29,6 +29,9 @@ from emulator.exceptions import BadArgument
 from emulator.store.blobs import BlobStore
 from emulator.store.root import EmulatorRoot
 
+#: Uncommitted blocks older than this are discarded (Azure: one week).
+ABANDONED_BLOCKS_SECONDS = 7 * 24 * 3600.0
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     account TEXT NOT NULL,
@@ -154,6 +157,7 @@ class BlobContainers:
     ) -> None:
         """Put Block: keep ``data`` apart until a block list names it; nothing is visible yet."""
         _check_name(name)
+        self._discard_abandoned_blocks()
         staging = self._staging(account, container, name)
         staging.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=staging, suffix=".part")
@@ -176,7 +180,8 @@ class BlobContainers:
         if missing:
             raise BadArgument(
                 f"The specified block list is invalid: block {missing[0]!r} of blob {name!r} "
-                "was never uploaded (Put Block). Upload every block before committing the list."
+                "was never uploaded (Put Block). Upload every block before committing the list.",
+                code="InvalidBlockList",
             )
         fd, tmp = tempfile.mkstemp(dir=self._dir, suffix=".assembling")
         try:
@@ -233,6 +238,17 @@ class BlobContainers:
     def content_path(self, blob: StoredBlob) -> Path:
         """Where the blob's content is (read-only, in the content-addressed store)."""
         return self.content.path_for(blob.digest)
+
+    def _discard_abandoned_blocks(self) -> None:
+        """Azure discards uncommitted blocks a week after their last Put Block; so does this
+        (a client that died mid-upload would otherwise leave them on disk forever)."""
+        cutoff = time.time() - ABANDONED_BLOCKS_SECONDS
+        for staging in self._blocks.iterdir():
+            try:
+                if staging.stat().st_mtime < cutoff:
+                    shutil.rmtree(staging, ignore_errors=True)
+            except FileNotFoundError:  # committed or discarded meanwhile by another request
+                continue
 
     def _staging(self, account: str, container: str, name: str) -> Path:
         key = hashlib.sha256(f"{account}\0{container}\0{name}".encode()).hexdigest()

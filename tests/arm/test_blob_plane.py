@@ -77,6 +77,7 @@ def test_a_block_list_naming_an_unstaged_block_is_refused(container: ContainerCl
     with pytest.raises(HttpResponseError, match="was never uploaded") as raised:
         blob.commit_block_list([BlobBlock(base64.b64encode(b"missing").decode())])
     assert raised.value.status_code == 400
+    assert "ErrorCode:InvalidBlockList" in str(raised.value)  # Storage's code, as in Azure
     with pytest.raises(ResourceNotFoundError):
         blob.get_blob_properties()
 
@@ -119,3 +120,20 @@ def test_a_put_blob_cut_off_midway_leaves_no_blob(
         time.sleep(0.05)
     assert container.download_blob("model.pkl").readall() == b"old"
     assert [b.name for b in container.list_blobs()] == ["model.pkl"]
+
+
+def test_blocks_abandoned_for_a_week_are_discarded(
+    container: ContainerClient, arm_server: EmulatorServer
+) -> None:
+    """Azure drops uncommitted blocks a week after the last Put Block: a dead upload's blocks
+    do not stay on disk, and a later commit naming them fails."""
+    dead = container.get_blob_client("dead.bin")
+    dead.stage_block(base64.b64encode(b"b0").decode(), b"orphan")
+    blocks = arm_server.root.path / "blob-containers" / "blocks"
+    [staging] = list(blocks.iterdir())
+    eight_days_ago = time.time() - 8 * 24 * 3600
+    os.utime(staging, (eight_days_ago, eight_days_ago))
+    container.get_blob_client("live.bin").stage_block(base64.b64encode(b"b0").decode(), b"x")
+    assert not staging.exists()
+    with pytest.raises(HttpResponseError, match="was never uploaded"):
+        dead.commit_block_list([BlobBlock(base64.b64encode(b"b0").decode())])
