@@ -145,23 +145,25 @@ def _block_list(body: bytes) -> list[str]:
 
 
 def _download(store: BlobContainers, request: Request, blob: StoredBlob) -> Response:
-    data = store.content_path(blob).read_bytes()
-    status = 200
-    header = request.headers.get("x-ms-range") or request.headers.get("Range")
+    """Get Blob: the whole content, or the requested range (206) read from the file alone, so a
+    large model downloaded in ranges is not read whole for every range."""
+    start, end = 0, blob.size - 1
     response = Response(status=200)
+    header = request.headers.get("x-ms-range") or request.headers.get("Range")
     if header:
         found = _RANGE.fullmatch(header.strip())
         if found is None:
             raise BlobError(400, "InvalidRange", f"The range {header!r} is not bytes=N-M.")
         start = int(found.group(1))
         end = min(int(found.group(2)) if found.group(2) else blob.size - 1, blob.size - 1)
-        if start >= blob.size and blob.size > 0:
+        if start >= blob.size:  # an empty blob too: the client then asks without a range
             raise BlobError(416, "InvalidRange", "The range specified is invalid.")
-        status = 206
+        response.status_code = 206
         response.headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-        data = data[start : end + 1]
+    with open(store.content_path(blob), "rb") as fh:
+        fh.seek(start)
+        data = fh.read(max(end - start + 1, 0))
     response.set_data(data)
-    response.status_code = status
     return _with_properties(response, blob, length=len(data))
 
 

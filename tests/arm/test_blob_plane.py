@@ -56,6 +56,8 @@ def test_block_upload_metadata_properties_download_and_listing(
     blob.set_blob_metadata({"name": "m", "version": "1"})
     assert blob.get_blob_properties().metadata == {"name": "m", "version": "1"}
     container.upload_blob("dir2/x", b"x")
+    container.upload_blob("empty", b"")
+    assert container.download_blob("empty").readall() == b""
     assert [b.name for b in container.list_blobs(name_starts_with="dir/")] == ["dir/data.bin"]
 
 
