@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.arm import asset_responses, responses, version_responses
+from emulator.arm import asset_responses, endpoint_responses, responses, version_responses
 from emulator.arm.exceptions import PROVIDER
 
 Handler = Callable[..., Any]
@@ -27,6 +27,7 @@ _WORKSPACE = _RG + _PROVIDER + r"/workspaces/(?P<workspace>[^/]+)"
 _DATASTORE = _WORKSPACE + r"/datastores/(?P<datastore>[^/]+)"
 _MODEL = _WORKSPACE + r"/models/(?P<name>[^/]+)"
 _VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
+_ENDPOINT = _WORKSPACE + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,17 @@ ROUTES: tuple[Route, ...] = (
         _WORKSPACE + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/startPendingUpload",
         {"POST": version_responses.start_pending_upload},
     ),
+    _route(_WORKSPACE + "/onlineEndpoints", {"GET": endpoint_responses.list_endpoints}),
+    _route(
+        _ENDPOINT,
+        {
+            "GET": endpoint_responses.get_endpoint,
+            "PUT": endpoint_responses.put_endpoint,
+            "DELETE": endpoint_responses.delete_endpoint,
+        },
+    ),
+    _route(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
+    _route(_ENDPOINT + "/deployments", {"GET": endpoint_responses.list_deployments}),
 )
 
 

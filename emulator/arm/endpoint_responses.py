@@ -1,0 +1,180 @@
+"""Handlers of the ARM face for online endpoints: create or update, get, list, keys, delete.
+
+They translate ARM's REST shapes (what ``azure-ai-ml`` 1.35 sends and deserializes; see
+``../shared/research/sdk-v2-wire.md``) to :mod:`emulator.endpoints` and back. The operations
+finish within the request, so PUT and DELETE answer 200 with ``provisioningState: Succeeded``:
+azure-core's ARM poller takes that as a finished long-running operation without polling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from emulator.arm.exceptions import PROVIDER
+from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.endpoints import EndpointRecord, OnlineEndpoints
+from emulator.endpoints.registry import EndpointSpec
+from emulator.exceptions import BadArgument
+from emulator.state import WorkspaceState
+
+#: ARM's auth modes ↔ the SDK's YAML names (the state's).
+_AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+_FROM_REST = {rest.casefold(): name for name, rest in _AUTH_MODES.items()}
+
+
+def _endpoints(
+    ctx: ArmContext, subscription: str, resource_group: str, workspace: str
+) -> tuple[WorkspaceState, OnlineEndpoints]:
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    return state, OnlineEndpoints(ctx.root, state.id)
+
+
+def scoring_uri(ctx: ArmContext, state: WorkspaceState, endpoint: str) -> str:
+    """Where the endpoint is invoked: a path on the emulator's own port (Azure's is
+    ``https://<endpoint>.<region>.inference.ml.azure.com/score``)."""
+    record = state.record
+    return (
+        f"{ctx.base_url}/inference/{record.subscription_id}/{record.resource_group}/"
+        f"{record.name}/{endpoint}/score"
+    )
+
+
+def endpoint_body(ctx: ArmContext, state: WorkspaceState, endpoint: EndpointRecord) -> Any:
+    """An online endpoint as ARM returns it (the fields ``OnlineEndpoint._from_rest_object``
+    reads; ``scoringUri`` is required)."""
+    record = state.record
+    workspace_id = (
+        f"/subscriptions/{record.subscription_id}/resourceGroups/{record.resource_group}"
+        f"/providers/{PROVIDER}/workspaces/{record.name}"
+    )
+    uri = scoring_uri(ctx, state, endpoint.name)
+    return {
+        "id": f"{workspace_id}/onlineEndpoints/{endpoint.name}",
+        "name": endpoint.name,
+        "type": f"{PROVIDER}/workspaces/onlineEndpoints",
+        "location": record.location,
+        "kind": "Managed",
+        "tags": endpoint.tags,
+        "identity": {"type": "SystemAssigned"},
+        "systemData": {
+            "createdAt": endpoint.created_time,
+            "lastModifiedAt": endpoint.modified_time,
+        },
+        "properties": {
+            "authMode": _AUTH_MODES[endpoint.auth_mode],
+            "description": endpoint.description,
+            "properties": {},
+            "traffic": endpoint.traffic,
+            "mirrorTraffic": {},
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": "Enabled",
+            "scoringUri": uri,
+            "swaggerUri": uri.removesuffix("/score") + "/swagger.json",
+        },
+    }
+
+
+def _spec(request: Request) -> EndpointSpec:
+    """The request body's settable fields; ill-formed ones are a 400 naming the field."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadArgument(
+            "The request body must be a JSON object (an online endpoint).", code="UserError"
+        )
+    properties = body.get("properties") or {}
+    auth = str(properties.get("authMode") or "Key")
+    traffic = properties.get("traffic") or {}
+    if not isinstance(traffic, dict) or not all(
+        isinstance(v, int) and 0 <= v <= 100 for v in traffic.values()
+    ):
+        raise BadArgument(
+            "properties.traffic must map deployment names to integer percentages (0-100).",
+            code="UserError",
+        )
+    return EndpointSpec(
+        auth_mode=_FROM_REST.get(auth.casefold(), auth),
+        description=properties.get("description"),
+        tags=body.get("tags") or {},
+        traffic=traffic,
+    )
+
+
+def put_endpoint(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """Create or update an online endpoint (keys are generated once, at creation)."""
+    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    record, _ = endpoints.create_or_update(endpoint, _spec(request))
+    return endpoint_body(ctx, state, record)
+
+
+def get_endpoint(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """One online endpoint (404 ``ResourceNotFound`` naming the existing ones)."""
+    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    return endpoint_body(ctx, state, endpoints.get(endpoint))
+
+
+def list_endpoints(
+    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
+) -> Any:
+    """The workspace's online endpoints, in one page."""
+    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    return {"value": [endpoint_body(ctx, state, e) for e in endpoints.list()]}
+
+
+def delete_endpoint(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """Delete an online endpoint; the client's poller reads the 200 as finished."""
+    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    endpoints.delete(endpoint)
+    return {}
+
+
+def list_keys(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """The endpoint's two keys (``get_keys``; ``invoke`` sends the primary one)."""
+    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    record = endpoints.get(endpoint)
+    return {"primaryKey": record.primary_key, "secondaryKey": record.secondary_key}
+
+
+def list_deployments(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """An endpoint's deployments (``online_endpoints.get`` lists them to show each one's
+    traffic). Deployments are not emulated yet, so an existing endpoint has none; an unknown
+    endpoint is the 404 of :func:`get_endpoint`."""
+    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    endpoints.get(endpoint)
+    return {"value": []}

@@ -1,0 +1,217 @@
+"""The online endpoints of a workspace, in ``<root>/endpoints/endpoints.sqlite3``.
+
+An endpoint is what Azure's managed online endpoint is before any deployment: a name (unique in
+the workspace), an auth mode (``key`` or ``aml_token``), two keys generated at creation (kept
+across updates, as Azure keeps them), a description, tags and a traffic table
+(deployment → percent). Updates replace the mutable fields; the auth mode may change, the keys
+do not. SQLite (not memory) so that the daemon, ``amlemu`` and tests in other processes agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from emulator.exceptions import BadArgument, NotFound
+from emulator.store.database import timestamp
+from emulator.store.root import EmulatorRoot
+
+#: ``azure-ai-ml``'s own rule (entities/_endpoint/_endpoint_helpers.py), enforced here too for
+#: clients that send REST directly: 3-32 characters, a letter first, alphanumerics or '-',
+#: an alphanumeric last.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]")
+AUTH_MODES = ("key", "aml_token", "aad_token")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online_endpoints (
+    workspace_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    auth_mode TEXT NOT NULL,
+    description TEXT,
+    tags TEXT NOT NULL,
+    traffic TEXT NOT NULL,
+    primary_key TEXT NOT NULL,
+    secondary_key TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    modified_time TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+"""
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """One stored online endpoint."""
+
+    name: str
+    auth_mode: str
+    description: str | None
+    tags: dict[str, str]
+    traffic: dict[str, int]
+    primary_key: str
+    secondary_key: str
+    created_time: str
+    modified_time: str
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What a client may set on an endpoint (the create-or-update request)."""
+
+    auth_mode: str = "key"
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    traffic: Mapping[str, int] = field(default_factory=dict)
+
+
+class OnlineEndpoints:
+    """The online endpoints of the workspace ``workspace_id`` of ``root``."""
+
+    def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
+        self.workspace_id = workspace_id
+        directory = root.path / "endpoints"
+        directory.mkdir(exist_ok=True)
+        self._db_path = directory / "endpoints.sqlite3"
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def create_or_update(self, name: str, spec: EndpointSpec) -> tuple[EndpointRecord, bool]:
+        """Store ``spec`` under ``name``; returns the endpoint and whether it was created."""
+        _check_name(name)
+        _check_spec(name, spec)
+        now = timestamp()
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = self._row(conn, name)
+                values = (
+                    spec.auth_mode,
+                    spec.description,
+                    json.dumps(dict(spec.tags)),
+                    json.dumps(dict(spec.traffic)),
+                )
+                if existing is None:
+                    conn.execute(
+                        "INSERT INTO online_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (self.workspace_id, name, *values, _key(), _key(), now, now),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE online_endpoints SET auth_mode = ?, description = ?, tags = ?, "
+                        "traffic = ?, modified_time = ? WHERE workspace_id = ? AND name = ?",
+                        (*values, now, self.workspace_id, existing["name"]),
+                    )
+                row = self._row(conn, name)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        assert row is not None  # written in the same transaction
+        return _record(row), existing is None
+
+    def get(self, name: str) -> EndpointRecord:
+        """The endpoint ``name``; :class:`NotFound` naming the endpoints there are otherwise."""
+        with self._connect() as conn:
+            row = self._row(conn, name)
+        if row is None:
+            raise self._not_found(name)
+        return _record(row)
+
+    def list(self) -> list[EndpointRecord]:
+        """Every endpoint of the workspace, by name."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM online_endpoints WHERE workspace_id = ? ORDER BY name",
+                (self.workspace_id,),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def delete(self, name: str) -> None:
+        """Remove the endpoint ``name`` (:class:`NotFound` when there is none)."""
+        with self._connect() as conn:
+            deleted = conn.execute(
+                "DELETE FROM online_endpoints WHERE workspace_id = ? AND name = ? COLLATE NOCASE",
+                (self.workspace_id, name),
+            ).rowcount
+        if not deleted:
+            raise self._not_found(name)
+
+    def _row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+        # Azure's endpoint names are case-insensitive (they become DNS labels).
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM online_endpoints WHERE workspace_id = ? AND name = ? COLLATE NOCASE",
+            (self.workspace_id, name),
+        ).fetchone()
+        return row
+
+    def _not_found(self, name: str) -> NotFound:
+        names = ", ".join(f"'{r.name}'" for r in self.list()) or "none"
+        return NotFound(
+            f"Online endpoint '{name}' does not exist. [emulator] Endpoints of this workspace: "
+            f"{names}; create it with ml_client.online_endpoints.begin_create_or_update.",
+            code="ResourceNotFound",
+        )
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise BadArgument(
+            f"Invalid endpoint name '{name}'. The name for an endpoint must be at least 3 and at "
+            "most 32 characters long, start with a letter, contain only alphanumeric characters "
+            "and '-', and end with an alphanumeric character.",
+            code="UserError",
+        )
+
+
+def _check_spec(name: str, spec: EndpointSpec) -> None:
+    if spec.auth_mode not in AUTH_MODES:
+        raise BadArgument(
+            f"Invalid auth mode '{spec.auth_mode}' for endpoint '{name}'. Use one of: "
+            + ", ".join(AUTH_MODES)
+            + ".",
+            code="UserError",
+        )
+    if not spec.traffic:
+        return
+    # Deployments are not stored yet (next step): any traffic names a deployment that does not
+    # exist, which Azure refuses as well.
+    missing = ", ".join(f"'{d}'" for d in spec.traffic)
+    raise BadArgument(
+        f"Traffic for endpoint '{name}' names deployments that do not exist: {missing}. "
+        "[emulator] Create the deployment first (ml_client.online_deployments."
+        "begin_create_or_update), then set endpoint.traffic.",
+        code="UserError",
+    )
+
+
+def _key() -> str:
+    """A fresh endpoint key: 32 URL-safe characters, as long as Azure's."""
+    return secrets.token_urlsafe(24)
+
+
+def _record(row: sqlite3.Row) -> EndpointRecord:
+    return EndpointRecord(
+        name=row["name"],
+        auth_mode=row["auth_mode"],
+        description=row["description"],
+        tags=json.loads(row["tags"]),
+        traffic=json.loads(row["traffic"]),
+        primary_key=row["primary_key"],
+        secondary_key=row["secondary_key"],
+        created_time=row["created_time"],
+        modified_time=row["modified_time"],
+    )

@@ -1,0 +1,85 @@
+"""Online endpoints through the real ``azure-ai-ml`` client: create (a finished long-running
+operation), update, get, list, keys, delete, and the errors a user meets."""
+
+from __future__ import annotations
+
+import pytest
+from azure.ai.ml import MLClient
+from azure.ai.ml.entities import ManagedOnlineEndpoint
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import DefaultAzureCredential
+
+from emulator.daemon.server import EmulatorServer
+
+SUB = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def client(arm_server: EmulatorServer, v2_env: dict[str, str]) -> MLClient:
+    return MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
+
+
+def test_an_endpoint_is_created_read_listed_and_deleted(
+    client: MLClient, arm_server: EmulatorServer
+) -> None:
+    poller = client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="churn-ep", auth_mode="key", description="scores churn")
+    )
+    created = poller.result()
+    assert poller.status() == "Succeeded"
+    assert (created.name, created.auth_mode, created.provisioning_state) == (
+        "churn-ep",
+        "key",
+        "Succeeded",
+    )
+    assert created.scoring_uri.startswith(arm_server.base_url + "/")
+    assert created.scoring_uri.endswith("/churn-ep/score")
+
+    fetched = client.online_endpoints.get("churn-ep")
+    assert (fetched.description, fetched.scoring_uri, fetched.traffic) == (
+        "scores churn",
+        created.scoring_uri,
+        {},
+    )
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="other-ep", auth_mode="key")
+    ).result()
+    assert sorted(e.name for e in client.online_endpoints.list()) == ["churn-ep", "other-ep"]
+
+    client.online_endpoints.begin_delete(name="churn-ep").result()
+    assert [e.name for e in client.online_endpoints.list()] == ["other-ep"]
+    with pytest.raises(ResourceNotFoundError, match="Online endpoint 'churn-ep' does not exist"):
+        client.online_endpoints.get("churn-ep")
+
+
+def test_keys_are_made_once_and_kept_across_updates(client: MLClient) -> None:
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="keyed", auth_mode="key", tags={"v": "1"})
+    ).result()
+    keys = client.online_endpoints.get_keys("keyed")
+    assert keys.primary_key and keys.secondary_key
+    assert keys.primary_key != keys.secondary_key
+
+    updated = client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="keyed", auth_mode="key", tags={"v": "2"})
+    ).result()
+    assert updated.tags == {"v": "2"}
+    again = client.online_endpoints.get_keys("keyed")
+    assert (again.primary_key, again.secondary_key) == (keys.primary_key, keys.secondary_key)
+
+
+def test_unknown_endpoints_and_traffic_to_missing_deployments_are_refused(
+    client: MLClient,
+) -> None:
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="lonely", auth_mode="key")
+    ).result()
+    with pytest.raises(ResourceNotFoundError, match="Endpoints of this workspace: 'lonely'"):
+        client.online_endpoints.get_keys("missing")
+    with pytest.raises(ResourceNotFoundError, match="Online endpoint 'missing' does not exist"):
+        client.online_endpoints.begin_delete(name="missing").result()
+    with pytest.raises(HttpResponseError, match="deployments that do not exist: 'blue'"):
+        client.online_endpoints.begin_create_or_update(
+            ManagedOnlineEndpoint(name="lonely", auth_mode="key", traffic={"blue": 100})
+        ).result()
+    assert client.online_endpoints.get("lonely").traffic == {}
