@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.arm import blob_responses, urls
+from emulator.arm import blob_responses, endpoint_responses, urls
 from emulator.arm.exceptions import (
     ArmError,
     AuthenticationFailed,
@@ -89,6 +89,9 @@ class ArmApplication:
         return response
 
     def _handle(self, request: Request, api_version: str | None) -> tuple[int, Any]:
+        scoring = endpoint_responses.SCORING_PATH.fullmatch(request.path)
+        if scoring is not None:  # an endpoint's scoring URI: its keys, not ARM's tokens
+            return 200, endpoint_responses.score(self.context, request, **scoring.groupdict())
         found = urls.match(request.path)
         if found is None or found[0].authenticated:
             _authenticate(request)

@@ -8,20 +8,44 @@ azure-core's ARM poller takes that as a finished long-running operation without 
 
 from __future__ import annotations
 
+import hmac
+import re
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from emulator.arm.exceptions import PROVIDER
+from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
 from emulator.endpoints.registry import EndpointSpec
 from emulator.exceptions import BadArgument
-from emulator.state import WorkspaceState
+from emulator.state import WorkspaceState, workspace_states
 
 #: ARM's auth modes ↔ the SDK's YAML names (the state's).
 _AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 _FROM_REST = {rest.casefold(): name for name, rest in _AUTH_MODES.items()}
+
+#: The scoring URI's path (:func:`scoring_uri`): the endpoints' data plane, authenticated with the
+#: endpoint's keys instead of ARM tokens and without an api-version.
+SCORING_PATH = re.compile(
+    r"/inference/(?P<subscription>[^/]+)/(?P<resource_group>[^/]+)/(?P<workspace>[^/]+)"
+    r"/(?P<endpoint>[^/]+)/score/?",
+    re.IGNORECASE,
+)
+
+
+class Unauthorized(ArmError):
+    """401 from the scoring URI: no key, or not one of the endpoint's."""
+
+    status = 401
+    code = "Unauthorized"
+
+
+class NoDeployments(ArmError):
+    """Azure's answer when the endpoint has nothing to route to (status 404)."""
+
+    status = 404
+    code = "NoValidDeployments"
 
 
 def _endpoints(
@@ -178,3 +202,40 @@ def list_deployments(
     _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
     endpoints.get(endpoint)
     return {"value": []}
+
+
+def score(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """A request to an endpoint's scoring URI (``online_endpoints.invoke``): the key is checked
+    first (``Authorization: Bearer <primary or secondary key>``), then the request is routed by
+    traffic. Deployments are not emulated yet, so an authorised request meets Azure's answer for
+    an endpoint without deployments."""
+    state = workspace_states(ctx.root).get(subscription, resource_group, workspace)
+    if state is None:
+        raise ResourceNotFound(f"Workspace '{workspace}' does not exist; nothing is served here.")
+    record = OnlineEndpoints(ctx.root, state.id).get(endpoint)
+    if record.auth_mode != "key":
+        raise Unauthorized(
+            f"Endpoint '{record.name}' uses auth mode '{record.auth_mode}'. [emulator] Only key "
+            "auth is emulated on scoring URIs: create the endpoint with auth_mode='key'."
+        )
+    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not any(
+        hmac.compare_digest(presented.encode(), key.encode())
+        for key in (record.primary_key, record.secondary_key)
+    ):
+        raise Unauthorized(
+            f"Authentication failed for endpoint '{record.name}': the Authorization header must "
+            "be 'Bearer <key>' with one of the endpoint's keys. [emulator] "
+            f"ml_client.online_endpoints.get_keys('{record.name}') shows them."
+        )
+    raise NoDeployments(
+        "No valid deployments to route to. Please check that the endpoint has at least one "
+        "deployment with positive weight values or use a deployment specific header to route."
+    )

@@ -3,7 +3,11 @@ operation), update, get, list, keys, delete, and the errors a user meets."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import requests
 from azure.ai.ml import MLClient
 from azure.ai.ml.entities import ManagedOnlineEndpoint
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -83,3 +87,31 @@ def test_unknown_endpoints_and_traffic_to_missing_deployments_are_refused(
             ManagedOnlineEndpoint(name="lonely", auth_mode="key", traffic={"blue": 100})
         ).result()
     assert client.online_endpoints.get("lonely").traffic == {}
+
+
+def test_the_scoring_uri_checks_the_key_then_finds_no_deployment(
+    client: MLClient, v2_env: dict[str, str], tmp_path: Path
+) -> None:
+    endpoint = client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="empty-ep", auth_mode="key")
+    ).result()
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps({"data": [[1, 2]]}))
+    with pytest.raises(ResourceNotFoundError, match="No valid deployments to route to"):
+        client.online_endpoints.invoke("empty-ep", request_file=str(request_file))
+
+    keys = client.online_endpoints.get_keys("empty-ep")
+    bundle = v2_env["REQUESTS_CA_BUNDLE"]
+    answers = {
+        key: requests.post(
+            endpoint.scoring_uri,
+            json={"data": [[1, 2]]},
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            verify=bundle,
+            timeout=30,
+        )
+        for key in ("wrong", "", keys.secondary_key, keys.primary_key)
+    }
+    assert [a.status_code for a in answers.values()] == [401, 401, 404, 404]
+    assert "get_keys('empty-ep')" in answers["wrong"].json()["error"]["message"]
+    assert "get_keys('empty-ep')" in answers[""].json()["error"]["message"]
