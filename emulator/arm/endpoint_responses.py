@@ -188,6 +188,28 @@ def list_keys(
     return {"primaryKey": record.primary_key, "secondaryKey": record.secondary_key}
 
 
+def regenerate_keys(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """``begin_regenerate_keys``: body ``{"keyType": "Primary"|"Secondary", "keyValue"}``; the
+    poller reads the 200 as a finished operation."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("keyType"), str):
+        raise BadArgument(
+            "The request body must be a JSON object with keyType 'Primary' or 'Secondary'.",
+            code="UserError",
+        )
+    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    value = body.get("keyValue")
+    endpoints.regenerate_key(endpoint, body["keyType"], value if isinstance(value, str) else None)
+    return {}
+
+
 def list_deployments(
     ctx: ArmContext,
     request: Request,

@@ -77,6 +77,7 @@ ROUTES: tuple[Route, ...] = (
         },
     ),
     _route(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
+    _route(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
     _route(_ENDPOINT + "/deployments", {"GET": endpoint_responses.list_deployments}),
 )
 

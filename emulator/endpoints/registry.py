@@ -150,6 +150,29 @@ class OnlineEndpoints:
         if not deleted:
             raise self._not_found(name)
 
+    def regenerate_key(self, name: str, which: str, value: str | None = None) -> EndpointRecord:
+        """Replace the ``which`` ("primary" or "secondary") key of ``name``.
+
+        ``value`` sets the key, as ARM's ``keyValue`` says; azure-ai-ml 1.35 sends the *current*
+        key there, and its ``begin_regenerate_keys`` must still change the key, so a value equal
+        to the current key (or none) means a fresh one.
+        """
+        column = {"primary": "primary_key", "secondary": "secondary_key"}.get(which.lower())
+        if column is None:
+            raise BadArgument(
+                f"Invalid key type '{which}'. Use 'Primary' or 'Secondary'.", code="UserError"
+            )
+        current = self.get(name)  # NotFound naming the endpoints there are
+        old = current.primary_key if column == "primary_key" else current.secondary_key
+        new = value if value and value != old else _key()
+        with self._connect() as conn:
+            conn.execute(
+                f"UPDATE online_endpoints SET {column} = ?, modified_time = ? "
+                "WHERE workspace_id = ? AND name = ?",
+                (new, timestamp(), self.workspace_id, current.name),
+            )
+        return self.get(name)
+
     def _row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
         # Azure's endpoint names are case-insensitive (they become DNS labels).
         row: sqlite3.Row | None = conn.execute(

@@ -56,7 +56,9 @@ def test_an_endpoint_is_created_read_listed_and_deleted(
         client.online_endpoints.get("churn-ep")
 
 
-def test_keys_are_made_once_and_kept_across_updates(client: MLClient) -> None:
+def test_keys_are_made_once_kept_across_updates_and_regenerated_one_at_a_time(
+    client: MLClient,
+) -> None:
     client.online_endpoints.begin_create_or_update(
         ManagedOnlineEndpoint(name="keyed", auth_mode="key", tags={"v": "1"})
     ).result()
@@ -70,6 +72,34 @@ def test_keys_are_made_once_and_kept_across_updates(client: MLClient) -> None:
     assert updated.tags == {"v": "2"}
     again = client.online_endpoints.get_keys("keyed")
     assert (again.primary_key, again.secondary_key) == (keys.primary_key, keys.secondary_key)
+
+    client.online_endpoints.begin_regenerate_keys("keyed", key_type="secondary").result()
+    rotated = client.online_endpoints.get_keys("keyed")
+    assert rotated.primary_key == keys.primary_key
+    assert rotated.secondary_key not in (keys.primary_key, keys.secondary_key)
+    client.online_endpoints.begin_regenerate_keys("keyed").result()  # primary by default
+    assert client.online_endpoints.get_keys("keyed").primary_key != keys.primary_key
+
+
+def test_regenerate_keys_sets_a_given_key_value(
+    client: MLClient, arm_server: EmulatorServer, v2_env: dict[str, str]
+) -> None:
+    """ARM's keyValue (a REST client's choice; azure-ai-ml sends the current key, above)."""
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="chosen", auth_mode="key")
+    ).result()
+    token = DefaultAzureCredential().get_token(arm_server.base_url + "/.default").token
+    answer = requests.post(
+        f"{arm_server.base_url}/subscriptions/{SUB}/resourceGroups/rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/chosen/regenerateKeys",
+        params={"api-version": "2023-04-01"},
+        json={"keyType": "Primary", "keyValue": "my-own-key-0123456789"},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=v2_env["REQUESTS_CA_BUNDLE"],
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    assert client.online_endpoints.get_keys("chosen").primary_key == "my-own-key-0123456789"
 
 
 def test_unknown_endpoints_and_traffic_to_missing_deployments_are_refused(
