@@ -8,7 +8,6 @@ azure-core's ARM poller takes that as a finished long-running operation without 
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
@@ -188,6 +187,33 @@ def list_keys(
     return {"primaryKey": record.primary_key, "secondaryKey": record.secondary_key}
 
 
+def get_token(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """An access token for an ``aml_token`` endpoint (``get_keys`` and ``invoke`` ask for one):
+    valid for the token lifetime, to be refreshed after half of it."""
+    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    record = endpoints.get(endpoint)
+    if record.auth_mode != "aml_token":
+        raise BadArgument(
+            f"Endpoint '{record.name}' uses auth mode '{record.auth_mode}', not 'aml_token': it "
+            "has no tokens. Use its keys (listKeys), or create it with auth_mode='aml_token'.",
+            code="UserError",
+        )
+    token = record.auth().issue_access_token()
+    return {
+        "accessToken": token.access_token,
+        "tokenType": token.token_type,
+        "expiryTimeUtc": int(token.expiry_on),
+        "refreshAfterTimeUtc": int(token.refresh_after),
+    }
+
+
 def regenerate_keys(
     ctx: ArmContext,
     request: Request,
@@ -234,28 +260,19 @@ def score(
     workspace: str,
     endpoint: str,
 ) -> Any:
-    """A request to an endpoint's scoring URI (``online_endpoints.invoke``): the key is checked
-    first (``Authorization: Bearer <primary or secondary key>``), then the request is routed by
+    """A request to an endpoint's scoring URI (``online_endpoints.invoke``): the credential is
+    checked first (``Authorization: Bearer <key or token>``), then the request is routed by
     traffic. Deployments are not emulated yet, so an authorised request meets Azure's answer for
     an endpoint without deployments."""
     state = workspace_states(ctx.root).get(subscription, resource_group, workspace)
     if state is None:
         raise ResourceNotFound(f"Workspace '{workspace}' does not exist; nothing is served here.")
     record = OnlineEndpoints(ctx.root, state.id).get(endpoint)
-    if record.auth_mode != "key":
+    refused = record.auth().check(request.headers.get("Authorization"))
+    if refused is not None:
         raise Unauthorized(
-            f"Endpoint '{record.name}' uses auth mode '{record.auth_mode}'. [emulator] Only key "
-            "auth is emulated on scoring URIs: create the endpoint with auth_mode='key'."
-        )
-    presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not any(
-        hmac.compare_digest(presented.encode(), key.encode())
-        for key in (record.primary_key, record.secondary_key)
-    ):
-        raise Unauthorized(
-            f"Authentication failed for endpoint '{record.name}': the Authorization header must "
-            "be 'Bearer <key>' with one of the endpoint's keys. [emulator] "
-            f"ml_client.online_endpoints.get_keys('{record.name}') shows them."
+            f"{refused[1]} [emulator] ml_client.online_endpoints.get_keys('{record.name}') "
+            "gives a valid key (key auth) or token (aml_token auth)."
         )
     raise NoDeployments(
         "No valid deployments to route to. Please check that the endpoint has at least one "

@@ -78,6 +78,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
     _route(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
+    _route(_ENDPOINT + "/token", {"POST": endpoint_responses.get_token}),
     _route(_ENDPOINT + "/deployments", {"GET": endpoint_responses.list_deployments}),
 )
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from emulator.exceptions import BadArgument, NotFound
+from emulator.services.auth import AuthMode, ServiceAuth
+from emulator.settings import token_lifetime_seconds
 from emulator.store.database import timestamp
 from emulator.store.root import EmulatorRoot
 
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS online_endpoints (
     traffic TEXT NOT NULL,
     primary_key TEXT NOT NULL,
     secondary_key TEXT NOT NULL,
+    token_secret TEXT NOT NULL,
     created_time TEXT NOT NULL,
     modified_time TEXT NOT NULL,
     PRIMARY KEY (workspace_id, name)
@@ -55,8 +58,28 @@ class EndpointRecord:
     traffic: dict[str, int]
     primary_key: str
     secondary_key: str
+    token_secret: str
     created_time: str
     modified_time: str
+
+    def auth(self) -> ServiceAuth:
+        """The checks of the endpoint's scoring URI: its keys (``key``), or tokens signed with
+        its secret (``aml_token``, valid for AZUREML_EMULATOR_TOKEN_LIFETIME seconds, an hour
+        by default) — the same rules as SDK v1's web services."""
+        mode = {"key": AuthMode.KEY, "aml_token": AuthMode.TOKEN}.get(self.auth_mode)
+        if mode is None:
+            raise BadArgument(
+                f"Endpoint '{self.name}' uses auth mode '{self.auth_mode}'. [emulator] Only "
+                "'key' and 'aml_token' are emulated on scoring URIs.",
+                code="UserError",
+            )
+        return ServiceAuth(
+            mode,
+            self.primary_key,
+            self.secondary_key,
+            token_lifetime_seconds(),
+            token_secret=self.token_secret,
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +129,8 @@ class OnlineEndpoints:
                 )
                 if existing is None:
                     conn.execute(
-                        "INSERT INTO online_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (self.workspace_id, name, *values, _key(), _key(), now, now),
+                        "INSERT INTO online_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (self.workspace_id, name, *values, _key(), _key(), _key(), now, now),
                     )
                 else:
                     conn.execute(
@@ -235,6 +258,7 @@ def _record(row: sqlite3.Row) -> EndpointRecord:
         traffic=json.loads(row["traffic"]),
         primary_key=row["primary_key"],
         secondary_key=row["secondary_key"],
+        token_secret=row["token_secret"],
         created_time=row["created_time"],
         modified_time=row["modified_time"],
     )

@@ -145,3 +145,50 @@ def test_the_scoring_uri_checks_the_key_then_finds_no_deployment(
     assert [a.status_code for a in answers.values()] == [401, 401, 404, 404]
     assert "get_keys('empty-ep')" in answers["wrong"].json()["error"]["message"]
     assert "get_keys('empty-ep')" in answers[""].json()["error"]["message"]
+
+
+def test_aml_token_endpoints_hand_out_tokens_their_scoring_uri_accepts(
+    client: MLClient, arm_server: EmulatorServer, v2_env: dict[str, str], tmp_path: Path
+) -> None:
+    endpoint = client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="tokened", auth_mode="aml_token")
+    ).result()
+    assert endpoint.auth_mode == "aml_token"
+    token = client.online_endpoints.get_keys("tokened")
+    assert token.token_type == "Bearer"
+    assert token.refresh_after_time_utc < token.expiry_time_utc
+    request_file = tmp_path / "request.json"
+    request_file.write_text("{}")
+    # invoke fetches a token itself; the token passes, then there is no deployment
+    with pytest.raises(ResourceNotFoundError, match="No valid deployments to route to"):
+        client.online_endpoints.invoke("tokened", request_file=str(request_file))
+
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="other-tokened", auth_mode="aml_token")
+    ).result()
+    foreign = client.online_endpoints.get_keys("other-tokened").access_token
+    bundle = v2_env["REQUESTS_CA_BUNDLE"]
+    answer = requests.post(
+        endpoint.scoring_uri,
+        json={},
+        headers={"Authorization": f"Bearer {foreign}"},
+        verify=bundle,
+        timeout=30,
+    )
+    assert answer.status_code == 401  # each endpoint signs its own tokens
+    assert "Unauthorized, invalid token" in answer.json()["error"]["message"]
+
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="keyed-only", auth_mode="key")
+    ).result()
+    arm_token = DefaultAzureCredential().get_token(arm_server.base_url + "/.default").token
+    refused = requests.post(
+        f"{arm_server.base_url}/subscriptions/{SUB}/resourceGroups/rg/providers/"
+        "Microsoft.MachineLearningServices/workspaces/ws/onlineEndpoints/keyed-only/token",
+        params={"api-version": "2023-04-01"},
+        headers={"Authorization": f"Bearer {arm_token}"},
+        verify=bundle,
+        timeout=30,
+    )
+    assert refused.status_code == 400
+    assert "has no tokens" in refused.json()["error"]["message"]
