@@ -108,20 +108,27 @@ def _spec(request: Request) -> EndpointSpec:
         )
     properties = body.get("properties") or {}
     auth = str(properties.get("authMode") or "Key")
-    traffic = properties.get("traffic") or {}
-    if not isinstance(traffic, dict) or not all(
-        isinstance(v, int) and 0 <= v <= 100 for v in traffic.values()
-    ):
-        raise BadArgument(
-            "properties.traffic must map deployment names to integer percentages (0-100).",
-            code="UserError",
-        )
+    traffic = _traffic(properties, "traffic")
+    mirror = _traffic(properties, "mirrorTraffic")
     return EndpointSpec(
         auth_mode=_FROM_REST.get(auth.casefold(), auth),
         description=properties.get("description"),
         tags=body.get("tags") or {},
         traffic=traffic,
+        mirror_traffic=mirror,
     )
+
+
+def _traffic(properties: dict[str, Any], field: str) -> dict[str, int]:
+    traffic = properties.get(field) or {}
+    if not isinstance(traffic, dict) or not all(
+        isinstance(v, int) and 0 <= v <= 100 for v in traffic.values()
+    ):
+        raise BadArgument(
+            f"properties.{field} must map deployment names to integer percentages (0-100).",
+            code="UserError",
+        )
+    return traffic
 
 
 def put_endpoint(

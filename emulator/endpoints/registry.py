@@ -90,6 +90,7 @@ class EndpointSpec:
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     traffic: Mapping[str, int] = field(default_factory=dict)
+    mirror_traffic: Mapping[str, int] = field(default_factory=dict)
 
 
 class OnlineEndpoints:
@@ -231,11 +232,13 @@ def _check_spec(name: str, spec: EndpointSpec) -> None:
             + ".",
             code="UserError",
         )
-    if not spec.traffic:
+    named = {**spec.traffic, **spec.mirror_traffic}
+    if not named:
         return
-    # Deployments are not stored yet (next step): any traffic names a deployment that does not
-    # exist, which Azure refuses as well.
-    missing = ", ".join(f"'{d}'" for d in spec.traffic)
+    # Deployments are not stored yet (next step): any traffic (or mirrored traffic) names a
+    # deployment that does not exist, which Azure refuses as well. Nothing is stored for mirrored
+    # traffic until deployments exist.
+    missing = ", ".join(f"'{d}'" for d in named)
     raise BadArgument(
         f"Traffic for endpoint '{name}' names deployments that do not exist: {missing}. "
         "[emulator] Create the deployment first (ml_client.online_deployments."

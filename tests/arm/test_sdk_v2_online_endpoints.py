@@ -116,6 +116,10 @@ def test_unknown_endpoints_and_traffic_to_missing_deployments_are_refused(
         client.online_endpoints.begin_create_or_update(
             ManagedOnlineEndpoint(name="lonely", auth_mode="key", traffic={"blue": 100})
         ).result()
+    with pytest.raises(HttpResponseError, match="deployments that do not exist: 'green'"):
+        client.online_endpoints.begin_create_or_update(
+            ManagedOnlineEndpoint(name="lonely", auth_mode="key", mirror_traffic={"green": 10})
+        ).result()
     assert client.online_endpoints.get("lonely").traffic == {}
 
 
