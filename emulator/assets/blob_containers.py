@@ -20,13 +20,13 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.exceptions import BadArgument
 from emulator.store.blobs import BlobStore
+from emulator.store.database import Database
 from emulator.store.root import EmulatorRoot
 
 #: Uncommitted blocks older than this are discarded (Azure: one week).
@@ -70,29 +70,7 @@ class BlobContainers:
         self._blocks = self._dir / "blocks"
         self._blocks.mkdir(parents=True, exist_ok=True)
         self.content = BlobStore(self._dir / "content")
-        self._db_path = self._dir / "index.sqlite3"
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        self._db = Database(self._dir / "index.sqlite3", schema=_SCHEMA, version=1)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -110,7 +88,7 @@ class BlobContainers:
         digest, size = self.content.put(source)
         now = time.time()
         etag = f'"0x{time.time_ns():X}"'
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -136,7 +114,7 @@ class BlobContainers:
         _check_name(name)
         if not self.content.path_for(digest).is_file():
             self.content.put(self.root.blobs.path_for(digest))
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -197,7 +175,7 @@ class BlobContainers:
         self, account: str, container: str, name: str, metadata: dict[str, str]
     ) -> StoredBlob | None:
         """Set Blob Metadata: replaces all of it, as Azure does; None when there is no blob."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             cur = conn.execute(
                 "UPDATE blobs SET metadata=?, etag=?, modified=? "
                 "WHERE account=? AND container=? AND name=?",
@@ -218,7 +196,7 @@ class BlobContainers:
 
     def get(self, account: str, container: str, name: str) -> StoredBlob | None:
         """The committed blob ``name``, or None (staged blocks alone are not a blob)."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 "SELECT * FROM blobs WHERE account=? AND container=? AND name=?",
                 (account, container, name),
@@ -227,7 +205,7 @@ class BlobContainers:
 
     def list(self, account: str, container: str, prefix: str = "") -> list[StoredBlob]:
         """Committed blobs whose names start with ``prefix``, in name order (List Blobs)."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM blobs WHERE account=? AND container=? AND substr(name, 1, ?) = ? "
                 "ORDER BY name",

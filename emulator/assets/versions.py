@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from emulator.exceptions import BadArgument, Conflict
-from emulator.store.database import timestamp
+from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
 Kind = Literal["environments", "codes"]
@@ -57,24 +55,13 @@ class AssetVersions:
         self.kind = kind
         directory = root.path / "assets"
         directory.mkdir(exist_ok=True)
-        self._db_path = directory / "versions.sqlite3"
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
+        self._db = Database(directory / "versions.sqlite3", schema=_SCHEMA, version=1)
 
     def put(self, name: str, version: str, spec: dict[str, Any]) -> AssetVersion:
         """Store ``version`` of ``name``; an existing version must have the same ``spec``."""
         _check(name, version)
         singular = self.kind.removesuffix("s")
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = self._row(conn, name, version)
@@ -107,7 +94,7 @@ class AssetVersions:
 
     def get(self, name: str, version: str) -> AssetVersion | None:
         """The version, or None."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             row = self._row(conn, name, version)
         return _version(row) if row else None
 
@@ -118,7 +105,7 @@ class AssetVersions:
         if name is not None:
             query += " AND name=?"
             args += (name,)
-        with self._connect() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(query + " ORDER BY seq DESC", args).fetchall()
         return [_version(r) for r in rows]
 

@@ -158,15 +158,16 @@ def timestamp() -> str:
 
 
 class Database:
-    """Connection factory and schema owner for ``<root>/registry.sqlite3``."""
+    """Connection factory and schema owner of one SQLite file: ``<root>/registry.sqlite3`` by
+    default; state packages with files of their own (SDK v2 assets, endpoints) pass their schema."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, schema: str = _SCHEMA, version: int = SCHEMA_VERSION) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
-            conn.executescript(_SCHEMA)  # idempotent DDL, each statement autocommits
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.executescript(schema)  # idempotent DDL, each statement autocommits
+            conn.execute(f"PRAGMA user_version = {version}")
         finally:
             conn.close()
 
@@ -179,7 +180,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for queries; each statement sees committed data only."""
+        """A connection in autocommit mode: for queries (each sees committed data only) and for
+        a lone statement, which commits on its own."""
         conn = self._connect()
         try:
             yield conn
