@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from emulator.arm import deployment_responses
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
@@ -38,13 +39,6 @@ class Unauthorized(ArmError):
 
     status = 401
     code = "Unauthorized"
-
-
-class NoDeployments(ArmError):
-    """Azure's answer when the endpoint has nothing to route to (status 404)."""
-
-    status = 404
-    code = "NoValidDeployments"
 
 
 def _endpoints(
@@ -174,9 +168,12 @@ def delete_endpoint(
     workspace: str,
     endpoint: str,
 ) -> Any:
-    """Delete an online endpoint; the client's poller reads the 200 as finished."""
-    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    endpoints.delete(endpoint)
+    """Delete an online endpoint and its deployments (their replicas stop); the client's poller
+    reads the 200 as finished."""
+    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    record = endpoints.get(endpoint)
+    deployment_responses.stop_all(ctx, state, record.name)
+    endpoints.delete(record.name)
     return {}
 
 
@@ -243,22 +240,6 @@ def regenerate_keys(
     return {}
 
 
-def list_deployments(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
-    """An endpoint's deployments (``online_endpoints.get`` lists them to show each one's
-    traffic). Deployments are not emulated yet, so an existing endpoint has none; an unknown
-    endpoint is the 404 of :func:`get_endpoint`."""
-    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    endpoints.get(endpoint)
-    return {"value": []}
-
-
 def score(
     ctx: ArmContext,
     request: Request,
@@ -269,8 +250,7 @@ def score(
 ) -> Any:
     """A request to an endpoint's scoring URI (``online_endpoints.invoke``): the credential is
     checked first (``Authorization: Bearer <key or token>``), then the request is routed by
-    traffic. Deployments are not emulated yet, so an authorised request meets Azure's answer for
-    an endpoint without deployments."""
+    traffic (:func:`deployment_responses.route`)."""
     state = workspace_states(ctx.root).get(subscription, resource_group, workspace)
     if state is None:
         raise ResourceNotFound(f"Workspace '{workspace}' does not exist; nothing is served here.")
@@ -281,7 +261,4 @@ def score(
             f"{refused[1]} [emulator] ml_client.online_endpoints.get_keys('{record.name}') "
             "gives a valid key (key auth) or token (aml_token auth)."
         )
-    raise NoDeployments(
-        "No valid deployments to route to. Please check that the endpoint has at least one "
-        "deployment with positive weight values or use a deployment specific header to route."
-    )
+    return deployment_responses.route(ctx, state, record, request)

@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.arm import asset_responses, endpoint_responses, responses, version_responses
+from emulator.arm import (
+    asset_responses,
+    deployment_responses,
+    endpoint_responses,
+    responses,
+    version_responses,
+)
 from emulator.arm.exceptions import PROVIDER
 
 Handler = Callable[..., Any]
@@ -28,6 +34,7 @@ _DATASTORE = _WORKSPACE + r"/datastores/(?P<datastore>[^/]+)"
 _MODEL = _WORKSPACE + r"/models/(?P<name>[^/]+)"
 _VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
 _ENDPOINT = _WORKSPACE + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
+_DEPLOYMENT = _ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,16 @@ ROUTES: tuple[Route, ...] = (
     _route(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
     _route(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
     _route(_ENDPOINT + "/token", {"POST": endpoint_responses.get_token}),
-    _route(_ENDPOINT + "/deployments", {"GET": endpoint_responses.list_deployments}),
+    _route(_ENDPOINT + "/deployments", {"GET": deployment_responses.list_deployments}),
+    _route(
+        _DEPLOYMENT,
+        {
+            "GET": deployment_responses.get_deployment,
+            "PUT": deployment_responses.put_deployment,
+            "DELETE": deployment_responses.delete_deployment,
+        },
+    ),
+    _route(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
 )
 
 

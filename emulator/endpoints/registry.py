@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from emulator.endpoints.deployments import OnlineDeployments
 from emulator.exceptions import BadArgument, NotFound
 from emulator.services.auth import AuthMode, ServiceAuth
 from emulator.settings import token_lifetime_seconds
@@ -98,6 +99,7 @@ class OnlineEndpoints:
 
     def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
         self.workspace_id = workspace_id
+        self._root = root
         directory = root.path / "endpoints"
         directory.mkdir(exist_ok=True)
         self._db_path = directory / "endpoints.sqlite3"
@@ -116,7 +118,10 @@ class OnlineEndpoints:
     def create_or_update(self, name: str, spec: EndpointSpec) -> tuple[EndpointRecord, bool]:
         """Store ``spec`` under ``name``; returns the endpoint and whether it was created."""
         _check_name(name)
-        _check_spec(name, spec)
+        deployed = {
+            d.name.casefold() for d in OnlineDeployments(self._root, self.workspace_id).list(name)
+        }
+        _check_spec(name, spec, deployed)
         now = timestamp()
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -224,7 +229,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_spec(name: str, spec: EndpointSpec) -> None:
+def _check_spec(name: str, spec: EndpointSpec, deployed: set[str]) -> None:
     if spec.auth_mode not in AUTH_MODES:
         raise BadArgument(
             f"Invalid auth mode '{spec.auth_mode}' for endpoint '{name}'. Use one of: "
@@ -233,18 +238,20 @@ def _check_spec(name: str, spec: EndpointSpec) -> None:
             code="UserError",
         )
     named = {**spec.traffic, **spec.mirror_traffic}
-    if not named:
-        return
-    # Deployments are not stored yet (next step): any traffic (or mirrored traffic) names a
-    # deployment that does not exist, which Azure refuses as well. Nothing is stored for mirrored
-    # traffic until deployments exist.
-    missing = ", ".join(f"'{d}'" for d in named)
-    raise BadArgument(
-        f"Traffic for endpoint '{name}' names deployments that do not exist: {missing}. "
-        "[emulator] Create the deployment first (ml_client.online_deployments."
-        "begin_create_or_update), then set endpoint.traffic.",
-        code="UserError",
-    )
+    missing = ", ".join(f"'{d}'" for d in named if d.casefold() not in deployed)
+    if missing:
+        raise BadArgument(
+            f"Traffic for endpoint '{name}' names deployments that do not exist: {missing}. "
+            "[emulator] Create the deployment first (ml_client.online_deployments."
+            "begin_create_or_update), then set endpoint.traffic.",
+            code="UserError",
+        )
+    if any(spec.mirror_traffic.values()):
+        raise BadArgument(
+            f"Mirrored traffic for endpoint '{name}' is not emulated. [emulator] Leave "
+            "endpoint.mirror_traffic empty.",
+            code="UserError",
+        )
 
 
 def _key() -> str:
