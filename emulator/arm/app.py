@@ -28,7 +28,7 @@ from emulator.arm.exceptions import (
     MethodNotAllowed,
     MissingApiVersion,
 )
-from emulator.arm.responses import ArmContext
+from emulator.arm.responses import Answer, ArmContext
 from emulator.exceptions import EmulatorError
 
 logger = logging.getLogger("emulator.arm")
@@ -65,7 +65,10 @@ class ArmApplication:
         api_version = request.args.get("api-version")
         try:
             status, body = self._handle(request, api_version)
-            response = Response(json.dumps(body), status=status)
+            headers: dict[str, str] = {}
+            if isinstance(body, Answer):  # a started long-running operation
+                status, headers, body = body.status, body.headers, body.body
+            response = Response(json.dumps(body), status=status, headers=headers)
         except ArmError as exc:
             status = exc.status
             response = Response(exc.body(), status=status)

@@ -4,9 +4,9 @@
 Creating a deployment resolves what the client uploaded (the model version, the code version's
 blobs, the environment version), builds an image from it with the emulator's builder (as SDK
 v1's ``Model.deploy`` does), starts the replicas (:mod:`emulator.services.online`) and waits
-for ``init()``. It finishes within the request: 200 with ``provisioningState: Succeeded`` is a
-finished long-running operation to azure-core's ARM poller. A failed build or ``init()`` is
-Azure's ``ResourceNotReady`` error with the log's tail (the record keeps ``Failed``).
+for ``init()``, in the background: the PUT answers 201 with ``Azure-AsyncOperation`` (a build
+may outlast the client's read timeout), the client polls the operation until it ends. A failed
+build or ``init()`` ends it ``Failed`` with Azure's ``ResourceNotReady`` error and the log's tail.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import random
 import re
 import shutil
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.asset_responses import blob_container, storage_account
 from emulator.arm.exceptions import PROVIDER, ArmError
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
@@ -56,8 +57,8 @@ _NOT_READY = (
 
 
 class DeploymentFailed(ArmError):
-    """The deployment could not be made ready (build or ``init()`` failed): a 400 whose text
-    the client shows."""
+    """The deployment could not be made ready (build or ``init()`` failed): the operation's
+    error, whose text the client shows."""
 
     status = 400
     code = "ResourceNotReady"
@@ -119,7 +120,9 @@ def put_deployment(
     endpoint: str,
     deployment: str,
 ) -> Any:
-    """Create or replace a deployment: build its image, start its replicas, wait for init()."""
+    """Create or replace a deployment: 201 at once (``Creating``); the image build, the replicas
+    and ``init()`` follow in the background, and the operation status the client polls
+    (:func:`operation_status`) ends ``Succeeded`` or ``Failed``."""
     state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
@@ -130,32 +133,66 @@ def put_deployment(
     properties = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
     sku = body.get("sku") or {"name": "Default", "capacity": 1}
     record = deployments.put(ep.name, deployment, properties, body.get("tags") or {}, sku)
-    work = state.directory / "online" / ep.name.lower() / deployment.lower()
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    threading.Thread(
+        target=_create,
+        args=(ctx, state, record),
+        name=f"amlemu-online-{ep.name}-{record.name}",
+        daemon=True,
+    ).start()
+    status_url = (
+        f"{ctx.base_url}{request.path.rstrip('/')}/operationStatus"
+        f"?api-version={request.args.get('api-version', '')}"
+    )
+    return Answer(
+        201, _body(state, record), {"Azure-AsyncOperation": status_url, "Retry-After": "0"}
+    )
+
+
+def _create(ctx: ArmContext, state: WorkspaceState, record: DeploymentRecord) -> None:
+    """Build, start, wait for ``init()``; the record ends ``Succeeded`` or ``Failed``."""
+    deployments = OnlineDeployments(ctx.root, state.id)
+    endpoint, name = record.endpoint, record.name
+    work = state.directory / "online" / endpoint.lower() / name.lower()
     try:
-        image = _build(state, ep.name, deployment, properties, work)
-        replicas = int(sku.get("capacity") or 1)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        image = _build(state, endpoint, name, record.properties, work)
         variables = {
-            str(k): str(v) for k, v in (properties.get("environmentVariables") or {}).items()
+            str(k): str(v) for k, v in (record.properties.get("environmentVariables") or {}).items()
         }
-        live = start_online(
-            ctx.root.path, state.id, ep.name, record.name, image, replicas, variables
-        )
+        replicas = int(record.sku.get("capacity") or 1)
+        live = start_online(ctx.root.path, state.id, endpoint, name, image, replicas, variables)
         status, _ = live.wait(INIT_TIMEOUT)
+        if not any(d.name == name for d in deployments.list(endpoint)):
+            stop_online(ctx.root.path, state.id, endpoint, name)  # deleted meanwhile
+            return
         if status is not ServiceState.HEALTHY:
             tail = live.logs(_TAIL)
-            stop_online(ctx.root.path, state.id, ep.name, record.name)
+            stop_online(ctx.root.path, state.id, endpoint, name)
             raise DeploymentFailed(f"{_NOT_READY}\nContainer logs (last {_TAIL} lines):\n{tail}")
-    except (ArmError, EmulatorError) as exc:
-        message = exc.message
+    except Exception as exc:  # anything: the operation must end Failed, never hang
+        message = exc.message if isinstance(exc, (ArmError, EmulatorError)) else repr(exc)
         deployments.set_state(
-            ep.name, record.name, "Failed", {"code": "ResourceNotReady", "message": message}
+            endpoint, name, "Failed", {"code": "ResourceNotReady", "message": message}
         )
-        if isinstance(exc, DeploymentFailed):
-            raise
-        raise DeploymentFailed(message) from exc
-    return _body(state, deployments.set_state(ep.name, record.name, "Succeeded"))
+        return
+    deployments.set_state(endpoint, name, "Succeeded")
+
+
+def operation_status(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+    deployment: str,
+) -> Any:
+    """The long-running operation's status, from the deployment's provisioning state."""
+    _, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    record = deployments.get(ep.name, deployment)
+    status = {"Creating": "InProgress"}.get(record.state, record.state)
+    return {"status": status, **({"error": record.error} if record.error else {})}
 
 
 def _build(

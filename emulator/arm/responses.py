@@ -43,6 +43,16 @@ class ArmContext:
     identity_secret: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A handler's answer when it is not a plain 200: a started long-running operation (201 with
+    ``Azure-AsyncOperation`` for the client's poller to follow)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
 def cloud_metadata(ctx: ArmContext, request: Request) -> Any:
     """``ARM_CLOUD_METADATA_URL``: a list with the emulator's cloud. ``azure-ai-ml`` makes the
     cloud whose ``resourceManager`` occurs in that URL current, and asks for tokens with the

@@ -96,6 +96,7 @@ ROUTES: tuple[Route, ...] = (
         },
     ),
     _route(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
+    _route(_DEPLOYMENT + "/operationStatus", {"GET": deployment_responses.operation_status}),
 )
 
 

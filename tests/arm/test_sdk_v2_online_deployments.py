@@ -90,6 +90,7 @@ def test_a_deployment_serves_the_endpoint_shows_its_log_and_stops_when_deleted(
     )
     created = poller.result()
     assert (created.name, created.provisioning_state) == ("blue", "Succeeded")
+    assert poller.status() == "Succeeded"
 
     endpoint = client.online_endpoints.get("ep1")
     endpoint.traffic = {"blue": 100}
