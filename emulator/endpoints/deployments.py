@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.exceptions import NotFound
-from emulator.store.database import timestamp
+from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
 _SCHEMA = """
@@ -58,20 +56,9 @@ class OnlineDeployments:
 
     def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
         self.workspace_id = workspace_id
-        directory = root.path / "endpoints"
-        directory.mkdir(exist_ok=True)
-        self._db_path = directory / "endpoints.sqlite3"
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
+        self._db = Database(
+            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=1
+        )
 
     def put(
         self,
@@ -83,7 +70,7 @@ class OnlineDeployments:
     ) -> DeploymentRecord:
         """Create or replace ``name`` in state ``Creating`` (the creation time is kept)."""
         now = timestamp()
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute(
                 "INSERT INTO online_deployments VALUES (?, ?, ?, ?, ?, ?, 'Creating', NULL, ?, ?) "
                 "ON CONFLICT (workspace_id, endpoint, name) DO UPDATE SET "
@@ -106,7 +93,7 @@ class OnlineDeployments:
         self, endpoint: str, name: str, state: str, error: dict[str, Any] | None = None
     ) -> DeploymentRecord:
         """Record the outcome of creating ``name`` (``Succeeded``, or ``Failed`` with ``error``)."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute(
                 "UPDATE online_deployments SET state = ?, error = ?, modified_time = ? "
                 "WHERE workspace_id = ? AND endpoint = ? AND name = ?",
@@ -123,7 +110,7 @@ class OnlineDeployments:
 
     def get(self, endpoint: str, name: str) -> DeploymentRecord:
         """The deployment; :class:`NotFound` naming the endpoint's deployments otherwise."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 "SELECT * FROM online_deployments WHERE workspace_id = ? AND endpoint = ? "
                 "AND name = ?",
@@ -141,7 +128,7 @@ class OnlineDeployments:
 
     def list(self, endpoint: str) -> list[DeploymentRecord]:
         """The endpoint's deployments, by name."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM online_deployments WHERE workspace_id = ? AND endpoint = ? "
                 "ORDER BY name",
@@ -152,7 +139,7 @@ class OnlineDeployments:
     def delete(self, endpoint: str, name: str) -> None:
         """Forget ``name`` (:class:`NotFound` when there is none)."""
         self.get(endpoint, name)
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute(
                 "DELETE FROM online_deployments WHERE workspace_id = ? AND endpoint = ? "
                 "AND name = ?",
