@@ -13,15 +13,14 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from emulator.endpoints.deployments import OnlineDeployments
 from emulator.exceptions import BadArgument, NotFound
 from emulator.services.auth import AuthMode, ServiceAuth
 from emulator.settings import token_lifetime_seconds
-from emulator.store.database import timestamp
+from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
 #: ``azure-ai-ml``'s own rule (entities/_endpoint/_endpoint_helpers.py), enforced here too for
@@ -100,20 +99,9 @@ class OnlineEndpoints:
     def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
         self.workspace_id = workspace_id
         self._root = root
-        directory = root.path / "endpoints"
-        directory.mkdir(exist_ok=True)
-        self._db_path = directory / "endpoints.sqlite3"
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
+        self._db = Database(
+            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=1
+        )
 
     def create_or_update(self, name: str, spec: EndpointSpec) -> tuple[EndpointRecord, bool]:
         """Store ``spec`` under ``name``; returns the endpoint and whether it was created."""
@@ -123,7 +111,7 @@ class OnlineEndpoints:
         }
         _check_spec(name, spec, deployed)
         now = timestamp()
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 existing = self._row(conn, name)
@@ -154,7 +142,7 @@ class OnlineEndpoints:
 
     def get(self, name: str) -> EndpointRecord:
         """The endpoint ``name``; :class:`NotFound` naming the endpoints there are otherwise."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             row = self._row(conn, name)
         if row is None:
             raise self._not_found(name)
@@ -162,7 +150,7 @@ class OnlineEndpoints:
 
     def list(self) -> list[EndpointRecord]:
         """Every endpoint of the workspace, by name."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM online_endpoints WHERE workspace_id = ? ORDER BY name",
                 (self.workspace_id,),
@@ -171,7 +159,7 @@ class OnlineEndpoints:
 
     def delete(self, name: str) -> None:
         """Remove the endpoint ``name`` (:class:`NotFound` when there is none)."""
-        with self._connect() as conn:
+        with self._db.read() as conn:
             deleted = conn.execute(
                 "DELETE FROM online_endpoints WHERE workspace_id = ? AND name = ? COLLATE NOCASE",
                 (self.workspace_id, name),
@@ -194,7 +182,7 @@ class OnlineEndpoints:
         current = self.get(name)  # NotFound naming the endpoints there are
         old = current.primary_key if column == "primary_key" else current.secondary_key
         new = value if value and value != old else _key()
-        with self._connect() as conn:
+        with self._db.read() as conn:
             conn.execute(
                 f"UPDATE online_endpoints SET {column} = ?, modified_time = ? "
                 "WHERE workspace_id = ? AND name = ?",
