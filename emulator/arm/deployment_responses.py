@@ -336,9 +336,10 @@ def delete_deployment(
     """Stop the deployment's replicas and forget it; refused while traffic goes to it."""
     state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     record = deployments.get(ep.name, deployment)
-    if {k.casefold(): v for k, v in ep.traffic.items()}.get(record.name.casefold(), 0) > 0:
+    share = {k.casefold(): v for k, v in ep.traffic.items()}.get(record.name.casefold(), 0)
+    if share > 0:
         raise BadArgument(
-            f"Deployment '{record.name}' receives {ep.traffic[record.name]}% of endpoint "
+            f"Deployment '{record.name}' receives {share}% of endpoint "
             f"'{ep.name}''s traffic and cannot be deleted. [emulator] Set its traffic to 0 "
             "first (endpoint.traffic).",
             code="UserError",

@@ -106,6 +106,11 @@ def test_a_deployment_serves_the_endpoint_shows_its_log_and_stops_when_deleted(
     assert client.online_deployments.get("blue", "ep1").instance_type == "Standard_DS3_v2"
     assert [d.name for d in client.online_deployments.list("ep1")] == ["blue"]
     assert "model loaded, factor 3" in client.online_deployments.get_logs("blue", "ep1", lines=50)
+    # Names are case-insensitive: traffic given to "BLUE" goes to blue, which then cannot go.
+    endpoint.traffic = {"BLUE": 100}
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    with pytest.raises(HttpResponseError, match="receives 100% of endpoint 'ep1''s traffic"):
+        client.online_deployments.begin_delete(name="blue", endpoint_name="ep1").result()
 
     endpoint.traffic = {"blue": 0}
     client.online_endpoints.begin_create_or_update(endpoint).result()
