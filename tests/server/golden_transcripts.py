@@ -1,7 +1,7 @@
 """azmlinfsrv 1.5.1's recorded ``curl -i`` transcripts, parsed at test time.
 
 The transcripts were recorded from the real server (``../shared/research/golden/``); byte-identical
-copies live in ``tests/golden/`` so a clean clone replays them too (``test_golden_copies.py``
+copies live in ``tests/golden/`` so a clean clone replays them too (``test_golden_transcripts.py``
 checks the copies against the shared originals wherever those exist). A transcript is
 ``# comment`` lines, ``$ curl ...`` (shell-quoted, possibly over several lines), a blank line,
 the raw response (CRLF header lines, blank line, body) and one newline the recorder added.
