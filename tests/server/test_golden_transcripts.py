@@ -7,9 +7,7 @@ from golden_transcripts import GOLDEN, SHARED_GOLDEN, load
 
 #: Copies of the shared recordings; the transcripts this project recorded itself (App Insights,
 #: the swagger schema) live only in tests/golden/, because the shared research is read-only here.
-COPIES = sorted(
-    path.name for path in GOLDEN.glob("*.txt") if (SHARED_GOLDEN / path.name).is_file()
-)
+COPIES = sorted(path.name for path in GOLDEN.glob("*.txt") if (SHARED_GOLDEN / path.name).is_file())
 
 
 @pytest.mark.skipif(not SHARED_GOLDEN.is_dir(), reason=f"no shared research at {SHARED_GOLDEN}")
