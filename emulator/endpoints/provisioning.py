@@ -1,0 +1,248 @@
+"""Provisioning an online deployment: from its stored record to replicas that answer.
+
+What the client uploaded (the model version, the code version's blobs, the environment
+version) becomes an image built by the emulator's builder, as SDK v1's ``Model.deploy`` does;
+the image's replicas start behind a gateway of their own (:mod:`emulator.services.online`) and
+the deployment is ready once ``init()`` returned in them. The ARM face runs this in the
+background of a create (:func:`start`); the daemon runs it again for the deployments it brings
+back after a restart (:func:`apply`). The record ends ``Succeeded``, or ``Failed`` with Azure's
+``ResourceNotReady`` error and the log's tail.
+
+This module knows deployments, not HTTP: it raises :class:`~emulator.exceptions.EmulatorError`
+subclasses, which every face renders in its own words.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from emulator.assets.blob_containers import BlobContainers
+from emulator.assets.versions import AssetVersions
+from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.environments.environment import Environment
+from emulator.exceptions import BadArgument, EmulatorError, OperationFailed
+from emulator.images.build import log_path, start_build, wait_for_build
+from emulator.images.builders.select import select_builder
+from emulator.images.context import ImageRequest
+from emulator.images.naming import validate_image_name
+from emulator.images.records import CreationState, ImageRecord
+from emulator.images.registry import ImageRegistry
+from emulator.models.records import ModelRecord
+from emulator.models.registry import ModelRegistry
+from emulator.services.deployment import Deployment
+from emulator.services.online import online, start_online, stop_online
+from emulator.services.records import ServiceState
+from emulator.store.root import EmulatorRoot
+
+#: Seconds ``init()`` may take before the deployment fails (Azure's default startup allowance).
+INIT_TIMEOUT = 600.0
+#: Lines of a log quoted in a failed deployment's error.
+TAIL_LINES = 50
+#: Azure's error text for a deployment whose container did not start (the operation's error).
+NOT_READY = (
+    "ResourceNotReady: User container has crashed or terminated. Please see troubleshooting "
+    "guide, available here: https://aka.ms/oe-tsg#error-resourcenotready"
+)
+_ASSET_ID = re.compile(
+    r".*/(?P<kind>models|codes|environments)/(?P<name>[^/]+)/versions/(?P<v>[^/]+)"
+)
+
+
+class WorkspaceAssets(Protocol):
+    """What provisioning reads of a workspace (``emulator.state.WorkspaceState`` has it; the
+    state layer sits above this one, so it is named by its shape)."""
+
+    @property
+    def root(self) -> EmulatorRoot: ...
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def directory(self) -> Path: ...
+
+    @property
+    def models(self) -> ModelRegistry: ...
+
+    @property
+    def images(self) -> ImageRegistry: ...
+
+
+def start(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Thread:
+    """:func:`apply` in a background thread (the ARM face answers the PUT meanwhile)."""
+    thread = threading.Thread(
+        target=apply,
+        args=(workspace, record),
+        name=f"amlemu-online-{record.endpoint}-{record.name}",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def apply(workspace: WorkspaceAssets, record: DeploymentRecord) -> DeploymentRecord | None:
+    """Provision ``record`` and store the outcome: ``Succeeded``, or ``Failed`` with Azure's
+    error. Never raises (an operation must end, never hang); ``None`` when the deployment was
+    deleted meanwhile (its replicas are then stopped too)."""
+    deployments = OnlineDeployments(workspace.root, workspace.id)
+    try:
+        provision(workspace, record)
+    except Exception as exc:  # anything: the operation must end Failed
+        message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+        error = {"code": "ResourceNotReady", "message": message}
+        if not _exists(deployments, record):
+            return None
+        return deployments.set_state(record.endpoint, record.name, "Failed", error)
+    if not _exists(deployments, record):
+        stop(workspace, record.endpoint, record.name)
+        return None
+    return deployments.set_state(record.endpoint, record.name, "Succeeded")
+
+
+def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment:
+    """Build the image of ``record`` and start its replicas; returns once ``init()`` returned
+    in them. Raises :class:`~emulator.exceptions.OperationFailed` (Azure's text and the log's
+    tail) when the build or ``init()`` fails, and stops what it started."""
+    work = workspace.directory / "online" / record.endpoint.lower() / record.name.lower()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    image = build_image(workspace, record, work)
+    variables = {
+        str(k): str(v) for k, v in (record.properties.get("environmentVariables") or {}).items()
+    }
+    replicas = int(record.sku.get("capacity") or 1)
+    live = start_online(
+        workspace.root.path, workspace.id, record.endpoint, record.name, image, replicas, variables
+    )
+    status, _ = live.wait(INIT_TIMEOUT)
+    if status is not ServiceState.HEALTHY:
+        tail = live.logs(TAIL_LINES)
+        stop(workspace, record.endpoint, record.name)
+        raise _not_ready(f"{NOT_READY}\nContainer logs (last {TAIL_LINES} lines):\n{tail}")
+    return live
+
+
+def stop(workspace: WorkspaceAssets, endpoint: str, name: str) -> None:
+    """Stop the deployment's replicas, when this process runs them."""
+    stop_online(workspace.root.path, workspace.id, endpoint, name)
+
+
+def running(workspace: WorkspaceAssets, endpoint: str, name: str) -> Deployment | None:
+    """The deployment's live replicas, when this process runs them."""
+    return online(workspace.root.path, workspace.id, endpoint, name)
+
+
+def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path) -> ImageRecord:
+    """The deployment's image, built from its model, code and environment (waits for it)."""
+    props = record.properties
+    model = _model(workspace, str(props.get("model") or ""))
+    code = props.get("codeConfiguration") or {}
+    source = _code(workspace, str(code.get("codeId") or ""), work / "code")
+    script = source / str(code.get("scoringScript") or "score.py")
+    if not script.is_file():
+        raise BadArgument(
+            f"The scoring script '{code.get('scoringScript')}' is not in the deployment's code. "
+            "[emulator] Name a file of code_configuration.code in scoring_script.",
+            code="UserError",
+        )
+    request = ImageRequest(
+        entry_script=script,
+        environment=_environment(workspace, str(props.get("environmentId") or ""), work),
+        models=(model,),
+        source_directory=source,
+    )
+    builder = select_builder(workspace.root)
+    try:
+        name = validate_image_name(f"{record.endpoint}-{record.name}".lower())
+    except BadArgument:
+        name = "online-deployment"
+    images = workspace.images
+    image = images.create(
+        name, builder=builder.name, model_ids=[model.model_id], entry_script=script.name
+    )
+    image = wait_for_build(
+        images, start_build(images, image, request, builder, workspace.root.blobs)
+    )
+    if image.state is not CreationState.SUCCEEDED:
+        lines = log_path(image).read_text(encoding="utf-8", errors="replace").splitlines()
+        raise _not_ready(
+            "ImageBuildFailure: the deployment's environment image failed to build.\nBuild log "
+            f"(last {TAIL_LINES} lines):\n" + "\n".join(lines[-TAIL_LINES:])
+        )
+    return image
+
+
+def _not_ready(message: str) -> OperationFailed:
+    return OperationFailed(message, code="ResourceNotReady", status=400)
+
+
+def _exists(deployments: OnlineDeployments, record: DeploymentRecord) -> bool:
+    return any(d.name == record.name for d in deployments.list(record.endpoint))
+
+
+def _asset(arm_id: str, kind: str) -> tuple[str, str]:
+    found = _ASSET_ID.fullmatch(arm_id)
+    if found is None or found["kind"] != kind:
+        raise BadArgument(
+            f"The deployment's {kind[:-1]} {arm_id!r} is not an ARM id of a {kind[:-1]} version "
+            f"(.../{kind}/<name>/versions/<version>).",
+            code="UserError",
+        )
+    return found["name"], found["v"]
+
+
+def _model(workspace: WorkspaceAssets, arm_id: str) -> ModelRecord:
+    name, version = _asset(arm_id, "models")
+    record = workspace.models.get(name, int(version)) if version.isdigit() else None
+    if record is None:
+        raise BadArgument(
+            f"Model '{name}' version '{version}' does not exist in this workspace.",
+            code="UserError",
+        )
+    return record
+
+
+def _code(workspace: WorkspaceAssets, arm_id: str, into: Path) -> Path:
+    """The code version's uploaded files, copied under ``into``. The code's URI names where
+    they are: ``https://<emulator>/<account>.blob.<suffix>/<container>/<prefix>``."""
+    name, version = _asset(arm_id, "codes")
+    asset = AssetVersions(workspace.root, workspace.id, "codes").get(name, version)
+    uri = "" if asset is None else str(asset.spec.get("codeUri") or "")
+    parts = unquote(urlparse(uri).path).strip("/").split("/", 2)
+    if len(parts) < 3 or ".blob." not in parts[0]:
+        raise BadArgument(
+            f"Code '{name}' version '{version}' has no uploaded files (codeUri {uri!r}).",
+            code="UserError",
+        )
+    account, container, prefix = parts[0].split(".", 1)[0], parts[1], parts[2]
+    blobs = BlobContainers(workspace.root)
+    for blob in blobs.list(account, container, prefix + "/"):
+        blobs.content.materialize(blob.digest, into / blob.name[len(prefix) + 1 :])
+    into.mkdir(parents=True, exist_ok=True)
+    return into
+
+
+def _environment(workspace: WorkspaceAssets, arm_id: str, work: Path) -> Environment:
+    """The emulator's environment for the version's image and conda file."""
+    name, version = _asset(arm_id, "environments")
+    asset = AssetVersions(workspace.root, workspace.id, "environments").get(name, version)
+    if asset is None:
+        raise BadArgument(
+            f"Environment '{name}' version '{version}' does not exist in this workspace.",
+            code="UserError",
+        )
+    conda = asset.spec.get("condaFile")
+    if conda:
+        path = work / "conda.yml"
+        path.write_text(str(conda), encoding="utf-8")
+        environment = Environment.from_conda_specification(name, path)
+    else:
+        environment = Environment(name)
+    if asset.spec.get("image"):
+        environment.docker.base_image = str(asset.spec["image"])
+    return environment
