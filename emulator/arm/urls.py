@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator.arm import (
     asset_responses,
+    compute_responses,
     deployment_responses,
     endpoint_responses,
     responses,
@@ -35,6 +36,7 @@ _MODEL = _WORKSPACE + r"/models/(?P<name>[^/]+)"
 _VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
 _ENDPOINT = _WORKSPACE + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
 _DEPLOYMENT = _ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
+_COMPUTE = _WORKSPACE + r"/computes/(?P<compute>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
     _route(_DEPLOYMENT + "/operationStatus", {"GET": deployment_responses.operation_status}),
+    _route(_WORKSPACE + "/computes", {"GET": compute_responses.list_computes}),
+    _route(
+        _COMPUTE,
+        {
+            "GET": compute_responses.get_compute,
+            "PUT": compute_responses.put_compute,
+            "DELETE": compute_responses.delete_compute,
+        },
+    ),
 )
 
 
