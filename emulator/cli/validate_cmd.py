@@ -14,13 +14,21 @@ from typing import Any
 
 import yaml
 
+from emulator.cli.workspace_arg import add_workspace_options, select_workspace
 from emulator.errors import AzureMLException
 from emulator.exceptions import EmulatorError
 from emulator.validation.checks import CHECKS
 from emulator.validation.limits import TARGETS
 from emulator.validation.pipeline import DEFAULT_BUDGET_S, validate
+from emulator.validation.report import Report
 from emulator.validation.spec import build_target, load_spec, parse_model_arg
 from emulator.validation.target import CannotValidate, Sample, ValidationTarget
+from emulator.validation.v2_target import (
+    WorkspaceAssets,
+    check_endpoint,
+    load_deployment,
+    validate_deployment,
+)
 
 CANNOT_RUN = 2
 _BUILDERS = {"auto": "auto", "local": "venv", "host": "host"}
@@ -36,6 +44,17 @@ def add_parser(commands: Any) -> None:
         epilog="checks: " + "; ".join(f"{c.id} {c.title}" for c in CHECKS.values()),
     )
     parser.add_argument("--spec", help="a deployment spec file (aml-deployment.yml)")
+    parser.add_argument(
+        "--deployment",
+        metavar="FILE",
+        help="an az ml online deployment YAML (blue-deployment.yml): its code, model, "
+        "environment, instance_type, request_settings and probes",
+    )
+    parser.add_argument(
+        "--endpoint",
+        metavar="FILE",
+        help="with --deployment: the endpoint YAML it is created on (name and kind must agree)",
+    )
     parser.add_argument("--entry-script", help="the scoring script (init() and run())")
     parser.add_argument("--source-directory", help="folder deployed with the script")
     parser.add_argument(
@@ -75,13 +94,19 @@ def add_parser(commands: Any) -> None:
         default=DEFAULT_BUDGET_S,
         help="seconds init() and the samples may take together (default %(default)g)",
     )
+    add_workspace_options(parser)  # where --deployment's azureml:name:version assets are
     parser.set_defaults(handler=run_validate)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     try:
-        target = _target(args)
-        report = validate(target, mode=_BUILDERS[args.builder], budget_s=args.timeout)
+        if args.deployment:
+            report = _validate_deployment(args)
+        else:
+            if args.endpoint:
+                raise CannotValidate("--endpoint goes with --deployment (a v2 deployment YAML).")
+            target = _target(args)
+            report = validate(target, mode=_BUILDERS[args.builder], budget_s=args.timeout)
     except (CannotValidate, AzureMLException, EmulatorError, OSError) as exc:
         print(f"amlemu validate: error: {exc}", file=sys.stderr)
         return CANNOT_RUN
@@ -89,32 +114,62 @@ def run_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _target(args: argparse.Namespace) -> ValidationTarget:
-    if args.spec:
-        given = [
-            flag
-            for flag, value in (
-                ("--entry-script", args.entry_script),
-                ("--source-directory", args.source_directory),
-                ("--model", args.model),
-                ("--conda-file", args.conda_file),
-                ("--sample", args.sample),
-                ("--deploy-config", args.deploy_config),
-                ("--target", args.target),
-            )
-            if value
-        ]
-        if given:
-            raise CannotValidate(
-                f"--spec describes the whole deployment; drop {', '.join(given)} or the spec."
-            )
-        return load_spec(args.spec)
-    if not args.entry_script:
-        raise CannotValidate("Pass --entry-script SCRIPT (or --spec aml-deployment.yml).")
-    samples = [
+def _validate_deployment(args: argparse.Namespace) -> Report:
+    """``--deployment FILE [--endpoint FILE] [--sample FILE]...``: the v2 deployment's checks."""
+    _refuse_with("--deployment", "the deployment file", ("--spec", args.spec), *_v1_flags(args))
+    deployment = load_deployment(args.deployment)
+    if args.endpoint:
+        check_endpoint(args.endpoint, deployment)
+
+    def assets() -> WorkspaceAssets:
+        state = select_workspace(args).emulator_state
+        return WorkspaceAssets(state.root, state.id)
+
+    return validate_deployment(
+        deployment,
+        samples=_samples(args),
+        assets=assets,
+        mode=_BUILDERS[args.builder],
+        budget_s=args.timeout,
+    )
+
+
+def _v1_flags(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    return [
+        ("--entry-script", args.entry_script),
+        ("--source-directory", args.source_directory),
+        ("--model", args.model),
+        ("--conda-file", args.conda_file),
+        ("--deploy-config", args.deploy_config),
+        ("--target", args.target),
+    ]
+
+
+def _refuse_with(option: str, what: str, *flags: tuple[str, Any]) -> None:
+    given = [flag for flag, value in flags if value]
+    if given:
+        raise CannotValidate(
+            f"{option} describes the whole deployment; drop {', '.join(given)} or {what}."
+        )
+
+
+def _samples(args: argparse.Namespace) -> list[Sample]:
+    return [
         Sample(_read_bytes(path, "Sample"), label=f"sample {Path(path).name}")
         for path in args.sample
     ]
+
+
+def _target(args: argparse.Namespace) -> ValidationTarget:
+    if args.spec:
+        _refuse_with("--spec", "the spec", *_v1_flags(args), ("--sample", args.sample))
+        return load_spec(args.spec)
+    if not args.entry_script:
+        raise CannotValidate(
+            "Pass --entry-script SCRIPT (or --spec aml-deployment.yml), or --deployment "
+            "blue-deployment.yml for an az ml online deployment."
+        )
+    samples = _samples(args)
     return build_target(
         entry_script=args.entry_script,
         source_directory=args.source_directory,

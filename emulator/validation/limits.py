@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.validation.checks import Severity
@@ -59,6 +59,27 @@ class LimitsError(ValueError):
 
 
 @dataclass(frozen=True)
+class LimitNames:
+    """How findings name each limit and its fix: the setting users write in their
+    deployment configuration (SDK v1 keywords by default; v2 YAML keys for an online
+    deployment, where memory and CPU come from the instance type)."""
+
+    cpu: str = "cpu_cores={cpu:g}"
+    memory: str = "memory_gb={memory:g}"
+    timeout: str = "scoring_timeout_ms={timeout}"
+    startup: str = (
+        "the liveness probe gives up after {startup:g} s (initial_delay_seconds + "
+        "period_seconds x failure_threshold)"
+    )
+    memory_fix: str | None = None
+    timeout_fix: str | None = None
+    startup_fix: str | None = None
+
+
+V1_NAMES = LimitNames()
+
+
+@dataclass(frozen=True)
 class Limits:
     """A replica's allowances; ``None`` means unlimited (or not applicable to the target)."""
 
@@ -67,6 +88,9 @@ class Limits:
     memory_gb: float | None = 0.5
     scoring_timeout_ms: int | None = _ACI_TIMEOUT_MS
     startup_seconds: float | None = None
+    #: The VM size the limits come from (an SDK v2 online deployment's ``instance_type``).
+    instance_type: str | None = None
+    names: LimitNames = field(default=V1_NAMES, compare=False)
 
     @classmethod
     def from_config(cls, target: str | None, config: Mapping[str, Any] | None) -> Limits:
@@ -109,13 +133,16 @@ class Limits:
         )
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        described: dict[str, object] = {
             "target": self.target,
             "cpuCores": self.cpu_cores,
             "memoryInGB": self.memory_gb,
             "scoringTimeoutMs": self.scoring_timeout_ms,
             "startupDeadlineSeconds": self.startup_seconds,
         }
+        if self.instance_type is not None:
+            described["instanceType"] = self.instance_type
+        return described
 
 
 def _flatten(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -73,8 +73,9 @@ def validate(
                 workdir,
                 scoring_timeout_ms=target.limits.scoring_timeout_ms or int(budget_s * 1000),
                 budget_s=budget_s,
+                variables=target.environment_variables,
             )
-            findings += runtime.runtime_findings(run, target.samples, display)
+            findings += runtime.runtime_findings(run, target.samples, display, target.limits)
             measured = resources.measure(run)
             if measured is not None:
                 findings += resources.resource_findings(measured, target.limits)

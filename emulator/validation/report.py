@@ -21,6 +21,9 @@ class Report:
     #: See :func:`emulator.validation.resources.summary`; ``None`` when init() did not run.
     measurements: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
+    #: The SDK v2 online deployment validated (``file``, ``name``, ``endpointName``,
+    #: ``modelDir``); ``None`` for an entry script given directly or by a v1 spec.
+    deployment: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (_ORDER[f.severity], f.check, f.line or 0))
@@ -45,6 +48,7 @@ class Report:
             "environment": self.environment,
             "limits": self.limits,
             "measurements": self.measurements,
+            **({"deployment": self.deployment} if self.deployment else {}),
         }
 
     def to_json(self) -> str:
@@ -55,10 +59,20 @@ class Report:
         where = {"host": "this interpreter", "venv": "a virtualenv"}.get(
             env.get("mode", ""), "not built"
         )
+        target = self.limits.get("target", "?")
+        if self.limits.get("instanceType"):
+            target += f" {self.limits['instanceType']}"
         lines = [
             f"Validating {self.entry_script} (environment: {where}, python "
-            f"{env.get('python', '?')}; target {self.limits.get('target', '?')})"
+            f"{env.get('python', '?')}; target {target})"
         ]
+        if self.deployment:
+            d = self.deployment
+            lines.insert(
+                0,
+                f"Online deployment {d['name']} of endpoint {d['endpointName']} ({d['file']}); "
+                f"AZUREML_MODEL_DIR is {d['modelDir']}",
+            )
         for f in self.findings:
             location = f"{f.path}:{f.line}" if f.path and f.line else (f.path or "")
             lines.append(

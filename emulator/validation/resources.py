@@ -73,6 +73,8 @@ def percentile(values: Sequence[float], share: float) -> float | None:
 
 def resource_findings(m: Measurements, limits: Limits) -> list[Finding]:
     findings = []
+    names = limits.names
+    cpu = names.cpu.format(cpu=limits.cpu_cores) if limits.cpu_cores else "no CPU limit"
     if limits.memory_gb is not None:
         limit = limits.memory_gb * GIB
         severity = rate(m.peak_bytes, limit)
@@ -82,9 +84,10 @@ def resource_findings(m: Measurements, limits: Limits) -> list[Finding]:
                     "AML070",
                     f"peak memory is {m.peak_bytes / MIB:.0f} MB "
                     f"({m.startup_peak_bytes / MIB:.0f} MB once init() returned), "
-                    f"{m.peak_bytes / limit:.0%} of memory_gb={limits.memory_gb:g} "
-                    f"({limit / MIB:.0f} MB)",
+                    f"{m.peak_bytes / limit:.0%} of "
+                    f"{names.memory.format(memory=limits.memory_gb)} ({limit / MIB:.0f} MB)",
                     severity=severity,
+                    hint=names.memory_fix,
                 )
             )
     if limits.scoring_timeout_ms is not None and m.run_wall_ms:
@@ -94,11 +97,12 @@ def resource_findings(m: Measurements, limits: Limits) -> list[Finding]:
             findings.append(
                 finding(
                     "AML071",
-                    f"the slowest run() takes {worst:.0f} ms at cpu_cores={limits.cpu_cores:g} "
+                    f"the slowest run() takes {worst:.0f} ms at {cpu} "
                     f"(measured {max(m.run_wall_ms):.0f} ms unthrottled, "
                     f"{max(m.run_cpu_ms):.0f} ms of CPU), against "
-                    f"scoring_timeout_ms={limits.scoring_timeout_ms}",
+                    f"{names.timeout.format(timeout=limits.scoring_timeout_ms)}",
                     severity=severity,
+                    hint=names.timeout_fix,
                 )
             )
     if limits.startup_seconds is not None:
@@ -108,11 +112,10 @@ def resource_findings(m: Measurements, limits: Limits) -> list[Finding]:
             findings.append(
                 finding(
                     "AML072",
-                    f"start-up (import + init()) takes {startup / 1000:.1f} s at "
-                    f"cpu_cores={limits.cpu_cores:g}; the liveness probe gives up after "
-                    f"{limits.startup_seconds:g} s (initial_delay_seconds + period_seconds x "
-                    "failure_threshold)",
+                    f"start-up (import + init()) takes {startup / 1000:.1f} s at {cpu}; "
+                    + names.startup.format(startup=limits.startup_seconds),
                     severity=severity,
+                    hint=names.startup_fix,
                 )
             )
     return findings

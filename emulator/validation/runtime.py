@@ -25,6 +25,7 @@ from emulator.server.config import SCORING_TIMEOUT
 from emulator.validation.checks import Finding, finding
 from emulator.validation.environment import BuiltEnvironment
 from emulator.validation.json_subset import validate as validate_schema
+from emulator.validation.limits import Limits
 from emulator.validation.target import NO_EXPECTATION, Sample
 
 #: Requests a client could send by mistake: truncated JSON, and JSON of the wrong shape.
@@ -73,8 +74,10 @@ def run_probe(
     calls: int = 0,
     seconds: float = 0.0,
     trace: bool = True,
+    variables: dict[str, str] | None = None,
 ) -> ProbeRun:
-    """Start the probe in the environment and wait for it (at most ``budget_s``)."""
+    """Start the probe in the environment and wait for it (at most ``budget_s``);
+    ``variables`` are the deployment's own, set over the image's as a deployment's are."""
     plan = {
         "samples": [
             {"body": base64.b64encode(s.body).decode(), "contentType": s.content_type}
@@ -103,7 +106,7 @@ def run_probe(
         process = subprocess.Popen(
             command,
             cwd=env.image.app_root,
-            env=env.process_environment({SCORING_TIMEOUT: str(timeout_ms)}),
+            env=env.process_environment({**(variables or {}), SCORING_TIMEOUT: str(timeout_ms)}),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -123,8 +126,11 @@ def run_probe(
     return ProbeRun(events, code, timed_out, budget_s, tail, tuple(malformed))
 
 
-def runtime_findings(run: ProbeRun, samples: Sequence[Sample], display: str) -> list[Finding]:
-    """AML004/040 (start-up), AML050-053 (samples), AML031 (exception texts answered 200)."""
+def runtime_findings(
+    run: ProbeRun, samples: Sequence[Sample], display: str, limits: Limits | None = None
+) -> list[Finding]:
+    """AML004/040 (start-up), AML050-053 (samples), AML031 (exception texts answered 200);
+    a timed-out sample names the timeout as ``limits`` does (v1's key by default)."""
     load, init = run.first("load"), run.first("init")
     if load is None or not load["ok"]:
         return [_load_failure(run, load, display)]
@@ -144,7 +150,7 @@ def runtime_findings(run: ProbeRun, samples: Sequence[Sample], display: str) -> 
                 )
             )
             continue
-        findings += _sample_findings(sample, answered, display)
+        findings += _sample_findings(sample, answered, display, limits or Limits())
     if not samples:
         findings.append(finding("AML053", "no sample request was given; run() was not called"))
     leaks = [
@@ -216,13 +222,17 @@ def _hint_for(trace: str) -> str | None:
     return None
 
 
-def _sample_findings(sample: Sample, event: dict[str, Any], display: str) -> list[Finding]:
+def _sample_findings(
+    sample: Sample, event: dict[str, Any], display: str, limits: Limits
+) -> list[Finding]:
     kind, status = event["kind"], event["status"]
     if kind == "timeout":
+        timeout = limits.names.timeout.format(timeout=limits.scoring_timeout_ms)
         return [
             finding(
                 "AML071",
-                f"run() did not answer {sample.label} within scoring_timeout_ms: {event['error']}",
+                f"run() did not answer {sample.label} within {timeout}: {event['error']}",
+                hint=limits.names.timeout_fix,
             )
         ]
     if kind == "serialization":

@@ -78,7 +78,7 @@ def load_spec(path: str | Path) -> ValidationTarget:
         environment=data.get("environment"),
         target=data.get("target"),
         deployment_config=data.get("deployment_config"),
-        samples=[_spec_sample(item, i, spec_path) for i, item in enumerate(samples, 1)],
+        samples=[parse_sample(item, i, spec_path) for i, item in enumerate(samples, 1)],
         base=base,
     )
 
@@ -151,7 +151,8 @@ def _spec_model(base: Path, name: Any, value: Any, spec_path: Path) -> ModelSour
     )
 
 
-def _spec_sample(item: Any, index: int, spec_path: Path) -> Sample:
+def parse_sample(item: Any, index: int, spec_path: Path) -> Sample:
+    """The ``index``-th (from 1) ``samples`` entry of ``spec_path``."""
     if not isinstance(item, Mapping) or "request" not in item:
         raise CannotValidate(
             f"Spec file {spec_path}: sample {index} must be a mapping with a 'request' (and "

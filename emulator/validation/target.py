@@ -73,6 +73,9 @@ class ValidationTarget:
     source_directory: Path | None = None
     limits: Limits = field(default_factory=Limits)
     samples: tuple[Sample, ...] = ()
+    #: Variables the deployment sets in the container (an online deployment's
+    #: ``environment_variables``), seen by init() and run().
+    environment_variables: dict[str, str] = field(default_factory=dict)
 
 
 def resolve_entry_script(

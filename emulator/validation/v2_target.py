@@ -1,0 +1,293 @@
+"""An ``az ml`` online deployment as the validator's target, so every v1 check runs on it.
+
+The mapping is what Azure gives the container: ``code_configuration.code`` is the source
+directory and ``scoring_script`` the entry script; the one model is laid out as
+``azureml-models/<name>/<version>/<file or folder>`` with ``AZUREML_MODEL_DIR`` at its version
+folder (an anonymous model's name is random in Azure, so scripts join below
+``AZUREML_MODEL_DIR`` only); the environment is its conda file on its image; the limits are the
+instance type's vCPUs and memory (the emulator's VM size table), ``request_timeout_ms`` and the
+liveness probe's patience; ``environment_variables`` reach init() and run(). Registered models
+and environments (``azureml:name:version``) are read from the emulator root's workspace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.assets.versions import AssetVersion, AssetVersions
+from emulator.compute.vm_sizes import VM_SIZES, find_vm_size
+from emulator.environments.environment import Environment
+from emulator.models.layout import MODELS_DIRNAME
+from emulator.models.registry import ModelRegistry
+from emulator.store.root import EmulatorRoot
+from emulator.validation.limits import LimitNames, Limits
+from emulator.validation.pipeline import DEFAULT_BUDGET_S, validate
+from emulator.validation.report import Report
+from emulator.validation.spec import parse_sample
+from emulator.validation.target import (
+    CannotValidate,
+    ModelSource,
+    Sample,
+    ValidationTarget,
+    environment_from,
+    resolve_entry_script,
+)
+from emulator.validation.v2_yaml import (
+    MAX_REQUEST_TIMEOUT_MS,
+    EnvironmentSpec,
+    ModelSpec,
+    OnlineDeploymentFile,
+    Registered,
+    check_with_az_ml,
+    is_online_deployment,
+    parse_online_deployment,
+    read_yaml,
+)
+
+#: The name a model given inline (``model: {path: ...}``) without a name is deployed under; in
+#: Azure it is a random hash, version 1.
+ANONYMOUS_MODEL = "anonymous-model"
+ENVIRONMENT_NAME = "online-deployment-env"
+#: Where Azure's inference containers keep the app (the models below it).
+AZURE_APP_ROOT = "/var/azureml-app"
+_ENDPOINT_KEYS = (
+    "$schema",
+    "name",
+    "auth_mode",
+    "description",
+    "tags",
+    "properties",
+    "id",
+    "identity",
+    "location",
+    "traffic",
+    "mirror_traffic",
+    "public_network_access",
+    "provisioning_state",
+    "scoring_uri",
+    "openapi_uri",
+    "compute",
+)
+_AUTH_MODES = ("key", "aml_token", "aad_token")
+
+
+@dataclass(frozen=True)
+class WorkspaceAssets:
+    """Where registered assets are read: a workspace of an emulator root."""
+
+    root: EmulatorRoot
+    workspace_id: int
+
+
+#: Finds the workspace only when the deployment names a registered asset (none may exist).
+AssetsFinder = Callable[[], WorkspaceAssets]
+
+
+def load_deployment(path: str | Path) -> OnlineDeploymentFile:
+    """Read an online deployment YAML, held to az ml's schema where azure-ai-ml is installed."""
+    path = Path(path).resolve()
+    data = read_yaml(path)
+    if not is_online_deployment(data):
+        raise CannotValidate(
+            f"{path.name} is not an az ml online deployment YAML: it has neither an online "
+            "deployment $schema nor endpoint_name + code_configuration."
+        )
+    deployment = parse_online_deployment(data, path)
+    check_with_az_ml(data, path)
+    return deployment
+
+
+def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> None:
+    """The endpoint YAML the deployment is created on: its name, auth mode and kind agree."""
+    path = Path(path).resolve()
+    data = read_yaml(path, "Endpoint file")
+    where = path.name
+    unknown = sorted(str(k) for k in data if k not in _ENDPOINT_KEYS)
+    if unknown:
+        raise CannotValidate(
+            f"{where}: unknown key(s) {', '.join(unknown)}; az ml's online endpoint keys are "
+            f"{', '.join(_ENDPOINT_KEYS)}."
+        )
+    if data.get("name") != deployment.endpoint_name:
+        raise CannotValidate(
+            f"{deployment.path.name} deploys to endpoint_name {deployment.endpoint_name!r} but "
+            f"{where} is endpoint {data.get('name')!r}: make them the same name."
+        )
+    auth = data.get("auth_mode", "key")
+    if auth not in _AUTH_MODES:
+        raise CannotValidate(f"{where}: auth_mode must be one of {', '.join(_AUTH_MODES)}.")
+    kubernetes = bool(data.get("compute"))
+    if kubernetes != (deployment.kind == "kubernetes"):
+        endpoint_kind = "a Kubernetes" if kubernetes else "a managed"
+        raise CannotValidate(
+            f"{where} is {endpoint_kind} online endpoint but {deployment.path.name} is a "
+            f"{deployment.kind} deployment: set the deployment's type to "
+            f"{'kubernetes' if kubernetes else 'managed'}."
+        )
+
+
+def deployment_target(
+    deployment: OnlineDeploymentFile,
+    scratch: Path,
+    assets: AssetsFinder | None = None,
+    samples: Iterable[Sample] = (),
+) -> ValidationTarget:
+    """The target for ``deployment``; registered models are copied under ``scratch`` (which
+    must outlive the validation). ``samples`` come after the file's own."""
+    where = deployment.path.name
+    if deployment.kind == "kubernetes":
+        raise CannotValidate(
+            f"{where}: Kubernetes online deployments are not validated yet (their limits come "
+            "from the cluster's instance types); validate it as a managed deployment with the "
+            "instance_type whose size matches."
+        )
+    script = resolve_entry_script(deployment.scoring_script, deployment.code)
+    own = [
+        parse_sample(item, index, deployment.path)
+        for index, item in enumerate(deployment.samples, 1)
+    ]
+    models = () if deployment.model is None else (_model(deployment.model, scratch, assets),)
+    return ValidationTarget(
+        entry_script=script,
+        environment=_environment(deployment.environment, scratch, assets, where),
+        models=models,
+        source_directory=deployment.code,
+        limits=managed_limits(deployment),
+        samples=(*own, *samples),
+        environment_variables=dict(deployment.environment_variables),
+    )
+
+
+def managed_limits(deployment: OnlineDeploymentFile) -> Limits:
+    """The instance type's vCPUs and memory, ``request_timeout_ms``, the liveness probe."""
+    given = deployment.instance_type or ""
+    size = find_vm_size(given)
+    if size is None:
+        close = difflib.get_close_matches(given, list(VM_SIZES), n=3)
+        raise CannotValidate(
+            f"{deployment.path.name}: instance_type {given!r} is not a VM size the emulator "
+            f"knows{' (did you mean ' + ', '.join(close) + '?)' if close else ''}. Use one of "
+            f"{', '.join(VM_SIZES)}."
+        )
+    probe = deployment.liveness_probe
+    names = LimitNames(
+        cpu=f"the {{cpu:g}} vCPUs of {size.name}",
+        memory=f"the memory of instance_type {size.name} ({{memory:g}} GB)",
+        timeout="request_settings.request_timeout_ms={timeout}",
+        startup="the liveness probe restarts the replica after {startup:g} s "
+        f"(initial_delay {probe.initial_delay} + period {probe.period} x failure_threshold "
+        f"{probe.failure_threshold})",
+        memory_fix="Choose an instance_type with more memory, or load less in init().",
+        timeout_fix="Raise request_settings.request_timeout_ms (at most "
+        f"{MAX_REQUEST_TIMEOUT_MS} on a managed endpoint), choose an instance_type with more "
+        "vCPUs, or make run() faster.",
+        startup_fix="Raise liveness_probe.initial_delay (or failure_threshold), choose an "
+        "instance_type with more vCPUs, or make init() faster.",
+    )
+    return Limits(
+        target="managed",
+        cpu_cores=float(size.cores),
+        memory_gb=size.memory_gb,
+        scoring_timeout_ms=deployment.request_settings.request_timeout_ms,
+        startup_seconds=probe.deadline_seconds,
+        instance_type=size.name,
+        names=names,
+    )
+
+
+def _model(spec: ModelSpec, scratch: Path, assets: AssetsFinder | None) -> ModelSource:
+    ref = spec.registered
+    if ref is None:
+        assert spec.path is not None  # parse_online_deployment gives a path or a reference
+        return ModelSource(spec.name or ANONYMOUS_MODEL, spec.path, spec.version or 1)
+    found = _assets(assets, ref)
+    registry = ModelRegistry(found.root, found.workspace_id)
+    version = int(ref.version) if ref.version and ref.version.isdigit() else None
+    record = registry.get(ref.name, version) if ref.version is None or version else None
+    if record is None:
+        names = sorted({m.model_id for m in registry.records(latest=True)})
+        raise CannotValidate(
+            f"model {ref} is not registered in this workspace (latest versions: "
+            f"{', '.join(names) or 'none'}). Register it (ml_client.models.create_or_update) "
+            "or give its local path: 'model: {path: ./model}'."
+        )
+    folder = scratch / "registered-models" / record.name / str(record.version)
+    return ModelSource(record.name, registry.materialize(record, folder), record.version)
+
+
+def _environment(
+    spec: EnvironmentSpec | None, scratch: Path, assets: AssetsFinder | None, where: str
+) -> Environment:
+    """A conda file on its image; an image alone brings its own packages (this interpreter's
+    stand in for them); no environment at all is az ml's error."""
+    if spec is None:
+        raise CannotValidate(
+            f"{where}: environment is required (az ml's rule for an online deployment without "
+            "a model package): 'environment: {conda_file: conda.yml, image: <base image>}'."
+        )
+    conda: Path | None = spec.conda_file
+    image = spec.image
+    if spec.registered is not None:
+        ref = spec.registered
+        found = _assets(assets, ref)
+        versions = AssetVersions(found.root, found.workspace_id, "environments")
+        asset = versions.get(ref.name, ref.version) if ref.version else _latest(versions, ref)
+        if asset is None:
+            names = sorted({f"{v.name}:{v.version}" for v in versions.versions()})
+            raise CannotValidate(
+                f"environment {ref} is not registered in this workspace (registered: "
+                f"{', '.join(names) or 'none'}). Register it (ml_client.environments."
+                "create_or_update) or give it inline: {conda_file: ..., image: ...}."
+            )
+        text, image = asset.spec.get("condaFile"), asset.spec.get("image")
+        if text:
+            conda = scratch / f"{ref.name}-{asset.version}-conda.yml"
+            conda.write_text(str(text), encoding="utf-8")
+    environment = environment_from(str(conda) if conda else None, Path("."), ENVIRONMENT_NAME)
+    if image:
+        environment.docker.base_image = str(image)
+    return environment
+
+
+def _latest(versions: AssetVersions, ref: Registered) -> AssetVersion | None:
+    found = versions.versions(ref.name)  # newest first
+    return found[0] if found else None
+
+
+def _assets(assets: AssetsFinder | None, ref: Registered) -> WorkspaceAssets:
+    if assets is None:
+        raise CannotValidate(
+            f"{ref} is a registered asset and no workspace was given to read it from; give "
+            "its local files inline (path: / conda_file:)."
+        )
+    return assets()
+
+
+def validate_deployment(
+    deployment: OnlineDeploymentFile,
+    *,
+    samples: Iterable[Sample] = (),
+    assets: AssetsFinder | None = None,
+    mode: str = "auto",
+    root: EmulatorRoot | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+) -> Report:
+    """Every check of :func:`~emulator.validation.pipeline.validate` on ``deployment``; the
+    report says which deployment and where its model is."""
+    with tempfile.TemporaryDirectory(prefix="amlemu-validate-v2-") as scratch:
+        target = deployment_target(deployment, Path(scratch), assets, samples)
+        report = validate(target, mode=mode, root=root, budget_s=budget_s)
+    model = target.models[0] if target.models else None
+    report.deployment = {
+        "file": deployment.path.name,
+        "name": deployment.name,
+        "endpointName": deployment.endpoint_name,
+        "modelDir": f"{AZURE_APP_ROOT}/{MODELS_DIRNAME}/{model.name}/{model.version}"
+        if model
+        else None,
+    }
+    return report
