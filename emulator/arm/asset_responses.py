@@ -17,6 +17,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
@@ -138,9 +139,16 @@ def list_datastore_secrets(
     workspace: str,
     datastore: str,
 ) -> Any:
-    """The account key the upload signs with (any signature is accepted on loopback)."""
+    """The secret uploads sign with (any signature is accepted on loopback): a SAS token when
+    the body asks for an expirable secret, as Azure answers (azure-ai-ml asks so since 1.18;
+    before 1.31 it reads ``sas_token`` only and fails on an account key), else the account key."""
     state = _datastore(ctx, subscription, resource_group, workspace, datastore)
     key = hashlib.sha256(f"{ctx.identity_secret}/{storage_account(state)}".encode()).digest()
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and body.get("expirableSecret") is True:
+        signature = base64.b64encode(hashlib.sha256(key).digest()).decode()
+        sas = f"sv=2021-08-06&sr=c&sp=racwdl&sig={quote(signature, safe='')}"
+        return {"secretsType": "Sas", "sasToken": sas}
     return {"secretsType": "AccountKey", "key": base64.b64encode(key).decode()}
 
 
@@ -241,7 +249,12 @@ def put_model_version(
     body = request.get_json(silent=True) or {}
     props = body.get("properties") or {}
     existing = state.models.get(name, int(version)) if version.isdigit() else None
+    uri = props.get("modelUri") or ""
     if existing is not None:
+        if sorted(_uploaded_digests(state, uri)) == sorted(f.digest for f in existing.files):
+            # An unchanged version answers as itself, as Azure does: a script run again PUTs
+            # its anonymous model (named by its content's hash) as version 1 again.
+            return _model_body(state, existing)
         raise Conflict(
             f"Model {name} version {version} already exists and versions are immutable. "
             "[emulator] Register a new version (leave version out, or give the next number)."
@@ -254,7 +267,6 @@ def put_model_version(
             f"{expected}. [emulator] The emulator numbers versions 1, 2, 3... as SDK v1 does: "
             f"give version='{expected}' or leave version out."
         )
-    uri = props.get("modelUri") or ""
     with tempfile.TemporaryDirectory() as tmp:
         source = _fetch_files(ctx, state, uri, Path(tmp))
         try:
@@ -268,6 +280,20 @@ def put_model_version(
         except BadArgument as exc:
             raise BadRequest(str(exc)) from exc
     return _model_body(state, record)
+
+
+def _uploaded_digests(state: WorkspaceState, uri: str) -> list[str]:
+    """The content digests of the blobs ``uri`` names (none when it names none)."""
+    found = _DATASTORE_URI.fullmatch(uri)
+    if found is None or found["datastore"].casefold() != DEFAULT_DATASTORE:
+        return []
+    blobs = BlobContainers(state.root)
+    account, container = storage_account(state), blob_container(state)
+    path = found["path"].strip("/")
+    single = blobs.get(account, container, path)
+    if single is not None:
+        return [single.digest]
+    return [blob.digest for blob in blobs.list(account, container, path + "/")]
 
 
 def _fetch_files(ctx: ArmContext, state: WorkspaceState, uri: str, into: Path) -> Path:

@@ -39,6 +39,7 @@ class AmlOptions:
     time_scale: float
     require_docker: bool
     pins: str | None = None  # None: $AZUREML_EMULATOR_PINS decides (default strict)
+    daemon: bool = False  # aml_v2_env / aml_ml_client attach to the running `amlemu up`
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -97,6 +98,12 @@ def add_options(parser: pytest.Parser) -> None:
         f"nearest version with a build and lists it in the build log; default: ${PINS_ENV}, "
         "else strict",
     )
+    group.addoption(
+        "--aml-daemon",
+        action="store_true",
+        help="aml_v2_env and aml_ml_client use the running emulator daemon (`amlemu up`) of "
+        "AZUREML_EMULATOR_ROOT instead of an emulator per test; what tests create stays there",
+    )
     parser.addini(
         "aml_time_scale",
         f"time scale of orchestration delays under pytest (default {DEFAULT_TIME_SCALE})",
@@ -123,6 +130,7 @@ def read_options(config: pytest.Config) -> AmlOptions:
             config.getoption("--aml-require-docker") or config.getini("aml_require_docker")
         ),
         pins=config.getoption("--aml-pins"),
+        daemon=bool(config.getoption("--aml-daemon")),
     )
 
 

@@ -23,6 +23,16 @@ Fixtures
                        deleted after the test, its processes and containers with it.
     ``aml_mock``       ``emulator.mock.AzureMock`` (requests to Azure-shaped URIs served
                        in-process), active for the test.
+    ``aml_ml_client``  a real ``azure.ai.ml.MLClient(DefaultAzureCredential(), sub, rg,
+                       "test-workspace")`` bound to an emulator of the test's own (a fresh root,
+                       an HTTPS server in this process on a free port); needs azure-ai-ml and
+                       azure-identity (the test fails saying so without them). The online
+                       deployments' replicas stop after the test.
+    ``aml_v2_env``     the variables of ``amlemu env`` for that emulator, set in ``os.environ``
+                       for the test, for code that builds its own client. Both restore every
+                       variable they or the SDK (``AZUREML_CURRENT_CLOUD``) set and hide the
+                       ``AZURE_CLIENT_*`` / ``AZURE_FEDERATED_TOKEN_FILE`` variables that would
+                       send ``DefaultAzureCredential`` to Microsoft Entra ID.
 
 Shared services
     With ``@pytest.mark.aml_reuse`` (or ``--aml-reuse`` for every test), identical
@@ -44,6 +54,10 @@ Options (command line; ``aml_time_scale`` and ``aml_require_docker`` also in the
         ``AZUREML_EMULATOR_TIME_SCALE``, ini ``aml_time_scale``, default).
     ``--aml-require-docker``  fail docker-backend tests when no engine answers (default: skip
         them with the reason).
+    ``--aml-daemon``  ``aml_v2_env`` and ``aml_ml_client`` use the daemon ``amlemu up`` runs for
+        ``AZUREML_EMULATOR_ROOT`` (else the per-user root) instead of an emulator per test; what
+        the tests create stays there. Without that daemon the tests fail saying how to start it.
+        Never implied: without the option a running daemon is left alone.
 
 Markers
     ``@pytest.mark.aml(backend="process"|"docker", target="aci"|"aks"|"local")`` overrides the
@@ -122,13 +136,16 @@ from pytest_amlemu.roots import ROOTS_KEY, Roots
 from pytest_amlemu.settings import MARKERS, settings_for
 from pytest_amlemu.spec_items import AmlSample, AmlSpecFile
 from pytest_amlemu.termination import install, uninstall
+from pytest_amlemu.v2_fixtures import aml_ml_client, aml_v2_env
 
 __all__ = [
     "_aml_settings",
     "_aml_shared_services",
     "aml_deploy",
+    "aml_ml_client",
     "aml_mock",
     "aml_root",
+    "aml_v2_env",
     "aml_workspace",
 ]
 
