@@ -199,6 +199,14 @@ def managed_limits(deployment: OnlineDeploymentFile) -> Limits:
     )
 
 
+def inline_environment(deployment: OnlineDeploymentFile) -> Environment:
+    """The deployment's environment when it is given inline (conda file on an image), with
+    its ``environment_variables``: what a deployment outside any workspace can build."""
+    environment = _environment(deployment.environment, Path("."), None, deployment.path.name)
+    environment.environment_variables = dict(deployment.environment_variables)
+    return environment
+
+
 def _model(spec: ModelSpec, scratch: Path, assets: AssetsFinder | None) -> ModelSource:
     ref = spec.registered
     if ref is None:
@@ -220,15 +228,10 @@ def _model(spec: ModelSpec, scratch: Path, assets: AssetsFinder | None) -> Model
 
 
 def _environment(
-    spec: EnvironmentSpec | None, scratch: Path, assets: AssetsFinder | None, where: str
+    spec: EnvironmentSpec, scratch: Path, assets: AssetsFinder | None, where: str
 ) -> Environment:
     """A conda file on its image; an image alone brings its own packages (this interpreter's
-    stand in for them); no environment at all is az ml's error."""
-    if spec is None:
-        raise CannotValidate(
-            f"{where}: environment is required (az ml's rule for an online deployment without "
-            "a model package): 'environment: {conda_file: conda.yml, image: <base image>}'."
-        )
+    stand in for them)."""
     conda: Path | None = spec.conda_file
     image = spec.image
     if spec.registered is not None:

@@ -139,8 +139,8 @@ class OnlineDeploymentFile:
     kind: str
     code: Path
     scoring_script: str
+    environment: EnvironmentSpec
     model: ModelSpec | None = None
-    environment: EnvironmentSpec | None = None
     environment_variables: dict[str, str] = field(default_factory=dict)
     instance_type: str | None = None
     instance_count: int = 1
@@ -312,9 +312,14 @@ def _model(value: Any, base: Path, where: str) -> ModelSpec | None:
     return ModelSpec(path, str(name) if name else None, int(version) if version else None)
 
 
-def _environment(value: Any, base: Path, where: str) -> EnvironmentSpec | None:
+def _environment(value: Any, base: Path, where: str) -> EnvironmentSpec:
     if value is None:
-        return None
+        raise CannotValidate(
+            f"{where}: environment is required for a deployment with a scoring script (az ml "
+            "loads the file without one, but only MLflow models deploy without one in "
+            "Azure): 'environment: {conda_file: conda.yml, image: <base image>}' or "
+            "'environment: azureml:<name>:<version>'."
+        )
     if isinstance(value, str):
         return EnvironmentSpec(
             registered=parse_reference(value, "environments", f"{where}: environment")

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from emulator.environments import Environment
+from emulator.server.config import SCORING_TIMEOUT
 from emulator.settings import ROOT_ENV
+from emulator.validation.v2_target import inline_environment
+from emulator.validation.v2_yaml import OnlineDeploymentFile
 from pytest_amlemu.deploy_factory import (
     delete_service,
     service_name,
@@ -29,6 +33,19 @@ from pytest_amlemu.roots import ROOTS_KEY, create_workspace
 from pytest_amlemu.settings import settings_for
 from pytest_amlemu.spec_samples import check, score
 from pytest_amlemu.spec_schema import DeploymentSpecFile, Sample, SpecError, load_spec
+
+
+def online_environment(online: OnlineDeploymentFile) -> Environment:
+    """An online deployment's environment as its replica gets it: the conda file on its image
+    (an image alone: this interpreter's packages stand in for the image's), its
+    ``environment_variables``, and ``request_timeout_ms`` as the scoring timeout (a slower
+    run() is answered by the container's 500 "Scoring timeout"; Azure's front end answers 408
+    first)."""
+    environment = inline_environment(online)
+    environment.environment_variables[SCORING_TIMEOUT] = str(
+        online.request_settings.request_timeout_ms
+    )
+    return environment
 
 
 class SampleFailed(AssertionError):
@@ -81,7 +98,7 @@ class AmlSpecFile(pytest.File):
             request = build_request(
                 spec.entry_script,
                 spec.models,
-                spec.environment,
+                spec.environment if spec.online is None else online_environment(spec.online),
                 spec.target,
                 source,
                 spec.deployment_config,

@@ -3,6 +3,13 @@
 A spec is checked completely when it is collected: a typo in a key or a wrong type is a
 collection error naming the key and the fix, not a deployment that fails later for a reason
 that is hard to trace back to the file.
+
+An ``az ml`` online deployment YAML may stand in for the v1 keys (recognised by its online
+deployment ``$schema``, or by ``endpoint_name`` + ``code_configuration``): its
+``code_configuration``, local ``model.path``, inline ``environment``, ``environment_variables``
+and ``request_settings.request_timeout_ms`` describe the deployment, ``samples`` (the one key
+az ml does not know) its items. Each spec file deploys into a fresh emulator root, so
+registered ``azureml:`` models and environments are refused with the fix.
 """
 
 from __future__ import annotations
@@ -17,6 +24,15 @@ from typing import Any
 import yaml
 
 from emulator.validation.json_subset import SchemaError, check_schema
+from emulator.validation.target import CannotValidate
+from emulator.validation.v2_target import ANONYMOUS_MODEL
+from emulator.validation.v2_yaml import (
+    SAMPLES_KEY,
+    OnlineDeploymentFile,
+    check_with_az_ml,
+    is_online_deployment,
+    parse_online_deployment,
+)
 from pytest_amlemu.options import TARGETS
 
 TOP_KEYS = (
@@ -60,6 +76,8 @@ class DeploymentSpecFile:
     target: str = "aci"
     deployment_config: dict[str, Any] = field(default_factory=dict)
     samples: tuple[Sample, ...] = ()
+    #: The az ml online deployment standing in for the keys above (``None`` for a v1 spec).
+    online: OnlineDeploymentFile | None = None
 
 
 def load_spec(path: Path) -> DeploymentSpecFile:
@@ -71,6 +89,8 @@ def load_spec(path: Path) -> DeploymentSpecFile:
     where = path.name
     if not isinstance(data, dict):
         raise SpecError(f"{where} must be a mapping with at least entry_script and samples.")
+    if is_online_deployment(data):
+        return _online_spec(path, data)
     _known_keys(data, TOP_KEYS, where)
     entry = data.get("entry_script")
     if not isinstance(entry, str) or not entry:
@@ -110,6 +130,43 @@ def load_spec(path: Path) -> DeploymentSpecFile:
         target=target,
         deployment_config=config,
         samples=_samples(data.get("samples"), where),
+    )
+
+
+def _online_spec(path: Path, data: dict[str, Any]) -> DeploymentSpecFile:
+    """An az ml online deployment YAML with ``samples``, held to az ml's schema."""
+    where = path.name
+    try:
+        online = parse_online_deployment(data, path.resolve())
+        check_with_az_ml(data, path.resolve())
+    except CannotValidate as exc:
+        raise SpecError(str(exc)) from None
+    registered = [
+        f"{key} {asset.registered}"
+        for key, asset in (("model", online.model), ("environment", online.environment))
+        if asset is not None and asset.registered is not None
+    ]
+    if registered:
+        raise SpecError(
+            f"{where}: {', '.join(registered)}: a spec file deploys into a fresh emulator root, "
+            "where nothing is registered; give the files inline (model: {path: ./model}, "
+            "environment: {conda_file: conda.yml, image: ...}). `amlemu validate --deployment` "
+            "reads registered assets from your workspace."
+        )
+    model = online.model
+    models = (
+        {}
+        if model is None or model.path is None
+        else {model.name or ANONYMOUS_MODEL: str(model.path)}
+    )
+    return DeploymentSpecFile(
+        path=path,
+        entry_script=online.scoring_script,
+        source_directory=str(online.code),
+        models=models,
+        target="local",
+        samples=_samples(data.get(SAMPLES_KEY), where),
+        online=online,
     )
 
 

@@ -275,6 +275,10 @@ def test_without_azure_ai_ml_the_emulators_own_checks_name_the_key(
     (tmp_path / "no-type.yml").write_text(DEPLOYMENT.replace("instance_type: Standard_DS3_v2", ""))
     with pytest.raises(CannotValidate, match="instance_type is required for a managed online"):
         load_deployment(tmp_path / "no-type.yml")
+    no_env = DEPLOYMENT.split("environment:")[0] + "instance_type: Standard_DS3_v2\n"
+    (tmp_path / "no-env.yml").write_text(no_env)
+    with pytest.raises(CannotValidate, match="environment is required for a deployment with a"):
+        load_deployment(tmp_path / "no-env.yml")
 
 
 def test_instance_type_memory_and_probe_against_measurements(tmp_path: Path) -> None:
