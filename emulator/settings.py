@@ -36,6 +36,17 @@ def builder_name() -> str:
     return os.environ.get(BUILDER_ENV, "").strip().lower() or "local"
 
 
+DOCKER_ENGINE_ENV = "AZUREML_EMULATOR_DOCKER_HOST"
+
+
+def docker_engine_host() -> str | None:
+    """The Docker engine the emulator's own docker builder and runtime use:
+    ``$AZUREML_EMULATOR_DOCKER_HOST``, else None (``DOCKER_HOST``, docker-py's default). Sessions
+    that point ``DOCKER_HOST`` at the emulator's Docker API (for azure-ai-ml's ``local=True``)
+    record the engine in force here first, so the emulator never talks to itself."""
+    return os.environ.get(DOCKER_ENGINE_ENV, "").strip() or None
+
+
 PINS_ENV = "AZUREML_EMULATOR_PINS"
 #: ``strict``: install exact pins as written (Azure's behaviour); ``nearest``: a pin with no
 #: build for the image's python is replaced by the nearest version that has one.

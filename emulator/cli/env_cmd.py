@@ -26,6 +26,7 @@ from emulator.daemon.client_env import (
     write_config,
 )
 from emulator.daemon.files import DaemonFiles
+from emulator.dockerapi import daemon_variables
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceStore
 
@@ -60,6 +61,7 @@ def _env(args: argparse.Namespace) -> int:
         print(f"amlemu: warning: {warning}", file=sys.stderr)
     secret = identity_secret(root.path / "daemon")
     variables = client_environment(LocalCA.for_root(root.path), info.base_url, secret, os.environ)
+    variables.update(daemon_variables(root.path, os.environ))  # DOCKER_HOST, for local=True
     if args.write_config:
         sub, rg, name = _config_names(root, args)
         path = write_config(Path(args.write_config), sub, rg, name)

@@ -6,8 +6,10 @@
 for the root, the script's client talks to that daemon (endpoints it creates then outlive the
 script, as in Azure); otherwise an :class:`~emulator.daemon.server.EmulatorServer` is started in
 this process for the duration only and registered nowhere, so two scripts on one root never stop
-each other's server. Either way the variables of ``amlemu env`` are set inside and every variable
-they, or the SDK itself (``AZUREML_CURRENT_CLOUD``), changed is put back on the way out.
+each other's server. ``DOCKER_HOST`` points at the emulator's Docker API
+(:mod:`emulator.dockerapi`, for azure-ai-ml's ``local=True``): the daemon's, else one of this
+session on a private socket. Either way the variables of ``amlemu env`` are set inside and every
+variable they, or the SDK itself (``AZUREML_CURRENT_CLOUD``), changed is put back on the way out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from emulator.daemon.ca import LocalCA
 from emulator.daemon.client_env import SDK_SET_VARIABLES, client_environment
 from emulator.daemon.files import DaemonFiles
 from emulator.daemon.server import EmulatorServer
+from emulator.dockerapi import DockerApiServer, client_variables, daemon_variables, private_socket
 from emulator.store.root import EmulatorRoot
 
 
@@ -30,14 +33,19 @@ def v2_session(root: EmulatorRoot) -> Iterator[dict[str, str]]:
     """Point ``azure-ai-ml`` at ``root`` inside the block; yields the variables it set."""
     info = DaemonFiles.for_root(root.path).running()
     with contextlib.ExitStack() as stack:
+        docker: dict[str, str] = {}
         if info is not None:
             base_url = info.base_url
             ca = LocalCA.for_root(root.path)
             secret = identity_secret(root.path / "daemon")
+            docker = daemon_variables(root.path, os.environ)
         else:
             server = stack.enter_context(EmulatorServer(root))
             base_url, ca, secret = server.base_url, server.ca, server.identity_secret
-        variables = client_environment(ca, base_url, secret, os.environ)
+        if not docker:  # azure-ai-ml's local=True: a Docker API of this session
+            api = stack.enter_context(DockerApiServer(root, private_socket()))
+            docker = client_variables(api.docker_host, os.environ)
+        variables = {**client_environment(ca, base_url, secret, os.environ), **docker}
         stack.enter_context(_restored_environ((*variables, *SDK_SET_VARIABLES)))
         os.environ.update(variables)
         for name in SDK_SET_VARIABLES:  # a cloud chosen before would override the metadata

@@ -9,6 +9,7 @@ The ``docker`` SDK is an optional dependency (``azureml-emulator[docker]``), imp
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, check_requirements
 from emulator.images.dockerfile import BASE_IMAGE_ENV, LOCAL_BASE_IMAGE
+from emulator.settings import docker_engine_host
 
 #: Label on every image this builder makes, so that a reaper can find (and remove) them.
 IMAGE_LABEL = "azureml-emulator"
@@ -54,7 +56,13 @@ def _connect(timeout: float) -> Any:
     """
     import docker
 
-    return docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
+    environment = dict(os.environ)
+    engine = docker_engine_host()  # DOCKER_HOST may be the emulator's own API (local=True)
+    if engine is not None:
+        environment["DOCKER_HOST"] = engine
+    return docker.APIClient(
+        version="auto", timeout=timeout, **docker.utils.kwargs_from_env(environment=environment)
+    )
 
 
 class DockerBuilder:
