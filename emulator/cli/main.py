@@ -21,6 +21,7 @@ from emulator.cli import (
     faults_cmd,
     logs_cmd,
     ls_cmd,
+    ml_cmd,
     models_cmd,
     portal_cmd,
     run_cmd,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     portal_cmd.add_parser(commands)
     daemon_cmd.add_parser(commands)
     env_cmd.add_parser(commands)
+    ml_cmd.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,105 @@
+"""``amlemu ml online-deployment create|update|show|list|delete|get-logs``.
+
+``create``/``update`` run the SDK's long-running operation (uploads of the YAML's local model,
+code and conda file, then the emulator's build and ``init()``); ``--all-traffic`` then gives the
+deployment all of its endpoint's traffic, as ``az ml`` does. ``--no-wait`` returns once the
+emulator has accepted the operation, which only a daemon can finish after the command returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from emulator.cli.ml.connection import Connection
+from emulator.cli.ml.endpoint_verbs import confirm, overrides
+from emulator.cli.ml.specs import entity_dict, load_spec
+from emulator.exceptions import InvalidSetting
+
+
+def create(conn: Connection, args: argparse.Namespace) -> Any:
+    _check_waiting(conn, args)
+    deployment = load_spec(conn.sdk.ml.load_online_deployment, args.file, overrides(args))
+    return _submit(conn, deployment, args, "create")
+
+
+def update(conn: Connection, args: argparse.Namespace) -> Any:
+    _check_waiting(conn, args)
+    current = None
+    if args.file is None:
+        if not (args.name and args.endpoint_name):
+            raise InvalidSetting(
+                "Give the deployment to update: --name/-n and --endpoint-name/-e, or "
+                "--file/-f with its YAML."
+            )
+        current = conn.client.online_deployments.get(args.name, args.endpoint_name)
+    loader = conn.sdk.ml.load_online_deployment
+    deployment = load_spec(loader, args.file, overrides(args), current)
+    return _submit(conn, deployment, args, "update")
+
+
+def show(conn: Connection, args: argparse.Namespace) -> Any:
+    return entity_dict(conn.client.online_deployments.get(args.name, args.endpoint_name))
+
+
+def list_(conn: Connection, args: argparse.Namespace) -> Any:
+    deployments = conn.client.online_deployments.list(args.endpoint_name)
+    return [entity_dict(deployment) for deployment in deployments]
+
+
+def delete(conn: Connection, args: argparse.Namespace) -> Any:
+    confirm(args.yes)
+    poller = conn.client.online_deployments.begin_delete(
+        name=args.name, endpoint_name=args.endpoint_name
+    )
+    if not args.no_wait:
+        poller.result()
+    return None
+
+
+def get_logs(conn: Connection, args: argparse.Namespace) -> Any:
+    return conn.client.online_deployments.get_logs(
+        args.name, args.endpoint_name, args.lines, container_type=args.container_type
+    )
+
+
+def _check_waiting(conn: Connection, args: argparse.Namespace) -> None:
+    if args.no_wait and getattr(args, "all_traffic", False):
+        raise InvalidSetting(
+            "--all-traffic needs the deployment to exist first: drop --no-wait, or set the "
+            "traffic later with `amlemu ml online-endpoint update -n ENDPOINT --traffic NAME=100`."
+        )
+    if args.no_wait and not conn.daemon:
+        raise InvalidSetting(
+            f"--no-wait needs a running emulator: no daemon runs for {conn.root.path}, and the "
+            "server this command starts (with the deployment's build) ends when it returns. "
+            "Start one with `amlemu up --detach`, or drop --no-wait."
+        )
+
+
+def _submit(conn: Connection, deployment: Any, args: argparse.Namespace, verb: str) -> Any:
+    if not deployment.endpoint_name:
+        raise InvalidSetting(
+            "The deployment needs its endpoint: give --endpoint-name/-e or `endpoint_name:` "
+            "in the YAML."
+        )
+    if not deployment.name:
+        raise InvalidSetting("The deployment needs a name: give --name/-n or `name:` in the YAML.")
+    poller = conn.client.online_deployments.begin_create_or_update(
+        deployment, skip_script_validation=args.skip_script_validation
+    )
+    if args.no_wait:
+        print(
+            f"Deployment {verb} request initiated. Status can be checked using `amlemu ml "
+            f"online-deployment show -e {deployment.endpoint_name} -n {deployment.name}`",
+            file=sys.stderr,
+        )
+        return None
+    result = poller.result()
+    if getattr(args, "all_traffic", False):
+        endpoints = conn.client.online_endpoints
+        endpoint = endpoints.get(deployment.endpoint_name)
+        endpoint.traffic = {result.name: 100}
+        endpoints.begin_create_or_update(endpoint).result()
+    return entity_dict(result)
