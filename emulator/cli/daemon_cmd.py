@@ -33,6 +33,12 @@ def add_parser(commands: Any) -> None:
     up.add_argument(
         "--detach", action="store_true", help="run in the background until `amlemu down`"
     )
+    up.add_argument(
+        "--strict-auth",
+        action="store_true",
+        help="accept only bearer tokens the emulator's identity endpoint issued (default: any "
+        "well-formed bearer token)",
+    )
     up.set_defaults(handler=_guard(_up))
     down = commands.add_parser("down", help="stop the emulator service and what it hosts")
     down.set_defaults(handler=_guard(_down))
@@ -67,8 +73,9 @@ def _guard(command: Any) -> Any:
 
 def _up(args: argparse.Namespace) -> int:
     root = EmulatorRoot.current()
+    _report_stale(DaemonFiles.for_root(root.path), root)
     if args.detach:
-        info = start_detached(root, args.port)
+        info = start_detached(root, args.port, args.strict_auth)
         print(
             f"Emulator running in the background (pid {info.pid}) at {info.base_url} for "
             f'{root.path}.\nPoint azure-ai-ml at it with: eval "$(amlemu env)"\n'
@@ -86,7 +93,7 @@ def _up(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    return serve(root, args.port, announce)
+    return serve(root, args.port, announce, args.strict_auth)
 
 
 def _down(args: argparse.Namespace) -> int:
@@ -102,12 +109,23 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     root = EmulatorRoot.current()
     files = DaemonFiles.for_root(root.path)
-    stale = files.stale_pid()
+    _report_stale(files, root)
     info = files.running()
     if info is None:
-        if stale is not None:
-            print(f"Removed a stale pid file: the daemon (pid {stale}) of {root.path} is gone.")
         print(f"No emulator daemon runs for {root.path}. Start one with `amlemu up`.")
         return NOT_RUNNING
     print(f"Emulator daemon running: pid {info.pid}, {info.base_url}, root {root.path}.")
     return 0
+
+
+def _report_stale(files: DaemonFiles, root: EmulatorRoot) -> None:
+    """Say so when the root's last daemon ended without withdrawing its pid file (killed, e.g.
+    by SIGKILL, or crashed); the file is removed on the way."""
+    stale = files.stale_pid()
+    if stale is not None:
+        files.running()  # removes it
+        print(
+            f"Removed a stale pid file: the daemon (pid {stale}) of {root.path} is gone; it "
+            "ended without stopping (killed or crashed). Its replicas were stopped by their "
+            "watchdog; `amlemu up` brings its deployments back."
+        )

@@ -1,7 +1,9 @@
 """``amlemu up`` / ``down`` / ``status``: one daemon per emulator root, started and stopped.
 
 The daemon is an ordinary process serving :class:`~emulator.daemon.server.EmulatorServer` until
-SIGTERM, SIGHUP or Ctrl-C; then it stops what it hosts (the services' records say why, as for
+SIGTERM, SIGHUP or Ctrl-C. On start it brings back the root's online deployments
+(:mod:`emulator.daemon.restore`), on the port of its last run when free, so their scoring URIs
+stay the same; on a signal it stops what it hosts (the services' records say why, as for
 ``amlemu run``) and withdraws its pid file. ``--detach`` starts that same process in a new
 session with its output in ``<root>/daemon/daemon.log`` and returns once it serves (or reports
 why it did not). ``down`` sends SIGTERM and waits for the lock to be released, which happens
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
+from emulator.daemon.restore import restore_deployments
 from emulator.daemon.server import EmulatorServer
 from emulator.store.root import EmulatorRoot
 
@@ -35,7 +38,12 @@ STOP_SECONDS = 30.0
 LOCK_WAIT_SECONDS = 1.0
 
 
-def serve(root: EmulatorRoot, port: int | None, announce: Callable[[DaemonInfo], None]) -> int:
+def serve(
+    root: EmulatorRoot,
+    port: int | None,
+    announce: Callable[[DaemonInfo], None],
+    strict_auth: bool = False,
+) -> int:
     """Run the root's daemon in this process until a signal ends it; returns the exit code."""
     from emulator.services.termination import handle_termination, stop_hosted_services
 
@@ -45,8 +53,9 @@ def serve(root: EmulatorRoot, port: int | None, announce: Callable[[DaemonInfo],
         raise DaemonError(_already_running(files, root))
     try:
         with handle_termination():
-            server = EmulatorServer(root, _port(files, port)).start()
+            server = EmulatorServer(root, _port(files, port), strict_auth).start()
             try:
+                restore_deployments(root)  # marked Updating at once, provisioned in the background
                 files.publish(server.port)
                 announce(DaemonInfo(os.getpid(), server.port))
                 while True:
@@ -62,7 +71,7 @@ def serve(root: EmulatorRoot, port: int | None, announce: Callable[[DaemonInfo],
         lock.close()
 
 
-def start_detached(root: EmulatorRoot, port: int | None) -> DaemonInfo:
+def start_detached(root: EmulatorRoot, port: int | None, strict_auth: bool = False) -> DaemonInfo:
     """Start the daemon in the background (new session, output to its log); returns once it
     serves. Raises :class:`DaemonError` with the log's tail when it does not start."""
     files = DaemonFiles.for_root(root.path)
@@ -71,6 +80,8 @@ def start_detached(root: EmulatorRoot, port: int | None) -> DaemonInfo:
     command = [sys.executable, "-m", "emulator", "--root", str(root.path), "up"]
     if port is not None:
         command += ["--port", str(port)]
+    if strict_auth:
+        command.append("--strict-auth")
     with open(files.log_file, "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(
             command, stdin=devnull, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -135,13 +146,25 @@ def _port(files: DaemonFiles, requested: int | None) -> int:
     if requested is not None:
         return requested
     last = files.last_port()
-    if last is not None and _free(last):
+    if last is None:
+        return 0
+    if _free(last):
         return last
+    logger.warning(
+        "Port %d of the last run is in use: serving on another one, so the scoring URIs of the "
+        "root's endpoints and `amlemu env`'s variables change (run `amlemu env` again). Stop "
+        "what holds port %d and restart to keep them.",
+        last,
+        last,
+    )
     return 0
 
 
 def _free(port: int) -> bool:
+    """Whether the server could bind ``port``: probed as it binds (``SO_REUSEADDR``), so the
+    last run's connections still in TIME_WAIT do not count as the port being taken."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

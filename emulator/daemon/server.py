@@ -69,9 +69,10 @@ def _listening_socket(port: int) -> socket.socket:
 
 
 class EmulatorServer:
-    """The ARM face of ``root`` served over HTTPS on ``127.0.0.1:port`` (0: any free port)."""
+    """The ARM face of ``root`` served over HTTPS on ``127.0.0.1:port`` (0: any free port);
+    ``strict_auth``: only bearer tokens the root's identity endpoint issued are accepted."""
 
-    def __init__(self, root: EmulatorRoot, port: int = 0) -> None:
+    def __init__(self, root: EmulatorRoot, port: int = 0, strict_auth: bool = False) -> None:
         self.root = root
         self.ca = LocalCA.for_root(root.path)
         # Bound here, not by werkzeug: its make_server ends the process (sys.exit) on a busy port.
@@ -79,7 +80,9 @@ class EmulatorServer:
             self._server: BaseWSGIServer = make_server(
                 LOOPBACK,
                 port,
-                ArmApplication(ArmContext(root, "", identity_secret(root.path / "daemon"))),
+                ArmApplication(
+                    ArmContext(root, "", identity_secret(root.path / "daemon")), strict_auth
+                ),
                 threaded=True,
                 request_handler=_RequestHandler,
                 ssl_context=self.ca.server_context(),

@@ -7,11 +7,17 @@ database lock instead of racing for the same version number.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+from emulator._version import __version__
+from emulator.exceptions import InvalidSetting
+
+logger = logging.getLogger("emulator.store")
 
 SCHEMA_VERSION = 4
 
@@ -152,6 +158,15 @@ CREATE TABLE IF NOT EXISTS services (
 """
 
 
+def _newer_format(path: Path, found: int, version: int) -> str:
+    return (
+        f"{path} was written by a newer azureml-emulator (format {found}; azureml-emulator "
+        f"{__version__} reads formats up to {version}): this emulator root was last used by a "
+        "newer release. [emulator] Upgrade azureml-emulator (pip install -U azureml-emulator), "
+        "or use another root (--root DIR or AZUREML_EMULATOR_ROOT)."
+    )
+
+
 def timestamp() -> str:
     """Now, as every record stores it: ISO 8601 in UTC."""
     return datetime.now(timezone.utc).isoformat()
@@ -159,15 +174,29 @@ def timestamp() -> str:
 
 class Database:
     """Connection factory and schema owner of one SQLite file: ``<root>/registry.sqlite3`` by
-    default; state packages with files of their own (SDK v2 assets, endpoints) pass their schema."""
+    default; state packages with files of their own (SDK v2 assets, endpoints) pass their schema.
+
+    The file's format is its ``user_version``. A file of an older format is migrated on open:
+    every format change so far only added tables, which the idempotent schema script creates (a
+    change to an existing table must add its migration step here). A file of a newer format —
+    a root last used by a newer emulator — is refused with :class:`~emulator.exceptions.
+    InvalidSetting` before anything is written, as this emulator would misread it. Stores that
+    share a file (endpoints and deployments) share its version.
+    """
 
     def __init__(self, path: Path, schema: str = _SCHEMA, version: int = SCHEMA_VERSION) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
+            found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if found > version:
+                raise InvalidSetting(_newer_format(path, found, version))
             conn.executescript(schema)  # idempotent DDL, each statement autocommits
-            conn.execute(f"PRAGMA user_version = {version}")
+            if found != version:
+                conn.execute(f"PRAGMA user_version = {version}")
+                if found:
+                    logger.info("Migrated %s from format %d to %d.", path, found, version)
         finally:
             conn.close()
 
