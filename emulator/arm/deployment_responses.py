@@ -1,5 +1,5 @@
 """Handlers of the ARM face for online deployments: create (a real replica running the user's
-``init()``), get, list, getLogs, delete; and routing an endpoint's scoring requests to them.
+``init()``), get, list, getLogs, delete (the scoring URI is :mod:`emulator.arm.scoring_responses`).
 
 Creating a deployment is a long-running operation: the PUT stores the record and answers 201
 with ``Azure-AsyncOperation`` (a build may outlast the client's read timeout) while
@@ -10,38 +10,16 @@ background; the client polls the operation until the record says ``Succeeded`` o
 
 from __future__ import annotations
 
-import json
-import random
-import urllib.error
-import urllib.request
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from emulator.arm.exceptions import PROVIDER, ArmError
+from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
-from emulator.endpoints.provisioning import INIT_TIMEOUT
 from emulator.exceptions import BadArgument
-from emulator.services.online import online
 from emulator.state import WorkspaceState
-
-
-class NoDeployments(ArmError):
-    """Azure's answer when the endpoint has nothing to route to (status 404)."""
-
-    status = 404
-    code = "NoValidDeployments"
-
-
-class ReplicaAnswer(ArmError):
-    """A non-200 answer of the deployment's replica, passed on with its status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = "UserError" if status < 500 else "ModelError"
 
 
 def _deployments(
@@ -200,44 +178,3 @@ def get_logs(
     live = provisioning.running(state, ep.name, record.name)
     content = "" if live is None else live.logs(int(tail) if isinstance(tail, int) else 5000)
     return {"content": content}
-
-
-def route(ctx: ArmContext, state: WorkspaceState, ep: EndpointRecord, request: Request) -> Any:
-    """Forward an authorised scoring request to a deployment: the one the
-    ``azureml-model-deployment`` header names, else one drawn by the traffic weights."""
-    deployments = OnlineDeployments(ctx.root, state.id)
-    named = request.headers.get("azureml-model-deployment")
-    if named:
-        target = deployments.get(ep.name, named).name
-    else:
-        weighted = [(d, w) for d, w in ep.traffic.items() if w > 0]
-        if not weighted:
-            raise NoDeployments(
-                "No valid deployments to route to. Please check that the endpoint has at least "
-                "one deployment with positive weight values or use a deployment specific header "
-                "to route."
-            )
-        target = random.choices([d for d, _ in weighted], [w for _, w in weighted])[0]
-    live = online(ctx.root.path, state.id, ep.name, target)
-    if live is None:
-        raise ReplicaAnswer(
-            503,
-            f"Deployment '{target}' has no running replica. [emulator] The process that created "
-            "it has ended; run the emulator as a daemon (amlemu up) to keep deployments "
-            "running, or create the deployment again.",
-        )
-    forward = urllib.request.Request(
-        live.gateway.scoring_uri(live.name),
-        data=request.get_data(),
-        headers={"Content-Type": request.content_type or "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(forward, timeout=INIT_TIMEOUT) as answer:
-            text = answer.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as exc:
-        raise ReplicaAnswer(exc.code, exc.read().decode("utf-8", errors="replace")) from exc
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

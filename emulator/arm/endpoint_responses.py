@@ -1,4 +1,5 @@
-"""Handlers of the ARM face for online endpoints: create or update, get, list, keys, delete.
+"""Handlers of the ARM face for online endpoints: create or update, get, list, keys, delete
+(the scoring URI is :mod:`emulator.arm.scoring_responses`).
 
 They translate ARM's REST shapes (what ``azure-ai-ml`` 1.35 sends and deserializes; see
 ``../shared/research/sdk-v2-wire.md``) to :mod:`emulator.endpoints` and back. The operations
@@ -8,37 +9,21 @@ azure-core's ARM poller takes that as a finished long-running operation without 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from werkzeug.wrappers import Request
 
 from emulator.arm import deployment_responses
-from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
+from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
 from emulator.endpoints.registry import EndpointSpec
 from emulator.exceptions import BadArgument
-from emulator.state import WorkspaceState, workspace_states
+from emulator.state import WorkspaceState
 
 #: ARM's auth modes ↔ the SDK's YAML names (the state's).
 _AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 _FROM_REST = {rest.casefold(): name for name, rest in _AUTH_MODES.items()}
-
-#: The scoring URI's path (:func:`scoring_uri`): the endpoints' data plane, authenticated with the
-#: endpoint's keys instead of ARM tokens and without an api-version.
-SCORING_PATH = re.compile(
-    r"/inference/(?P<subscription>[^/]+)/(?P<resource_group>[^/]+)/(?P<workspace>[^/]+)"
-    r"/(?P<endpoint>[^/]+)/score/?",
-    re.IGNORECASE,
-)
-
-
-class Unauthorized(ArmError):
-    """401 from the scoring URI: no key, or not one of the endpoint's."""
-
-    status = 401
-    code = "Unauthorized"
 
 
 def _endpoints(
@@ -84,7 +69,7 @@ def endpoint_body(ctx: ArmContext, state: WorkspaceState, endpoint: EndpointReco
             "description": endpoint.description,
             "properties": {},
             "traffic": endpoint.traffic,
-            "mirrorTraffic": {},
+            "mirrorTraffic": endpoint.mirror_traffic,
             "provisioningState": "Succeeded",
             "publicNetworkAccess": "Enabled",
             "scoringUri": uri,
@@ -238,27 +223,3 @@ def regenerate_keys(
     value = body.get("keyValue")
     endpoints.regenerate_key(endpoint, body["keyType"], value if isinstance(value, str) else None)
     return {}
-
-
-def score(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
-    """A request to an endpoint's scoring URI (``online_endpoints.invoke``): the credential is
-    checked first (``Authorization: Bearer <key or token>``), then the request is routed by
-    traffic (:func:`deployment_responses.route`)."""
-    state = workspace_states(ctx.root).get(subscription, resource_group, workspace)
-    if state is None:
-        raise ResourceNotFound(f"Workspace '{workspace}' does not exist; nothing is served here.")
-    record = OnlineEndpoints(ctx.root, state.id).get(endpoint)
-    refused = record.auth().check(request.headers.get("Authorization"))
-    if refused is not None:
-        raise Unauthorized(
-            f"{refused[1]} [emulator] ml_client.online_endpoints.get_keys('{record.name}') "
-            "gives a valid key (key auth) or token (aml_token auth)."
-        )
-    return deployment_responses.route(ctx, state, record, request)

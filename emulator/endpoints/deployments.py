@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS online_deployments (
     PRIMARY KEY (workspace_id, endpoint, name)
 );
 """
+#: The format of endpoints.sqlite3, shared by the deployments and the endpoints
+#: (:mod:`emulator.endpoints.registry`) in it: 2 added the endpoints' ``mirror_traffic``.
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class OnlineDeployments:
     def __init__(self, root: EmulatorRoot, workspace_id: int) -> None:
         self.workspace_id = workspace_id
         self._db = Database(
-            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=1
+            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=FORMAT
         )
 
     def put(

@@ -2,9 +2,11 @@
 
 An endpoint is what Azure's managed online endpoint is before any deployment: a name (unique in
 the workspace), an auth mode (``key`` or ``aml_token``), two keys generated at creation (kept
-across updates, as Azure keeps them), a description, tags and a traffic table
-(deployment → percent). Updates replace the mutable fields; the auth mode may change, the keys
-do not. SQLite (not memory) so that the daemon, ``amlemu`` and tests in other processes agree.
+across updates, as Azure keeps them), a description, tags, a traffic table
+(deployment → percent) and a mirror table (the one deployment that gets a copy of a share of
+the traffic, at most 50 %). Updates replace the mutable fields; the auth mode may change, the
+keys do not. SQLite (not memory) so that the daemon, ``amlemu`` and tests in other processes
+agree.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import secrets
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from emulator.endpoints.deployments import OnlineDeployments
+from emulator.endpoints.deployments import FORMAT, OnlineDeployments
 from emulator.exceptions import BadArgument, NotFound
 from emulator.services.auth import AuthMode, ServiceAuth
 from emulator.settings import token_lifetime_seconds
@@ -28,6 +31,8 @@ from emulator.store.root import EmulatorRoot
 #: an alphanumeric last.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,30}[A-Za-z0-9]")
 AUTH_MODES = ("key", "aml_token", "aad_token")
+#: endpoints.sqlite3 files this process found with the ``mirror_traffic`` column.
+_MIGRATED: set[Path] = set()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_endpoints (
@@ -42,9 +47,13 @@ CREATE TABLE IF NOT EXISTS online_endpoints (
     token_secret TEXT NOT NULL,
     created_time TEXT NOT NULL,
     modified_time TEXT NOT NULL,
+    mirror_traffic TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (workspace_id, name)
 );
 """
+#: Azure's limit on the share of traffic mirrored (REST ``mirrorTraffic``: "Traffic values need
+#: to sum to utmost 50").
+MAX_MIRROR_PERCENT = 50
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class EndpointRecord:
     token_secret: str
     created_time: str
     modified_time: str
+    mirror_traffic: dict[str, int] = field(default_factory=dict)
 
     def auth(self) -> ServiceAuth:
         """The checks of the endpoint's scoring URI: its keys (``key``), or tokens signed with
@@ -100,8 +110,9 @@ class OnlineEndpoints:
         self.workspace_id = workspace_id
         self._root = root
         self._db = Database(
-            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=1
+            root.path / "endpoints" / "endpoints.sqlite3", schema=_SCHEMA, version=FORMAT
         )
+        _migrate(self._db)
 
     def create_or_update(self, name: str, spec: EndpointSpec) -> tuple[EndpointRecord, bool]:
         """Store ``spec`` under ``name``; returns the endpoint and whether it was created."""
@@ -120,16 +131,21 @@ class OnlineEndpoints:
                     spec.description,
                     json.dumps(dict(spec.tags)),
                     json.dumps(dict(spec.traffic)),
+                    json.dumps(dict(spec.mirror_traffic)),
                 )
                 if existing is None:
                     conn.execute(
-                        "INSERT INTO online_endpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO online_endpoints (workspace_id, name, auth_mode, "
+                        "description, tags, traffic, mirror_traffic, primary_key, secondary_key, "
+                        "token_secret, created_time, modified_time) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (self.workspace_id, name, *values, _key(), _key(), _key(), now, now),
                     )
                 else:
                     conn.execute(
                         "UPDATE online_endpoints SET auth_mode = ?, description = ?, tags = ?, "
-                        "traffic = ?, modified_time = ? WHERE workspace_id = ? AND name = ?",
+                        "traffic = ?, mirror_traffic = ?, modified_time = ? "
+                        "WHERE workspace_id = ? AND name = ?",
                         (*values, now, self.workspace_id, existing["name"]),
                     )
                 row = self._row(conn, name)
@@ -207,6 +223,20 @@ class OnlineEndpoints:
         )
 
 
+def _migrate(db: Database) -> None:
+    """Format 2 added ``mirror_traffic``: a file written before gains the column (checked by
+    the column itself, as the deployments' store may have set the shared format first)."""
+    if db.path in _MIGRATED:
+        return
+    with db.read() as conn:
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(online_endpoints)")}
+        if "mirror_traffic" not in columns:
+            conn.execute(
+                "ALTER TABLE online_endpoints ADD COLUMN mirror_traffic TEXT NOT NULL DEFAULT '{}'"
+            )
+    _MIGRATED.add(db.path)
+
+
 def _check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         raise BadArgument(
@@ -234,10 +264,35 @@ def _check_spec(name: str, spec: EndpointSpec, deployed: set[str]) -> None:
             "begin_create_or_update), then set endpoint.traffic.",
             code="UserError",
         )
-    if any(spec.mirror_traffic.values()):
+    _check_mirror(name, spec)
+
+
+def _check_mirror(name: str, spec: EndpointSpec) -> None:
+    """Azure's rules for ``mirror_traffic``: one deployment, at most 50 %, and never one that
+    also takes live traffic."""
+    mirrored = {d: share for d, share in spec.mirror_traffic.items() if share > 0}
+    if len(mirrored) > 1:
         raise BadArgument(
-            f"Mirrored traffic for endpoint '{name}' is not emulated. [emulator] Leave "
-            "endpoint.mirror_traffic empty.",
+            f"Mirror traffic of endpoint '{name}' names {len(mirrored)} deployments ("
+            + ", ".join(f"'{d}'" for d in mirrored)
+            + "). Traffic can be mirrored to only one deployment. [emulator] Keep one entry in "
+            "endpoint.mirror_traffic.",
+            code="UserError",
+        )
+    total = sum(mirrored.values())
+    if total > MAX_MIRROR_PERCENT:
+        raise BadArgument(
+            f"Mirror traffic of endpoint '{name}' is {total}%. Mirror traffic values need to "
+            f"sum to at most {MAX_MIRROR_PERCENT}. [emulator] Lower endpoint.mirror_traffic.",
+            code="UserError",
+        )
+    live = {d.casefold() for d, share in spec.traffic.items() if share > 0}
+    both = [d for d in mirrored if d.casefold() in live]
+    if both:
+        raise BadArgument(
+            f"Deployment '{both[0]}' of endpoint '{name}' cannot receive both live and mirror "
+            "traffic. [emulator] Set its share in endpoint.traffic or in "
+            "endpoint.mirror_traffic to 0.",
             code="UserError",
         )
 
@@ -259,4 +314,5 @@ def _record(row: sqlite3.Row) -> EndpointRecord:
         token_secret=row["token_secret"],
         created_time=row["created_time"],
         modified_time=row["modified_time"],
+        mirror_traffic=json.loads(row["mirror_traffic"]),
     )

@@ -1,0 +1,198 @@
+"""Which deployment answers a request to an online endpoint's scoring URI, and which one gets a
+copy: Azure's traffic rules, applied per request.
+
+- ``azureml-model-deployment: <name>`` picks that deployment, with or without traffic (a
+  deployment that only receives mirrored traffic included); no copy is mirrored then, as Azure
+  mirrors only the traffic it routes itself.
+- Otherwise the endpoint's ``traffic`` weights decide, over many requests: a smooth weighted
+  round robin (nginx's), so 70/30 sends exactly 7 of every 10 requests to the first deployment,
+  interleaved (7 in a row would not look like Azure's random split to a load test), and the
+  shares hold from the first requests on instead of only on average. No deployment with a
+  positive weight: Azure's 404 ``No valid deployments to route to``.
+- ``mirror_traffic`` (one deployment, at most 50 %) sends a copy of that share of the routed
+  requests to the mirror deployment too: exactly ``percent`` of every 100 (its answers are
+  discarded by the caller).
+
+The counters behind these are the routing state of this process (the one serving the scoring
+URI), per endpoint; they restart when the endpoint's weights change. Deployment records are read
+from the registry on each request, so traffic changed by another process applies at once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.endpoints.registry import EndpointRecord
+from emulator.exceptions import BadArgument, NotFound
+from emulator.services.deployment import Deployment
+from emulator.services.online import online
+from emulator.services.settings import ServiceSettings
+from emulator.store.root import EmulatorRoot
+
+#: The request header that names the deployment to route to.
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+
+#: Azure's answer (404) when no deployment has a positive weight and no header names one.
+NO_VALID_DEPLOYMENTS = (
+    "No valid deployments to route to. Please check that the endpoint has at least one "
+    "deployment with positive weight values or use a deployment specific header to route."
+)
+
+_DURATION = re.compile(
+    r"P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
+)
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    """A deployment's ``request_settings`` (Azure's defaults when the client sent none)."""
+
+    #: Milliseconds the replica may take to answer before the endpoint answers 408.
+    request_timeout_ms: int = 5000
+    #: Requests in flight per instance; more wait in the queue.
+    max_concurrent_requests_per_instance: int = 1
+    #: Milliseconds a request may wait in the queue before the endpoint answers 429.
+    max_queue_wait_ms: int = 500
+
+    @classmethod
+    def of(cls, record: DeploymentRecord) -> RequestSettings:
+        """The settings of ``record``'s ``properties.requestSettings`` as ARM stores them
+        (``requestTimeout``/``maxQueueWait`` ISO 8601 durations, the SDK's ``PT5S``/``PT0.5S``;
+        ``maxConcurrentRequestsPerInstance`` an integer)."""
+        raw = record.properties.get("requestSettings") or {}
+        default = cls()
+        concurrency = raw.get("maxConcurrentRequestsPerInstance")
+        if concurrency is None:
+            concurrency = default.max_concurrent_requests_per_instance
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise BadArgument(
+                f"Deployment '{record.name}': request_settings.max_concurrent_requests_per_"
+                f"instance must be a positive integer, not {concurrency!r}. [emulator] Update the "
+                "deployment with a valid value.",
+                code="UserError",
+            )
+        return cls(
+            request_timeout_ms=_milliseconds(
+                record, "request_timeout_ms", raw.get("requestTimeout"), default.request_timeout_ms
+            ),
+            max_concurrent_requests_per_instance=concurrency,
+            max_queue_wait_ms=_milliseconds(
+                record, "max_queue_wait_ms", raw.get("maxQueueWait"), default.max_queue_wait_ms
+            ),
+        )
+
+
+def _milliseconds(record: DeploymentRecord, field: str, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    found = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if found is None or not any(found.groupdict().values()):
+        raise BadArgument(
+            f"Deployment '{record.name}': request_settings.{field} is {value!r}, not an ISO 8601 "
+            "duration (the SDK sends e.g. 'PT5S'). [emulator] Update the deployment with "
+            f"{field} in milliseconds.",
+            code="UserError",
+        )
+    parts = {k: float(v) if v else 0.0 for k, v in found.groupdict().items()}
+    seconds = parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one request goes: ``deployment`` answers it; ``mirror``, if any, gets a copy."""
+
+    deployment: DeploymentRecord
+    mirror: DeploymentRecord | None = None
+
+
+class _EndpointCounters:
+    """The round robin's running weights and the mirror counter of one endpoint."""
+
+    def __init__(self, weights: dict[str, int], mirror: dict[str, int]) -> None:
+        self.weights = weights
+        self.mirror_table = mirror
+        self.current = dict.fromkeys(weights, 0)
+        self.routed = 0
+
+    def next_live(self) -> str:
+        total = sum(self.weights.values())
+        for name, weight in self.weights.items():
+            self.current[name] += weight
+        chosen = max(self.current, key=lambda name: self.current[name])
+        self.current[chosen] -= total
+        return chosen
+
+    def next_mirrored(self, percent: int) -> bool:
+        """Whether the request now routed is copied: exactly ``percent`` of every 100."""
+        before, self.routed = self.routed, self.routed + 1
+        return (self.routed * percent) // 100 != (before * percent) // 100
+
+
+class Router:
+    """The routing state of one emulator root in this process (the ARM face holds one)."""
+
+    def __init__(self, root: EmulatorRoot) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._counters: dict[tuple[int, str], _EndpointCounters] = {}
+
+    def choose(self, workspace_id: int, endpoint: EndpointRecord, named: str | None) -> Route:
+        """The route of a request to ``endpoint`` whose ``azureml-model-deployment`` header is
+        ``named`` (``None`` or empty: none). :class:`NotFound` for a named deployment that does
+        not exist, or (``NoValidDeployments``) when no deployment has traffic."""
+        deployments = OnlineDeployments(self.root, workspace_id)
+        if named:
+            return Route(deployments.get(endpoint.name, named))
+        weights = {name: share for name, share in sorted(endpoint.traffic.items()) if share > 0}
+        if not weights:
+            raise NotFound(NO_VALID_DEPLOYMENTS, code="NoValidDeployments")
+        mirror = {name: share for name, share in endpoint.mirror_traffic.items() if share > 0}
+        key = (workspace_id, endpoint.name.casefold())
+        with self._lock:
+            counters = self._counters.get(key)
+            if counters is None or (counters.weights, counters.mirror_table) != (weights, mirror):
+                counters = self._counters[key] = _EndpointCounters(weights, mirror)
+            live = counters.next_live()
+            copied = next(
+                (name for name, share in mirror.items() if counters.next_mirrored(share)), None
+            )
+        return Route(deployments.get(endpoint.name, live), _mirror(deployments, endpoint, copied))
+
+
+def _mirror(
+    deployments: OnlineDeployments, endpoint: EndpointRecord, name: str | None
+) -> DeploymentRecord | None:
+    """The mirror deployment's record; ``None`` when it is gone (deleted since the traffic was
+    set): a missing copy never fails the request it copies."""
+    if name is None:
+        return None
+    try:
+        return deployments.get(endpoint.name, name)
+    except NotFound:
+        return None
+
+
+def deliver_to(
+    root: EmulatorRoot, workspace_id: int, deployment: DeploymentRecord
+) -> Deployment | None:
+    """The live replicas of ``deployment`` in this process (``None``: none run here), their
+    gateway's admission gate and timeout set from the deployment's ``request_settings``:
+    ``max_concurrent_requests_per_instance`` in flight per ready replica, waiting at most
+    ``max_queue_wait_ms`` for a slot, ``request_timeout_ms`` for the answer."""
+    live = online(root.path, workspace_id, deployment.endpoint, deployment.name)
+    if live is None or live.route is None:
+        return None
+    settings = RequestSettings.of(deployment)
+    wanted = ServiceSettings(
+        replica_max_concurrent_requests=settings.max_concurrent_requests_per_instance,
+        max_request_wait_time=settings.max_queue_wait_ms,
+        scoring_timeout_ms=settings.request_timeout_ms,
+    )
+    if live.route.settings != wanted:
+        live.route.configure(wanted)
+    return live

@@ -1,0 +1,323 @@
+"""An online endpoint's scoring URI through the real ``azure-ai-ml`` client: traffic weights over
+many requests, the ``azureml-model-deployment`` header, mirrored traffic, 404 without traffic,
+``request_settings`` (408, 429), and the replica's answer passed on byte for byte."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from azure.ai.ml import MLClient
+from azure.ai.ml.entities import (
+    CodeConfiguration,
+    Environment,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+    OnlineRequestSettings,
+)
+from azure.ai.ml.exceptions import MlException
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import DefaultAzureCredential
+
+from emulator.daemon.server import EmulatorServer
+from emulator.settings import BUILDER_ENV
+
+SUB = "11111111-2222-3333-4444-555555555555"
+ENDPOINT = "scoring-ep"
+
+#: One scoring script for every deployment: it says who answered (WHO), logs each request body
+#: to LOG, and behaves as the request asks (sleep, a text/binary answer, a failure).
+SCORE = """
+import json, os, time
+from azureml.contrib.services.aml_request import rawhttp
+from azureml.contrib.services.aml_response import AMLResponse
+
+def init():
+    pass
+
+@rawhttp
+def run(request):
+    body = json.loads(request.get_data() or b"{}")
+    with open(os.environ["LOG"], "a") as log:
+        log.write(json.dumps(body) + "\\n")
+    if body.get("started"):
+        open(body["started"], "w").close()
+    time.sleep(body.get("sleep", 0))
+    if body.get("finished"):
+        open(body["finished"], "w").close()
+    who = os.environ["WHO"]
+    mode = body.get("mode")
+    if mode == "text":
+        return AMLResponse("plain text from " + who, 200, {"Content-Type": "text/plain"})
+    if mode == "binary":
+        return AMLResponse(bytes(range(256)), 200, {"Content-Type": "application/octet-stream"})
+    if mode == "fail":
+        return AMLResponse("model failed: bad input " + who, 500, {"Content-Type": "text/plain"})
+    return {"deployment": who}
+"""
+
+
+@pytest.fixture
+def client(
+    arm_server: EmulatorServer, v2_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> MLClient:
+    monkeypatch.setenv(BUILDER_ENV, "host")  # replicas run on this interpreter: no installs
+    return MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
+
+
+def _deploy(
+    client: MLClient,
+    tmp_path: Path,
+    endpoint: str,
+    name: str,
+    settings: OnlineRequestSettings | None = None,
+) -> Path:
+    """Create deployment ``name`` of ``endpoint``; returns the file its replica logs to."""
+    code = tmp_path / "src"
+    if not code.is_dir():
+        code.mkdir()
+        (code / "score.py").write_text(SCORE)
+    model = tmp_path / f"model-{name}.txt"  # a model of its own: anonymous assets are immutable
+    model.write_text(f"weights of {name}")
+    log = tmp_path / f"{name}.log"
+    log.touch()
+    deployment = ManagedOnlineDeployment(
+        name=name,
+        endpoint_name=endpoint,
+        model=Model(path=str(model)),
+        code_configuration=CodeConfiguration(code=str(code), scoring_script="score.py"),
+        environment=Environment(image="mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu"),
+        instance_type="Standard_DS3_v2",
+        instance_count=1,
+        environment_variables={"WHO": name, "LOG": str(log)},
+        request_settings=settings,
+    )
+    assert client.online_deployments.begin_create_or_update(deployment).result().name == name
+    return log
+
+
+def _set_traffic(
+    client: MLClient, endpoint: str, traffic: dict[str, int], mirror: dict[str, int] | None = None
+) -> None:
+    ep = client.online_endpoints.get(endpoint)
+    ep.traffic = traffic
+    ep.mirror_traffic = mirror or {}
+    client.online_endpoints.begin_create_or_update(ep).result()
+
+
+class Scorer:
+    """A keep-alive HTTPS client of an endpoint's scoring URI, with its primary key."""
+
+    def __init__(self, client: MLClient, endpoint: str, server: EmulatorServer) -> None:
+        uri = urlparse(client.online_endpoints.get(endpoint).scoring_uri)
+        self.path = uri.path
+        self.key = client.online_endpoints.get_keys(endpoint).primary_key
+        context = ssl.create_default_context(cafile=str(server.ca.ca_cert))
+        self.conn = http.client.HTTPSConnection(uri.hostname, uri.port, context=context)
+
+    def post(
+        self, body: dict[str, object], headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.conn.request(
+            "POST",
+            self.path,
+            json.dumps(body),
+            {
+                "Authorization": f"Bearer {self.key}",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
+        )
+        answer = self.conn.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+
+
+def _lines(log: Path, count: int, deadline_s: float = 30.0) -> list[str]:
+    """The log's lines once it has ``count`` (copies arrive in the background), or at the
+    deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        lines = log.read_text().splitlines()
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_traffic_weights_split_requests_exactly_and_the_header_picks_a_deployment(
+    client: MLClient, endpoint: str, tmp_path: Path, arm_server: EmulatorServer, request_file: Path
+) -> None:
+    _deploy(client, tmp_path, endpoint, "blue")
+    _deploy(client, tmp_path, endpoint, "green")
+
+    _set_traffic(client, endpoint, {"blue": 100})
+    answers = [
+        json.loads(
+            client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(request_file))
+        )
+        for _ in range(5)
+    ]
+    assert answers == [{"deployment": "blue"}] * 5
+
+    _set_traffic(client, endpoint, {"blue": 70, "green": 30})
+    scorer = Scorer(client, endpoint, arm_server)
+    served: Counter[str] = Counter()
+    for _ in range(40):
+        status, headers, body = scorer.post({})
+        assert status == 200
+        assert json.loads(body)["deployment"] == headers["azureml-model-deployment"]
+        served[headers["azureml-model-deployment"]] += 1
+    assert served == {"blue": 28, "green": 12}  # 70/30 of every 10 requests
+
+    _set_traffic(client, endpoint, {"blue": 50, "green": 50})
+    routed = [scorer.post({})[1]["azureml-model-deployment"] for _ in range(20)]
+    assert Counter(routed) == {"blue": 10, "green": 10}
+    assert "blue" in routed[:2] and "green" in routed[:2]  # interleaved, not in blocks
+
+    # The header picks a deployment whatever the weights (0 included), in any case.
+    _set_traffic(client, endpoint, {"blue": 100, "green": 0})
+    status, headers, body = scorer.post({}, {"azureml-model-deployment": "GREEN"})
+    assert (status, json.loads(body)) == (200, {"deployment": "green"})
+    status, _, body = scorer.post({}, {"azureml-model-deployment": "purple"})
+    assert (
+        status == 404
+        and b"Deployment 'purple' of online endpoint 'scoring-ep' does not exist" in body
+    )
+
+    # No deployment with traffic and no header: Azure's 404.
+    _set_traffic(client, endpoint, {"blue": 0, "green": 0})
+    with pytest.raises(ResourceNotFoundError, match="No valid deployments to route to"):
+        client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(request_file))
+
+
+def test_mirrored_traffic_copies_its_share_to_the_mirror_deployment_whose_answers_are_dropped(
+    client: MLClient, endpoint: str, tmp_path: Path, request_file: Path
+) -> None:
+    blue_log = _deploy(client, tmp_path, endpoint, "blue")
+    green_log = _deploy(client, tmp_path, endpoint, "green")
+    red_log = _deploy(client, tmp_path, endpoint, "red")
+
+    # Azure's rules: one mirror deployment, at most 50 %, never one with live traffic.
+    with pytest.raises(HttpResponseError, match="need to sum to at most 50"):
+        _set_traffic(client, endpoint, {"blue": 100}, {"green": 60})
+    with pytest.raises(HttpResponseError, match="mirrored to only one deployment"):
+        _set_traffic(client, endpoint, {"blue": 100}, {"green": 10, "red": 10})
+    with pytest.raises(HttpResponseError, match="cannot receive both live and mirror traffic"):
+        _set_traffic(client, endpoint, {"blue": 50, "green": 50}, {"green": 10})
+
+    _set_traffic(client, endpoint, {"blue": 100}, {"green": 50})
+    ep = client.online_endpoints.get(endpoint)
+    assert ep.mirror_traffic == {"green": 50}
+    assert ep.traffic == {"blue": 100, "red": 0}
+
+    answers = {
+        client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(request_file))
+        for _ in range(10)
+    }
+    assert {json.loads(a)["deployment"] for a in answers} == {"blue"}  # the client sees blue
+    assert len(_lines(blue_log, 10)) == 10
+    copies = _lines(green_log, 5)
+    assert [json.loads(line) for line in copies] == [{"data": [1, 2]}] * 5  # half, as sent
+    assert red_log.read_text() == ""
+
+    # Removing the mirror stops the copies.
+    _set_traffic(client, endpoint, {"blue": 100})
+    assert client.online_endpoints.get(endpoint).mirror_traffic == {}
+    client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(request_file))
+    assert len(_lines(blue_log, 11)) == 11
+    time.sleep(0.3)
+    assert len(green_log.read_text().splitlines()) == 5
+
+
+def test_request_settings_time_out_with_408_and_refuse_overflow_with_429(
+    client: MLClient, endpoint: str, tmp_path: Path, arm_server: EmulatorServer
+) -> None:
+    settings = OnlineRequestSettings(
+        request_timeout_ms=2000, max_concurrent_requests_per_instance=1, max_queue_wait_ms=200
+    )
+    _deploy(client, tmp_path, endpoint, "blue", settings)
+    _set_traffic(client, endpoint, {"blue": 100})
+    # The SDK sends PT2S and reads it back (it rounds to whole seconds when reading).
+    assert (
+        client.online_deployments.get("blue", endpoint).request_settings.request_timeout_ms == 2000
+    )
+    scorer = Scorer(client, endpoint, arm_server)
+
+    finished = tmp_path / "finished"
+    status, _, body = scorer.post({"sleep": 4, "finished": str(finished)})
+    assert status == 408
+    assert "request_timeout_ms=2000" in json.loads(body)["error"]["message"]
+    _wait_for(finished)  # the replica itself goes on with the request, as in Azure
+    assert scorer.post({})[0] == 200
+
+    # One request in flight (the limit: 1 per instance x 1 instance); others wait 200 ms, then 429.
+    started = tmp_path / "started"
+    slow = threading.Thread(
+        target=lambda: Scorer(client, endpoint, arm_server).post(
+            {"sleep": 1.2, "started": str(started)}
+        )
+    )
+    slow.start()
+    _wait_for(started)
+    status, _, body = scorer.post({})
+    slow.join()
+    assert status == 429
+    error = json.loads(body)["error"]
+    assert error["code"] == "TooManyRequests"
+    assert "max_concurrent_requests_per_instance=1 x 1 instance(s)" in error["message"]
+    assert scorer.post({})[0] == 200
+
+
+def test_the_replicas_answer_passes_through_byte_for_byte_and_its_errors_are_424(
+    client: MLClient, endpoint: str, tmp_path: Path, arm_server: EmulatorServer
+) -> None:
+    _deploy(client, tmp_path, endpoint, "blue")
+    _set_traffic(client, endpoint, {"blue": 100})
+
+    text_request = tmp_path / "text.json"
+    text_request.write_text(json.dumps({"mode": "text"}))
+    answer = client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(text_request))
+    assert answer == "plain text from blue"  # not re-encoded as a JSON string
+
+    scorer = Scorer(client, endpoint, arm_server)
+    status, headers, body = scorer.post({"mode": "binary"})
+    assert (status, body) == (200, bytes(range(256)))
+    assert headers["content-type"] == "application/octet-stream"
+
+    status, headers, body = scorer.post({"mode": "fail"})
+    assert (status, body) == (424, b"model failed: bad input blue")
+    assert headers["ms-azureml-model-error-statuscode"] == "500"
+    fail_request = tmp_path / "fail.json"
+    fail_request.write_text(json.dumps({"mode": "fail"}))
+    # The model's own (text) body reaches the SDK, which raises it as an MlException.
+    with pytest.raises(MlException, match="model failed: bad input blue"):
+        client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(fail_request))
+
+
+@pytest.fixture
+def endpoint(client: MLClient) -> Iterator[str]:
+    """An online endpoint, deleted afterwards (its deployments' replicas stop with it)."""
+    client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=ENDPOINT)).result()
+    yield ENDPOINT
+    client.online_endpoints.begin_delete(name=ENDPOINT).result()
+
+
+@pytest.fixture
+def request_file(tmp_path: Path) -> Path:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"data": [1, 2]}))
+    return path
