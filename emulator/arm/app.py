@@ -2,11 +2,12 @@
 
 Order of checks, as ARM's: the metadata and identity routes answer without a token; every other
 request needs ``Authorization: Bearer <token>`` (401 ``AuthenticationFailed`` otherwise, with
-ARM's messages), then a route (ARM-shaped 404 when none knows the path, 405 for a method the
-route lacks), then an ``api-version`` (400 ``MissingApiVersionParameter`` without one). Any
-api-version is accepted and logged, so newer SDK releases work; which ones the client used is in
-the log. A handler's unexpected exception is logged with its traceback and answers ARM's 500
-body: the client never sees a traceback.
+ARM's messages; under ``--strict-auth`` a token the emulator's identity endpoint issued), then a
+route (ARM-shaped 404 when none knows the path, 405 for a method the route lacks), then an
+``api-version`` (400 ``MissingApiVersionParameter`` without one). Any api-version is accepted and
+logged, so newer SDK releases work; which ones the client used is in the log. A handler's
+unexpected exception is logged with its traceback and answers ARM's 500 body: the client never
+sees a traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from emulator.arm.exceptions import (
     MethodNotAllowed,
     MissingApiVersion,
 )
+from emulator.arm.identity import ARM_AUDIENCES, verify_token
 from emulator.arm.responses import Answer, ArmContext
 from emulator.exceptions import EmulatorError
 
@@ -39,10 +41,12 @@ _BEARER = re.compile(r"Bearer [A-Za-z0-9\-._~+/]+=*")
 class ArmApplication:
     """The WSGI callable serving one emulator root's ARM face."""
 
-    def __init__(self, context: ArmContext) -> None:
+    def __init__(self, context: ArmContext, strict_auth: bool = False) -> None:
         self.context = context
         #: The endpoints' scoring URIs (their routing state lives as long as this application).
         self.scoring = scoring_responses.Scoring(context.root)
+        #: ``--strict-auth``: only tokens the emulator's identity endpoint issued are accepted.
+        self.strict_auth = strict_auth
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -101,7 +105,7 @@ class ArmApplication:
     def _handle(self, request: Request, api_version: str | None) -> tuple[int, Any]:
         found = urls.match(request.path)
         if found is None or found[0].authenticated:
-            _authenticate(request)
+            _authenticate(request, self.context if self.strict_auth else None)
         if found is None:
             raise InvalidResourceType(request.method, request.path, api_version)
         route, params = found
@@ -115,8 +119,10 @@ class ArmApplication:
         return 200, handler(self.context, request, **params)
 
 
-def _authenticate(request: Request) -> None:
-    """ARM's 401s: no ``Authorization`` header, or one that is not ``Bearer <token>``."""
+def _authenticate(request: Request, strict: ArmContext | None) -> None:
+    """ARM's 401s: no ``Authorization`` header, or one that is not ``Bearer <token>``; with
+    ``strict`` (the context of a ``--strict-auth`` emulator), a token its identity endpoint did
+    not issue, or issued for another audience, or expired."""
     header = request.headers.get("Authorization")
     if header is None:
         raise AuthenticationFailed("Authentication failed. The 'Authorization' header is missing.")
@@ -124,3 +130,6 @@ def _authenticate(request: Request) -> None:
         raise AuthenticationFailed(
             "Authentication failed. The 'Authorization' header is provided in an invalid format."
         )
+    if strict is not None:
+        audiences = (f"{strict.base_url}/", strict.base_url, *ARM_AUDIENCES)
+        verify_token(strict.identity_secret, header.strip()[len("Bearer ") :], audiences)
