@@ -2,8 +2,8 @@
 
 A deployment record is what ARM shows of it: the request's properties as the client sent them
 (model, code, environment ids, instance type, scale), the image built for it, and its
-provisioning state (``Creating``, ``Succeeded``, ``Failed`` with Azure's error). The replicas
-themselves live in the process that created the deployment (see
+provisioning state (``Creating`` or ``Updating``, ``Succeeded``, ``Failed`` with Azure's error).
+The replicas themselves live in the process that created the deployment (see
 :mod:`emulator.services.online`); the record survives it so that ``get`` and ``list`` agree
 across processes.
 """
@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.exceptions import NotFound
 from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
+
+#: States of a deployment whose create or update is still running.
+IN_PROGRESS = ("Creating", "Updating")
+_SETTLE_POLL_SECONDS = 0.05
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_deployments (
@@ -71,14 +76,15 @@ class OnlineDeployments:
         tags: dict[str, str],
         sku: dict[str, Any],
     ) -> DeploymentRecord:
-        """Create or replace ``name`` in state ``Creating`` (the creation time is kept)."""
+        """Create ``name`` in state ``Creating``, or replace it in state ``Updating`` (Azure's
+        states while an update rolls out; the creation time is kept)."""
         now = timestamp()
         with self._db.read() as conn:
             conn.execute(
                 "INSERT INTO online_deployments VALUES (?, ?, ?, ?, ?, ?, 'Creating', NULL, ?, ?) "
                 "ON CONFLICT (workspace_id, endpoint, name) DO UPDATE SET "
                 "properties = excluded.properties, tags = excluded.tags, sku = excluded.sku, "
-                "state = 'Creating', error = NULL, modified_time = excluded.modified_time",
+                "state = 'Updating', error = NULL, modified_time = excluded.modified_time",
                 (
                     self.workspace_id,
                     endpoint,
@@ -128,6 +134,26 @@ class OnlineDeployments:
                 code="ResourceNotFound",
             )
         return _record(row)
+
+    def settled(self, endpoint: str, name: str, timeout: float) -> DeploymentRecord:
+        """The deployment once it is no longer ``Creating`` or ``Updating``, or as it is after
+        ``timeout`` seconds: an operation-status poll held this long ends as soon as the
+        provisioning does, instead of the client's next poll (azure-ai-ml waits 5 s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.get(endpoint, name)
+            if record.state not in IN_PROGRESS or time.monotonic() >= deadline:
+                return record
+            time.sleep(_SETTLE_POLL_SECONDS)
+
+    def all(self) -> list[DeploymentRecord]:
+        """Every deployment of the workspace's endpoints (what holds its quota)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM online_deployments WHERE workspace_id = ? ORDER BY endpoint, name",
+                (self.workspace_id,),
+            ).fetchall()
+        return [_record(row) for row in rows]
 
     def list(self, endpoint: str) -> list[DeploymentRecord]:
         """The endpoint's deployments, by name."""

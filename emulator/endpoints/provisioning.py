@@ -14,16 +14,18 @@ subclasses, which every face renders in its own words.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.endpoints.instances import InstancePlan, check_quota, plan
 from emulator.environments.environment import Environment
 from emulator.exceptions import BadArgument, EmulatorError, OperationFailed
 from emulator.images.build import log_path, start_build, wait_for_build
@@ -35,9 +37,11 @@ from emulator.images.registry import ImageRegistry
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry
 from emulator.services.deployment import Deployment
-from emulator.services.online import online, start_online, stop_online
+from emulator.services.online import online, replica_template, start_online, stop_online
 from emulator.services.records import ServiceState
+from emulator.services.settings import ServiceSettings
 from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceRecord
 
 #: Seconds ``init()`` may take before the deployment fails (Azure's default startup allowance).
 INIT_TIMEOUT = 600.0
@@ -61,6 +65,9 @@ class WorkspaceAssets(Protocol):
     def root(self) -> EmulatorRoot: ...
 
     @property
+    def record(self) -> WorkspaceRecord: ...
+
+    @property
     def id(self) -> int: ...
 
     @property
@@ -71,6 +78,20 @@ class WorkspaceAssets(Protocol):
 
     @property
     def images(self) -> ImageRegistry: ...
+
+
+def validate(
+    workspace: WorkspaceAssets,
+    endpoint: str,
+    name: str,
+    properties: dict[str, Any],
+    sku: dict[str, Any],
+) -> InstancePlan:
+    """What Azure refuses before it stores a deployment (an unknown instance type, a bad
+    instance count, scale settings or probe timing): :class:`~emulator.exceptions.BadArgument`
+    naming the field."""
+    draft = DeploymentRecord(endpoint, name, properties, {}, sku, "Creating", None, "", "")
+    return plan(draft, workspace.record)
 
 
 def start(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Thread:
@@ -105,19 +126,39 @@ def apply(workspace: WorkspaceAssets, record: DeploymentRecord) -> DeploymentRec
 
 
 def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment:
-    """Build the image of ``record`` and start its replicas; returns once ``init()`` returned
-    in them. Raises :class:`~emulator.exceptions.OperationFailed` (Azure's text and the log's
-    tail) when the build or ``init()`` fails, and stops what it started."""
+    """Build the image of ``record`` and run its instances; returns once ``init()`` returned
+    in them. A deployment this process already runs is updated as Azure rolls an update out:
+    the new instances start beside the old ones, which keep the traffic until every new one is
+    ready, then stop. Raises :class:`~emulator.exceptions.OperationFailed` (Azure's text and
+    the log's tail) when the quota, the build or ``init()`` fails; a failed update leaves the
+    previous version serving, a failed creation leaves nothing running."""
+    instances = plan(record, workspace.record)
+    check_quota(workspace.root, workspace.record, record, instances)
     work = workspace.directory / "online" / record.endpoint.lower() / record.name.lower()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     image = build_image(workspace, record, work)
-    variables = {
-        str(k): str(v) for k, v in (record.properties.get("environmentVariables") or {}).items()
-    }
-    replicas = int(record.sku.get("capacity") or 1)
+    template = replica_template(
+        image, instances.environment, instances.cpu_cores, instances.memory_gb, instances.liveness
+    )
+    settings = _front(instances)
+    live = running(workspace, record.endpoint, record.name)
+    if live is not None:
+        error = live.replace(template, settings, live.auth, instances.count, INIT_TIMEOUT)
+        if error is not None:
+            raise _not_ready(
+                f"{NOT_READY}\n{error.get('message', error)}\n[emulator] The update's new "
+                "instances did not become ready; the previous version keeps serving."
+            )
+        return live
     live = start_online(
-        workspace.root.path, workspace.id, record.endpoint, record.name, image, replicas, variables
+        workspace.root.path,
+        workspace.id,
+        record.endpoint,
+        record.name,
+        template,
+        instances.count,
+        settings,
     )
     status, _ = live.wait(INIT_TIMEOUT)
     if status is not ServiceState.HEALTHY:
@@ -175,6 +216,23 @@ def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path
             f"(last {TAIL_LINES} lines):\n" + "\n".join(lines[-TAIL_LINES:])
         )
     return image
+
+
+def _front(instances: InstancePlan) -> ServiceSettings:
+    """The gateway's settings: ACI's (no gate, no timeout), with the autoscaler of
+    ``TargetUtilization`` scale settings."""
+    front = ServiceSettings.aci()
+    scale = instances.autoscale
+    if scale is None:
+        return front
+    return dataclasses.replace(
+        front,
+        autoscale_enabled=True,
+        autoscale_min_replicas=scale.min_instances,
+        autoscale_max_replicas=scale.max_instances,
+        autoscale_refresh_seconds=scale.polling_seconds,
+        autoscale_target_utilization=scale.target_percent,
+    )
 
 
 def _not_ready(message: str) -> OperationFailed:

@@ -359,8 +359,11 @@ class Container:
                     ready_at, next_probe = now, now + period
                     self._update(state=ContainerState.HEALTHY, reason=None)
                     continue
-                if now >= live_from:
+                if now >= live_from and now >= next_probe:
+                    # Once per period, as Kubernetes: initial delay + period x threshold is the
+                    # time Azure gives init(), so unscaled here (user code, not orchestration).
                     liveness.observe(result)
+                    next_probe = now + settings.period_seconds
                 if not result.ok:
                     self._stopping.wait(TICK_SECONDS)
             elif now >= next_probe:

@@ -5,14 +5,18 @@ not go through :class:`~emulator.services.manager.ServiceManager`: this module s
 :class:`Deployment` (replicas as runtime containers, with their lifeline to this process) on
 an ACI-style gateway, registers it with :data:`HOST` under a key no v1 service name can take
 (``v2:<endpoint>:<deployment>``), and stops it on delete. The endpoint's scoring URI checks the
-endpoint's key, then forwards to the gateway, which therefore needs no auth of its own.
+endpoint's key, then forwards to the gateway, which therefore needs no auth of its own. An
+update goes through :meth:`Deployment.replace` on the same gateway (new replicas ready before
+the old ones stop), so the gateway's address outlives every version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from emulator.images.records import ImageRecord
+from emulator.runtime.probes import ProbeSettings
 from emulator.services.auth import ServiceAuth
 from emulator.services.deployment import Deployment, ReplicaTemplate
 from emulator.services.gateway import Gateway
@@ -25,32 +29,46 @@ def host_key(endpoint: str, deployment: str) -> str:
     return f"v2:{endpoint.lower()}:{deployment.lower()}"
 
 
+def replica_template(
+    image: ImageRecord,
+    environment: Mapping[str, str],
+    cpu_cores: float | None,
+    memory_gb: float | None,
+    liveness: ProbeSettings,
+) -> ReplicaTemplate:
+    """Replicas of ``image``: run by Docker when Docker built it, else as processes."""
+    return ReplicaTemplate(
+        image_location=image.location or "",
+        image_name=image.image_id,
+        backend="docker" if image.builder == "docker" else "process",
+        environment=dict(environment),
+        cpu_cores=cpu_cores,
+        memory_gb=memory_gb,
+        liveness=liveness,
+    )
+
+
 def start_online(
     root: Path,
     workspace_id: int,
     endpoint: str,
     deployment: str,
-    image: ImageRecord,
+    template: ReplicaTemplate,
     replicas: int,
-    environment: dict[str, str],
+    settings: ServiceSettings | None = None,
 ) -> Deployment:
-    """Start ``replicas`` replicas of the built ``image`` behind a fresh gateway; returns at
-    once (``Deployment.wait`` tells when ``init()`` finished or failed). A deployment of the same
-    name is stopped first (an update replaces it)."""
+    """Start ``replicas`` replicas of ``template`` behind a fresh gateway; returns at once
+    (``Deployment.wait`` tells when ``init()`` finished or failed). A deployment of the same
+    name hosted here is stopped first (use :meth:`Deployment.replace` to update one without
+    downtime). ``settings`` default to ACI's: no front-end gate or timeout."""
     stop_online(root, workspace_id, endpoint, deployment)
     gateway = Gateway("aci")
     gateway.start()
-    template = ReplicaTemplate(
-        image_location=image.location or "",
-        image_name=image.image_id,
-        backend="docker" if image.builder == "docker" else "process",
-        environment=environment,
-    )
     live = Deployment(
         host_key(endpoint, deployment),
         template,
         gateway,
-        ServiceSettings.aci(),
+        settings or ServiceSettings.aci(),
         ServiceAuth(),
         replicas,
     )
