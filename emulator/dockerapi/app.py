@@ -90,8 +90,9 @@ class DockerApiApplication:
         return response
 
     def close(self) -> None:
-        """Stop every container (the server is going away)."""
+        """Stop and forget every container, then every image (the server is going away)."""
         self.containers.close()
+        self.images.close()
 
     def _route(self, request: Request, path: str) -> Response:
         methods = []

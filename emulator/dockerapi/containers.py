@@ -15,6 +15,7 @@ speed. Containers live in the serving process and stop with it.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -231,6 +232,7 @@ class ContainerStore:
             self.stop(container.id, 0.0)
         with self._lock:
             self._containers.pop(container.id, None)
+        shutil.rmtree(container.log_path.parent, ignore_errors=True)  # as docker rm: logs too
 
     def logs(self, reference: str, tail: int | None) -> str:
         """The last ``tail`` lines (all with None) of every run's stdout and stderr."""
@@ -245,14 +247,15 @@ class ContainerStore:
         return "".join(lines[-tail:]) if tail > 0 else ""
 
     def close(self) -> None:
-        """Stop every running container (the server is going away, and its replicas with it)."""
+        """Stop and remove every container (the server is going away, its replicas with it)."""
         with self._lock:
-            running = [c.launch for c in self._containers.values() if c.launch is not None]
-        for launch in running:
-            launch.stop(2.0)
-        with self._lock:
-            for container in self._containers.values():
-                self._refresh(container)
+            containers, self._containers = list(self._containers.values()), {}
+        for container in containers:
+            if container.launch is not None:
+                container.launch.stop(2.0)
+            if container.reservation is not None:
+                container.reservation.release()
+            shutil.rmtree(container.log_path.parent, ignore_errors=True)
 
     def _find(self, reference: str) -> DockerContainer:
         wanted = reference.lstrip("/")

@@ -110,12 +110,7 @@ class ImageStore:
         plan = parse_dockerfile(text, files)
         conda = (context / plan.conda_file).read_text(encoding="utf-8") if plan.conda_file else ""
         mode = "host" if builder_name() == "host" else "venv"
-        image_id = (
-            "sha256:"
-            + hashlib.sha256(
-                json.dumps([text, conda, plan.pip, mode, sorted(files)]).encode()
-            ).hexdigest()
-        )
+        image_id = "sha256:" + _digest(context, [text, conda, plan.pip, mode], plan)
         with self._lock:
             cached = self._images.get(image_id)
         if cached is not None:
@@ -186,6 +181,13 @@ class ImageStore:
             self._images[image.id] = image
             return image
 
+    def close(self) -> None:
+        """Remove every image's directory (the server is going away, its containers first)."""
+        with self._lock:
+            images, self._images, self._tags = list(self._images.values()), {}, {}
+        for image in images:
+            shutil.rmtree(Path(image.location).parent, ignore_errors=True)
+
     def get(self, reference: str) -> DockerImage:
         """By ``name[:tag]``, full id or unique id prefix; 404 ``No such image`` otherwise."""
         with self._lock:
@@ -206,6 +208,19 @@ def _quiet_normalize(reference: str) -> str:
         return normalize_reference(reference)
     except BadArgument:
         return reference
+
+
+def _digest(context: Path, parts: list[object], plan: BuildPlan) -> str:
+    """The image id: the Dockerfile, the environment and what the Dockerfile copies, so an
+    unchanged build is answered from the image built before, as Docker's cache would."""
+    digest = hashlib.sha256(json.dumps(parts).encode())
+    for source in sorted(set(plan.copies.values())):
+        path = context / source
+        for item in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if item.is_file():
+                digest.update(f"{item.relative_to(context).as_posix()}\0".encode())
+                digest.update(item.read_bytes())
+    return digest.hexdigest()
 
 
 def _environment(plan: BuildPlan, context: Path, references: list[str]) -> Environment:

@@ -14,7 +14,9 @@ from azure.ai.ml._local_endpoints.dockerfile_resolver import DockerfileResolver
 from docker.models.images import Image
 from localmode_files import CONDA, SCORE
 
-from emulator.dockerapi import DockerApiServer
+from emulator.dockerapi import DockerApiServer, private_socket
+from emulator.settings import BUILDER_ENV
+from emulator.store.root import EmulatorRoot
 
 SDK_BASE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
 
@@ -153,9 +155,32 @@ def test_a_container_runs_the_mounted_script_and_model(
     container.reload()
     assert container.status == "exited"
     assert container.ports["5001/tcp"] is None
+    log = Path(container.attrs["LogPath"])
+    assert log.is_file()
     container.remove()
     with pytest.raises(docker.errors.NotFound):
         client.containers.get("ep.blue")
+    assert not log.exists()  # docker rm removes the container's log too
+
+
+def test_images_and_containers_go_with_their_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session's Docker API (amlemu run, activate()) leaves nothing under the root."""
+    monkeypatch.setenv(BUILDER_ENV, "host")
+    root = EmulatorRoot(tmp_path / "root")
+    with DockerApiServer(root, private_socket()) as server:
+        client = docker.DockerClient(base_url=server.docker_host)
+        client.images.build(path=str(_context(tmp_path / "ctx")), tag="ep:blue")
+        client.containers.run(
+            "ep:blue",
+            detach=True,
+            volumes=[f"{tmp_path}:/var/azureml-app/src"],
+            environment={"AML_APP_ROOT": "/var/azureml-app/src", "AZUREML_ENTRY_SCRIPT": "x.py"},
+        )
+        assert any((root.path / "dockerapi" / "images").iterdir())
+    assert list((root.path / "dockerapi" / "images").iterdir()) == []
+    assert list((root.path / "dockerapi" / "containers").iterdir()) == []
 
 
 def test_a_crashing_server_exits_with_its_code(
