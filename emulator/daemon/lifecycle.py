@@ -27,6 +27,7 @@ from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
 from emulator.daemon.restore import restore_deployments
 from emulator.daemon.server import EmulatorServer
+from emulator.dockerapi import DockerApiServer, daemon_socket
 from emulator.store.root import EmulatorRoot
 
 logger = logging.getLogger("emulator.daemon")
@@ -54,6 +55,8 @@ def serve(
     try:
         with handle_termination():
             server = EmulatorServer(root, _port(files, port), strict_auth).start()
+            # azure-ai-ml's local=True: the Docker API (`amlemu env` exports its DOCKER_HOST)
+            docker = DockerApiServer(root, daemon_socket(root.path)).start()
             try:
                 restore_deployments(root)  # marked Updating at once, provisioned in the background
                 files.publish(server.port)
@@ -65,6 +68,7 @@ def serve(
                 stop_hosted_services(exc)
                 return int(getattr(exc, "exit_code", 128 + signal.SIGINT))
             finally:
+                docker.stop()
                 server.stop()
                 files.withdraw()
     finally:
