@@ -29,6 +29,7 @@ from emulator.validation.v2_target import (
     load_deployment,
     validate_deployment,
 )
+from emulator.validation.v2_yaml import is_online_deployment, read_yaml
 
 CANNOT_RUN = 2
 _BUILDERS = {"auto": "auto", "local": "venv", "host": "host"}
@@ -53,7 +54,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--endpoint",
         metavar="FILE",
-        help="with --deployment: the endpoint YAML it is created on (name and kind must agree)",
+        help="with --deployment: the endpoint YAML it is created on (name and kind must agree; "
+        "a Kubernetes endpoint's compute defines its deployments' instance types)",
     )
     parser.add_argument("--entry-script", help="the scoring script (init() and run())")
     parser.add_argument("--source-directory", help="folder deployed with the script")
@@ -100,6 +102,8 @@ def add_parser(commands: Any) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     try:
+        if args.spec and not args.deployment and _is_v2(Path(args.spec)):
+            args.deployment, args.spec = args.spec, None  # a v2 YAML standing in a spec file
         if args.deployment:
             report = _validate_deployment(args)
         else:
@@ -114,12 +118,20 @@ def run_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _is_v2(spec: Path) -> bool:
+    """An az ml online deployment YAML given as ``--spec`` (an unreadable file is left to the
+    spec reader's messages)."""
+    try:
+        return is_online_deployment(read_yaml(spec))
+    except CannotValidate:
+        return False
+
+
 def _validate_deployment(args: argparse.Namespace) -> Report:
     """``--deployment FILE [--endpoint FILE] [--sample FILE]...``: the v2 deployment's checks."""
     _refuse_with("--deployment", "the deployment file", ("--spec", args.spec), *_v1_flags(args))
     deployment = load_deployment(args.deployment)
-    if args.endpoint:
-        check_endpoint(args.endpoint, deployment)
+    compute = check_endpoint(args.endpoint, deployment) if args.endpoint else None
 
     def assets() -> WorkspaceAssets:
         state = select_workspace(args).emulator_state
@@ -131,6 +143,7 @@ def _validate_deployment(args: argparse.Namespace) -> Report:
         assets=assets,
         mode=_BUILDERS[args.builder],
         budget_s=args.timeout,
+        compute=compute,
     )
 
 

@@ -12,19 +12,19 @@ and environments (``azureml:name:version``) are read from the emulator root's wo
 
 from __future__ import annotations
 
-import difflib
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.assets.versions import AssetVersion, AssetVersions
-from emulator.compute.vm_sizes import VM_SIZES, find_vm_size
+from emulator.compute.kubernetes import KubernetesComputeRecord, KubernetesComputes
 from emulator.environments.environment import Environment
+from emulator.exceptions import EmulatorError
 from emulator.models.layout import MODELS_DIRNAME
 from emulator.models.registry import ModelRegistry
 from emulator.store.root import EmulatorRoot
-from emulator.validation.limits import LimitNames, Limits
+from emulator.store.workspaces import WorkspaceStore
 from emulator.validation.pipeline import DEFAULT_BUDGET_S, validate
 from emulator.validation.report import Report
 from emulator.validation.spec import parse_sample
@@ -36,8 +36,8 @@ from emulator.validation.target import (
     environment_from,
     resolve_entry_script,
 )
+from emulator.validation.v2_limits import kubernetes_limits, managed_limits
 from emulator.validation.v2_yaml import (
-    MAX_REQUEST_TIMEOUT_MS,
     EnvironmentSpec,
     ModelSpec,
     OnlineDeploymentFile,
@@ -101,8 +101,9 @@ def load_deployment(path: str | Path) -> OnlineDeploymentFile:
     return deployment
 
 
-def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> None:
-    """The endpoint YAML the deployment is created on: its name, auth mode and kind agree."""
+def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> str | None:
+    """The endpoint YAML the deployment is created on: its name, auth mode and kind agree.
+    Returns the name of a Kubernetes endpoint's compute (``None`` for a managed one)."""
     path = Path(path).resolve()
     data = read_yaml(path, "Endpoint file")
     where = path.name
@@ -128,6 +129,11 @@ def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> None:
             f"{deployment.kind} deployment: set the deployment's type to "
             f"{'kubernetes' if kubernetes else 'managed'}."
         )
+    check_with_az_ml(data, path, endpoint=True)
+    if not kubernetes:
+        return None
+    compute = str(data["compute"])
+    return compute.removeprefix("azureml:").rstrip("/").rsplit("/", 1)[-1]
 
 
 def deployment_target(
@@ -135,16 +141,22 @@ def deployment_target(
     scratch: Path,
     assets: AssetsFinder | None = None,
     samples: Iterable[Sample] = (),
+    compute: str | None = None,
 ) -> ValidationTarget:
     """The target for ``deployment``; registered models are copied under ``scratch`` (which
-    must outlive the validation). ``samples`` come after the file's own."""
+    must outlive the validation). ``samples`` come after the file's own; ``compute`` is the
+    Kubernetes compute of the endpoint (its instance types define a Kubernetes deployment's)."""
     where = deployment.path.name
     if deployment.kind == "kubernetes":
-        raise CannotValidate(
-            f"{where}: Kubernetes online deployments are not validated yet (their limits come "
-            "from the cluster's instance types); validate it as a managed deployment with the "
-            "instance_type whose size matches."
-        )
+        if compute is None:
+            limits = kubernetes_limits(deployment)
+        else:
+            cluster = _kubernetes_compute(compute, assets)
+            limits = kubernetes_limits(
+                deployment, cluster.instance_types, cluster.default_instance_type
+            )
+    else:
+        limits = managed_limits(deployment)
     script = resolve_entry_script(deployment.scoring_script, deployment.code)
     own = [
         parse_sample(item, index, deployment.path)
@@ -156,46 +168,9 @@ def deployment_target(
         environment=_environment(deployment.environment, scratch, assets, where),
         models=models,
         source_directory=deployment.code,
-        limits=managed_limits(deployment),
+        limits=limits,
         samples=(*own, *samples),
         environment_variables=dict(deployment.environment_variables),
-    )
-
-
-def managed_limits(deployment: OnlineDeploymentFile) -> Limits:
-    """The instance type's vCPUs and memory, ``request_timeout_ms``, the liveness probe."""
-    given = deployment.instance_type or ""
-    size = find_vm_size(given)
-    if size is None:
-        close = difflib.get_close_matches(given, list(VM_SIZES), n=3)
-        raise CannotValidate(
-            f"{deployment.path.name}: instance_type {given!r} is not a VM size the emulator "
-            f"knows{' (did you mean ' + ', '.join(close) + '?)' if close else ''}. Use one of "
-            f"{', '.join(VM_SIZES)}."
-        )
-    probe = deployment.liveness_probe
-    names = LimitNames(
-        cpu=f"the {{cpu:g}} vCPUs of {size.name}",
-        memory=f"the memory of instance_type {size.name} ({{memory:g}} GB)",
-        timeout="request_settings.request_timeout_ms={timeout}",
-        startup="the liveness probe restarts the replica after {startup:g} s "
-        f"(initial_delay {probe.initial_delay} + period {probe.period} x failure_threshold "
-        f"{probe.failure_threshold})",
-        memory_fix="Choose an instance_type with more memory, or load less in init().",
-        timeout_fix="Raise request_settings.request_timeout_ms (at most "
-        f"{MAX_REQUEST_TIMEOUT_MS} on a managed endpoint), choose an instance_type with more "
-        "vCPUs, or make run() faster.",
-        startup_fix="Raise liveness_probe.initial_delay (or failure_threshold), choose an "
-        "instance_type with more vCPUs, or make init() faster.",
-    )
-    return Limits(
-        target="managed",
-        cpu_cores=float(size.cores),
-        memory_gb=size.memory_gb,
-        scoring_timeout_ms=deployment.request_settings.request_timeout_ms,
-        startup_seconds=probe.deadline_seconds,
-        instance_type=size.name,
-        names=names,
     )
 
 
@@ -261,13 +236,25 @@ def _latest(versions: AssetVersions, ref: Registered) -> AssetVersion | None:
     return found[0] if found else None
 
 
-def _assets(assets: AssetsFinder | None, ref: Registered) -> WorkspaceAssets:
+def _assets(assets: AssetsFinder | None, ref: Registered | str) -> WorkspaceAssets:
     if assets is None:
         raise CannotValidate(
             f"{ref} is a registered asset and no workspace was given to read it from; give "
             "its local files inline (path: / conda_file:)."
         )
     return assets()
+
+
+def _kubernetes_compute(compute: str, assets: AssetsFinder | None) -> KubernetesComputeRecord:
+    """The Kubernetes compute ``compute`` attached in the workspace (its instance types)."""
+    found = _assets(assets, f"compute azureml:{compute}")
+    workspace = WorkspaceStore(found.root).by_id(found.workspace_id)
+    assert workspace is not None  # the finder returns an existing workspace
+    try:
+        record = KubernetesComputes(found.root, workspace).get(compute)
+    except EmulatorError as exc:
+        raise CannotValidate(exc.message) from None
+    return record
 
 
 def validate_deployment(
@@ -278,11 +265,12 @@ def validate_deployment(
     mode: str = "auto",
     root: EmulatorRoot | None = None,
     budget_s: float = DEFAULT_BUDGET_S,
+    compute: str | None = None,
 ) -> Report:
     """Every check of :func:`~emulator.validation.pipeline.validate` on ``deployment``; the
     report says which deployment and where its model is."""
     with tempfile.TemporaryDirectory(prefix="amlemu-validate-v2-") as scratch:
-        target = deployment_target(deployment, Path(scratch), assets, samples)
+        target = deployment_target(deployment, Path(scratch), assets, samples, compute)
         report = validate(target, mode=mode, root=root, budget_s=budget_s)
     model = target.models[0] if target.models else None
     report.deployment = {

@@ -147,6 +147,8 @@ class OnlineDeploymentFile:
     request_settings: RequestSettings = field(default_factory=RequestSettings)
     liveness_probe: Probe = field(default_factory=Probe)
     readiness_probe: Probe = field(default_factory=Probe)
+    #: A Kubernetes deployment's own ``{requests: {cpu, memory}, limits: {...}}``, as written.
+    resources: dict[str, Any] | None = None
     #: The ``samples`` entries as written (their readers check them).
     samples: tuple[Any, ...] = ()
 
@@ -215,25 +217,29 @@ def parse_online_deployment(data: Mapping[str, Any], path: Path) -> OnlineDeploy
         request_settings=_request_settings(data.get("request_settings"), kind, where),
         liveness_probe=_probe(data.get("liveness_probe"), "liveness_probe", where),
         readiness_probe=_probe(data.get("readiness_probe"), "readiness_probe", where),
+        resources=_resources(data.get("resources"), kind, where),
         samples=tuple(samples),
     )
 
 
-def check_with_az_ml(data: Mapping[str, Any], path: Path) -> None:
-    """Hold the file to ``az ml``'s own schema when ``azure-ai-ml`` is installed (the
-    emulator's ``samples`` key left out); :class:`CannotValidate` with its message."""
+def check_with_az_ml(data: Mapping[str, Any], path: Path, endpoint: bool = False) -> None:
+    """Hold the deployment (or ``endpoint``) file to ``az ml``'s own schema when
+    ``azure-ai-ml`` is installed (the emulator's ``samples`` key left out);
+    :class:`CannotValidate` with its message."""
     try:
-        from azure.ai.ml import load_online_deployment
+        from azure.ai.ml import load_online_deployment, load_online_endpoint
+        from azure.ai.ml.exceptions import ValidationException
     except ImportError:  # a test-only dependency: the emulator's own checks stand alone
         return
     from marshmallow import ValidationError
 
+    load = load_online_endpoint if endpoint else load_online_deployment
     text = yaml.safe_dump({k: v for k, v in data.items() if k != SAMPLES_KEY}, sort_keys=False)
     try:
         with warnings.catch_warnings():  # its own marshmallow deprecations, not the user's
             warnings.simplefilter("ignore")
-            load_online_deployment(io.StringIO(text), relative_origin=str(path))
-    except ValidationError as exc:
+            load(io.StringIO(text), relative_origin=str(path))
+    except (ValidationError, ValidationException) as exc:
         message = str(exc).split("The easiest way to author")[0].strip()
         raise CannotValidate(f"{path.name}: az ml would refuse this file: {message}") from None
 
@@ -352,6 +358,18 @@ def _environment(value: Any, base: Path, where: str) -> EnvironmentSpec:
             "image, e.g. mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference)."
         )
     return EnvironmentSpec(conda_path, str(image))
+
+
+def _resources(value: Any, kind: str, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if kind != "kubernetes":
+        raise CannotValidate(
+            f"{where}: resources is a Kubernetes deployment's key; a managed deployment gets "
+            "the vCPUs and memory of its instance_type."
+        )
+    section = _section(value, "resources", ("requests", "limits"), where)
+    return {key: dict(part or {}) for key, part in section.items()}
 
 
 def _variables(value: Any, where: str) -> dict[str, str]:

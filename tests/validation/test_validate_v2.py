@@ -21,7 +21,8 @@ from emulator.store.workspaces import WorkspaceStore
 from emulator.validation.checks import Severity
 from emulator.validation.resources import GIB, Measurements, resource_findings
 from emulator.validation.target import CannotValidate
-from emulator.validation.v2_target import load_deployment, managed_limits
+from emulator.validation.v2_limits import managed_limits
+from emulator.validation.v2_target import load_deployment
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "v2-deployment"
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -129,7 +130,8 @@ def test_a_good_deployment_passes_with_the_layout_and_limits_azure_gives(
 def test_samples_in_the_yaml_are_scored_and_compared(
     aml_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """FACTOR from environment_variables reaches init(): 2 x 3 = 6 per unit."""
+    """FACTOR from environment_variables reaches init(): 2 x 3 = 6 per unit. The file is a
+    spec file too (``--spec`` reads a v2 YAML as ``--deployment`` does)."""
     samples = """
     samples:
       - name: scaled
@@ -140,7 +142,7 @@ def test_samples_in_the_yaml_are_scored_and_compared(
         expect: {scaled: [2]}
     """
     path = _project(tmp_path, DEPLOYMENT + textwrap.dedent(samples))
-    code, report, _ = _validate(capsys, "--deployment", path)
+    code, report, _ = _validate(capsys, "--spec", path)
     assert code == 1
     assert _ids(report) == ["AML051"]
     (finding,) = _findings(report)
