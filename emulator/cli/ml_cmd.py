@@ -32,7 +32,12 @@ FAILED, USAGE, NOT_FOUND = 1, 2, 3
 
 def add_parser(commands: Any) -> None:
     ml = commands.add_parser(
-        "ml", help="az ml's online-endpoint/online-deployment verbs, run against the emulator"
+        "ml",
+        help="az ml's online-endpoint/online-deployment verbs, run against the emulator",
+        description="az ml's verbs and flags on the same YAML files, run by the real "
+        "azure-ai-ml against the emulator: the root's daemon (`amlemu up`), else a server of "
+        "the command's own whose deployments stop when it returns. The workspace: -g/-w/"
+        "--subscription, else config.json (`amlemu env --write-config`), else the root's only one.",
     )
     groups = ml.add_subparsers(dest="ml_group", metavar="GROUP")
     groups.required = True
@@ -45,11 +50,22 @@ def add_parser(commands: Any) -> None:
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--resource-group", "-g", dest="resource_group", help="resource group")
-    common.add_argument("--workspace-name", "-w", dest="workspace_name", help="workspace name")
-    common.add_argument("--subscription", help="subscription id")
-    common.add_argument("--output", "-o", choices=FORMATS, default="json", help="output format")
-    common.add_argument("--query", help="JMESPath query applied to the output")
+    common.add_argument(
+        "--resource-group", "-g", dest="resource_group", metavar="GROUP", help="resource group"
+    )
+    common.add_argument(
+        "--workspace-name", "-w", dest="workspace_name", metavar="NAME", help="workspace name"
+    )
+    common.add_argument("--subscription", metavar="ID", help="subscription id")
+    common.add_argument(
+        "--output",
+        "-o",
+        choices=FORMATS,
+        default="json",
+        metavar="FORMAT",
+        help=f"output format: {', '.join(FORMATS)} (default: json)",
+    )
+    common.add_argument("--query", metavar="JMESPATH", help="JMESPath query applied to the output")
     return common
 
 

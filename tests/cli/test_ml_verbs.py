@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from emulator.cli.main import main
+from emulator.cli.ml.output import compile_query, render
 from emulator.settings import ROOT_ENV
 
 with warnings.catch_warnings():  # azure-ai-ml 1.35 warns about marshmallow 4 while importing
@@ -371,3 +373,43 @@ def test_without_azure_ai_ml_the_command_says_how_to_install_it(
     assert main(["ml", "online-endpoint", "list", *WORKSPACE]) == 1
     err = capsys.readouterr().err
     assert "azure-ai-ml is not installed" in err and "pip install azure-ai-ml azure-identity" in err
+
+
+def test_set_overrides_the_yaml_and_token_endpoints_print_their_token(
+    in_process: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create = ["ml", "online-endpoint", "create", "-f", str(EXAMPLE / "endpoint.yml")]
+    overrides = ["--set", "auth_mode=aml_token", "--set", "tags.team=scoring", "-o", "yaml"]
+    assert main([*create, *overrides, *WORKSPACE]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert (shown["name"], shown["auth_mode"]) == ("my-endpoint", "aml_token")
+    assert shown["tags"] == {"team": "scoring"}
+    assert main(["ml", "online-endpoint", "get-credentials", "-n", "my-endpoint"]) == 0
+    token = json.loads(capsys.readouterr().out)
+    assert set(token) == {"accessToken", "expiryTimeUtc", "refreshAfterTimeUtc", "tokenType"}
+    assert token["refreshAfterTimeUtc"] < token["expiryTimeUtc"]
+
+
+@pytest.mark.parametrize(
+    ("result", "query", "output", "expected"),
+    [
+        ({"b": 1, "a": "x"}, None, "json", '{\n  "a": "x",\n  "b": 1\n}\n'),
+        ("text", None, "json", '"text"\n'),  # invoke's and get-logs' answers under -o json
+        ({"b": 1, "a": "x", "c": None}, None, "tsv", "x\t1\tNone\n"),
+        ({"name": "ep", "auth_mode": "key"}, "{N:name, A:auth_mode}", "tsv", "ep\tkey\n"),
+        (False, None, "tsv", "false\n"),
+        (
+            [{"name": "blue", "count": 2, "tags": {}}],
+            None,
+            "table",
+            "Count    Name\n-------  ------\n2        blue\n",
+        ),
+        ([], None, "table", "\n"),
+        (None, None, "json", ""),
+    ],
+)
+def test_output_is_shaped_as_az_shapes_it(
+    result: object, query: str | None, output: str, expected: str
+) -> None:
+    """Expected values: knack 0.14.0's formatters (az's) on the same results, measured."""
+    assert render(compile_query(query)(result), output, queried=query is not None) == expected

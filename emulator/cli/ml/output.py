@@ -10,6 +10,7 @@ scalar values of a dict in key order; ``table`` shows the scalar columns; ``None
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +42,9 @@ def compile_query(query: str | None) -> Callable[[Any], Any]:
         raise InvalidSetting(
             f"argument --query: invalid jmespath query supplied: {query!r} ({exc})."
         ) from None
-    return expression.search
+    # As knack: hashes the query builds keep its order (tsv and table columns follow it).
+    options = jmespath.Options(dict_cls=OrderedDict)
+    return lambda result: expression.search(result, options)
 
 
 def render(result: Any, output: str, *, queried: bool = False) -> str:
@@ -57,7 +60,8 @@ def _json(result: Any, queried: bool) -> str:
 
 
 def _yaml(result: Any, queried: bool) -> str:
-    return str(yaml.safe_dump(result, default_flow_style=False, allow_unicode=True))
+    plain = json.loads(json.dumps(result))  # a --query's OrderedDicts are no YAML safe_dump takes
+    return str(yaml.safe_dump(plain, default_flow_style=False, allow_unicode=True))
 
 
 def _tsv(result: Any, queried: bool) -> str:
@@ -66,10 +70,15 @@ def _tsv(result: Any, queried: bool) -> str:
 
 
 def _tsv_row(row: Any) -> str:
+    """A dict's values in key order (a ``--query`` hash's in its own order), a list's in order."""
+    if isinstance(row, OrderedDict):
+        return "\t".join(_tsv_cell(value) for value in row.values())
     if isinstance(row, dict):
         return "\t".join(_tsv_cell(value) for _, value in sorted(row.items()))
     if isinstance(row, list):
         return "\t".join(_tsv_cell(value) for value in row)
+    if isinstance(row, bool):
+        return str(row).lower()
     return _tsv_cell(row)
 
 
@@ -77,7 +86,7 @@ def _tsv_cell(value: Any) -> str:
     """A nested list shows its length, a nested dict nothing: one line stays one record."""
     if isinstance(value, list):
         return str(len(value))
-    if isinstance(value, dict) or value is None:
+    if isinstance(value, dict):
         return ""
     return value if isinstance(value, str) else str(value)
 
@@ -89,11 +98,12 @@ def _table(result: Any, queried: bool) -> str:
     for row in rows:
         columns.extend(key for key in row if key not in columns)
     if not columns:
-        return ""
+        return "\n"
     cells = [[_table_cell(row.get(column)) for column in columns] for row in rows]
     # tabulate's "simple" format as knack uses it: columns at least two wider than their header.
     widths = [
-        max(len(column) + 2, *(len(line[i]) for line in cells)) for i, column in enumerate(columns)
+        max(len(column) + 2, *(_width(line[i]) for line in cells))
+        for i, column in enumerate(columns)
     ]
     lines = [columns, ["-" * width for width in widths], *cells]
     return "".join(
@@ -104,6 +114,9 @@ def _table(result: Any, queried: bool) -> str:
 
 
 def _table_item(item: Any, *, sort: bool) -> dict[str, Any]:
+    """knack's automatic columns: a dict's scalar fields (capitalized), else Column1... / Result."""
+    if isinstance(item, list):
+        return {f"Column{number}": value for number, value in enumerate(item, start=1)}
     if not isinstance(item, dict):
         return {"Result": item}
     keys = sorted(item) if sort else list(item)
@@ -118,6 +131,10 @@ def _table_item(item: Any, *, sort: bool) -> dict[str, Any]:
 
 def _table_cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _width(cell: str) -> int:
+    return max((len(line) for line in cell.splitlines()), default=0)
 
 
 _FORMATTERS: dict[str, Callable[[Any, bool], str]] = {
