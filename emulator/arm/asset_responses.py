@@ -181,8 +181,11 @@ def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
             "isAnonymous": False,
             "isArchived": False,
             "modelType": "custom_model",
-            "modelUri": f"azureml://{_arm_id(state).lstrip('/')}/datastores/{DEFAULT_DATASTORE}"
-            f"/paths/{path}",
+            # Azure's long datastore URI (no providers/ segment: the SDK's LONG_URI_REGEX_FORMAT,
+            # which local deployments of a registered model parse to download it)
+            "modelUri": f"azureml://subscriptions/{state.record.subscription_id}/resourceGroups/"
+            f"{state.record.resource_group}/workspaces/{state.record.name}/datastores/"
+            f"{DEFAULT_DATASTORE}/paths/{path}",
             "flavors": {},
             "stage": "Development",
             "provisioningState": "Succeeded",
