@@ -15,6 +15,7 @@ subclasses, which every face renders in its own words.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import shutil
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
+from emulator._version import __version__
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
@@ -40,6 +42,7 @@ from emulator.services.deployment import Deployment
 from emulator.services.online import online, replica_template, start_online, stop_online
 from emulator.services.records import ServiceState
 from emulator.services.settings import ServiceSettings
+from emulator.settings import builder_name
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
 
@@ -47,6 +50,8 @@ from emulator.store.workspaces import WorkspaceRecord
 INIT_TIMEOUT = 600.0
 #: Lines of a log quoted in a failed deployment's error.
 TAIL_LINES = 50
+#: The image property holding what the image was built from (see :func:`_inputs_key`).
+INPUTS_PROPERTY = "amlemu.onlineDeploymentInputs"
 #: Azure's error text for a deployment whose container did not start (the operation's error).
 NOT_READY = (
     "ResourceNotReady: User container has crashed or terminated. Please see troubleshooting "
@@ -178,6 +183,21 @@ def running(workspace: WorkspaceAssets, endpoint: str, name: str) -> Deployment 
     return online(workspace.root.path, workspace.id, endpoint, name)
 
 
+def absent_note(record: DeploymentRecord) -> str:
+    """What ``get_logs`` shows of a deployment no replica runs for here: nothing while it is
+    being created; once it succeeded, why it is not running. Azure keeps a deployment's
+    ``provisioningState`` (the outcome of its last operation) ``Succeeded`` while its instances
+    are down, so the record keeps it too and the logs and the scoring URI tell."""
+    if record.state != "Succeeded":
+        return ""
+    return (
+        f"[emulator] Deployment '{record.name}' of endpoint '{record.endpoint}' has no running "
+        "instance: the process that ran its replicas (amlemu up, or a script's in-process "
+        "emulator) has ended. Run the emulator as a daemon (amlemu up: it brings its "
+        "deployments back when it starts) or create the deployment again.\n"
+    )
+
+
 def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path) -> ImageRecord:
     """The deployment's image, built from its model, code and environment (waits for it)."""
     props = record.properties
@@ -191,20 +211,29 @@ def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path
             "[emulator] Name a file of code_configuration.code in scoring_script.",
             code="UserError",
         )
+    environment_id = str(props.get("environmentId") or "")
     request = ImageRequest(
         entry_script=script,
-        environment=_environment(workspace, str(props.get("environmentId") or ""), work),
+        environment=_environment(workspace, environment_id, work),
         models=(model,),
         source_directory=source,
     )
+    images = workspace.images
+    inputs = _inputs_key(model, source, script, environment_id)
+    built = _built_from(images, inputs)
+    if built is not None:
+        return built
     builder = select_builder(workspace.root)
     try:
         name = validate_image_name(f"{record.endpoint}-{record.name}".lower())
     except BadArgument:
         name = "online-deployment"
-    images = workspace.images
     image = images.create(
-        name, builder=builder.name, model_ids=[model.model_id], entry_script=script.name
+        name,
+        builder=builder.name,
+        model_ids=[model.model_id],
+        entry_script=script.name,
+        properties={INPUTS_PROPERTY: inputs},
     )
     image = wait_for_build(
         images, start_build(images, image, request, builder, workspace.root.blobs)
@@ -216,6 +245,33 @@ def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path
             f"(last {TAIL_LINES} lines):\n" + "\n".join(lines[-TAIL_LINES:])
         )
     return image
+
+
+def _inputs_key(model: ModelRecord, source: Path, script: Path, environment_id: str) -> str:
+    """What an image is built from: the model version, the code's files, the scoring script,
+    the environment version (immutable, so its id stands for its content), the builder and the
+    emulator's version."""
+    digest = hashlib.sha256()
+    for part in (model.model_id, script.name, environment_id, builder_name(), __version__):
+        digest.update(part.encode() + b"\0")
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _built_from(images: ImageRegistry, inputs: str) -> ImageRecord | None:
+    """An image already built from ``inputs`` that can still run (Azure builds an environment's
+    image once too): an update that changes only instances or probes, or a second endpoint
+    serving the same code, starts at once."""
+    for image in reversed(images.records()):
+        if image.properties.get(INPUTS_PROPERTY) != inputs:
+            continue
+        if image.state is not CreationState.SUCCEEDED or not image.location:
+            continue
+        if image.builder == "docker" or Path(image.location).exists():
+            return image
+    return None
 
 
 def _front(instances: InstancePlan) -> ServiceSettings:
