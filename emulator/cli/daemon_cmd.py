@@ -2,7 +2,7 @@
 
 ``up`` serves the ARM face for SDK v2 (``azure-ai-ml``) on loopback HTTPS until Ctrl-C or
 SIGTERM (``--detach``: in the background, until ``amlemu down``); ``status`` says whether one runs
-for the root and where. Exit codes: ``status`` answers 0 when a daemon runs and 3 when none does
+for the root, where, and the states of the root's online deployments. Exit codes: ``status`` answers 0 when a daemon runs and 3 when none does
 (as ``systemctl status``), so scripts can test it.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
 from emulator.daemon.lifecycle import serve, start_detached, stop
+from emulator.daemon.restore import root_deployments
 from emulator.store.root import EmulatorRoot
 
 NOT_RUNNING = 3
@@ -115,6 +116,11 @@ def _status(args: argparse.Namespace) -> int:
         print(f"No emulator daemon runs for {root.path}. Start one with `amlemu up`.")
         return NOT_RUNNING
     print(f"Emulator daemon running: pid {info.pid}, {info.base_url}, root {root.path}.")
+    deployments = root_deployments(root)
+    if deployments:
+        print("Online deployments (workspace/endpoint/deployment: provisioning state):")
+        for workspace, record in deployments:
+            print(f"  {workspace.record.name}/{record.endpoint}/{record.name}: {record.state}")
     return 0
 
 

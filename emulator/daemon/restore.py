@@ -34,10 +34,10 @@ def restore_deployments(root: EmulatorRoot) -> list[threading.Thread]:
     """Mark the root's deployments that should run ``Updating`` (``Creating`` ones stay so) and
     provision each in a background thread; returns the threads (they end when the deployment is
     ready or failed)."""
-    if not (root.path / "endpoints" / "endpoints.sqlite3").is_file():  # no SDK v2 use yet
-        return []
     threads = []
-    for workspace, record in _pending(root):
+    for workspace, record in root_deployments(root):
+        if record.state not in RESTORED_STATES:
+            continue
         state = "Creating" if record.state == "Creating" else "Updating"
         marked = OnlineDeployments(root, workspace.id).set_state(
             record.endpoint, record.name, state
@@ -60,17 +60,15 @@ def restore_deployments(root: EmulatorRoot) -> list[threading.Thread]:
     return threads
 
 
-def _pending(root: EmulatorRoot) -> list[tuple[WorkspaceState, DeploymentRecord]]:
-    """Every deployment of the root in one of :data:`RESTORED_STATES`, with its workspace."""
+def root_deployments(root: EmulatorRoot) -> list[tuple[WorkspaceState, DeploymentRecord]]:
+    """Every online deployment of the root, with its workspace (``amlemu status`` lists them)."""
+    if not (root.path / "endpoints" / "endpoints.sqlite3").is_file():  # no SDK v2 use yet
+        return []
     found = []
     for workspace in workspace_states(root).all():
         deployments = OnlineDeployments(root, workspace.id)
         for endpoint in OnlineEndpoints(root, workspace.id).list():
-            found += [
-                (workspace, record)
-                for record in deployments.list(endpoint.name)
-                if record.state in RESTORED_STATES
-            ]
+            found += [(workspace, record) for record in deployments.list(endpoint.name)]
     return found
 
 

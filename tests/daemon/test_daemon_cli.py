@@ -83,7 +83,7 @@ def test_a_restarted_daemon_keeps_its_port(root: Path) -> None:
 def test_a_stale_pid_file_is_detected_and_removed(root: Path) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    (root / "daemon").mkdir(parents=True)
+    (root / "daemon").mkdir(mode=0o700, parents=True)  # as amlemu makes it
     (root / "daemon" / "daemon.pid").write_text(f"{gone.pid}\n")
     (root / "daemon" / "daemon.port").write_text("1\n")
     status = amlemu(root, "status")
@@ -95,7 +95,7 @@ def test_a_stale_pid_file_is_detected_and_removed(root: Path) -> None:
 
 
 def test_a_pid_file_naming_a_live_unrelated_process_is_stale_too(root: Path) -> None:
-    (root / "daemon").mkdir(parents=True)
+    (root / "daemon").mkdir(mode=0o700, parents=True)  # as amlemu makes it
     (root / "daemon" / "daemon.pid").write_text(f"{os.getpid()}\n")  # pid reused by another
     status = amlemu(root, "status")
     assert status.returncode == 3 and "stale pid file" in status.stdout

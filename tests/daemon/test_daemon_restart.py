@@ -122,6 +122,8 @@ def test_deployments_outlive_their_client_and_come_back_after_a_restart(
     again = daemon_root.amlemu("up", "--detach")
     assert again.returncode == 0, again.stderr
     restarted = daemon_root.daemon_pid()
+    status = daemon_root.amlemu("status")
+    assert "Online deployments" in status.stdout and "  ws/keep/blue: " in status.stdout
     second = _invoke(daemon_root)
     assert (second["uri"], second["answer"]) == (uri, [7, 14])  # same URI, same answer
     states = second["states"]
