@@ -31,6 +31,7 @@ def add_parser(commands: Any) -> None:
 def portal(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
+    from emulator.daemon.files import DaemonFiles
     from emulator.portal.app import PortalApp
     from emulator.portal.metrics import MetricsRecorder
     from emulator.services.termination import (
@@ -41,8 +42,15 @@ def portal(args: argparse.Namespace) -> int:
 
     ws = select_workspace(args)
     recorder = MetricsRecorder(ws)
+    daemon = DaemonFiles.for_root(ws.emulator_state.root.path)
+
+    def arm_url() -> str | None:
+        """Where `amlemu up` serves the root's SDK v2 endpoints, if it runs now."""
+        info = daemon.running()
+        return info.base_url if info is not None else None
+
     # werkzeug itself explains a port in use (and exits 1).
-    server = make_server(HOST, args.port, PortalApp(ws, recorder), threaded=True)
+    server = make_server(HOST, args.port, PortalApp(ws, recorder, arm_url), threaded=True)
     recorder.start()
     print(f"amlemu portal for workspace {ws.name}: http://{HOST}:{server.server_port}/", flush=True)
     interrupt: KeyboardInterrupt | None = None

@@ -40,6 +40,8 @@ _ROUTES = Map(
         Rule("/services/<name>/live", endpoint="live"),
         Rule("/services/<name>/keys", endpoint="keys", methods=["POST"]),
         Rule("/services/<name>/try", endpoint="try_it", methods=["POST"]),
+        Rule("/endpoints/<name>", endpoint="online_endpoint"),
+        Rule("/endpoints/<endpoint>/deployments/<name>", endpoint="online_deployment"),
         Rule("/deploy", endpoint="deploy", methods=["GET", "POST"]),
         Rule("/static/<path:filename>", endpoint="static"),
     ]
@@ -47,11 +49,19 @@ _ROUTES = Map(
 
 
 class PortalApp:
-    """One workspace's portal; ``recorder`` samples its services' counters."""
+    """One workspace's portal; ``recorder`` samples its services' counters; ``arm_url`` says
+    where the emulator serving the root's SDK v2 endpoints answers (asked per page: ``amlemu
+    up`` may start or stop while the portal runs), None when nothing serves them."""
 
-    def __init__(self, workspace: Workspace, recorder: MetricsRecorder | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        recorder: MetricsRecorder | None = None,
+        arm_url: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.workspace = workspace
         self.recorder = recorder or MetricsRecorder(workspace)
+        self.arm_url = arm_url
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html"]),
@@ -114,8 +124,18 @@ class PortalApp:
         return self._render("compute.html", token, page="compute", **pages.compute(self.workspace))
 
     def _services(self, request: Request, token: str) -> Response:
-        context = pages.services(self.workspace)
+        context = pages.services(self.workspace, self.arm_url())
         return self._render("services.html", token, page="services", **context)
+
+    def _online_endpoint(self, request: Request, token: str, name: str) -> Response:
+        context = pages.online_endpoint(self.workspace, name, self.arm_url())
+        return self._render("online_endpoint.html", token, page="services", **context)
+
+    def _online_deployment(
+        self, request: Request, token: str, endpoint: str, name: str
+    ) -> Response:
+        context = pages.online_deployment(self.workspace, endpoint, name)
+        return self._render("online_deployment.html", token, page="services", **context)
 
     def _service(
         self, request: Request, token: str, name: str, show_keys: bool = False, **extra: Any

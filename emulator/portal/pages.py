@@ -15,7 +15,7 @@ from emulator.portal import charts, telemetry
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
-from emulator.views import resources
+from emulator.views import online, resources
 from emulator.views.text import pretty_error
 
 _LOG_LINES = 200
@@ -79,9 +79,31 @@ def compute(ws: Workspace) -> dict[str, Any]:
     return {"targets": targets}
 
 
-def services(ws: Workspace) -> dict[str, Any]:
+def services(ws: Workspace, base_url: str | None) -> dict[str, Any]:
+    """The v1 services and, beside them, the SDK v2 online endpoints with their deployments."""
     return {
-        "services": [resources.service_details(service) for service in resources.list_services(ws)]
+        "services": [resources.service_details(service) for service in resources.list_services(ws)],
+        "endpoints": online.list_endpoints(ws.emulator_state, base_url),
+        "served": base_url is not None,
+    }
+
+
+def online_endpoint(ws: Workspace, name: str, base_url: str | None) -> dict[str, Any]:
+    """An online endpoint's blade: auth, scoring URI, traffic and mirroring, deployments."""
+    endpoint = online.endpoint_details(ws.emulator_state, name, base_url)
+    for deployment in endpoint["deployments"]:
+        error = deployment["error"]
+        deployment["error_text"] = pretty_error(error) if error else None
+    return {"endpoint": endpoint, "served": base_url is not None}
+
+
+def online_deployment(ws: Workspace, endpoint: str, name: str) -> dict[str, Any]:
+    """A deployment's blade: state (with Azure's error), instances, what it runs, its logs."""
+    details = online.deployment_details(ws.emulator_state, endpoint, name)
+    return {
+        "deployment": details,
+        "error_text": pretty_error(details["error"]) if details["error"] else None,
+        "logs": [(r["replica"], _tail(r["log"])) for r in details["replicas"]],
     }
 
 

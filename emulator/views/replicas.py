@@ -14,6 +14,7 @@ replica, else of the newest deployment (a failed service's last attempt).
 
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,13 +47,24 @@ def service_replicas(root: Path, record: ServiceRecord) -> list[ReplicaView]:
     """The current replicas of ``record``, by number (empty when it never started one)."""
     if record.owner_pid is None:
         return []
-    runs = _running(root, record)
-    logs = _log_files(root, record)
-    deployments = {_deployment(name, record.name) for name in runs}
+    return _replicas(root, record.name, record.owner_pid)
+
+
+def hosted_replicas(root: Path, name: str) -> list[ReplicaView]:
+    """The current replicas hosted as ``name`` by whichever process started them: an SDK v2
+    deployment (``services.online.host_key``) has no service record naming its host, which is
+    the daemon or a script's own server."""
+    return _replicas(root, name, None)
+
+
+def _replicas(root: Path, service: str, owner: int | None) -> list[ReplicaView]:
+    runs = _running(root, service, owner)
+    logs = _log_files(root, service, owner)
+    deployments = {_deployment(name, service) for name in runs}
     if not deployments and logs:
         newest = max(logs, key=lambda name: logs[name].stat().st_mtime)
-        deployments = {_deployment(newest, record.name)}
-    names = {n for n in (*runs, *logs) if _deployment(n, record.name) in deployments}
+        deployments = {_deployment(newest, service)}
+    names = {n for n in (*runs, *logs) if _deployment(n, service) in deployments}
     replicas = [
         replace(runs[name], log_path=logs.get(name))
         if name in runs
@@ -81,11 +93,12 @@ def pick(replicas: list[ReplicaView], number: int | None, service: str) -> Repli
     return next((r for r in replicas if r.running), replicas[0])
 
 
-def _running(root: Path, record: ServiceRecord) -> dict[str, ReplicaView]:
-    """Container name → the running replica, from the runtime's session records."""
+def _running(root: Path, service: str, owner: int | None) -> dict[str, ReplicaView]:
+    """Container name → the running replica, from the runtime's session records (of the
+    ``owner`` process's session, or of any session)."""
     found: dict[str, ReplicaView] = {}
     base = reaper.sessions_dir(root)
-    for path in base.glob(f"*-{record.owner_pid}/*.json"):
+    for path in base.glob(f"*-{owner}/*.json" if owner is not None else "*/*.json"):
         if path.name == reaper.SESSION_FILE:
             continue
         try:
@@ -93,7 +106,9 @@ def _running(root: Path, record: ServiceRecord) -> dict[str, ReplicaView]:
         except (OSError, ValueError, KeyError):
             continue  # written or removed just now
         labels = run.labels
-        if labels.get(SERVICE) != record.name or labels.get(OWNER_PID) != str(record.owner_pid):
+        if labels.get(SERVICE) != service:
+            continue
+        if owner is not None and labels.get(OWNER_PID) != str(owner):
             continue
         name = labels.get(CONTAINER, "")
         pid = run.data.get("pid")
@@ -109,11 +124,13 @@ def _running(root: Path, record: ServiceRecord) -> dict[str, ReplicaView]:
     return found
 
 
-def _log_files(root: Path, record: ServiceRecord) -> dict[str, Path]:
-    """Container name → its log file, for every replica the owner process ever started."""
-    pattern = re.compile(rf"^({re.escape(record.name)}-[0-9a-f]{{6}}-\d+)-[0-9a-f]{{8}}\.log$")
+def _log_files(root: Path, service: str, owner: int | None) -> dict[str, Path]:
+    """Container name → its log file, for every replica the owner process (or any process)
+    ever started."""
+    pattern = re.compile(rf"^({re.escape(service)}-[0-9a-f]{{6}}-\d+)-[0-9a-f]{{8}}\.log$")
+    session = f"*-{owner}" if owner is not None else "*"
     found: dict[str, Path] = {}
-    for path in (root / "runtime" / "logs").glob(f"*-{record.owner_pid}/{record.name}-*.log"):
+    for path in (root / "runtime" / "logs").glob(f"{session}/{glob.escape(service)}-*.log"):
         match = pattern.match(path.name)
         if match:
             found[match.group(1)] = path
