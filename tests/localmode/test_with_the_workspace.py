@@ -1,6 +1,8 @@
-"""Inside an ``amlemu run`` / ``emulator.activate()`` session both faces are there: a model
-registered in the emulated workspace deploys locally (``azureml:name:version``) — azure-ai-ml
-downloads it from the workspace's datastore (the emulator's blob plane) and mounts it."""
+"""Local mode beside the emulated workspace: inside an ``amlemu run`` / ``emulator.activate()``
+session (and the ``aml_ml_client`` pytest fixture, built on it) both faces are there, so a model
+registered in the workspace deploys locally (``azureml:name:version``: azure-ai-ml downloads it
+from the workspace's datastore, the emulator's blob plane, and mounts it), and users' own tests
+get ``local=True`` from the fixture."""
 
 from __future__ import annotations
 
@@ -85,3 +87,36 @@ def test_a_registered_model_deploys_locally(
         )
         assert json.loads(answer) == {"weighted": [7, 14]}
         ml_client.online_endpoints.begin_delete("ep", local=True)
+
+
+@pytest.mark.usefixtures("no_startup_wait")
+def test_the_pytest_fixture_client_deploys_locally(
+    aml_ml_client: MLClient, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aml_ml_client's session exports DOCKER_HOST too: local=True works in users' tests."""
+    monkeypatch.setenv(BUILDER_ENV, "host")
+    monkeypatch.setenv("HOME", str(project / "home"))
+    aml_ml_client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="ep"), local=True
+    )
+    aml_ml_client.online_deployments.begin_create_or_update(
+        ManagedOnlineDeployment(
+            name="blue",
+            endpoint_name="ep",
+            model=Model(path=str(project / "model")),
+            code_configuration=CodeConfiguration(
+                code=str(project / "src"), scoring_script="score.py"
+            ),
+            environment=Environment(
+                conda_file=str(project / "conda.yml"),
+                image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest",
+            ),
+            instance_type="Standard_DS3_v2",
+            instance_count=1,
+        ),
+        local=True,
+    )
+    answer = aml_ml_client.online_endpoints.invoke(
+        "ep", request_file=str(project / "sample.json"), local=True
+    )
+    assert json.loads(answer) == {"scaled": [3, 6]}
