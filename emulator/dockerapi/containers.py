@@ -15,6 +15,7 @@ speed. Containers live in the serving process and stop with it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -38,6 +39,7 @@ from emulator.store.root import EmulatorRoot
 #: How long ``start`` waits for the scoring server to answer (below docker-py's 60 s timeout).
 READY_SECONDS = 45.0
 _TICK = 0.05
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 NEVER = "0001-01-01T00:00:00Z"  # Docker's zero time, for StartedAt/FinishedAt not yet reached
 
 
@@ -52,7 +54,6 @@ class CreateRequest:
     binds: list[str] = field(default_factory=list)
     tty: bool = False
     publish_all_ports: bool = False
-    cmd: list[str] | None = None
 
 
 @dataclass
@@ -115,6 +116,10 @@ class ContainerStore:
             )
         identifier = uuid.uuid4().hex + uuid.uuid4().hex
         name = (request.name or f"amlemu_{identifier[:12]}").lstrip("/")
+        if not _NAME.fullmatch(name):
+            raise BadArgument(
+                f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )
         with self._lock:
             for other in self._containers.values():
                 if other.name == name:
@@ -133,7 +138,7 @@ class ContainerStore:
                 binds=binds,
                 tty=request.tty,
                 publish_all_ports=request.publish_all_ports,
-                cmd=list(request.cmd or image.plan.cmd),
+                cmd=list(image.plan.cmd),
                 created=_now(),
                 log_path=self.directory / identifier[:12] / "container.log",
             )

@@ -211,5 +211,7 @@ def test_what_a_process_replica_cannot_do_is_refused(
         client.containers.create("ep:blue", environment=env, volumes=["/no/such/dir:/x"])
     with pytest.raises(docker.errors.APIError, match="Fixed port bindings"):
         client.containers.create("ep:blue", environment=env, ports={"5001/tcp": 8080})
+    with pytest.raises(docker.errors.APIError, match="Invalid container name"):
+        client.containers.create("ep:blue", name="ep/blue", environment=env)
     with pytest.raises(docker.errors.APIError, match="code_configuration"):
         client.containers.create("ep:blue")  # an MLflow (no-code) deployment has no script
