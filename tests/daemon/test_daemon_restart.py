@@ -30,9 +30,12 @@ work = Path(sys.argv[1])
 (work / "src").mkdir(parents=True)
 (work / "factor.txt").write_text("7")
 (work / "src" / "score.py").write_text('''
-import json, os
+import json, os, time
 def init():
     global factor
+    deadline = time.monotonic() + 120
+    while os.path.exists(os.environ["HOLD_FILE"]) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the test holds init() back while the file exists
     factor = int(open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "factor.txt")).read())
 def run(raw):
     return {"scaled": [x * factor for x in json.loads(raw)["data"]], "pid": os.getpid()}
@@ -43,7 +46,8 @@ client.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
     name="blue", endpoint_name="keep", model=Model(path=str(work / "factor.txt")),
     code_configuration=CodeConfiguration(code=str(work / "src"), scoring_script="score.py"),
     environment=Environment(image="mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu"),
-    instance_type="Standard_DS3_v2", instance_count=1)).result()
+    instance_type="Standard_DS3_v2", instance_count=1,
+    environment_variables={"HOLD_FILE": str(work / "hold")})).result()
 endpoint = client.online_endpoints.get("keep")
 endpoint.traffic = {"blue": 100}
 client.online_endpoints.begin_create_or_update(endpoint).result()
@@ -119,11 +123,14 @@ def test_deployments_outlive_their_client_and_come_back_after_a_restart(
     assert [pid for pid in [daemon, *replicas] if not process_gone(pid)] == []
     assert "Stopping: received SIGTERM" in (daemon_root.path / "daemon" / "daemon.log").read_text()
 
+    hold = daemon_root.path.parent / "project" / "hold"
+    hold.touch()  # the restored replica's init() waits until the file goes
     again = daemon_root.amlemu("up", "--detach")
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 0, again.stderr  # up returns while the deployment comes back
     restarted = daemon_root.daemon_pid()
     status = daemon_root.amlemu("status")
-    assert "Online deployments" in status.stdout and "  ws/keep/blue: " in status.stdout
+    assert "Online deployments" in status.stdout and "  ws/keep/blue: Updating" in status.stdout
+    hold.unlink()
     second = _invoke(daemon_root)
     assert (second["uri"], second["answer"]) == (uri, [7, 14])  # same URI, same answer
     states = second["states"]
