@@ -27,9 +27,10 @@ from emulator.validation.v2_target import (
     WorkspaceAssets,
     check_endpoint,
     load_deployment,
+    spec_deployment,
     validate_deployment,
 )
-from emulator.validation.v2_yaml import is_online_deployment, read_yaml
+from emulator.validation.v2_yaml import OnlineDeploymentFile
 
 CANNOT_RUN = 2
 _BUILDERS = {"auto": "auto", "local": "venv", "host": "host"}
@@ -102,10 +103,9 @@ def add_parser(commands: Any) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     try:
-        if args.spec and not args.deployment and _is_v2(Path(args.spec)):
-            args.deployment, args.spec = args.spec, None  # a v2 YAML standing in a spec file
-        if args.deployment:
-            report = _validate_deployment(args)
+        online = _spec_deployment(args.spec) if args.spec and not args.deployment else None
+        if args.deployment or online is not None:
+            report = _validate_deployment(args, online)
         else:
             if args.endpoint:
                 raise CannotValidate("--endpoint goes with --deployment (a v2 deployment YAML).")
@@ -118,19 +118,25 @@ def run_validate(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _is_v2(spec: Path) -> bool:
-    """An az ml online deployment YAML given as ``--spec`` (an unreadable file is left to the
+def _spec_deployment(spec: str) -> OnlineDeploymentFile | None:
+    """The v2 deployment a ``--spec`` file is or names (an unreadable file is left to the v1
     spec reader's messages)."""
-    try:
-        return is_online_deployment(read_yaml(spec))
-    except CannotValidate:
-        return False
+    if not Path(spec).is_file():
+        return None
+    return spec_deployment(spec)
 
 
-def _validate_deployment(args: argparse.Namespace) -> Report:
-    """``--deployment FILE [--endpoint FILE] [--sample FILE]...``: the v2 deployment's checks."""
-    _refuse_with("--deployment", "the deployment file", ("--spec", args.spec), *_v1_flags(args))
-    deployment = load_deployment(args.deployment)
+def _validate_deployment(
+    args: argparse.Namespace, online: OnlineDeploymentFile | None = None
+) -> Report:
+    """``--deployment FILE [--endpoint FILE] [--sample FILE]...`` (or ``--spec`` of a v2
+    deployment): the v2 deployment's checks."""
+    if online is None:
+        _refuse_with("--deployment", "the deployment file", ("--spec", args.spec), *_v1_flags(args))
+        deployment = load_deployment(args.deployment)
+    else:
+        _refuse_with("--spec", "the spec", *_v1_flags(args))
+        deployment = online
     compute = check_endpoint(args.endpoint, deployment) if args.endpoint else None
 
     def assets() -> WorkspaceAssets:

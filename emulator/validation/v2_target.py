@@ -4,14 +4,16 @@ The mapping is what Azure gives the container: ``code_configuration.code`` is th
 directory and ``scoring_script`` the entry script; the one model is laid out as
 ``azureml-models/<name>/<version>/<file or folder>`` with ``AZUREML_MODEL_DIR`` at its version
 folder (an anonymous model's name is random in Azure, so scripts join below
-``AZUREML_MODEL_DIR`` only); the environment is its conda file on its image; the limits are the
-instance type's vCPUs and memory (the emulator's VM size table), ``request_timeout_ms`` and the
-liveness probe's patience; ``environment_variables`` reach init() and run(). Registered models
-and environments (``azureml:name:version``) are read from the emulator root's workspace.
+``AZUREML_MODEL_DIR`` only); the environment is its conda file on its image; the limits are
+those of :mod:`.v2_limits` (a managed instance type's size, a Kubernetes instance type as the
+endpoint's attached compute defines it); ``environment_variables`` reach init() and run().
+Registered models, environments and Kubernetes computes are read from the emulator root's
+workspace, found only when the files name one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from emulator.validation.target import (
 )
 from emulator.validation.v2_limits import kubernetes_limits, managed_limits
 from emulator.validation.v2_yaml import (
+    SAMPLES_KEY,
     EnvironmentSpec,
     ModelSpec,
     OnlineDeploymentFile,
@@ -73,6 +76,8 @@ _ENDPOINT_KEYS = (
     "compute",
 )
 _AUTH_MODES = ("key", "aml_token", "aad_token")
+#: A spec file's key naming an az ml deployment YAML that stays as az ml takes it.
+DEPLOYMENT_KEY = "deployment"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,41 @@ def load_deployment(path: str | Path) -> OnlineDeploymentFile:
     deployment = parse_online_deployment(data, path)
     check_with_az_ml(data, path)
     return deployment
+
+
+def spec_deployment(path: str | Path) -> OnlineDeploymentFile | None:
+    """The v2 deployment a spec file describes: the file itself when it is an az ml online
+    deployment YAML (with ``samples``), or the YAML its ``deployment`` key names, with the
+    spec's ``samples`` (so the YAML given to ``az ml`` stays untouched); ``None`` for a v1
+    spec (``entry_script`` and friends)."""
+    path = Path(path).resolve()
+    data = read_yaml(path, "Spec file")
+    if is_online_deployment(data):
+        return load_deployment(path)
+    if DEPLOYMENT_KEY not in data:
+        return None
+    extra = sorted(str(k) for k in data if k not in (DEPLOYMENT_KEY, SAMPLES_KEY))
+    if extra:
+        raise CannotValidate(
+            f"{path.name}: {', '.join(extra)} cannot go with deployment: the az ml YAML it names "
+            "describes the whole deployment; keep only deployment and samples."
+        )
+    samples = data.get(SAMPLES_KEY) or []
+    if not isinstance(samples, list):
+        raise CannotValidate(f"{path.name}: samples must be a list of {{request: ...}} entries.")
+    named = path.parent / str(data[DEPLOYMENT_KEY])
+    if not named.is_file():
+        raise CannotValidate(
+            f"{path.name}: deployment {data[DEPLOYMENT_KEY]!r} is not a file (looked at "
+            f"{named}). Name the az ml online deployment YAML relative to the spec file."
+        )
+    deployment = load_deployment(named)
+    if deployment.samples:
+        raise CannotValidate(
+            f"{named.name} has samples of its own; keep samples in {path.name} only (az ml "
+            "refuses the key)."
+        )
+    return dataclasses.replace(deployment, samples=tuple(samples))
 
 
 def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> str | None:

@@ -5,11 +5,12 @@ collection error naming the key and the fix, not a deployment that fails later f
 that is hard to trace back to the file.
 
 An ``az ml`` online deployment YAML may stand in for the v1 keys (recognised by its online
-deployment ``$schema``, or by ``endpoint_name`` + ``code_configuration``): its
-``code_configuration``, local ``model.path``, inline ``environment``, ``environment_variables``
-and ``request_settings.request_timeout_ms`` describe the deployment, ``samples`` (the one key
-az ml does not know) its items. Each spec file deploys into a fresh emulator root, so
-registered ``azureml:`` models and environments are refused with the fix.
+deployment ``$schema``, or by ``endpoint_name`` + ``code_configuration``), with ``samples`` (the
+one key az ml does not know) for its items; or the spec names one, untouched, in its
+``deployment`` key beside ``samples``. Its ``code_configuration``, local ``model.path``, inline
+``environment``, ``environment_variables`` and ``request_settings.request_timeout_ms`` describe
+the deployment. Each spec file deploys into a fresh emulator root, so registered ``azureml:``
+models and environments are refused with the fix.
 """
 
 from __future__ import annotations
@@ -25,14 +26,8 @@ import yaml
 
 from emulator.validation.json_subset import SchemaError, check_schema
 from emulator.validation.target import CannotValidate
-from emulator.validation.v2_target import ANONYMOUS_MODEL
-from emulator.validation.v2_yaml import (
-    SAMPLES_KEY,
-    OnlineDeploymentFile,
-    check_with_az_ml,
-    is_online_deployment,
-    parse_online_deployment,
-)
+from emulator.validation.v2_target import ANONYMOUS_MODEL, DEPLOYMENT_KEY, spec_deployment
+from emulator.validation.v2_yaml import OnlineDeploymentFile, is_online_deployment
 from pytest_amlemu.options import TARGETS
 
 TOP_KEYS = (
@@ -89,8 +84,8 @@ def load_spec(path: Path) -> DeploymentSpecFile:
     where = path.name
     if not isinstance(data, dict):
         raise SpecError(f"{where} must be a mapping with at least entry_script and samples.")
-    if is_online_deployment(data):
-        return _online_spec(path, data)
+    if is_online_deployment(data) or DEPLOYMENT_KEY in data:
+        return _online_spec(path)
     _known_keys(data, TOP_KEYS, where)
     entry = data.get("entry_script")
     if not isinstance(entry, str) or not entry:
@@ -133,14 +128,15 @@ def load_spec(path: Path) -> DeploymentSpecFile:
     )
 
 
-def _online_spec(path: Path, data: dict[str, Any]) -> DeploymentSpecFile:
-    """An az ml online deployment YAML with ``samples``, held to az ml's schema."""
+def _online_spec(path: Path) -> DeploymentSpecFile:
+    """An az ml online deployment YAML with ``samples``, or a spec naming one in its
+    ``deployment`` key; held to az ml's schema."""
     where = path.name
     try:
-        online = parse_online_deployment(data, path.resolve())
-        check_with_az_ml(data, path.resolve())
+        online = spec_deployment(path)
     except CannotValidate as exc:
         raise SpecError(str(exc)) from None
+    assert online is not None  # the caller saw a v2 file or a deployment key
     registered = [
         f"{key} {asset.registered}"
         for key, asset in (("model", online.model), ("environment", online.environment))
@@ -165,7 +161,7 @@ def _online_spec(path: Path, data: dict[str, Any]) -> DeploymentSpecFile:
         source_directory=str(online.code),
         models=models,
         target="local",
-        samples=_samples(data.get(SAMPLES_KEY), where),
+        samples=_samples(list(online.samples), where),
         online=online,
     )
 

@@ -94,6 +94,19 @@ def test_the_v2_deployment_is_deployed_once_and_its_samples_are_items(
     )
 
 
+def test_a_spec_may_name_the_az_ml_yaml_and_keep_the_samples(pytester: pytest.Pytester) -> None:
+    """The YAML az ml takes stays free of ``samples``; the spec names it."""
+    _project(pytester, SPEC.split("samples:")[0])
+    (pytester.path / "blue-deployment.yml").write_text(SPEC.split("samples:")[0])
+    (pytester.path / "aml-deployment-blue.yml").write_text(
+        "deployment: blue-deployment.yml\n"
+        "samples:\n  - {name: scaled, request: {values: [1]}, expect: {scaled: [6]}}\n"
+    )
+    result = pytester.runpytest(*QUIET, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["aml-deployment-blue.yml::scaled PASSED*"])
+
+
 def test_a_missing_scoring_script_is_a_collection_error_with_the_fix(
     pytester: pytest.Pytester,
 ) -> None:

@@ -149,6 +149,29 @@ def test_samples_in_the_yaml_are_scored_and_compared(
     assert finding["message"] == 'wrong: run() answered {"scaled": [6]}, expected {"scaled": [2]}'
 
 
+def test_a_spec_can_name_the_untouched_az_ml_yaml_beside_its_samples(
+    aml_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``deployment: blue-deployment.yml`` keeps the file az ml takes free of ``samples``."""
+    _project(tmp_path)
+    spec = tmp_path / "aml-deployment.yml"
+    spec.write_text(
+        "deployment: blue-deployment.yml\n"
+        "samples:\n  - {name: two, request: {values: [2]}, expect: {scaled: [12]}}\n"
+        "  - {name: low, request: {values: [2]}, expect: {scaled: [4]}}\n"
+    )
+    code, report, _ = _validate(capsys, "--spec", spec)
+    assert code == 1
+    assert [f["message"] for f in _findings(report)] == [
+        'low: run() answered {"scaled": [12]}, expected {"scaled": [4]}'
+    ]
+
+    spec.write_text("deployment: blue-deployment.yml\nentry_script: score.py\n")
+    code, _, err = _validate(capsys, "--spec", spec)
+    assert code == 2
+    assert "entry_script cannot go with deployment: the az ml YAML it names" in err
+
+
 def test_a_missing_scoring_script_names_the_key_and_the_fix(
     aml_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
