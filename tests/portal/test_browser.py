@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,27 +18,15 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from browser_support import CHROMIUM, playwright_api
 from portal_world import MODEL, REPO, World
 
-CHROMIUM = os.environ.get("AMLEMU_CHROMIUM") or shutil.which("chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def playwright(request: pytest.FixtureRequest) -> ModuleType:
-    """playwright's sync API; skips without it or chromium, fails under ``--require-browser``."""
-    problem = None
-    try:
-        import playwright.sync_api as api
-    except ImportError:
-        problem = "playwright is not installed: pip install playwright"
-    if CHROMIUM is None:
-        problem = "no chromium on PATH: apt-get install -y chromium (or set AMLEMU_CHROMIUM)"
-    if problem is not None:
-        if request.config.getoption("--require-browser"):
-            pytest.fail(f"A browser is required but {problem}", pytrace=False)
-        pytest.skip(problem)
-    return api
+    return playwright_api(request)
 
 
 @pytest.fixture(scope="module")
