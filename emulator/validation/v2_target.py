@@ -153,7 +153,7 @@ def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> str | 
             f"{where}: unknown key(s) {', '.join(unknown)}; az ml's online endpoint keys are "
             f"{', '.join(_ENDPOINT_KEYS)}."
         )
-    if data.get("name") != deployment.endpoint_name:
+    if str(data.get("name")).casefold() != deployment.endpoint_name.casefold():
         raise CannotValidate(
             f"{deployment.path.name} deploys to endpoint_name {deployment.endpoint_name!r} but "
             f"{where} is endpoint {data.get('name')!r}: make them the same name."
@@ -168,6 +168,11 @@ def check_endpoint(path: str | Path, deployment: OnlineDeploymentFile) -> str | 
             f"{where} is {endpoint_kind} online endpoint but {deployment.path.name} is a "
             f"{deployment.kind} deployment: set the deployment's type to "
             f"{'kubernetes' if kubernetes else 'managed'}."
+        )
+    if kubernetes and auth == "aad_token":
+        raise CannotValidate(
+            f"{where}: AADToken auth mode is not supported for Kubernetes online endpoints "
+            "(Azure refuses it): use auth_mode key or aml_token."
         )
     check_with_az_ml(data, path, endpoint=True)
     if not kubernetes:

@@ -143,3 +143,8 @@ def test_a_managed_deployment_on_a_kubernetes_endpoint_is_refused(tmp_path: Path
     endpoint.write_text("name: k8s-ep\ncompute: azureml:k8s\n")
     with pytest.raises(CannotValidate, match="set the deployment's type to kubernetes"):
         check_endpoint(endpoint, load_deployment(path))
+    endpoint.write_text("name: K8S-EP\ncompute: azureml:k8s\nauth_mode: aad_token\n")
+    with pytest.raises(CannotValidate, match="AADToken auth mode is not supported for Kube"):
+        check_endpoint(endpoint, load_deployment(_project(tmp_path)))
+    endpoint.write_text("name: K8S-EP\ncompute: azureml:k8s\nauth_mode: aml_token\n")
+    assert check_endpoint(endpoint, load_deployment(_project(tmp_path))) == "k8s"
