@@ -29,7 +29,7 @@ from emulator.assets.versions import AssetVersions
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
 from emulator.endpoints.instances import InstancePlan, check_quota, plan
 from emulator.environments.environment import Environment
-from emulator.exceptions import BadArgument, EmulatorError, OperationFailed
+from emulator.exceptions import BadArgument, EmulatorError, NotFound, OperationFailed
 from emulator.images.build import log_path, start_build, wait_for_build
 from emulator.images.builders.select import select_builder
 from emulator.images.context import ImageRequest
@@ -114,20 +114,38 @@ def start(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Thr
 def apply(workspace: WorkspaceAssets, record: DeploymentRecord) -> DeploymentRecord | None:
     """Provision ``record`` and store the outcome: ``Succeeded``, or ``Failed`` with Azure's
     error. Never raises (an operation must end, never hang); ``None`` when the deployment was
-    deleted meanwhile (its replicas are then stopped too)."""
+    deleted meanwhile (its replicas are then stopped too). When a newer create or update of
+    the deployment arrived meanwhile, the record is left to that operation."""
     deployments = OnlineDeployments(workspace.root, workspace.id)
     try:
-        provision(workspace, record)
+        with _serialized(workspace, record):
+            provision(workspace, record)
     except Exception as exc:  # anything: the operation must end Failed
         message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
         error = {"code": "ResourceNotReady", "message": message}
-        if not _exists(deployments, record):
-            return None
+        current = _current(deployments, record)
+        if current is None or current.modified_time != record.modified_time:
+            return current
         return deployments.set_state(record.endpoint, record.name, "Failed", error)
-    if not _exists(deployments, record):
+    current = _current(deployments, record)
+    if current is None:
         stop(workspace, record.endpoint, record.name)
         return None
+    if current.modified_time != record.modified_time:
+        return current
     return deployments.set_state(record.endpoint, record.name, "Succeeded")
+
+
+_LOCKS_GUARD = threading.Lock()
+_LOCKS: dict[tuple[str, int, str, str], threading.Lock] = {}
+
+
+def _serialized(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Lock:
+    """The lock of one deployment in this process: a second update sent while the first still
+    rolls out waits for it, then rolls out from it (never two rollouts on one set of replicas)."""
+    key = (str(workspace.root.path), workspace.id, record.endpoint.lower(), record.name.lower())
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
 
 
 def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment:
@@ -295,8 +313,12 @@ def _not_ready(message: str) -> OperationFailed:
     return OperationFailed(message, code="ResourceNotReady", status=400)
 
 
-def _exists(deployments: OnlineDeployments, record: DeploymentRecord) -> bool:
-    return any(d.name == record.name for d in deployments.list(record.endpoint))
+def _current(deployments: OnlineDeployments, record: DeploymentRecord) -> DeploymentRecord | None:
+    """The stored deployment of ``record`` now (``None`` once deleted)."""
+    try:
+        return deployments.get(record.endpoint, record.name)
+    except NotFound:
+        return None
 
 
 def _asset(arm_id: str, kind: str) -> tuple[str, str]:
