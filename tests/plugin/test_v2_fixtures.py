@@ -210,3 +210,51 @@ def test_client(aml_ml_client):
             "pip install azure-ai-ml azure-identity*"
         ]
     )
+
+
+#: Two tests in one session: the first invokes a named deployment, which azure-ai-ml (1.35)
+#: remembers in a class-level header dict; the second must still reach its own deployment.
+NAMED_THEN_DEFAULT = """
+import json
+from azure.ai.ml.entities import (
+    CodeConfiguration, Environment, ManagedOnlineDeployment, ManagedOnlineEndpoint, Model,
+)
+
+def _deploy(client, tmp_path, name, traffic):
+    (tmp_path / "model.txt").write_text("weights")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(
+        f"def init():\\n    pass\\n\\ndef run(raw):\\n    return {name!r}\\n"
+    )
+    (tmp_path / "request.json").write_text("{}")
+    client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="shared")).result()
+    client.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+        name=name, endpoint_name="shared", model=Model(path=str(tmp_path / "model.txt")),
+        code_configuration=CodeConfiguration(code=str(tmp_path / "src"), scoring_script="score.py"),
+        environment=Environment(image="mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu"),
+        instance_type="Standard_DS3_v2", instance_count=1,
+    )).result()
+    endpoint = client.online_endpoints.get("shared")
+    endpoint.traffic = {name: traffic}
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+
+def test_named(aml_ml_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "host")
+    _deploy(aml_ml_client, tmp_path, "blue", 0)
+    answer = aml_ml_client.online_endpoints.invoke(
+        "shared", request_file=str(tmp_path / "request.json"), deployment_name="blue"
+    )
+    assert json.loads(answer) == "blue"
+
+def test_default(aml_ml_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "host")
+    _deploy(aml_ml_client, tmp_path, "green", 100)
+    request = str(tmp_path / "request.json")
+    answer = aml_ml_client.online_endpoints.invoke("shared", request_file=request)
+    assert json.loads(answer) == "green"
+"""
+
+
+def test_a_deployment_named_in_one_test_never_routes_the_next(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_named=NAMED_THEN_DEFAULT)
+    pytester.runpytest(*QUIET, "-W", "ignore").assert_outcomes(passed=2)
