@@ -10,7 +10,9 @@ replicas, ``init()``), so the daemon answers at once and clients see the deploym
 until it is ready, then ``Succeeded`` (or ``Failed`` with Azure's error and the log's tail, as
 a create would). A deployment whose create was cut short (``Creating``/``Updating``: the daemon
 ended mid-way, even by SIGKILL) is provisioned again the same way; a ``Failed`` one stays as it
-is, with its error.
+is, with its error. A daemon stopped before a deployment is back (``amlemu down`` right after
+``up``) stops the replicas it had started with the rest; the deployment stays ``Updating`` (the
+wait for ``init()`` never ends in a failure of the deployment's own), so the next start retries.
 """
 
 from __future__ import annotations

@@ -130,6 +130,11 @@ def test_deployments_outlive_their_client_and_come_back_after_a_restart(
     restarted = daemon_root.daemon_pid()
     status = daemon_root.amlemu("status")
     assert "Online deployments" in status.stdout and "  ws/keep/blue: Updating" in status.stdout
+    # Stopped before the deployment is back: it is not taken for a crash, the next start retries.
+    assert daemon_root.amlemu("down").returncode == 0
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    restarted = daemon_root.daemon_pid()
+    assert "  ws/keep/blue: Updating" in daemon_root.amlemu("status").stdout
     hold.unlink()
     second = _invoke(daemon_root)
     assert (second["uri"], second["answer"]) == (uri, [7, 14])  # same URI, same answer
