@@ -31,19 +31,18 @@ import http.client
 import json
 import logging
 import re
+import socket
 import threading
 
 from werkzeug.wrappers import Request, Response
 
 from emulator.arm.exceptions import ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext
-from emulator.endpoints import OnlineEndpoints
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.routing import DEPLOYMENT_HEADER, RequestSettings, Router, deliver_to
 from emulator.exceptions import EmulatorError
 from emulator.services.deployment import Deployment
 from emulator.services.responses import HINT_HEADER, overloaded_message
-from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
 
 logger = logging.getLogger("emulator.arm")
@@ -142,26 +141,28 @@ class Scoring:
         workspace: str,
         endpoint: str,
     ) -> Response:
-        state = workspace_states(ctx.root).get(subscription, resource_group, workspace)
-        if state is None:
+        workspace_id = self.router.workspace_id(subscription, resource_group, workspace)
+        if workspace_id is None:
             raise ResourceNotFound(
                 f"Workspace '{workspace}' does not exist; nothing is served here."
             )
-        record = OnlineEndpoints(ctx.root, state.id).get(endpoint)
+        record = self.router.endpoint(workspace_id, endpoint)
         refused = record.auth().check(request.headers.get("Authorization"))
         if refused is not None:
             raise Unauthorized(
                 f"{refused[1]} [emulator] ml_client.online_endpoints.get_keys('{record.name}') "
                 "gives a valid key (key auth) or token (aml_token auth)."
             )
-        route = self.router.choose(state.id, record, request.headers.get(DEPLOYMENT_HEADER))
+        route = self.router.choose(workspace_id, record, request.headers.get(DEPLOYMENT_HEADER))
         body = request.get_data()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
         target = "/score" + (f"?{request.query_string.decode()}" if request.query_string else "")
         if route.mirror is not None:
-            self._mirror(ctx.root, state.id, route.mirror, request.method, target, body, headers)
+            self._mirror(
+                ctx.root, workspace_id, route.mirror, request.method, target, body, headers
+            )
         deployment = route.deployment
-        live = deliver_to(ctx.root, state.id, deployment)
+        live = deliver_to(ctx.root, workspace_id, deployment)
         if live is None:
             raise _FrontAnswer(
                 503,
@@ -298,6 +299,16 @@ def _json(status: int, body: bytes) -> Response:
     return Response(body, status=status, content_type="application/json; charset=utf-8")
 
 
+class _NoDelayConnection(http.client.HTTPConnection):
+    """http.client writes a request's head and body separately: without ``TCP_NODELAY``,
+    Nagle's algorithm holds the body back until the gateway acknowledges the head, which a
+    delayed ACK postpones by tens of milliseconds (measured: 17 ms per request on loopback)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class _Connections:
     """Kept-alive HTTP connections to the deployments' gateways (loopback), shared by the
     server's threads: a connection is taken for one exchange and put back when the answer
@@ -326,7 +337,7 @@ class _Connections:
                 return self._exchange(port, conn, method, target, body, headers, timeout)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 pass
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn = _NoDelayConnection("127.0.0.1", port, timeout=timeout)
         return self._exchange(port, conn, method, target, body, headers, timeout)
 
     def _exchange(

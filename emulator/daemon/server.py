@@ -39,7 +39,14 @@ logging.getLogger("werkzeug").addFilter(_QuietHandlerLog())
 
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug drops request headers whose names hold ``_``; blob metadata names may (the
-    SDK's upload confirmation is ``x-ms-meta-upload_status``), so those are kept aside."""
+    SDK's upload confirmation is ``x-ms-meta-upload_status``), so those are kept aside.
+
+    ``TCP_NODELAY``: werkzeug writes an answer's head and body separately, and Nagle's
+    algorithm would hold the body until the client acknowledges the head; with the client's
+    delayed ACK that cost about 40 ms per request on a kept-alive connection (measured on a
+    scoring URI: p50 48-53 ms with it, 4-6 ms without)."""
+
+    disable_nagle_algorithm = True
 
     def make_environ(self) -> dict[str, object]:
         environ = super().make_environ()

@@ -14,24 +14,33 @@ copy: Azure's traffic rules, applied per request.
   discarded by the caller).
 
 The counters behind these are the routing state of this process (the one serving the scoring
-URI), per endpoint; they restart when the endpoint's weights change. Deployment records are read
-from the registry on each request, so traffic changed by another process applies at once.
+URI), per endpoint; they restart when the endpoint's weights change. The records a request needs
+(workspace, endpoint, deployments) are kept between requests while their SQLite file is
+unchanged (:class:`_Stamp`: its header's change counter, size and time): reading them on every
+request would cost milliseconds, and a change by any process (traffic set through the daemon,
+a deployment deleted by ``amlemu``) still applies to the very next request.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
-from emulator.endpoints.registry import EndpointRecord
+from emulator.endpoints.registry import EndpointRecord, OnlineEndpoints
 from emulator.exceptions import BadArgument, NotFound
 from emulator.services.deployment import Deployment
 from emulator.services.online import online
 from emulator.services.settings import ServiceSettings
 from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceStore
+
+T = TypeVar("T")
 
 #: The request header that names the deployment to route to.
 DEPLOYMENT_HEADER = "azureml-model-deployment"
@@ -133,6 +142,53 @@ class _EndpointCounters:
         return (self.routed * percent) // 100 != (before * percent) // 100
 
 
+class _Stamp:
+    """Records read from one SQLite file, kept while the file is unchanged.
+
+    The stamp is the database header's file change counter (SQLite increments it in every
+    committed write transaction of a rollback-journal database, the mode store.Database uses),
+    the file's size and modification time, and those of a ``-wal`` file should one appear: one
+    small read instead of a connection and a query.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._wal = path.with_name(path.name + "-wal")
+        self._lock = threading.Lock()
+        self._seen: tuple[object, ...] | None = None
+        self._values: dict[tuple[object, ...], Any] = {}
+
+    def get(self, key: tuple[object, ...], read: Callable[[], T]) -> T:
+        """The value cached under ``key`` if the file has not changed since, else ``read()``
+        (cached in turn; exceptions are not)."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp != self._seen:
+                self._values.clear()
+                self._seen = stamp
+            elif key in self._values:
+                return self._values[key]
+        value = read()
+        with self._lock:
+            if stamp == self._seen:
+                self._values[key] = value
+        return value
+
+    def _stamp(self) -> tuple[object, ...]:
+        try:
+            with open(self.path, "rb") as db:
+                header = db.read(28)
+                info = os.fstat(db.fileno())
+        except FileNotFoundError:
+            return ()
+        try:
+            wal = os.stat(self._wal)
+            logged: tuple[int, int] | None = (wal.st_mtime_ns, wal.st_size)
+        except FileNotFoundError:
+            logged = None
+        return (header[24:28], info.st_size, info.st_mtime_ns, logged)
+
+
 class Router:
     """The routing state of one emulator root in this process (the ARM face holds one)."""
 
@@ -140,14 +196,52 @@ class Router:
         self.root = root
         self._lock = threading.Lock()
         self._counters: dict[tuple[int, str], _EndpointCounters] = {}
+        self._workspaces = _Stamp(root.path / "registry.sqlite3")
+        self._records = _Stamp(root.path / "endpoints" / "endpoints.sqlite3")
+        self._stores: dict[int, tuple[OnlineEndpoints, OnlineDeployments]] = {}
+
+    def workspace_id(self, subscription: str, resource_group: str, workspace: str) -> int | None:
+        """The id of the workspace these names designate (any case), or ``None``."""
+        key = (subscription.casefold(), resource_group.casefold(), workspace.casefold())
+
+        def read() -> int | None:
+            record = WorkspaceStore(self.root).find(subscription, resource_group, workspace)
+            return None if record is None else record.id
+
+        return self._workspaces.get(key, read)
+
+    def endpoint(self, workspace_id: int, name: str) -> EndpointRecord:
+        """The endpoint ``name`` (:class:`NotFound` naming the workspace's endpoints)."""
+        endpoints, _ = self._store(workspace_id)
+        return self._records.get(
+            ("endpoint", workspace_id, name.casefold()), lambda: endpoints.get(name)
+        )
+
+    def _deployment(self, workspace_id: int, endpoint: str, name: str) -> DeploymentRecord:
+        _, deployments = self._store(workspace_id)
+        key = ("deployment", workspace_id, endpoint.casefold(), name.casefold())
+        return self._records.get(key, lambda: deployments.get(endpoint, name))
+
+    def _store(self, workspace_id: int) -> tuple[OnlineEndpoints, OnlineDeployments]:
+        """The workspace's endpoint and deployment stores, opened once (opening one runs its
+        schema script)."""
+        with self._lock:
+            stores = self._stores.get(workspace_id)
+        if stores is None:
+            stores = (
+                OnlineEndpoints(self.root, workspace_id),
+                OnlineDeployments(self.root, workspace_id),
+            )
+            with self._lock:
+                self._stores[workspace_id] = stores
+        return stores
 
     def choose(self, workspace_id: int, endpoint: EndpointRecord, named: str | None) -> Route:
         """The route of a request to ``endpoint`` whose ``azureml-model-deployment`` header is
         ``named`` (``None`` or empty: none). :class:`NotFound` for a named deployment that does
         not exist, or (``NoValidDeployments``) when no deployment has traffic."""
-        deployments = OnlineDeployments(self.root, workspace_id)
         if named:
-            return Route(deployments.get(endpoint.name, named))
+            return Route(self._deployment(workspace_id, endpoint.name, named))
         weights = {name: share for name, share in sorted(endpoint.traffic.items()) if share > 0}
         if not weights:
             raise NotFound(NO_VALID_DEPLOYMENTS, code="NoValidDeployments")
@@ -161,20 +255,20 @@ class Router:
             copied = next(
                 (name for name, share in mirror.items() if counters.next_mirrored(share)), None
             )
-        return Route(deployments.get(endpoint.name, live), _mirror(deployments, endpoint, copied))
+        return Route(
+            self._deployment(workspace_id, endpoint.name, live),
+            None if copied is None else self._mirror(workspace_id, endpoint, copied),
+        )
 
-
-def _mirror(
-    deployments: OnlineDeployments, endpoint: EndpointRecord, name: str | None
-) -> DeploymentRecord | None:
-    """The mirror deployment's record; ``None`` when it is gone (deleted since the traffic was
-    set): a missing copy never fails the request it copies."""
-    if name is None:
-        return None
-    try:
-        return deployments.get(endpoint.name, name)
-    except NotFound:
-        return None
+    def _mirror(
+        self, workspace_id: int, endpoint: EndpointRecord, name: str
+    ) -> DeploymentRecord | None:
+        """The mirror deployment's record; ``None`` when it is gone (deleted since the traffic
+        was set): a missing copy never fails the request it copies."""
+        try:
+            return self._deployment(workspace_id, endpoint.name, name)
+        except NotFound:
+            return None
 
 
 def deliver_to(
