@@ -78,6 +78,7 @@ def _endpoint_verbs(group: argparse.ArgumentParser, common: argparse.ArgumentPar
     _name(create, required=False)
     _set(create)
     _no_wait(create)
+    _local(create)
     update = add("update", endpoint_verbs.update, "update an endpoint (YAML, --set, --traffic)")
     _file(update, required=False)
     _name(update, required=False)
@@ -89,14 +90,19 @@ def _endpoint_verbs(group: argparse.ArgumentParser, common: argparse.ArgumentPar
         "--mirror-traffic", type=traffic_rules, help='mirrored traffic, e.g. "green=10"'
     )
     _no_wait(update)
-    _name(add("show", endpoint_verbs.show, "show an endpoint"))
-    add("list", endpoint_verbs.list_, "list the workspace's endpoints")
+    _local(update)
+    show = add("show", endpoint_verbs.show, "show an endpoint")
+    _name(show)
+    _local(show)
+    _local(add("list", endpoint_verbs.list_, "list the workspace's endpoints"))
     delete = add("delete", endpoint_verbs.delete, "delete an endpoint and its deployments")
     _name(delete)
     _yes(delete)
     _no_wait(delete)
+    _local(delete)
     invoke = add("invoke", endpoint_verbs.invoke, "score a request on an endpoint")
     _name(invoke)
+    _local(invoke)
     invoke.add_argument("--request-file", "-r", required=True, help="JSON request body")
     invoke.add_argument("--deployment-name", "-d", help="send to this deployment, not by traffic")
     credentials = add("get-credentials", endpoint_verbs.get_credentials, "keys or token")
@@ -117,6 +123,7 @@ def _deployment_verbs(group: argparse.ArgumentParser, common: argparse.ArgumentP
     )
     _skip_validation(create)
     _no_wait(create)
+    _local(create)
     update = add("update", deployment_verbs.update, "update a deployment (YAML or --set)")
     _file(update, required=False)
     _name(update, required=False)
@@ -124,18 +131,24 @@ def _deployment_verbs(group: argparse.ArgumentParser, common: argparse.ArgumentP
     _set(update)
     _skip_validation(update)
     _no_wait(update)
+    _local(update)
     show = add("show", deployment_verbs.show, "show a deployment")
     _name(show)
     _endpoint(show)
-    _endpoint(add("list", deployment_verbs.list_, "list an endpoint's deployments"))
+    _local(show)
+    listing = add("list", deployment_verbs.list_, "list an endpoint's deployments")
+    _endpoint(listing)
+    _local(listing)
     delete = add("delete", deployment_verbs.delete, "delete a deployment")
     _name(delete)
     _endpoint(delete)
     _yes(delete)
     _no_wait(delete)
+    _local(delete)
     logs = add("get-logs", deployment_verbs.get_logs, "a deployment's container log")
     _name(logs)
     _endpoint(logs)
+    _local(logs)
     logs.add_argument("--lines", "-l", type=_lines, help="maximum number of lines to tail")
     logs.add_argument(
         "--container-type",
@@ -177,6 +190,14 @@ def _set(parser: argparse.ArgumentParser) -> None:
 
 def _no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for the operation")
+
+
+def _local(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="the SDK's local mode (local=True), on the emulator's Docker API",
+    )
 
 
 def _yes(parser: argparse.ArgumentParser) -> None:

@@ -41,8 +41,9 @@ FOREIGN = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZUREML
 
 def amlemu(root: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``amlemu --root ROOT ARGS`` in a new process, as a shell script would run it."""
-    env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN and not k.startswith("DOCKER_")}
     env["AZUREML_EMULATOR_BUILDER"] = "host"  # replicas on this interpreter: no installs
+    env["HOME"] = str(cwd / "home")  # the SDK's local mode keeps its endpoints in ~/.azureml
     return subprocess.run(
         [sys.executable, "-m", "emulator", "--root", str(root), *args],
         cwd=cwd,
@@ -233,6 +234,87 @@ def test_an_az_ml_script_deploys_invokes_and_deletes_against_the_daemon(
     ok(ml(root, tmp_path, "online-deployment", "delete", "-n", "blue", "-e", "ci-ep", "--yes"))
     ok(ml(root, tmp_path, "online-endpoint", "delete", "-n", "ci-ep", "-y", "--no-wait"))
     assert ok(ml(root, tmp_path, "online-endpoint", "list", "--query", "length(@)")) == "0\n"
+
+
+def test_local_verbs_deploy_the_yaml_in_the_sdks_local_mode_on_the_daemon(
+    root: Path, tmp_path: Path
+) -> None:
+    """az ml's --local: the SDK's local=True, on the daemon's Docker API, across commands."""
+    assert amlemu(root, tmp_path, "up", "--detach", "--port", "0").returncode == 0
+    local = ("--local", *WORKSPACE)
+    endpoint_yml, blue_yml = str(EXAMPLE / "endpoint.yml"), str(EXAMPLE / "blue-deployment.yml")
+    ok(ml(root, tmp_path, "online-endpoint", "create", "-n", "loc-ep", "-f", endpoint_yml, *local))
+    refused = ml(
+        root,
+        tmp_path,
+        "online-deployment",
+        "create",
+        "-f",
+        blue_yml,
+        "-e",
+        "loc-ep",
+        "--all-traffic",
+        *local,
+    )
+    assert refused.returncode == 1 and "--all-traffic does not apply to --local" in refused.stderr
+    deployed = ml(
+        root,
+        tmp_path,
+        "online-deployment",
+        "create",
+        "-f",
+        blue_yml,
+        "-e",
+        "loc-ep",
+        "--query",
+        "provisioning_state",
+        "-o",
+        "tsv",
+        *local,
+    )
+    assert ok(deployed) == "Succeeded\n"
+    request = str(EXAMPLE / "sample-request.json")
+    answer = ml(
+        root,
+        tmp_path,
+        "online-endpoint",
+        "invoke",
+        "-n",
+        "loc-ep",
+        "--request-file",
+        request,
+        "-o",
+        "tsv",
+        *local,
+    )
+    assert json.loads(ok(answer)) == PREDICTIONS
+    logs = ml(
+        root,
+        tmp_path,
+        "online-deployment",
+        "get-logs",
+        "-n",
+        "blue",
+        "-e",
+        "loc-ep",
+        "-o",
+        "tsv",
+        *local,
+    )
+    assert "Init complete" in ok(logs)
+    listed = ml(
+        root, tmp_path, "online-endpoint", "list", "--query", "[].name", "-o", "tsv", *local
+    )
+    assert ok(listed) == "loc-ep\n"
+    ok(ml(root, tmp_path, "online-endpoint", "delete", "-n", "loc-ep", "--yes", *local))
+    assert (
+        ok(ml(root, tmp_path, "online-endpoint", "list", "--query", "length(@)", *local)) == "0\n"
+    )
+    # Local endpoints are the SDK's, not the workspace's: none was created there.
+    assert (
+        ok(ml(root, tmp_path, "online-endpoint", "list", "--query", "length(@)", *WORKSPACE))
+        == "0\n"
+    )
 
 
 def test_the_example_yaml_loads_through_the_sdks_own_loaders() -> None:

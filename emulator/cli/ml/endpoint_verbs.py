@@ -3,7 +3,9 @@
 Each verb does what ``az ml``'s does with the same SDK calls, and returns what ``az ml`` prints
 (the entity's dump, a list of them, the scoring answer as text, the keys) or ``None`` for
 nothing. Endpoint operations finish within their request in the emulator, so ``--no-wait`` only
-skips reading the result.
+skips reading the result. ``--local`` is the SDK's ``local=True`` (its local mode, answered by
+the emulator's Docker API that :func:`~emulator.daemon.session.v2_session` points it at): those
+calls finish before they return, with no poller.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def create(conn: Connection, args: argparse.Namespace) -> Any:
 def update(conn: Connection, args: argparse.Namespace) -> Any:
     if args.file is None and not args.name:
         raise InvalidSetting("Give the endpoint to update: --name/-n, or --file/-f with its YAML.")
-    current = None if args.file else conn.client.online_endpoints.get(args.name)
+    current = None if args.file else conn.client.online_endpoints.get(args.name, local=args.local)
     endpoint = load_spec(conn.sdk.ml.load_online_endpoint, args.file, overrides(args), current)
     if args.traffic is not None:
         endpoint.traffic = args.traffic
@@ -39,17 +41,18 @@ def update(conn: Connection, args: argparse.Namespace) -> Any:
 
 
 def show(conn: Connection, args: argparse.Namespace) -> Any:
-    return entity_dict(conn.client.online_endpoints.get(args.name))
+    return entity_dict(conn.client.online_endpoints.get(args.name, local=args.local))
 
 
 def list_(conn: Connection, args: argparse.Namespace) -> Any:
-    return [entity_dict(endpoint) for endpoint in conn.client.online_endpoints.list()]
+    endpoints = conn.client.online_endpoints.list(local=args.local)
+    return [entity_dict(endpoint) for endpoint in endpoints]
 
 
 def delete(conn: Connection, args: argparse.Namespace) -> Any:
     confirm(args.yes)
-    poller = conn.client.online_endpoints.begin_delete(name=args.name)
-    if not args.no_wait:
+    poller = conn.client.online_endpoints.begin_delete(name=args.name, local=args.local)
+    if not (args.no_wait or args.local):
         poller.result()
     return None
 
@@ -57,7 +60,10 @@ def delete(conn: Connection, args: argparse.Namespace) -> Any:
 def invoke(conn: Connection, args: argparse.Namespace) -> Any:
     request = request_file(args.request_file)
     return conn.client.online_endpoints.invoke(
-        endpoint_name=args.name, request_file=str(request), deployment_name=args.deployment_name
+        endpoint_name=args.name,
+        request_file=str(request),
+        deployment_name=args.deployment_name,
+        local=args.local,
     )
 
 
@@ -104,6 +110,9 @@ def request_file(value: str) -> Path:
 
 
 def _submit(conn: Connection, endpoint: Any, args: argparse.Namespace, verb: str) -> Any:
+    if args.local:
+        local = conn.client.online_endpoints.begin_create_or_update(endpoint, local=True)
+        return entity_dict(local)
     poller = conn.client.online_endpoints.begin_create_or_update(endpoint)
     if args.no_wait:
         print(
