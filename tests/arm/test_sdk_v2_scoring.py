@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -29,7 +31,13 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 
 from emulator.daemon.server import EmulatorServer
+from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.endpoints.registry import EndpointSpec, OnlineEndpoints
+from emulator.endpoints.routing import RequestSettings, Router
+from emulator.exceptions import BadArgument
 from emulator.settings import BUILDER_ENV
+from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceStore
 
 SUB = "11111111-2222-3333-4444-555555555555"
 ENDPOINT = "scoring-ep"
@@ -306,6 +314,77 @@ def test_the_replicas_answer_passes_through_byte_for_byte_and_its_errors_are_424
     # The model's own (text) body reaches the SDK, which raises it as an MlException.
     with pytest.raises(MlException, match="model failed: bad input blue"):
         client.online_endpoints.invoke(endpoint_name=endpoint, request_file=str(fail_request))
+
+
+def test_the_router_follows_traffic_another_process_sets_on_the_very_next_request(
+    tmp_path: Path,
+) -> None:
+    """The routing records are cached between requests; a write by any process (here a child
+    process, as the daemon and ``amlemu`` are to each other) must still apply at once."""
+    root = EmulatorRoot(tmp_path / "root")
+    workspace, _ = WorkspaceStore(root).create("sub", "rg", "ws")
+    deployments = OnlineDeployments(root, workspace.id)
+    for name in ("blue", "green", "red", "gray"):
+        deployments.put("ep1", name, {}, {}, {"capacity": 1})
+    OnlineEndpoints(root, workspace.id).create_or_update("ep1", EndpointSpec(traffic={"blue": 100}))
+    router = Router(root)
+    assert router.workspace_id("SUB", "RG", "WS") == workspace.id
+    assert router.workspace_id("sub", "rg", "other") is None
+    first = router.endpoint(workspace.id, "ep1")
+    assert router.choose(workspace.id, first, None).deployment.name == "blue"
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from emulator.store.root import EmulatorRoot; "
+            "from emulator.endpoints.registry import EndpointSpec, OnlineEndpoints; "
+            "OnlineEndpoints(EmulatorRoot(Path(sys.argv[1])), int(sys.argv[2])).create_or_update("
+            "'ep1', EndpointSpec(traffic={'blue': 50, 'green': 30, 'red': 20}, "
+            "mirror_traffic={'gray': 20}))",
+            str(root.path),
+            str(workspace.id),
+        ],
+        check=True,
+    )
+    endpoint = router.endpoint(workspace.id, "EP1")
+    assert (endpoint.traffic, endpoint.mirror_traffic) == (
+        {"blue": 50, "green": 30, "red": 20},
+        {"gray": 20},
+    )
+    routes = [router.choose(workspace.id, endpoint, None) for _ in range(20)]
+    assert Counter(r.deployment.name for r in routes[:10]) == {"blue": 5, "green": 3, "red": 2}
+    assert Counter(r.deployment.name for r in routes) == {"blue": 10, "green": 6, "red": 4}
+    assert [r.mirror.name for r in routes if r.mirror is not None] == ["gray"] * 4  # 20 %
+    named = router.choose(workspace.id, endpoint, "Gray")
+    assert (named.deployment.name, named.mirror) == ("gray", None)  # a named request: no copy
+
+    deployments.delete("ep1", "gray")  # the mirror goes: the live requests still go through
+    assert all(router.choose(workspace.id, endpoint, None).mirror is None for _ in range(10))
+
+
+def test_request_settings_are_read_from_the_iso_durations_the_sdk_sends() -> None:
+    def record(settings: dict[str, object]) -> DeploymentRecord:
+        return DeploymentRecord(
+            "ep", "blue", {"requestSettings": settings}, {}, {}, "Succeeded", None, "", ""
+        )
+
+    assert RequestSettings.of(record({})) == RequestSettings(5000, 1, 500)  # Azure's defaults
+    parsed = RequestSettings.of(
+        record(
+            {
+                "requestTimeout": "PT1M30.5S",
+                "maxConcurrentRequestsPerInstance": 4,
+                "maxQueueWait": "PT0.25S",
+            }
+        )
+    )
+    assert parsed == RequestSettings(90500, 4, 250)
+    with pytest.raises(BadArgument, match="request_timeout_ms is '5000', not an ISO 8601"):
+        RequestSettings.of(record({"requestTimeout": "5000"}))
+    with pytest.raises(BadArgument, match="max_concurrent_requests_per_instance must be"):
+        RequestSettings.of(record({"maxConcurrentRequestsPerInstance": 0}))
 
 
 @pytest.fixture
