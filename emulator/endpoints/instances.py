@@ -4,10 +4,11 @@ Azure runs each instance of a managed online deployment on a VM of its ``instanc
 emulator looks the size up in the VM size table the AKS clusters use
 (:mod:`emulator.compute.vm_sizes`) and gives each replica what Kubernetes leaves a pod on such
 a node as its CPU and memory limits. ``instance_count`` (the ``sku`` capacity) replicas run
-under ``scaleSettings`` ``Default``; ``TargetUtilization`` runs between its minimum and maximum,
-never fewer than the instance count. The probes' ISO 8601 timings become the runtime's
-:class:`~emulator.runtime.probes.ProbeSettings` (Azure's defaults where one is not given);
-``appInsightsEnabled`` sets what v1's ``enable_app_insights`` sets in the containers.
+under ``scaleSettings`` ``Default``; ``TargetUtilization`` (Kubernetes deployments only, as in
+Azure) runs between its minimum and maximum, never fewer than the instance count. The probes'
+ISO 8601 timings become the runtime's :class:`~emulator.runtime.probes.ProbeSettings`
+(Azure's defaults where one is not given); ``appInsightsEnabled`` sets what v1's
+``enable_app_insights`` sets in the containers.
 
 Quota: Azure documents that it reserves 20 % extra for upgrades, so a deployment needs
 ``ceil(1.2 * instances) * cores`` free vCPUs of the subscription's quota (the emulator's
@@ -99,7 +100,7 @@ def plan(record: DeploymentRecord, workspace: WorkspaceRecord) -> InstancePlan:
     return InstancePlan(
         size=_size(props),
         count=count,
-        autoscale=_autoscale(props.get("scaleSettings"), count),
+        autoscale=_autoscale(props.get("scaleSettings"), count, _kubernetes(props)),
         liveness=_probe(props.get("livenessProbe"), LIVENESS_DEFAULT, "liveness_probe"),
         readiness=_probe(props.get("readinessProbe"), READINESS_DEFAULT, "readiness_probe"),
         environment=environment,
@@ -143,8 +144,12 @@ def check_quota(
         )
 
 
+def _kubernetes(props: dict[str, Any]) -> bool:
+    return str(props.get("endpointComputeType") or "Managed").lower() == "kubernetes"
+
+
 def _size(props: dict[str, Any]) -> VmSize | None:
-    if str(props.get("endpointComputeType") or "Managed").lower() == "kubernetes":
+    if _kubernetes(props):
         return None
     name = props.get("instanceType")
     if not name:
@@ -165,9 +170,16 @@ def _size(props: dict[str, Any]) -> VmSize | None:
     return size
 
 
-def _autoscale(settings: Any, count: int) -> Autoscale | None:
+def _autoscale(settings: Any, count: int, kubernetes: bool) -> Autoscale | None:
     if not isinstance(settings, dict) or settings.get("scaleType") != "TargetUtilization":
         return None
+    if not kubernetes:  # azure-ai-ml's own text: it refuses this before sending
+        raise BadArgument(
+            "ManagedOnlineEndpoint supports DefaultScaleSettings only. [emulator] "
+            "TargetUtilization scale settings are for Kubernetes online deployments; a managed "
+            "deployment scales through instance_count.",
+            code="BadArgument",
+        )
     low = max(count, _whole(settings.get("minInstances", 1), "scale_settings.min_instances", 1))
     high = _whole(settings.get("maxInstances", 1), "scale_settings.max_instances", 1)
     if high < low:
