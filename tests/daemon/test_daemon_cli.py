@@ -170,7 +170,10 @@ def test_env_points_the_real_sdk_at_the_daemon(root: Path, tmp_path: Path) -> No
         "SSL_CERT_FILE",
         "IDENTITY_ENDPOINT",
         "IDENTITY_HEADER",
+        "DOCKER_HOST",  # the daemon's Docker API, for azure-ai-ml's local=True
+        "AZUREML_EMULATOR_DOCKER_HOST",  # the engine in force before, for the emulator's builds
     }
+    assert variables["DOCKER_HOST"].startswith("unix://")
     assert variables["REQUESTS_CA_BUNDLE"] == variables["SSL_CERT_FILE"]
     script = (
         "from azure.ai.ml import MLClient\n"
