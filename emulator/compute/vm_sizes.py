@@ -80,6 +80,9 @@ def _sizes() -> dict[str, VmSize]:
     # Compute optimised Fsv2: 2 GiB per vCPU.
     for cores in (2, 4, 8, 16, 32, 48, 64, 72):
         sizes.append(VmSize(f"Standard_F{cores}s_v2", cores, 2.0 * cores))
+    # Memory optimised Esv3 (managed online endpoints offer them): 8 GiB per vCPU, 432 for 64.
+    for cores in (2, 4, 8, 16, 20, 32, 48, 64):
+        sizes.append(VmSize(f"Standard_E{cores}s_v3", cores, 432.0 if cores == 64 else 8.0 * cores))
     # Burstable and entry level sizes often used for dev/test clusters.
     sizes += [
         VmSize("Standard_A2_v2", 2, 4.0),
