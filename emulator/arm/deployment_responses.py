@@ -17,9 +17,13 @@ from werkzeug.wrappers import Request
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
-from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
+from emulator.endpoints.kubernetes import check_deployment
 from emulator.exceptions import BadArgument
 from emulator.state import WorkspaceState
+
+#: Seconds an operation-status request waits for the operation to end before it answers.
+STATUS_HOLD_SECONDS = 5.0
 
 
 def _deployments(
@@ -46,7 +50,7 @@ def _body(state: WorkspaceState, record: DeploymentRecord) -> dict[str, Any]:
         "systemData": {"createdAt": record.created_time, "lastModifiedAt": record.modified_time},
         "properties": {
             **record.properties,
-            "endpointComputeType": "Managed",
+            "endpointComputeType": record.properties.get("endpointComputeType") or "Managed",
             "scaleSettings": record.properties.get("scaleSettings") or {"scaleType": "Default"},
             "provisioningState": record.state,
         },
@@ -73,7 +77,9 @@ def put_deployment(
             code="UserError",
         )
     properties = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
+    check_deployment(ctx.root, state.record, ep, deployment, properties)  # Kubernetes endpoints
     sku = body.get("sku") or {"name": "Default", "capacity": 1}
+    provisioning.validate(state, ep.name, deployment, properties, sku)  # 400 before storing
     record = deployments.put(ep.name, deployment, properties, body.get("tags") or {}, sku)
     provisioning.start(state, record)
     status_url = (
@@ -94,11 +100,15 @@ def operation_status(
     endpoint: str,
     deployment: str,
 ) -> Any:
-    """The long-running operation's status, from the deployment's provisioning state."""
+    """The long-running operation's status, from the deployment's provisioning state. The
+    answer waits up to :data:`STATUS_HOLD_SECONDS` for the operation to end and says to poll
+    again at once (``Retry-After: 0``): the client learns the outcome when it happens, not at
+    its next 5 s poll, and its polls stay as few as against Azure."""
     _, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
-    record = deployments.get(ep.name, deployment)
-    status = {"Creating": "InProgress"}.get(record.state, record.state)
-    return {"status": status, **({"error": record.error} if record.error else {})}
+    record = deployments.settled(ep.name, deployment, STATUS_HOLD_SECONDS)
+    status = "InProgress" if record.state in IN_PROGRESS else record.state
+    body = {"status": status, **({"error": record.error} if record.error else {})}
+    return Answer(200, body, {"Retry-After": "0"})
 
 
 def get_deployment(
@@ -170,11 +180,14 @@ def get_logs(
     endpoint: str,
     deployment: str,
 ) -> Any:
-    """``get_logs``: the last ``tail`` lines of a replica's log."""
+    """``get_logs``: the last ``tail`` lines of a replica's log; for a deployment whose replicas
+    ended with the process that ran them, a line saying so (see
+    :func:`emulator.endpoints.provisioning.absent_note`)."""
     state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     record = deployments.get(ep.name, deployment)
     body = request.get_json(silent=True) or {}
     tail = body.get("tail") if isinstance(body, dict) else None
     live = provisioning.running(state, ep.name, record.name)
-    content = "" if live is None else live.logs(int(tail) if isinstance(tail, int) else 5000)
-    return {"content": content}
+    if live is None:
+        return {"content": provisioning.absent_note(record)}
+    return {"content": live.logs(int(tail) if isinstance(tail, int) else 5000)}

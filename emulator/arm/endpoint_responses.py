@@ -9,14 +9,17 @@ azure-core's ARM poller takes that as a finished long-running operation without 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.wrappers import Request
 
 from emulator.arm import deployment_responses
+from emulator.arm.compute_responses import compute_id
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
+from emulator.endpoints.kubernetes import endpoint_compute
 from emulator.endpoints.registry import EndpointSpec
 from emulator.exceptions import BadArgument
 from emulator.state import WorkspaceState
@@ -57,7 +60,8 @@ def endpoint_body(ctx: ArmContext, state: WorkspaceState, endpoint: EndpointReco
         "name": endpoint.name,
         "type": f"{PROVIDER}/workspaces/onlineEndpoints",
         "location": record.location,
-        "kind": "Managed",
+        # ARM's kind of a Kubernetes online endpoint (the client only shows it).
+        "kind": "K8S" if endpoint.compute else "Managed",
         "tags": endpoint.tags,
         "identity": {"type": "SystemAssigned"},
         "systemData": {
@@ -70,6 +74,7 @@ def endpoint_body(ctx: ArmContext, state: WorkspaceState, endpoint: EndpointReco
             "properties": {},
             "traffic": endpoint.traffic,
             "mirrorTraffic": endpoint.mirror_traffic,
+            **({"compute": compute_id(state, endpoint.compute)} if endpoint.compute else {}),
             "provisioningState": "Succeeded",
             "publicNetworkAccess": "Enabled",
             "scoringUri": uri,
@@ -95,6 +100,7 @@ def _spec(request: Request) -> EndpointSpec:
         tags=body.get("tags") or {},
         traffic=traffic,
         mirror_traffic=mirror,
+        compute=properties.get("compute") or None,
     )
 
 
@@ -120,7 +126,9 @@ def put_endpoint(
 ) -> Any:
     """Create or update an online endpoint (keys are generated once, at creation)."""
     state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    record, _ = endpoints.create_or_update(endpoint, _spec(request))
+    spec = _spec(request)
+    compute = endpoint_compute(ctx.root, state.record, spec.compute, spec.auth_mode)
+    record, _ = endpoints.create_or_update(endpoint, replace(spec, compute=compute))
     return endpoint_body(ctx, state, record)
 
 

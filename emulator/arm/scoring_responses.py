@@ -36,6 +36,7 @@ import threading
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.arm.endpoint_auth import credential_refusal
 from emulator.arm.exceptions import ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext
 from emulator.endpoints.deployments import DeploymentRecord
@@ -147,12 +148,9 @@ class Scoring:
                 f"Workspace '{workspace}' does not exist; nothing is served here."
             )
         record = self.router.endpoint(workspace_id, endpoint)
-        refused = record.auth().check(request.headers.get("Authorization"))
+        refused = credential_refusal(ctx, record, request.headers.get("Authorization"))
         if refused is not None:
-            raise Unauthorized(
-                f"{refused[1]} [emulator] ml_client.online_endpoints.get_keys('{record.name}') "
-                "gives a valid key (key auth) or token (aml_token auth)."
-            )
+            raise Unauthorized(refused)
         route = self.router.choose(workspace_id, record, request.headers.get(DEPLOYMENT_HEADER))
         body = request.get_data()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}

@@ -1,12 +1,13 @@
 """The online endpoints of a workspace, in ``<root>/endpoints/endpoints.sqlite3``.
 
 An endpoint is what Azure's managed online endpoint is before any deployment: a name (unique in
-the workspace), an auth mode (``key`` or ``aml_token``), two keys generated at creation (kept
-across updates, as Azure keeps them), a description, tags, a traffic table
+the workspace), an auth mode (``key``, ``aml_token`` or ``aad_token``), two keys generated at
+creation (kept across updates, as Azure keeps them), a description, tags, a traffic table
 (deployment → percent) and a mirror table (the one deployment that gets a copy of a share of
-the traffic, at most 50 %). Updates replace the mutable fields; the auth mode may change, the
-keys do not. SQLite (not memory) so that the daemon, ``amlemu`` and tests in other processes
-agree.
+the traffic, at most 50 %). A Kubernetes online endpoint also names its compute (checked by
+:mod:`emulator.endpoints.kubernetes`), which never changes. Updates replace the mutable fields;
+the auth mode may change, the keys do not. SQLite (not memory) so that the daemon, ``amlemu``
+and tests in other processes agree.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS online_endpoints (
     created_time TEXT NOT NULL,
     modified_time TEXT NOT NULL,
     mirror_traffic TEXT NOT NULL DEFAULT '{}',
+    compute TEXT,
     PRIMARY KEY (workspace_id, name)
 );
 """
@@ -71,6 +73,8 @@ class EndpointRecord:
     created_time: str
     modified_time: str
     mirror_traffic: dict[str, int] = field(default_factory=dict)
+    #: The Kubernetes compute of a Kubernetes online endpoint; None for a managed endpoint.
+    compute: str | None = None
 
     def auth(self) -> ServiceAuth:
         """The checks of the endpoint's scoring URI: its keys (``key``), or tokens signed with
@@ -79,8 +83,9 @@ class EndpointRecord:
         mode = {"key": AuthMode.KEY, "aml_token": AuthMode.TOKEN}.get(self.auth_mode)
         if mode is None:
             raise BadArgument(
-                f"Endpoint '{self.name}' uses auth mode '{self.auth_mode}'. [emulator] Only "
-                "'key' and 'aml_token' are emulated on scoring URIs.",
+                f"Endpoint '{self.name}' uses auth mode '{self.auth_mode}': it has no keys or "
+                "endpoint tokens. [emulator] Its callers present Microsoft Entra tokens "
+                "(aad_token), which the ARM face checks against its identity endpoint.",
                 code="UserError",
             )
         return ServiceAuth(
@@ -101,6 +106,8 @@ class EndpointSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     traffic: Mapping[str, int] = field(default_factory=dict)
     mirror_traffic: Mapping[str, int] = field(default_factory=dict)
+    #: The Kubernetes compute's name (resolved by :mod:`emulator.endpoints.kubernetes`).
+    compute: str | None = None
 
 
 class OnlineEndpoints:
@@ -126,6 +133,8 @@ class OnlineEndpoints:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 existing = self._row(conn, name)
+                if existing is not None:
+                    _check_same_compute(existing, spec)
                 values = (
                     spec.auth_mode,
                     spec.description,
@@ -137,9 +146,19 @@ class OnlineEndpoints:
                     conn.execute(
                         "INSERT INTO online_endpoints (workspace_id, name, auth_mode, "
                         "description, tags, traffic, mirror_traffic, primary_key, secondary_key, "
-                        "token_secret, created_time, modified_time) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (self.workspace_id, name, *values, _key(), _key(), _key(), now, now),
+                        "token_secret, created_time, modified_time, compute) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            self.workspace_id,
+                            name,
+                            *values,
+                            _key(),
+                            _key(),
+                            _key(),
+                            now,
+                            now,
+                            spec.compute,
+                        ),
                     )
                 else:
                     conn.execute(
@@ -234,7 +253,22 @@ def _migrate(db: Database) -> None:
             conn.execute(
                 "ALTER TABLE online_endpoints ADD COLUMN mirror_traffic TEXT NOT NULL DEFAULT '{}'"
             )
+        if "compute" not in columns:  # Kubernetes endpoints (same format: a nullable column)
+            conn.execute("ALTER TABLE online_endpoints ADD COLUMN compute TEXT")
     _MIGRATED.add(db.path)
+
+
+def _check_same_compute(existing: sqlite3.Row, spec: EndpointSpec) -> None:
+    """An endpoint keeps its kind and compute: Azure refuses to move it (make a new one)."""
+    before, after = existing["compute"], spec.compute
+    if (before or "").casefold() == (after or "").casefold():
+        return
+    was = f"a Kubernetes online endpoint on compute '{before}'" if before else "a managed one"
+    raise BadArgument(
+        f"Endpoint '{existing['name']}' is {was}: the compute of an endpoint cannot be changed. "
+        "[emulator] Create another endpoint for the other compute.",
+        code="BadArgument",
+    )
 
 
 def _check_name(name: str) -> None:
@@ -315,4 +349,5 @@ def _record(row: sqlite3.Row) -> EndpointRecord:
         created_time=row["created_time"],
         modified_time=row["modified_time"],
         mirror_traffic=json.loads(row["mirror_traffic"]),
+        compute=row["compute"],
     )
