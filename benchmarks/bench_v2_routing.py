@@ -77,18 +77,18 @@ def _post_loop(
     count: int,
     queue: multiprocessing.Queue[Any],
 ) -> None:
-    """In the client process: ``count`` keep-alive POSTs, each latency in seconds."""
+    """In the client process: ``count`` keep-alive POSTs; each latency in seconds, and how many
+    answers closed the connection (the next request then connects again, as any client does)."""
     if target["tls"]:
         context = ssl.create_default_context(cafile=target["ca"])
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+        conn: http.client.HTTPConnection = _NoDelayHttps(
             "127.0.0.1", target["port"], context=context
         )
     else:
-        conn = http.client.HTTPConnection("127.0.0.1", target["port"])
-    conn.connect()  # as urllib3 (the SDK's transport) does: no Nagle delay on head + body
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = _NoDelayHttp("127.0.0.1", target["port"])
     headers = {"Content-Type": "application/json", **target["headers"]}
     latencies = []
+    closed = 0
     for i in range(count + 50):  # the first 50: warm-up (connection, TLS handshake, caches)
         started = time.perf_counter()
         conn.request("POST", target["path"], BODY, headers)
@@ -100,11 +100,27 @@ def _post_loop(
             return
         if i >= 50:
             latencies.append(elapsed)
+            closed += answer.getheader("Connection", "").lower() == "close"
     conn.close()
-    queue.put(latencies)
+    queue.put((latencies, closed))
 
 
-def _measure(target: dict[str, Any], count: int) -> list[float]:
+class _NoDelayHttp(http.client.HTTPConnection):
+    """``TCP_NODELAY`` on every connection, as urllib3 (the SDK's transport) sets it: http.client
+    writes head and body apart, which Nagle's algorithm would delay."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _NoDelayHttps(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _measure(target: dict[str, Any], count: int) -> tuple[list[float], int]:
     queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
     worker = multiprocessing.Process(target=_post_loop, args=(target, count, queue))
     worker.start()
@@ -112,7 +128,8 @@ def _measure(target: dict[str, Any], count: int) -> list[float]:
     worker.join()
     if isinstance(result, Exception):
         raise result
-    return list(result)
+    latencies, closed = result
+    return list(latencies), int(closed)
 
 
 def _ms(values: list[float], share: float) -> float:
@@ -201,10 +218,13 @@ def main() -> None:
             },
         ]
         latencies: dict[str, list[float]] = {t["name"]: [] for t in targets}
+        closed = dict.fromkeys(latencies, 0)
         per_round = max(1, args.requests // args.rounds)
         for _ in range(args.rounds):
             for target in targets:
-                latencies[target["name"]] += _measure(target, per_round)
+                measured, reconnects = _measure(target, per_round)
+                latencies[target["name"]] += measured
+                closed[target["name"]] += reconnects
 
         invokes = []
         for _ in range(args.invokes):
@@ -245,6 +265,10 @@ def main() -> None:
                     ),
                 },
                 "goal_overhead_p50_ms": 1.0,
+                # Answers with "Connection: close": the client connects again (a TLS handshake
+                # on the scoring URI) for the next request. werkzeug's server, which serves the
+                # ARM face and the scoring URI, closes every connection.
+                "answers_closing_the_connection": closed,
                 "sdk_invoke_ms": {
                     "calls": args.invokes,
                     "median": round(statistics.median(invokes) * 1000, 3),
