@@ -302,9 +302,16 @@ def _check_spec(name: str, spec: EndpointSpec, deployed: set[str]) -> None:
 
 
 def _check_mirror(name: str, spec: EndpointSpec) -> None:
-    """Azure's rules for ``mirror_traffic``: one deployment, at most 50 %, and never one that
-    also takes live traffic."""
+    """Azure's rules for ``mirror_traffic``: managed endpoints only, one deployment, at most
+    50 %, and never one that also takes live traffic."""
     mirrored = {d: share for d, share in spec.mirror_traffic.items() if share > 0}
+    if mirrored and spec.compute:
+        raise BadArgument(
+            f"Endpoint '{name}' is a Kubernetes online endpoint: mirroring isn't supported for "
+            "Kubernetes online endpoints. [emulator] Leave endpoint.mirror_traffic empty, or "
+            "mirror on a managed online endpoint.",
+            code="UserError",
+        )
     if len(mirrored) > 1:
         raise BadArgument(
             f"Mirror traffic of endpoint '{name}' names {len(mirrored)} deployments ("

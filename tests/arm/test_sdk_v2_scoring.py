@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -362,6 +363,19 @@ def test_the_router_follows_traffic_another_process_sets_on_the_very_next_reques
 
     deployments.delete("ep1", "gray")  # the mirror goes: the live requests still go through
     assert all(router.choose(workspace.id, endpoint, None).mirror is None for _ in range(10))
+
+
+def test_mirrored_traffic_is_refused_on_a_kubernetes_endpoint(tmp_path: Path) -> None:
+    root = EmulatorRoot(tmp_path / "root")
+    workspace, _ = WorkspaceStore(root).create("sub", "rg", "ws")
+    for name in ("blue", "green"):
+        OnlineDeployments(root, workspace.id).put("k8s-ep", name, {}, {}, {"capacity": 1})
+    endpoints = OnlineEndpoints(root, workspace.id)
+    spec = EndpointSpec(traffic={"blue": 100}, mirror_traffic={"green": 10}, compute="k8s")
+    with pytest.raises(BadArgument, match="mirroring isn't supported for Kubernetes online"):
+        endpoints.create_or_update("k8s-ep", spec)
+    managed, _ = endpoints.create_or_update("k8s-ep", replace(spec, compute=None))
+    assert managed.mirror_traffic == {"green": 10}
 
 
 def test_request_settings_are_read_from_the_iso_durations_the_sdk_sends() -> None:
