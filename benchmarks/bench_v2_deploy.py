@@ -7,11 +7,13 @@ built and cached (the local builder; ``AZUREML_EMULATOR_BUILDER`` may choose ano
 ``--runs`` times: ``online_endpoints.begin_create_or_update(...).result()`` and
 ``online_deployments.begin_create_or_update(...).result()`` of a new endpoint, timed together.
 The model and code are the same files each run (the client skips the unchanged uploads, as it
-does against Azure). Prints JSON: the median and every run, and where a run's time goes
+does against Azure, and the image built from them is reused); ``--fresh-code`` changes the
+scoring script before each run, so each run uploads it and builds an image on the cached
+environment. Prints JSON: the median and every run, and where a run's time goes
 (endpoint, deployment's client side = asset checks/uploads + PUT + polling, image build,
 replica start to ``init()`` returned), measured by wrapping the provisioning steps.
 
-    python benchmarks/bench_v2_deploy.py [--runs 5]
+    python benchmarks/bench_v2_deploy.py [--runs 5] [--fresh-code]
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def _server(root: Path) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--fresh-code",
+        action="store_true",
+        help="change score.py before each run: a new code version, so a new image is built "
+        "(on the cached environment) instead of the identical one being reused",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="amlemu-bench-v2-"))
     (workdir / "factor.txt").write_text("3")
@@ -106,6 +114,8 @@ def main() -> None:
     )
 
     def create(client: MLClient, endpoint: str) -> dict[str, float]:
+        if args.fresh_code:
+            (workdir / "src" / "score.py").write_text(f"{SCORE}\n# {endpoint}\n")
         phases.clear()
         started = time.perf_counter()
         client.online_endpoints.begin_create_or_update(
@@ -148,8 +158,10 @@ def main() -> None:
                 "benchmark": "v2 endpoint + deployment to Succeeded (real azure-ai-ml)",
                 "builder": os.environ.get("AZUREML_EMULATOR_BUILDER", "local"),
                 "cpus": os.cpu_count(),
+                "load_average_1m": round(os.getloadavg()[0], 2),  # the machine may be shared
                 "python": platform.python_version(),
                 "runs": args.runs,
+                "fresh_code": args.fresh_code,
                 "median_s": round(statistics.median(totals), 3),
                 "goal_s": 3.0,
                 "warmup_cold_cache": warmup,

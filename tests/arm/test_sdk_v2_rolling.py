@@ -1,6 +1,7 @@
 """Updating an online deployment through the real ``azure-ai-ml`` client rolls out as Azure
 does: the new instances start beside the old ones and take the traffic once ready, so a client
-invoking all along never sees a failure; a failed update leaves the previous version serving."""
+invoking all along never sees a failure; a failed update leaves the previous version serving.
+A deployment whose replicas ended with their host keeps ``Succeeded`` and its logs say why."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
 
 from emulator.daemon.server import EmulatorServer
-from emulator.services.hosting import HOST
+from emulator.services.online import online, stop_online
 from emulator.settings import BUILDER_ENV
+from emulator.state import workspace_states
 
 SUB = "11111111-2222-3333-4444-555555555555"
 
@@ -82,10 +84,11 @@ def _serving(client: MLClient, tmp_path: Path) -> Path:
     return request
 
 
-def _replicas() -> list[str]:
-    return [
-        c.name for d in HOST.deployments() if d.name == "v2:ep-roll:blue" for c in d.containers()
-    ]
+def _replicas(server: EmulatorServer) -> list[str]:
+    """The replicas of ``blue`` that ``server`` runs (other tests' servers run their own)."""
+    state = workspace_states(server.root).get(SUB, "rg", "ws")
+    live = None if state is None else online(server.root.path, state.id, "ep-roll", "blue")
+    return [] if live is None else [c.name for c in live.containers()]
 
 
 class _Invoker(threading.Thread):
@@ -110,10 +113,10 @@ class _Invoker(threading.Thread):
 
 
 def test_an_update_keeps_answering_throughout_and_then_answers_with_the_new_code(
-    client: MLClient, tmp_path: Path
+    client: MLClient, tmp_path: Path, arm_server: EmulatorServer
 ) -> None:
     request = _serving(client, tmp_path)
-    before = _replicas()
+    before = _replicas(arm_server)
     invoker = _Invoker(client, request)
     invoker.start()
     try:
@@ -139,7 +142,7 @@ def test_an_update_keeps_answering_throughout_and_then_answers_with_the_new_code
     answer = client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
     assert json.loads(answer) == {"version": 2}
     assert "version 2 ready" in client.online_deployments.get_logs("blue", "ep-roll", lines=10000)
-    after = _replicas()
+    after = _replicas(arm_server)
     assert len(after) == 1 and not set(after) & set(before)  # old instances stopped
 
 
@@ -157,3 +160,36 @@ def test_a_failed_update_leaves_the_previous_version_serving(
     assert client.online_deployments.get("blue", "ep-roll").provisioning_state == "Failed"
     answer = client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
     assert json.loads(answer) == {"version": 1}
+
+
+def test_a_deployment_whose_replicas_ended_keeps_succeeded_and_says_why(
+    client: MLClient, tmp_path: Path, arm_server: EmulatorServer
+) -> None:
+    request = _serving(client, tmp_path)
+    state = workspace_states(arm_server.root).get(SUB, "rg", "ws")
+    assert state is not None
+    stop_online(arm_server.root.path, state.id, "ep-roll", "blue")  # as when its host ends
+    # Azure keeps provisioningState (the last operation's outcome) while instances are down
+    assert client.online_deployments.get("blue", "ep-roll").provisioning_state == "Succeeded"
+    logs = client.online_deployments.get_logs("blue", "ep-roll", lines=20)
+    assert "[emulator] Deployment 'blue' of endpoint 'ep-roll' has no running instance" in logs
+    assert "amlemu up" in logs
+    with pytest.raises(HttpResponseError, match="has no running replica"):
+        client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
+
+
+def test_updates_sent_back_to_back_roll_out_one_after_the_other(
+    client: MLClient, tmp_path: Path, arm_server: EmulatorServer
+) -> None:
+    request = _serving(client, tmp_path)
+    first = client.online_deployments.begin_create_or_update(
+        _deployment(tmp_path, VERSIONED.format(version=2), "v2")
+    )
+    second = client.online_deployments.begin_create_or_update(
+        _deployment(tmp_path, VERSIONED.format(version=3), "v3")
+    )
+    assert second.result().provisioning_state == "Succeeded"
+    assert first.result().provisioning_state == "Succeeded"
+    answer = client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
+    assert json.loads(answer) == {"version": 3}  # the last update wins
+    assert len(_replicas(arm_server)) == 1  # one rollout at a time: no replica of v2 left behind
