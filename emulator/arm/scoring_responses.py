@@ -82,6 +82,10 @@ _NOT_RETURNED = frozenset(
 _SOCKET_SLACK_S = 10.0
 #: Idle connections kept per gateway.
 _MAX_IDLE = 16
+#: Mirrored copies in flight at once; beyond, a copy is dropped (and logged) rather than
+#: piling up threads behind a slow mirror deployment: the copy is best effort, the live
+#: answer never waits for it.
+MAX_MIRRORED_IN_FLIGHT = 32
 
 
 class Unauthorized(ArmError):
@@ -107,6 +111,7 @@ class Scoring:
     def __init__(self, root: EmulatorRoot) -> None:
         self.router = Router(root)
         self._connections = _Connections()
+        self._mirror_slots = threading.BoundedSemaphore(MAX_MIRRORED_IN_FLIGHT)
 
     def handle(
         self,
@@ -211,6 +216,13 @@ class Scoring:
     ) -> None:
         """Send a copy to the mirror deployment in the background; its answer is discarded
         (a failure is logged, never seen by the client)."""
+        if not self._mirror_slots.acquire(blocking=False):
+            logger.warning(
+                "mirror deployment '%s': %d copies already in flight, this one is dropped",
+                mirror.name,
+                MAX_MIRRORED_IN_FLIGHT,
+            )
+            return
 
         def copy() -> None:
             try:
@@ -223,6 +235,8 @@ class Scoring:
                 logger.debug("mirror deployment '%s' answered %d", mirror.name, status)
             except (ArmError, EmulatorError) as exc:
                 logger.info("mirror deployment '%s': %s", mirror.name, exc)
+            finally:
+                self._mirror_slots.release()
 
         threading.Thread(target=copy, name=f"amlemu-mirror-{mirror.name}", daemon=True).start()
 

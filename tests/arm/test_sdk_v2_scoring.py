@@ -31,6 +31,7 @@ from azure.ai.ml.exceptions import MlException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 
+from emulator.arm import scoring_responses
 from emulator.daemon.server import EmulatorServer
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
 from emulator.endpoints.registry import EndpointSpec, OnlineEndpoints
@@ -376,6 +377,35 @@ def test_mirrored_traffic_is_refused_on_a_kubernetes_endpoint(tmp_path: Path) ->
         endpoints.create_or_update("k8s-ep", spec)
     managed, _ = endpoints.create_or_update("k8s-ep", replace(spec, compute=None))
     assert managed.mirror_traffic == {"green": 10}
+
+
+def test_mirrored_copies_beyond_the_bound_are_dropped_not_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow mirror deployment must not pile up threads: copies past the bound are dropped."""
+    monkeypatch.setattr(scoring_responses, "MAX_MIRRORED_IN_FLIGHT", 2)
+    release = threading.Event()
+    started: list[str] = []
+
+    def held(root: EmulatorRoot, workspace_id: int, record: DeploymentRecord) -> None:
+        started.append(record.name)
+        release.wait(30)  # a mirror deployment that does not answer
+
+    monkeypatch.setattr(scoring_responses, "deliver_to", held)
+    root = EmulatorRoot(tmp_path / "root")
+    scoring = scoring_responses.Scoring(root)
+    mirror = DeploymentRecord("ep1", "gray", {}, {}, {}, "Succeeded", None, "", "")
+    for _ in range(5):
+        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", {})
+    deadline = time.monotonic() + 10
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["gray", "gray"]  # two in flight, three dropped
+    release.set()
+    while len(started) < 3 and time.monotonic() < deadline:  # slots free again once answered
+        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", {})
+        time.sleep(0.01)
+    assert len(started) >= 3
 
 
 def test_request_settings_are_read_from_the_iso_durations_the_sdk_sends() -> None:
