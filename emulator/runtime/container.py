@@ -103,6 +103,9 @@ class ContainerConfig:
     service: str | None = None
     replica: int = 0
     liveness: ProbeSettings = field(default_factory=ProbeSettings)
+    #: A readiness probe of its own (SDK v2 deployments): ``None`` = liveness failures take the
+    #: replica out of traffic at once (v1 AKS). See :meth:`Container._watch`.
+    readiness: ProbeSettings | None = None
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     time_scale: float | None = None
     log_path: Path | None = None
@@ -338,12 +341,20 @@ class Container:
             )
 
     def _watch(self, launch: Launch) -> _RunEnd:
-        """Probe one run until it ends, is killed for failing liveness, or stop is requested."""
+        """Probe one run until it ends, is killed for failing liveness, or stop is requested.
+
+        With a readiness probe of its own, the replica gets no traffic before its initial delay
+        (an orchestration delay, so scaled) and leaves traffic only after its
+        ``failure_threshold`` failures, coming back after ``success_threshold`` successes;
+        after start-up one probe, at the shorter of the two periods, serves both."""
         settings = self.config.liveness
-        period = settings.period_seconds * self.scale
+        gate = self.config.readiness
+        ready_settings = gate or settings
+        period = min(settings.period_seconds, ready_settings.period_seconds) * self.scale
         started = time.monotonic()
         live_from = started + settings.initial_delay_seconds
-        readiness, liveness = ProbeCounter(settings), ProbeCounter(settings)
+        ready_from = started + (gate.initial_delay_seconds * self.scale if gate else 0.0)
+        readiness, liveness = ProbeCounter(ready_settings), ProbeCounter(settings)
         ready_at: float | None = None
         next_probe = started
         while not self._stopping.wait(TICK_SECONDS if ready_at is not None else 0):
@@ -352,8 +363,10 @@ class Container:
             if status is not None:
                 return _RunEnd(status, _exit_reason(status), ready_for)
             now = time.monotonic()
-            if ready_at is None:
-                result = http_probe(self._port, settings.timeout_seconds)
+            if ready_at is None and now < ready_from:
+                self._stopping.wait(min(TICK_SECONDS, ready_from - now))
+            elif ready_at is None:
+                result = http_probe(self._port, ready_settings.timeout_seconds)
                 readiness.observe(result)
                 if readiness.passed:
                     ready_at, next_probe = now, now + period
@@ -370,7 +383,11 @@ class Container:
                 result = http_probe(self._port, settings.timeout_seconds)
                 liveness.observe(result)
                 next_probe = time.monotonic() + period
-                self._on_liveness(result)
+                if gate is None:
+                    self._on_liveness(result)
+                else:
+                    readiness.observe(result)
+                    self._on_readiness(readiness)
             if liveness.failed:
                 why = (
                     f"Liveness probe failed {liveness.failures} times "
@@ -388,6 +405,17 @@ class Container:
             self._update(
                 state=ContainerState.UNHEALTHY, reason=f"Liveness probe failed: {result.detail}"
             )
+
+    def _on_readiness(self, readiness: ProbeCounter) -> None:
+        state = self.status.state
+        if readiness.failed and state is ContainerState.HEALTHY:
+            detail = readiness.last.detail if readiness.last else "no answer"
+            self._update(
+                state=ContainerState.UNHEALTHY,
+                reason=f"Readiness probe failed {readiness.failures} times: {detail}",
+            )
+        elif readiness.passed and state is ContainerState.UNHEALTHY:
+            self._update(state=ContainerState.HEALTHY, reason=None)
 
     def _fail(self, end: _RunEnd, restarts: int) -> None:
         tail = self._log_tail()

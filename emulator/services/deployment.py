@@ -42,6 +42,7 @@ class ReplicaTemplate:
     cpu_cores: float | None = None
     memory_gb: float | None = None
     liveness: ProbeSettings = field(default_factory=ProbeSettings)
+    readiness: ProbeSettings | None = None
 
 
 class Deployment:
@@ -226,6 +227,7 @@ class Deployment:
             service=self.name,
             replica=self._counter,
             liveness=template.liveness,
+            readiness=template.readiness,
         )
         backend = self.faults.backend(template.backend) if self.faults else template.backend
         container = Container(config, backend)

@@ -35,6 +35,7 @@ def replica_template(
     cpu_cores: float | None,
     memory_gb: float | None,
     liveness: ProbeSettings,
+    readiness: ProbeSettings | None = None,
 ) -> ReplicaTemplate:
     """Replicas of ``image``: run by Docker when Docker built it, else as processes."""
     return ReplicaTemplate(
@@ -45,6 +46,7 @@ def replica_template(
         cpu_cores=cpu_cores,
         memory_gb=memory_gb,
         liveness=liveness,
+        readiness=readiness,
     )
 
 
