@@ -37,6 +37,17 @@ def _deployments(
 def _body(state: WorkspaceState, record: DeploymentRecord) -> dict[str, Any]:
     """A deployment as ARM returns it (``scaleSettings.scaleType`` is required by the SDK)."""
     ws = state.record
+    properties = {
+        **record.properties,
+        "endpointComputeType": record.properties.get("endpointComputeType") or "Managed",
+        "scaleSettings": record.properties.get("scaleSettings") or {"scaleType": "Default"},
+        "provisioningState": record.state,
+    }
+    if properties["endpointComputeType"] == "Kubernetes":
+        # azure-ai-ml 1.35 reads resources back from every Kubernetes deployment and crashes on
+        # null: an empty object reads as "no resources".
+        resources = record.properties.get("containerResourceRequirements")
+        properties["containerResourceRequirements"] = resources or {}
     return {
         "id": f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
         f"{PROVIDER}/workspaces/{ws.name}/onlineEndpoints/{record.endpoint}/deployments/"
@@ -48,12 +59,7 @@ def _body(state: WorkspaceState, record: DeploymentRecord) -> dict[str, Any]:
         "tags": record.tags,
         "sku": record.sku,
         "systemData": {"createdAt": record.created_time, "lastModifiedAt": record.modified_time},
-        "properties": {
-            **record.properties,
-            "endpointComputeType": record.properties.get("endpointComputeType") or "Managed",
-            "scaleSettings": record.properties.get("scaleSettings") or {"scaleType": "Default"},
-            "provisioningState": record.state,
-        },
+        "properties": properties,
     }
 
 

@@ -11,7 +11,9 @@ managed endpoints.
 Its deployments are ``KubernetesOnlineDeployment`` s (``endpointComputeType: Kubernetes``); their
 ``instance_type`` is one of the compute's instance types (its default one when not given), and
 their ``resources`` obey Kubernetes' request/limit rules. The replicas run as a managed
-deployment's do (:mod:`emulator.endpoints.provisioning`).
+deployment's do (:mod:`emulator.endpoints.provisioning`), limited as the pods would be: the CPU
+and memory limits of the deployment's ``resources``, else of its instance type (Kubernetes puts
+no limit where none is given).
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import re
 from typing import Any
 
 from emulator.compute.kubernetes import KubernetesComputes
-from emulator.compute.quantities import check_resources
+from emulator.compute.quantities import check_resources, parse_quantity
 from emulator.compute.registry import ComputeRegistry
-from emulator.endpoints.registry import EndpointRecord
+from emulator.endpoints.deployments import DeploymentRecord
+from emulator.endpoints.registry import EndpointRecord, OnlineEndpoints
 from emulator.exceptions import BadArgument
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
 
 KUBERNETES = "Kubernetes"
+_GIB = 2.0**30
 _COMPUTE_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
     r"Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)/computes/(?P<name>[^/]+)/?",
@@ -119,6 +123,31 @@ def check_deployment(
         resources.get("containerResourceRequests") or {},
         resources.get("containerResourceLimits") or {},
     )
+
+
+def replica_limits(
+    root: EmulatorRoot, workspace: WorkspaceRecord, record: DeploymentRecord
+) -> tuple[float | None, float | None]:
+    """(CPU cores, memory GiB) each replica of the Kubernetes deployment ``record`` is limited
+    to: its ``resources`` limits, else its instance type's, per resource; None where neither
+    sets one. :class:`BadArgument` when the compute no longer has the instance type."""
+    endpoint = OnlineEndpoints(root, workspace.id).get(record.endpoint)
+    compute = (
+        None
+        if endpoint.compute is None
+        else KubernetesComputes(root, workspace).find(endpoint.compute)
+    )
+    limits: dict[str, object] = {}
+    if compute is not None:
+        wanted = record.properties.get("instanceType")
+        _, spec = compute.instance_type(wanted if isinstance(wanted, str) else None)
+        limits.update((spec.get("resources") or {}).get("limits") or {})
+    resources = record.properties.get("containerResourceRequirements") or {}
+    own = resources.get("containerResourceLimits") or {}
+    limits.update({k: v for k, v in own.items() if v is not None})
+    cpu = parse_quantity(limits["cpu"]) if limits.get("cpu") is not None else None
+    memory = parse_quantity(limits["memory"]) if limits.get("memory") is not None else None
+    return cpu, None if memory is None else memory / _GIB
 
 
 def _compute_name(workspace: WorkspaceRecord, compute: str) -> str:

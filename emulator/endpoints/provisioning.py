@@ -28,6 +28,7 @@ from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
 from emulator.endpoints.instances import InstancePlan, check_quota, plan
+from emulator.endpoints.kubernetes import replica_limits
 from emulator.environments.environment import Environment
 from emulator.exceptions import BadArgument, EmulatorError, NotFound, OperationFailed
 from emulator.images.build import log_path, start_build, wait_for_build
@@ -161,8 +162,16 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     image = build_image(workspace, record, work)
+    cpu_cores, memory_gb = instances.cpu_cores, instances.memory_gb
+    if instances.size is None:  # a Kubernetes deployment: its pods' limits
+        cpu_cores, memory_gb = replica_limits(workspace.root, workspace.record, record)
     template = replica_template(
-        image, instances.environment, instances.cpu_cores, instances.memory_gb, instances.liveness
+        image,
+        instances.environment,
+        cpu_cores,
+        memory_gb,
+        instances.liveness,
+        instances.readiness,
     )
     settings = _front(instances)
     live = running(workspace, record.endpoint, record.name)

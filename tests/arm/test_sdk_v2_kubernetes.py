@@ -30,7 +30,9 @@ from azure.identity import DefaultAzureCredential
 
 from emulator import AksCompute, ComputeTarget, Workspace
 from emulator.daemon.server import EmulatorServer
+from emulator.services.online import online
 from emulator.settings import BUILDER_ENV
+from emulator.state import workspace_states
 
 SUB = "11111111-2222-3333-4444-555555555555"
 CLUSTER = (
@@ -179,8 +181,17 @@ def _k8s_deployment(
     )
 
 
+def _limits(server: EmulatorServer, endpoint: str, deployment: str) -> set[tuple[Any, Any]]:
+    """(CPU cores, memory GiB) the running replicas of ``deployment`` are limited to."""
+    state = workspace_states(server.root).get(SUB, "rg", "ws")
+    assert state is not None
+    live = online(server.root.path, state.id, endpoint, deployment)
+    assert live is not None
+    return {(c.config.cpu_cores, c.config.memory_gb) for c in live.containers()}
+
+
 def test_a_kubernetes_endpoint_runs_a_deployment_on_an_instance_type_and_answers(
-    k8s_client: MLClient, tmp_path: Path
+    k8s_client: MLClient, tmp_path: Path, arm_server: EmulatorServer
 ) -> None:
     client = k8s_client
     _attach(client, instanceTypes={"small": SMALL})
@@ -205,6 +216,13 @@ def test_a_kubernetes_endpoint_runs_a_deployment_on_an_instance_type_and_answers
     assert fetched.resources is not None
     assert fetched.resources.requests is not None and fetched.resources.limits is not None
     assert (fetched.resources.requests.cpu, fetched.resources.limits.memory) == ("250m", "1Gi")
+    assert _limits(arm_server, "k8s-ep", "blue") == {(0.5, 1.0)}  # the pod's limits
+    # No instance type, no resources: the compute's default type (Azure's 2 CPU / 2Gi) limits it.
+    green = client.online_deployments.begin_create_or_update(
+        _k8s_deployment(tmp_path, "green", "k8s-ep")
+    ).result()
+    assert (green.provisioning_state, green.resources) == ("Succeeded", None)
+    assert _limits(arm_server, "k8s-ep", "green") == {(2.0, 2.0)}
 
     endpoint = client.online_endpoints.get("k8s-ep")
     assert isinstance(endpoint, KubernetesOnlineEndpoint)
