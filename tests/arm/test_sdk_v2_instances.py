@@ -1,7 +1,8 @@
 """What an online deployment's instances get, through the real ``azure-ai-ml`` client:
 ``instance_count`` replicas, the CPU and memory of ``instance_type``'s VM size as their limits,
-Azure's probe timings, App Insights' variables; an unknown size, a bad count and a core quota
-overrun are refused as Azure refuses them; a bad conda spec fails with the build log."""
+Azure's liveness and readiness probe timings, App Insights' variables; an unknown size, a bad
+count and a core quota overrun are refused as Azure refuses them; a bad conda spec fails with
+the build log."""
 
 from __future__ import annotations
 
@@ -96,6 +97,7 @@ def test_instances_get_the_count_the_vm_size_the_probes_and_app_insights(
             instance_type="Standard_F4s_v2",
             instance_count=2,
             liveness_probe=probe,
+            readiness_probe=ProbeSettings(period=3, failure_threshold=2),
             app_insights_enabled=True,
         )
     ).result()
@@ -112,6 +114,10 @@ def test_instances_get_the_count_the_vm_size_the_probes_and_app_insights(
         liveness = config.liveness
         assert (liveness.initial_delay_seconds, liveness.period_seconds) == (30, 5)
         assert (liveness.timeout_seconds, liveness.failure_threshold) == (3, 4)
+        readiness = config.readiness
+        assert readiness is not None  # Azure's defaults where the probe leaves them out
+        assert (readiness.period_seconds, readiness.failure_threshold) == (3, 2)
+        assert (readiness.initial_delay_seconds, readiness.timeout_seconds) == (10, 2)
         assert config.environment["AML_APP_INSIGHTS_ENABLED"] == "true"
     assert "insights true" in client.online_deployments.get_logs("blue", "ep-size", lines=100)
 
