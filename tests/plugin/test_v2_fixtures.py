@@ -3,10 +3,12 @@ test's own (or, with ``--aml-daemon``, the running daemon), every variable put b
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,27 @@ from emulator.settings import ROOT_ENV
 from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
 
+# The inner sessions run in this process (pytester's runpytest), and pytester removes the modules
+# a session imported when it ends: azure-ai-ml and requests imported there first would be imported
+# again by the next session while objects of the first import live on (requests then refuses its
+# own CookieJar). Imported here, they stay.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import azure.ai.ml
+    import azure.identity  # noqa: F401
+
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+_RUNS = itertools.count()
+
+
+def _inner(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """An inner session in this process with a basetemp of its own: pytester's default (beside
+    the test's directory) is shared by every in-process session of this xdist worker, and an
+    emulator root path used again in one process confuses the runtime's per-process records."""
+    basetemp = pytester.path / f"basetemp-{next(_RUNS)}"
+    return pytester.runpytest(*QUIET, "-W", "ignore", f"--basetemp={basetemp}", *args)
+
+
 #: An inner test module: creates an endpoint and writes what it saw to ``seen-<test>.json``.
 INNER = """
 import json, os
@@ -96,7 +118,7 @@ def test_a_test_deploys_and_invokes_and_its_replicas_stop_with_it(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_deploying=DEPLOYING)
-    pytester.runpytest(*QUIET, "-W", "ignore").assert_outcomes(passed=1)
+    _inner(pytester).assert_outcomes(passed=1)
     assert not [d.name for d in HOST.deployments() if d.name.startswith("v2:plug:")]
 
 
@@ -112,7 +134,7 @@ def test_each_test_has_its_own_emulator_and_every_variable_comes_back(
     monkeypatch.delenv("ARM_CLOUD_METADATA_URL", raising=False)
     before = _environ()
     pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest(*QUIET, "-W", "ignore")
+    result = _inner(pytester)
     result.assert_outcomes(passed=2)
 
     first, second = (
@@ -163,12 +185,12 @@ def test_a_running_daemon_is_used_only_when_asked(
     pytester.makepyfile(test_inner=INNER)
     port = (daemon / "daemon" / "daemon.port").read_text().strip()
 
-    pytester.runpytest(*QUIET, "-W", "ignore", "-k", "one").assert_outcomes(passed=1)
+    _inner(pytester, "-k", "one").assert_outcomes(passed=1)
     seen = json.loads((pytester.path / "seen-first.json").read_text())
     assert f":{port}/" not in seen["metadata"]
     assert _endpoints(daemon) == []  # the user's daemon was left alone
 
-    attached = pytester.runpytest(*QUIET, "-W", "ignore", "-k", "one", "--aml-daemon")
+    attached = _inner(pytester, "-k", "one", "--aml-daemon")
     attached.assert_outcomes(passed=1)
     seen = json.loads((pytester.path / "seen-first.json").read_text())
     assert f"https://127.0.0.1:{port}/" in seen["metadata"]
@@ -180,7 +202,7 @@ def test_aml_daemon_without_a_daemon_fails_saying_how_to_start_one(
 ) -> None:
     monkeypatch.setenv(ROOT_ENV, str(tmp_path / "idle-root"))
     pytester.makepyfile(test_inner="def test_env(aml_v2_env):\n    pass\n")
-    result = pytester.runpytest(*QUIET, "--aml-daemon")
+    result = _inner(pytester, "--aml-daemon")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [f"*--aml-daemon: no emulator daemon runs for {tmp_path / 'idle-root'}. Start one with*"]
@@ -257,4 +279,4 @@ def test_default(aml_ml_client, tmp_path, monkeypatch):
 
 def test_a_deployment_named_in_one_test_never_routes_the_next(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_named=NAMED_THEN_DEFAULT)
-    pytester.runpytest(*QUIET, "-W", "ignore").assert_outcomes(passed=2)
+    _inner(pytester).assert_outcomes(passed=2)
