@@ -1,7 +1,8 @@
 """SDK v2 online endpoints and their deployments as people see them (the portal's "Endpoints"
-blades, beside the v1 services): per endpoint its auth mode, scoring URI, traffic and mirrored
-traffic; per deployment its provisioning state (with Azure's error), instance type and count,
-what it runs, and its replicas' logs.
+blades, beside the v1 services): per endpoint its type (managed, or Kubernetes on an attached
+compute), auth mode, scoring URI, traffic and mirrored traffic; per deployment its
+provisioning state (with Azure's error), instance type and count, what it runs, and its
+replicas' logs.
 
 Read from the endpoint state (:mod:`emulator.endpoints`) and the replicas' log files, so any
 process sees what the daemon (or a script's own server) created. The scoring URI is on the port
@@ -84,6 +85,8 @@ def _endpoint(
         uri = scoring_uri(ArmContext(state.root, base_url, ""), state, record.name)
     return {
         "name": record.name,
+        "kind": "Kubernetes" if record.compute else "Managed",
+        "compute": record.compute,
         "authMode": AUTH_MODES.get(record.auth_mode, record.auth_mode),
         "scoringUri": uri,
         "description": record.description,

@@ -33,6 +33,9 @@ def init():
 def run(raw):
     return raw
 """
+CLUSTER = (
+    "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"
+)
 CRASHING = "def init():\n    raise RuntimeError('weights are corrupt')\n\ndef run(raw):\n    pass\n"
 
 
@@ -65,11 +68,16 @@ def _deploy(client: Any, work: Path, endpoint: str, name: str, script: str, coun
 @pytest.fixture(scope="module")
 def v2_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V2World]:
     """Endpoint ``shop`` (key): ``blue`` on two instances with all the traffic, ``green``
-    mirrored 20 %; endpoint ``crashy`` (aml_token): ``bad``, whose ``init()`` raises."""
+    mirrored 20 %; endpoint ``crashy`` (aml_token): ``bad``, whose ``init()`` raises; endpoint
+    ``k8s-ep`` on the attached Kubernetes compute ``k8s``, without deployments."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from azure.ai.ml import MLClient
-        from azure.ai.ml.entities import ManagedOnlineEndpoint
+        from azure.ai.ml.entities import (
+            KubernetesCompute,
+            KubernetesOnlineEndpoint,
+            ManagedOnlineEndpoint,
+        )
         from azure.core.exceptions import HttpResponseError
         from azure.identity import DefaultAzureCredential
 
@@ -97,6 +105,12 @@ def v2_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V2World]:
         client.online_endpoints.begin_create_or_update(
             ManagedOnlineEndpoint(name="crashy", auth_mode="aml_token")
         ).result()
+        client.compute.begin_create_or_update(
+            KubernetesCompute(name="k8s", resource_id=CLUSTER, namespace="azureml")
+        ).result()
+        client.online_endpoints.begin_create_or_update(
+            KubernetesOnlineEndpoint(name="k8s-ep", compute="k8s")
+        ).result()
         blue = _deploy(client, work, "shop", "blue", SCORE, 2)
         green = _deploy(client, work, "shop", "green", SCORE, 1)
         bad = _deploy(client, work, "crashy", "bad", CRASHING, 1)
@@ -121,7 +135,7 @@ def test_the_deployments_page_lists_online_endpoints_beside_the_services(
 ) -> None:
     page = portal.get("/services").text
     shop = page.split('id="endpoint-shop"')[1].split("</tr>")[0]
-    assert ">Key<" in shop
+    assert "<td>Managed</td><td>Key</td>" in shop
     assert v2_world.scoring_uri in shop
     assert "blue=100" in shop and "green=20" in shop
     assert (
@@ -129,6 +143,8 @@ def test_the_deployments_page_lists_online_endpoints_beside_the_services(
     )
     crashy = page.split('id="endpoint-crashy"')[1].split("</tr>")[0]
     assert "AMLToken" in crashy and "Failed" in crashy
+    k8s = page.split('id="endpoint-k8s-ep"')[1].split("</tr>")[0]
+    assert "<td>Kubernetes on k8s</td><td>Key</td>" in k8s
 
 
 def test_an_endpoint_page_shows_each_deployment_with_its_share_and_error(portal: Client) -> None:
@@ -159,7 +175,7 @@ def test_without_a_server_the_scoring_uri_is_not_offered(v2_world: V2World) -> N
 def test_an_unknown_endpoint_or_deployment_is_a_404_naming_what_exists(portal: Client) -> None:
     missing = portal.get("/endpoints/nope")
     assert missing.status_code == 404
-    assert "'crashy', 'shop'" in html.unescape(missing.text)
+    assert "'crashy', 'k8s-ep', 'shop'" in html.unescape(missing.text)
     deployment = portal.get("/endpoints/shop/deployments/red")
     assert deployment.status_code == 404
     assert "'blue', 'green'" in html.unescape(deployment.text)
