@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator.arm import (
     asset_responses,
+    batch_responses,
     compute_responses,
     deployment_responses,
     endpoint_responses,
@@ -37,6 +38,8 @@ _VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
 _ENDPOINT = _WORKSPACE + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
 _DEPLOYMENT = _ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 _COMPUTE = _WORKSPACE + r"/computes/(?P<compute>[^/]+)"
+_BATCH_ENDPOINT = _WORKSPACE + r"/batchEndpoints/(?P<endpoint>[^/]+)"
+_BATCH_DEPLOYMENT = _BATCH_ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,25 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": compute_responses.delete_compute,
         },
     ),
+    _route(_WORKSPACE + "/batchEndpoints", {"GET": batch_responses.list_endpoints}),
+    _route(
+        _BATCH_ENDPOINT,
+        {
+            "GET": batch_responses.get_endpoint,
+            "PUT": batch_responses.put_endpoint,
+            "DELETE": batch_responses.delete_endpoint,
+        },
+    ),
+    _route(_BATCH_ENDPOINT + "/deployments", {"GET": batch_responses.list_deployments}),
+    _route(
+        _BATCH_DEPLOYMENT,
+        {
+            "GET": batch_responses.get_deployment,
+            "PUT": batch_responses.put_deployment,
+            "DELETE": batch_responses.delete_deployment,
+        },
+    ),
+    _route(_BATCH_DEPLOYMENT + "/operationStatus", {"GET": batch_responses.operation_status}),
 )
 
 

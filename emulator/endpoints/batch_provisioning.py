@@ -1,0 +1,87 @@
+"""Provisioning a batch deployment: its image, built when the deployment is created.
+
+Azure builds a batch deployment's environment when the deployment is created, not when a job
+first runs, so a bad conda specification fails the create (the operation ends ``Failed`` with
+the build log). The build is the online deployments' (:func:`emulator.endpoints.provisioning.
+build_image`: the same model, code and environment resolution, the same image cache), so a
+batch and an online deployment of the same code share an image. Jobs later run in it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from emulator.endpoints.batch import BatchDeploymentRecord, BatchDeployments
+from emulator.endpoints.deployments import DeploymentRecord
+from emulator.endpoints.provisioning import WorkspaceAssets, build_image
+from emulator.exceptions import BadArgument, EmulatorError
+
+
+def check_buildable(name: str, properties: dict[str, Any]) -> None:
+    """What Azure refuses before storing a model batch deployment: no model, no environment, no
+    scoring script (:class:`BadArgument` naming what is missing and how to give it)."""
+    model = properties.get("model") or {}
+    code = properties.get("codeConfiguration") or {}
+    missing = [
+        what
+        for what, present in (
+            ("model", isinstance(model, dict) and model.get("assetId")),
+            ("environment", properties.get("environmentId")),
+            ("code_configuration", code.get("codeId") and code.get("scoringScript")),
+        )
+        if not present
+    ]
+    if missing:
+        raise BadArgument(
+            f"Batch deployment '{name}' has no {', '.join(missing)}. [emulator] A model batch "
+            "deployment needs a registered model, an environment and code_configuration (code "
+            "and scoring_script); MLflow deployments without code are not emulated yet.",
+            code="UserError",
+        )
+
+
+def start(workspace: WorkspaceAssets, record: BatchDeploymentRecord) -> threading.Thread:
+    """:func:`apply` in a background thread (the ARM face answers the PUT meanwhile)."""
+    thread = threading.Thread(
+        target=apply,
+        args=(workspace, record),
+        name=f"amlemu-batch-{record.endpoint}-{record.name}",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def apply(
+    workspace: WorkspaceAssets, record: BatchDeploymentRecord
+) -> BatchDeploymentRecord | None:
+    """Build the image of ``record`` and store the outcome (``Succeeded`` with the image, or
+    ``Failed`` with Azure's error). Never raises: the operation the client polls must end.
+    ``None`` when the deployment was deleted or replaced meanwhile."""
+    deployments = BatchDeployments(workspace.root, workspace.id)
+    props = record.properties
+    online_shape = DeploymentRecord(
+        endpoint=record.endpoint,
+        name=record.name,
+        properties={
+            "model": props["model"]["assetId"],
+            "codeConfiguration": props["codeConfiguration"],
+            "environmentId": props["environmentId"],
+        },
+        tags={},
+        sku={},
+        state=record.state,
+        error=None,
+        created_time=record.created_time,
+        modified_time=record.modified_time,
+    )
+    work = workspace.directory / "batch" / record.endpoint.lower() / record.name.lower()
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        image = build_image(workspace, online_shape, work)
+    except Exception as exc:  # anything: the operation must end Failed
+        message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+        code = exc.code if isinstance(exc, EmulatorError) else "InternalServerError"
+        return deployments.set_state(record, "Failed", {"code": code, "message": message})
+    return deployments.set_state(record, "Succeeded", image=f"{image.name}:{image.version}")
