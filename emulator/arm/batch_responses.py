@@ -58,7 +58,6 @@ def endpoint_body(
     ctx: ArmContext, state: WorkspaceState, record: BatchEndpointRecord
 ) -> dict[str, Any]:
     """A batch endpoint as ARM returns it (what ``BatchEndpoint._from_rest_object`` reads)."""
-    defaults = {"deploymentName": record.default_deployment} if record.default_deployment else {}
     return {
         "id": f"{_workspace_id(state)}/batchEndpoints/{record.name}",
         "name": record.name,
@@ -72,7 +71,9 @@ def endpoint_body(
             "authMode": "AADToken",
             "description": record.description,
             "properties": {},
-            "defaults": defaults,
+            # Always present: without it the client's endpoint.defaults is None and the
+            # documented ``endpoint.defaults.deployment_name = ...`` raises AttributeError.
+            "defaults": {"deploymentName": record.default_deployment},
             "provisioningState": "Succeeded",
             "scoringUri": jobs_uri(ctx, state, record.name),
             "swaggerUri": None,

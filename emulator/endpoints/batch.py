@@ -223,11 +223,17 @@ class BatchDeployments:
         self, endpoint: str, name: str, properties: dict[str, Any], tags: dict[str, str]
     ) -> BatchDeploymentRecord:
         """Create ``name`` in state ``Creating``, or replace it in state ``Updating`` (the
-        creation time is kept). ``properties`` get Azure's defaults for what they leave out."""
+        creation time is kept). ``properties`` get Azure's defaults for what they leave out. The
+        first deployment of an endpoint without a default becomes its default, as in Azure."""
         check_name(name, "deployment")
         filled = with_defaults(name, properties)
         now = timestamp()
-        with self._db.read() as conn:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE batch_endpoints SET default_deployment = ? WHERE workspace_id = ? "
+                "AND name = ? AND default_deployment IS NULL",
+                (name, self.workspace_id, endpoint),
+            )
             conn.execute(
                 "INSERT INTO batch_deployments VALUES "
                 "(?, ?, ?, ?, ?, 'Creating', NULL, NULL, ?, ?) "

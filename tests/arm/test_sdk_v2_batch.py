@@ -100,6 +100,7 @@ def test_a_model_batch_deployment_keeps_its_settings_and_fills_azures_defaults(
 ) -> None:
     code = _code(tmp_path)
     client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="bep")).result()
+    assert client.batch_endpoints.get("bep").defaults.deployment_name is None
     deployment = ModelBatchDeployment(
         name="tuned",
         endpoint_name="bep",
@@ -122,6 +123,8 @@ def test_a_model_batch_deployment_keeps_its_settings_and_fills_azures_defaults(
     created = client.batch_deployments.begin_create_or_update(deployment).result()
     assert (created.name, created.provisioning_state) == ("tuned", "Succeeded")
 
+    # The endpoint's first deployment becomes its default; later ones do not.
+    assert client.batch_endpoints.get("bep").defaults.deployment_name == "tuned"
     got = client.batch_deployments.get("tuned", "bep")
     assert got.endpoint_name == "bep"
     assert (got.mini_batch_size, got.max_concurrency_per_instance) == (5, 3)
@@ -145,6 +148,7 @@ def test_a_model_batch_deployment_keeps_its_settings_and_fills_azures_defaults(
         )
     ).result()
     plain = client.batch_deployments.get("plain", "bep")
+    assert client.batch_endpoints.get("bep").defaults.deployment_name == "tuned"
     assert (plain.mini_batch_size, plain.max_concurrency_per_instance) == (10, 1)
     assert (plain.output_action, plain.output_file_name) == ("append_row", "predictions.csv")
     assert (plain.retry_settings.max_retries, plain.retry_settings.timeout) == (3, 30)
