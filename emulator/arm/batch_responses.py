@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
+from emulator.batch.settings import BatchSettings
 from emulator.endpoints import batch_provisioning
 from emulator.endpoints.batch import (
     IN_PROGRESS,
@@ -191,6 +192,7 @@ def put_deployment(
     state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     body = _body_object(request, "batch deployment")
     properties = dict(body["properties"])
+    BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
     batch_provisioning.check_buildable(deployment, properties)
     record = deployments.put(ep.name, deployment, properties, body.get("tags") or {})
     batch_provisioning.start(state, record)

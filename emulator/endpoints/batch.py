@@ -48,7 +48,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "resources": {"instanceCount": 1, "properties": {}},
     "environmentVariables": {},
 }
-OUTPUT_ACTIONS = ("AppendRow", "SummaryOnly")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batch_endpoints (
@@ -226,7 +225,7 @@ class BatchDeployments:
         creation time is kept). ``properties`` get Azure's defaults for what they leave out. The
         first deployment of an endpoint without a default becomes its default, as in Azure."""
         check_name(name, "deployment")
-        filled = with_defaults(name, properties)
+        filled = with_defaults(properties)
         now = timestamp()
         with self._db.transaction() as conn:
             conn.execute(
@@ -318,41 +317,17 @@ class BatchDeployments:
             )
 
 
-def with_defaults(name: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """``properties`` with Azure's values for the settings left out, checked as Azure checks
-    them (:class:`BadArgument` naming the setting)."""
+def with_defaults(properties: dict[str, Any]) -> dict[str, Any]:
+    """``properties`` with Azure's values for the settings left out (what a deployment reads
+    back with). Their types and ranges are checked by the face before storing, with
+    :meth:`emulator.batch.settings.BatchSettings.from_properties`, the rules jobs run by."""
     filled = {k: v for k, v in properties.items() if v is not None and k != "provisioningState"}
     for key, default in DEFAULT_SETTINGS.items():
         if isinstance(default, dict) and isinstance(filled.get(key), dict):
             filled[key] = {**default, **{k: v for k, v in filled[key].items() if v is not None}}
         else:
             filled.setdefault(key, default)
-    if filled["outputAction"] not in OUTPUT_ACTIONS:
-        raise _bad(name, "output_action", "must be 'append_row' or 'summary_only'")
-    for key, setting in (
-        ("miniBatchSize", "mini_batch_size"),
-        ("maxConcurrencyPerInstance", "max_concurrency_per_instance"),
-    ):
-        if not isinstance(filled[key], int) or filled[key] < 1:
-            raise _bad(name, setting, f"must be a positive integer, not {filled[key]!r}")
-    count = filled["resources"].get("instanceCount")
-    if not isinstance(count, int) or count < 1:
-        raise _bad(name, "instance_count", f"must be a positive integer, not {count!r}")
-    threshold = filled["errorThreshold"]
-    if not isinstance(threshold, int) or threshold < -1:
-        raise _bad(name, "error_threshold", f"must be -1 (no limit) or >= 0, not {threshold!r}")
-    retries = filled["retrySettings"].get("maxRetries")
-    if not isinstance(retries, int) or retries < 0:
-        raise _bad(name, "retry_settings.max_retries", f"must be >= 0, not {retries!r}")
     return filled
-
-
-def _bad(name: str, setting: str, rule: str) -> BadArgument:
-    return BadArgument(
-        f"Batch deployment '{name}': {setting} {rule}. [emulator] Fix it in the deployment's "
-        "settings (ModelBatchDeploymentSettings).",
-        code="UserError",
-    )
 
 
 def _endpoint(row: sqlite3.Row) -> BatchEndpointRecord:

@@ -207,3 +207,26 @@ def test_a_bad_conda_spec_fails_the_batch_deployment_with_the_build_log(
     assert "ImageBuildFailure" in str(failed.value)
     assert "amlemu-no-such-package" in str(failed.value)  # the build log's tail names it
     assert client.batch_deployments.get("broken", "bep").provisioning_state == "Failed"
+
+
+def test_a_bad_setting_is_refused_before_the_deployment_is_stored(
+    client: MLClient, tmp_path: Path
+) -> None:
+    client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="bep")).result()
+    with pytest.raises(HttpResponseError, match="mini_batch_size is 0") as refused:
+        client.batch_deployments.begin_create_or_update(
+            ModelBatchDeployment(
+                name="zero",
+                endpoint_name="bep",
+                model=Model(path=str(_code(tmp_path) / "score.py")),
+                code_configuration=CodeConfiguration(
+                    code=str(tmp_path / "src"), scoring_script="score.py"
+                ),
+                environment=Environment(image=IMAGE),
+                compute="cpu-cluster",
+                settings=ModelBatchDeploymentSettings(mini_batch_size=0),
+            )
+        ).result()
+    assert refused.value.status_code == 400
+    assert list(client.batch_deployments.list("bep")) == []
+    assert client.batch_endpoints.get("bep").defaults.deployment_name is None
