@@ -23,12 +23,13 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.assets import datastore
 from emulator.assets.blob_containers import BlobContainers
+from emulator.assets.datastore import DEFAULT_DATASTORE
 from emulator.exceptions import BadArgument
 from emulator.models.records import ModelRecord
 from emulator.state import WorkspaceState
 
-DEFAULT_DATASTORE = "workspaceblobstore"
 _DATASTORE_URI = re.compile(
     r"azureml://(?:.*/)?datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)", re.IGNORECASE
 )
@@ -50,18 +51,12 @@ class Conflict(ArmError):
 
 def storage_account(state: WorkspaceState) -> str:
     """The workspace's storage account name (lower-case alphanumerics, as Azure's)."""
-    name = "".join(c for c in state.record.name.lower() if c.isalnum())
-    return (name + "storage")[:24]
+    return datastore.storage_account(state.record)
 
 
 def blob_container(state: WorkspaceState) -> str:
     """The default datastore's container: ``azureml-blobstore-<guid>`` as in Azure."""
-    key = f"{state.record.subscription_id}/{state.record.resource_group}/{state.record.name}"
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return (
-        f"azureml-blobstore-{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-"
-        f"{digest[20:32]}"
-    )
+    return datastore.blob_container(state.record)
 
 
 def _arm_id(state: WorkspaceState, *parts: str) -> str:

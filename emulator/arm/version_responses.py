@@ -32,7 +32,8 @@ def _store(state: WorkspaceState, kind: Kind) -> AssetVersions:
     return AssetVersions(state.root, state.id, kind)
 
 
-def _base_id(state: WorkspaceState) -> str:
+def workspace_arm_id(state: WorkspaceState) -> str:
+    """The workspace's ARM id, the prefix of its assets' ids (as stored: its own casing)."""
     r = state.record
     return (
         f"/subscriptions/{r.subscription_id}/resourceGroups/{r.resource_group}/providers/"
@@ -51,7 +52,7 @@ def _version_body(state: WorkspaceState, asset: AssetVersion) -> dict[str, Any]:
         properties.setdefault("environmentType", "UserCreated")
         properties.setdefault("osType", "Linux")
     return {
-        "id": f"{_base_id(state)}/{asset.kind}/{asset.name}/versions/{asset.version}",
+        "id": f"{workspace_arm_id(state)}/{asset.kind}/{asset.name}/versions/{asset.version}",
         "name": asset.version,
         "type": f"{PROVIDER}/workspaces/{asset.kind}/versions",
         "systemData": {"createdAt": asset.created_time, "lastModifiedAt": asset.created_time},
@@ -65,7 +66,8 @@ def _content_hash(asset: AssetVersion) -> str | None:
     return properties.get("hash_sha256") if isinstance(properties, dict) else None
 
 
-def _not_found(rg: str, ws: str, *path: str) -> ResourceNotFound:
+def not_found(rg: str, ws: str, *path: str) -> ResourceNotFound:
+    """ARM's 404 for the workspace resource ``path`` (``environments/env/versions/1``)."""
     return ResourceNotFound(
         f"The Resource '{PROVIDER}/workspaces/{ws}/{'/'.join(path)}' under resource group "
         f"'{rg}' was not found."
@@ -86,9 +88,9 @@ def get_container(
     store = _store(state, _kind(kind))
     versions = store.versions(name)
     if not versions:
-        raise _not_found(resource_group, workspace, kind, name)
+        raise not_found(resource_group, workspace, kind, name)
     return {
-        "id": f"{_base_id(state)}/{store.kind}/{name}",
+        "id": f"{workspace_arm_id(state)}/{store.kind}/{name}",
         "name": name,
         "type": f"{PROVIDER}/workspaces/{store.kind}",
         "properties": {
@@ -140,7 +142,7 @@ def get_version(
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
     asset = _store(state, _kind(kind)).get(name, version)
     if asset is None:
-        raise _not_found(resource_group, workspace, kind, name, "versions", version)
+        raise not_found(resource_group, workspace, kind, name, "versions", version)
     return _version_body(state, asset)
 
 

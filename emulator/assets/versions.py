@@ -1,5 +1,5 @@
-"""Versioned SDK v2 assets of a workspace that SDK v1 has no registry for: environments and
-code. Each version is the specification the client sent (image, conda file, code URI, tags...),
+"""Versioned SDK v2 assets of a workspace that SDK v1 has no registry for: environments, code
+and data. Each version is the specification the client sent (image, conda file, code URI, tags...),
 stored as JSON in ``<root>/assets/versions.sqlite3``.
 
 Versions are immutable, as in Azure: putting an existing version again with the same
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from emulator.exceptions import BadArgument, Conflict
 from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
-Kind = Literal["environments", "codes"]
+Kind = Literal["environments", "codes", "data"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asset_versions (
@@ -48,7 +49,7 @@ class AssetVersion:
 
 
 class AssetVersions:
-    """The ``kind`` assets (environments or codes) of the workspace ``workspace_id``."""
+    """The ``kind`` assets (environments, codes or data) of the workspace ``workspace_id``."""
 
     def __init__(self, root: EmulatorRoot, workspace_id: int, kind: Kind) -> None:
         self.workspace_id = workspace_id
@@ -57,8 +58,12 @@ class AssetVersions:
         directory.mkdir(exist_ok=True)
         self._db = Database(directory / "versions.sqlite3", schema=_SCHEMA, version=1)
 
-    def put(self, name: str, version: str, spec: dict[str, Any]) -> AssetVersion:
-        """Store ``version`` of ``name``; an existing version must have the same ``spec``."""
+    def put(
+        self, name: str, version: str, spec: dict[str, Any], mutable: Collection[str] = ()
+    ) -> AssetVersion:
+        """Store ``version`` of ``name``; an existing version must have the same ``spec``, but
+        for the ``mutable`` keys, which are updated (Azure lets a data version's description,
+        tags and archived flag change)."""
         _check(name, version)
         singular = self.kind.removesuffix("s")
         with self._db.read() as conn:
@@ -78,7 +83,12 @@ class AssetVersions:
                             timestamp(),
                         ),
                     )
-                elif json.loads(row["spec"]) != spec:
+                elif _without(json.loads(row["spec"]), mutable) == _without(spec, mutable):
+                    conn.execute(
+                        "UPDATE asset_versions SET spec=? WHERE seq=?",
+                        (json.dumps(spec), row["seq"]),
+                    )
+                else:
                     raise Conflict(
                         f"The {singular} {name}:{version} already exists with a different "
                         "definition, and asset versions are immutable. Give the changed "
@@ -126,6 +136,10 @@ def _version(row: sqlite3.Row) -> AssetVersion:
     return AssetVersion(
         row["kind"], row["name"], row["version"], json.loads(row["spec"]), row["created_time"]
     )
+
+
+def _without(spec: dict[str, Any], keys: Collection[str]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k not in keys}
 
 
 def _check(name: str, version: str) -> None:

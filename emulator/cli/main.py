@@ -14,6 +14,7 @@ from emulator._version import SDK_VERSION, __version__
 from emulator.cli import (
     build_log_cmd,
     daemon_cmd,
+    data_cmd,
     demo_cmd,
     describe_cmd,
     env_cmd,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon_cmd.add_parser(commands)
     env_cmd.add_parser(commands)
     ml_cmd.add_parser(commands)
+    data_cmd.add_parser(commands)
     return parser
 
 

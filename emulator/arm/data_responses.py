@@ -1,0 +1,163 @@
+"""Handlers of the ARM face for data assets (``ml_client.data``), over
+:class:`~emulator.assets.data.DataAssets`.
+
+What the client sends (azure-ai-ml 1.35.2, measured by the emulator's request log): a local path
+is uploaded first to the default datastore (``LocalUpload/<content hash>/<name>``, through the
+blob plane, as for models) and the version PUT names it by ``dataUri``; a version left out makes
+the client GET the container (404 → version 1, else its ``nextVersion``). ``get(label=
+"latest")`` reads the container's ``latestVersion``; ``list()`` lists containers, ``list(name)``
+versions; ``archive``/``restore`` PUT the version back with ``isArchived``. All at
+api-version 2023-04-01-preview.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from emulator.arm.asset_responses import BadRequest
+from emulator.arm.exceptions import PROVIDER
+from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.version_responses import not_found, workspace_arm_id
+from emulator.assets.data import DataAssets, DataContainer, DataVersion
+from emulator.state import WorkspaceState
+
+_VIEWS = {"activeonly": False, "archivedonly": True, "all": None}
+
+
+def _archived_view(request: Request) -> bool | None:
+    """``listViewType``: ActiveOnly (the client's default) hides archived assets."""
+    view = request.args.get("listViewType", "ActiveOnly")
+    if view.casefold() not in _VIEWS:
+        raise BadRequest(
+            f"The listViewType {view!r} is invalid: use ActiveOnly, ArchivedOnly or All."
+        )
+    return _VIEWS[view.casefold()]
+
+
+def _container_body(state: WorkspaceState, container: DataContainer) -> dict[str, Any]:
+    return {
+        "id": f"{workspace_arm_id(state)}/data/{container.name}",
+        "name": container.name,
+        "type": f"{PROVIDER}/workspaces/data",
+        "systemData": {
+            "createdAt": container.created_time,
+            "lastModifiedAt": container.created_time,
+        },
+        "properties": {
+            "dataType": container.data_type,
+            "latestVersion": container.latest_version,
+            "nextVersion": container.next_version,
+            "isArchived": container.archived,
+            "description": None,
+            "tags": {},
+            "properties": {},
+        },
+    }
+
+
+def _version_body(state: WorkspaceState, data: DataVersion) -> dict[str, Any]:
+    properties = dict(data.spec)
+    properties.setdefault("description", None)
+    properties.setdefault("tags", {})
+    properties.setdefault("properties", {})
+    properties.setdefault("isAnonymous", False)
+    properties["isArchived"] = data.archived
+    return {
+        "id": f"{workspace_arm_id(state)}/data/{data.name}/versions/{data.version}",
+        "name": data.version,
+        "type": f"{PROVIDER}/workspaces/data/versions",
+        "systemData": {"createdAt": data.created_time, "lastModifiedAt": data.created_time},
+        "properties": properties,
+    }
+
+
+def list_data(
+    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
+) -> Any:
+    """The workspace's data names (containers), most recently created first."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    archived = _archived_view(request)
+    containers = DataAssets(state.root, state.id).containers()
+    return {
+        "value": [
+            _container_body(state, c)
+            for c in containers
+            if archived is None or c.archived == archived
+        ]
+    }
+
+
+def get_data_container(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+) -> Any:
+    """A data name: its type, latest and next versions (404 before its first version)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    container = DataAssets(state.root, state.id).container(name)
+    if container is None:
+        raise not_found(resource_group, workspace, "data", name)
+    return _container_body(state, container)
+
+
+def list_data_versions(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+) -> Any:
+    """The versions of ``name``, newest first (``listViewType`` and ``$top`` honoured)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    archived = _archived_view(request)
+    versions = [
+        v
+        for v in DataAssets(state.root, state.id).versions(name)
+        if archived is None or v.archived == archived
+    ]
+    top = request.args.get("$top")
+    if top and top.isdigit():
+        versions = versions[: int(top)]
+    return {"value": [_version_body(state, v) for v in versions]}
+
+
+def get_data_version(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+    version: str,
+) -> Any:
+    """One version."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    data = DataAssets(state.root, state.id).get(name, version)
+    if data is None:
+        raise not_found(resource_group, workspace, "data", name, "versions", version)
+    return _version_body(state, data)
+
+
+def put_data_version(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+    version: str,
+) -> Any:
+    """Create a version; the same definition again returns it; a changed description, tags or
+    archived flag updates it; a changed data URI or type is Azure's 409."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise BadRequest("The data version body must be a JSON object with 'properties'.")
+    spec = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
+    return _version_body(state, DataAssets(state.root, state.id).put(name, version, spec))
