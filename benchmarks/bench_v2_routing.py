@@ -266,8 +266,8 @@ def main() -> None:
                 },
                 "goal_overhead_p50_ms": 1.0,
                 # Answers with "Connection: close": the client connects again (a TLS handshake
-                # on the scoring URI) for the next request. werkzeug's server, which serves the
-                # ARM face and the scoring URI, closes every connection.
+                # on the scoring URI) for the next request. 0 everywhere since the ARM face's
+                # server keeps connections alive (werkzeug's, before, closed every one).
                 "answers_closing_the_connection": closed,
                 "sdk_invoke_ms": {
                     "calls": args.invokes,

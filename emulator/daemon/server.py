@@ -3,18 +3,18 @@
 Used three ways with the same code: by ``amlemu up`` (the long-running daemon), by ``amlemu run``
 when no daemon runs (private to the script, for its lifetime) and by tests (a fresh root and a
 free port each). It binds 127.0.0.1 only and serves with the root's local CA
-(:mod:`emulator.daemon.ca`); requests are handled in threads, as the SDK polls while uploading.
+(:mod:`emulator.daemon.ca`); requests are handled in threads, as the SDK polls while uploading,
+by :class:`~emulator.daemon.http_server.KeepAliveServer`: a client's connection (and its TLS
+session) serves all its requests.
 """
 
 from __future__ import annotations
 
 import errno
-import logging
 import socket
 import threading
 from types import TracebackType
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from typing import Any
 
 from emulator.arm.app import ArmApplication
 from emulator.arm.blob_responses import RAW_METADATA_KEY
@@ -22,35 +22,19 @@ from emulator.arm.identity import identity_secret
 from emulator.arm.responses import ArmContext
 from emulator.daemon import DaemonError
 from emulator.daemon.ca import LocalCA
+from emulator.daemon.http_body import RequestBody
+from emulator.daemon.http_server import KeepAliveServer, WSGIRequestHandler
 from emulator.store.root import EmulatorRoot
 
 LOOPBACK = "127.0.0.1"
 
 
-class _QuietHandlerLog(logging.Filter):
-    """werkzeug logs every request at INFO; the ARM app logs its own line with the api-version."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.INFO
-
-
-logging.getLogger("werkzeug").addFilter(_QuietHandlerLog())
-
-
 class _RequestHandler(WSGIRequestHandler):
-    """werkzeug drops request headers whose names hold ``_``; blob metadata names may (the
-    SDK's upload confirmation is ``x-ms-meta-upload_status``), so those are kept aside.
+    """The environ leaves out request headers whose names hold ``_``; blob metadata names may
+    (the SDK's upload confirmation is ``x-ms-meta-upload_status``), so those are kept aside."""
 
-    ``TCP_NODELAY``: werkzeug writes an answer's head and body separately, and Nagle's
-    algorithm would hold the body until the client acknowledges the head; with the client's
-    delayed ACK that cost about 40 ms per request (measured on a scoring URI: p50 48-53 ms with
-    it, 4-6 ms without). werkzeug's server also closes every connection after its answer
-    (``Connection: close``): each request of a client pays a new TLS handshake."""
-
-    disable_nagle_algorithm = True
-
-    def make_environ(self) -> dict[str, object]:
-        environ = super().make_environ()
+    def make_environ(self, body: RequestBody, chunked: bool) -> dict[str, Any]:
+        environ = super().make_environ(body, chunked)
         environ[RAW_METADATA_KEY] = [
             (key, value)
             for key, value in self.headers.items()
@@ -83,20 +67,15 @@ class EmulatorServer:
     def __init__(self, root: EmulatorRoot, port: int = 0, strict_auth: bool = False) -> None:
         self.root = root
         self.ca = LocalCA.for_root(root.path)
-        # Bound here, not by werkzeug: its make_server ends the process (sys.exit) on a busy port.
-        with _listening_socket(port) as sock:
-            self._server: BaseWSGIServer = make_server(
-                LOOPBACK,
-                port,
-                ArmApplication(
-                    ArmContext(root, "", identity_secret(root.path / "daemon")), strict_auth
-                ),
-                threaded=True,
-                request_handler=_RequestHandler,
-                ssl_context=self.ca.server_context(),
-                fd=sock.fileno(),  # werkzeug duplicates the descriptor
-            )
-        self.port: int = self._server.socket.getsockname()[1]
+        self._server = KeepAliveServer(
+            _listening_socket(port),
+            ArmApplication(
+                ArmContext(root, "", identity_secret(root.path / "daemon")), strict_auth
+            ),
+            ssl_context=self.ca.server_context(),
+            handler=_RequestHandler,
+        )
+        self.port: int = self._server.server_address[1]
         self.base_url = f"https://{LOOPBACK}:{self.port}"
         app = self._server.app
         assert isinstance(app, ArmApplication)
@@ -121,7 +100,8 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, close the connections (idle ones at once, busy ones after their
+        answer) and the listening socket."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
