@@ -1,5 +1,7 @@
 """Handlers of the ARM face for a workspace's computes: ``ml_client.compute`` attaching,
-getting, listing and detaching Kubernetes clusters (``KubernetesCompute``).
+getting, listing and detaching Kubernetes clusters (``KubernetesCompute``), and creating,
+getting, listing and deleting AmlCompute clusters (their shapes are in
+:mod:`emulator.arm.aml_compute_responses`).
 
 azure-ai-ml 1.35 sends ``PUT .../computes/<name>`` with ``properties.computeType: Kubernetes``,
 ``resourceId`` (the cluster) and ``properties.properties`` (namespace, instance types, the
@@ -17,8 +19,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from emulator.arm import aml_compute_responses
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.compute.aml_clusters import AML_COMPUTE, AmlClusters
 from emulator.compute.kubernetes import (
     KUBERNETES,
     KubernetesComputeRecord,
@@ -27,7 +31,7 @@ from emulator.compute.kubernetes import (
 )
 from emulator.compute.records import ClusterRecord, ProvisioningState
 from emulator.compute.registry import AKS
-from emulator.exceptions import BadArgument, NotFound
+from emulator.exceptions import BadArgument, Conflict, NotFound
 from emulator.state import WorkspaceState
 
 #: What the cluster's Azure ML extension reports; the client only shows them.
@@ -114,8 +118,8 @@ def _aks_body(state: WorkspaceState, record: ClusterRecord) -> dict[str, Any]:
     }
 
 
-def _spec(request: Request) -> KubernetesSpec:
-    """The request body of an attach; anything but a Kubernetes compute is refused by name."""
+def _body(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body of a create and its ``properties``."""
     body = request.get_json(silent=True)
     properties = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(body, dict) or not isinstance(properties, dict):
@@ -123,14 +127,11 @@ def _spec(request: Request) -> KubernetesSpec:
             "The request body must be a JSON object with 'properties' (a compute).",
             code="BadArgument",
         )
-    kind = str(properties.get("computeType") or "")
-    if kind.casefold() != KUBERNETES.casefold():
-        raise BadArgument(
-            f"Compute type '{kind}' cannot be created here. [emulator] Through SDK v2 the "
-            "emulator attaches Kubernetes clusters (KubernetesCompute); AKS clusters are "
-            "created with SDK v1 (AksCompute.provisioning_configuration) and listed here.",
-            code="BadArgument",
-        )
+    return body, properties
+
+
+def _spec(body: dict[str, Any], properties: dict[str, Any]) -> KubernetesSpec:
+    """The request body of an attach."""
     settings = properties.get("properties") or {}
     if not isinstance(settings, dict):
         raise BadArgument(
@@ -158,9 +159,31 @@ def put_compute(
     workspace: str,
     compute: str,
 ) -> Any:
-    """Attach a Kubernetes cluster (``begin_create_or_update`` / ``begin_attach``)."""
+    """Attach a Kubernetes cluster (``begin_create_or_update`` / ``begin_attach``), or create
+    an AmlCompute cluster; other compute types are refused by name."""
+    body, properties = _body(request)
+    kind = str(properties.get("computeType") or "")
+    if kind.casefold() == AML_COMPUTE.casefold():
+        return aml_compute_responses.create_cluster(
+            ctx, subscription, resource_group, workspace, compute, body, properties
+        )
+    if kind.casefold() != KUBERNETES.casefold():
+        raise BadArgument(
+            f"Compute type '{kind}' cannot be created here. [emulator] Through SDK v2 the "
+            "emulator creates AmlCompute clusters and attaches Kubernetes clusters "
+            "(KubernetesCompute); AKS clusters are created with SDK v1 "
+            "(AksCompute.provisioning_configuration) and listed here.",
+            code="BadArgument",
+        )
     state, computes = _computes(ctx, subscription, resource_group, workspace)
-    record, _ = computes.attach(compute, _spec(request))
+    if AmlClusters(ctx.root, state.record).find(compute) is not None:
+        raise Conflict(
+            f"Compute with name {compute} already exists in workspace {state.record.name}: it "
+            "is an AmlCompute cluster. [emulator] Pick another name, or delete it first "
+            "(ml_client.compute.begin_delete).",
+            code="Conflict",
+        )
+    record, _ = computes.attach(compute, _spec(body, properties))
     return kubernetes_body(state, record)
 
 
@@ -172,8 +195,12 @@ def get_compute(
     workspace: str,
     compute: str,
 ) -> Any:
-    """One compute: a Kubernetes one, or a v1 AKS target (404 naming them all otherwise)."""
+    """One compute: an AmlCompute or Kubernetes one, or a v1 AKS target (404 naming them all
+    otherwise)."""
     state, computes = _computes(ctx, subscription, resource_group, workspace)
+    cluster_found = AmlClusters(ctx.root, state.record).find(compute)
+    if cluster_found is not None:
+        return aml_compute_responses.cluster_body(state, cluster_found)
     found = computes.find(compute)
     if found is not None:
         return kubernetes_body(state, found)
@@ -186,9 +213,13 @@ def get_compute(
 def list_computes(
     ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
 ) -> Any:
-    """Every compute of the workspace, Kubernetes and v1 AKS, by name, in one page."""
+    """Every compute of the workspace, AmlCompute, Kubernetes and v1 AKS, by name, in one page."""
     state, computes = _computes(ctx, subscription, resource_group, workspace)
-    bodies = [kubernetes_body(state, r) for r in computes.list()]
+    bodies = [
+        aml_compute_responses.cluster_body(state, r)
+        for r in AmlClusters(ctx.root, state.record).list()
+    ]
+    bodies += [kubernetes_body(state, r) for r in computes.list()]
     bodies += [_aks_body(state, r) for r in state.compute.records()]
     return {"value": sorted(bodies, key=lambda b: str(b["name"]).casefold())}
 
@@ -212,6 +243,16 @@ def delete_compute(
             code="BadArgument",
         )
     detach = action.casefold() == "detach"
+    aml = AmlClusters(ctx.root, state.record)
+    if aml.find(compute) is not None:
+        if detach:
+            raise BadArgument(
+                f"Compute '{compute}' is an AmlCompute cluster that Azure ML created: it cannot "
+                "be detached, only deleted (ml_client.compute.begin_delete(name)).",
+                code="BadArgument",
+            )
+        aml.delete(compute)
+        return {}
     found = computes.find(compute)
     if found is not None:
         if not detach:
@@ -240,8 +281,11 @@ def _attached(name: str) -> BadArgument:
 
 
 def _not_found(state: WorkspaceState, computes: KubernetesComputes, name: str) -> NotFound:
+    clusters = AmlClusters(state.root, state.record).list()
     names = sorted(
-        [r.name for r in computes.list()] + [r.name or "" for r in state.compute.records()],
+        [r.name for r in clusters]
+        + [r.name for r in computes.list()]
+        + [r.name or "" for r in state.compute.records()],
         key=str.casefold,
     )
     known = ", ".join(f"'{n}'" for n in names) or "none"
