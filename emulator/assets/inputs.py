@@ -39,6 +39,7 @@ from emulator.store.workspaces import WorkspaceRecord, WorkspaceStore
 
 InputKind = Literal["uri_file", "uri_folder", "mltable"]
 INPUT_KINDS: tuple[InputKind, ...] = ("uri_file", "uri_folder", "mltable")
+_KIND_SPELLINGS = {k.replace("_", ""): k for k in INPUT_KINDS}
 
 _ARM_DATA = re.compile(
     r"(?:azureml:)?/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
@@ -60,7 +61,13 @@ def materialize(
     root: EmulatorRoot, workspace_id: int, uri: str, kind: str, into: Path
 ) -> list[Path]:
     """Write the input ``uri`` of type ``kind`` under ``into`` (a file as ``into/<its name>``,
-    a folder's files at their relative paths) and return those files, sorted."""
+    a folder's files at their relative paths) and return those files, sorted.
+
+    ``kind`` is the SDK's type (``uri_folder``) or the jobs API's ``jobInputType``
+    (``UriFolder``). Raises :class:`~emulator.exceptions.NotFound` for an input that is not
+    there and :class:`~emulator.exceptions.BadArgument` for one of the wrong type or form.
+    """
+    kind = _KIND_SPELLINGS.get(kind.replace("_", "").casefold(), kind)
     if kind not in INPUT_KINDS:
         raise BadArgument(
             f"The input type {kind!r} is not a file or folder input: use one of "

@@ -55,6 +55,10 @@ def test_a_datastore_file_is_copied_by_its_name(
     files = materialize(root, ws.id, f"{DS}/in/a.csv", "uri_file", tmp_path / "job")
     assert files == [tmp_path / "job" / "a.csv"]
     assert files[0].read_text() == "a\n"
+    # the jobs API's spelling of the type (jobInputType) is the same type
+    assert materialize(root, ws.id, f"{DS}/in/a.csv", "UriFile", tmp_path / "api") == [
+        tmp_path / "api" / "a.csv"
+    ]
 
 
 def test_a_datastore_folder_keeps_its_tree_in_the_short_and_long_forms(
