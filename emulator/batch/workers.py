@@ -1,0 +1,189 @@
+"""The engine's side of a batch worker process (:mod:`emulator.batch.worker`).
+
+A worker runs in its own session (killing its process group ends whatever ``run()`` started),
+talks over two pipes of its own (the user's ``print()`` goes to its stdout file, never into the
+protocol), and is killed when a mini-batch outlives ``retry_settings.timeout``: Python cannot
+interrupt a running ``run()``, so the engine replaces the worker, as Azure restarts the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from emulator.batch.runtime import WorkerRuntime
+
+OutcomeKind = Literal["ok", "error", "timeout", "died"]
+_READ_CHUNK = 1 << 16
+#: Lines of a worker's stderr quoted when it could not start.
+_TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one try of a mini-batch ended: ``rows`` when ``ok``, else the reason."""
+
+    kind: OutcomeKind
+    rows: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+class WorkerProcess:
+    """One started worker: ``init()`` awaited by :meth:`ready`, mini-batches by :meth:`run`."""
+
+    def __init__(
+        self,
+        runtime: WorkerRuntime,
+        script: Path,
+        env: dict[str, str],
+        stdout: Path,
+        stderr: Path,
+    ) -> None:
+        request_read, self._request = os.pipe()
+        self._reply, reply_write = os.pipe()
+        try:
+            with open(stdout, "ab") as out, open(stderr, "ab") as err:
+                self.process = subprocess.Popen(
+                    [
+                        str(runtime.python),
+                        "-m",
+                        "emulator.batch.worker",
+                        str(script),
+                        str(request_read),
+                        str(reply_write),
+                    ],
+                    cwd=script.parent,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    pass_fds=(request_read, reply_write),
+                    start_new_session=True,
+                )
+        except OSError:
+            for fd in (self._request, self._reply):
+                os.close(fd)
+            raise
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        self._stderr = stderr
+        self._buffer = b""
+        self._closed = False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def ready(self) -> str | None:
+        """Wait for ``init()``: ``None`` once it returned, else why the worker cannot serve."""
+        message = self._receive(None)
+        if message is None:
+            tail = _tail(self._stderr, _TAIL_LINES)
+            return (
+                f"The worker process exited with code {self._exit_code()} before init() "
+                f"returned. Its stderr ends with:\n{tail}"
+            )
+        if message.get("event") == "ready":
+            return None
+        return str(message.get("error") or message)
+
+    def run(self, request_id: int, files: list[str], timeout: float) -> Outcome:
+        """One try of a mini-batch; a worker that timed out or died is not usable afterwards."""
+        line = json.dumps({"id": request_id, "files": files}).encode() + b"\n"
+        try:
+            _write_all(self._request, line)
+        except OSError:
+            return Outcome("died", error=self._died())
+        deadline = time.monotonic() + timeout
+        message = self._receive(deadline)
+        if message is None:
+            if time.monotonic() >= deadline and self.process.poll() is None:
+                self.kill()
+                return Outcome(
+                    "timeout",
+                    error=f"run() did not return within retry_settings.timeout ({timeout:g} s); "
+                    "the worker process was restarted.",
+                )
+            return Outcome("died", error=self._died())
+        if message.get("ok"):
+            return Outcome("ok", rows=list(message.get("rows") or []))
+        return Outcome("error", error=str(message.get("error") or message))
+
+    def stop(self) -> None:
+        """Kill the worker's process group from any thread (cancel): the thread that owns the
+        worker sees its pipe end and cleans up."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """End the worker and what it started (its process group), at once; owner thread only."""
+        self.stop()
+        self.close()
+
+    def close(self) -> None:
+        """Let an idle worker end (its requests pipe closes), then reap it."""
+        if self._closed:
+            return
+        self._closed = True
+        os.close(self._request)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        os.close(self._reply)
+
+    def _died(self) -> str:
+        self.kill()
+        return (
+            f"The worker process died (exit code {self._exit_code()}) while running the mini batch."
+        )
+
+    def _exit_code(self) -> int | None:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+        return code if code >= 0 else 128 - code
+
+    def _receive(self, deadline: float | None) -> dict[str, Any] | None:
+        """The next reply line; ``None`` at end of file or past ``deadline``."""
+        while b"\n" not in self._buffer:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return None
+            readable, _, _ = select.select([self._reply], [], [], wait)
+            if not readable:
+                return None
+            chunk = os.read(self._reply, _READ_CHUNK)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
