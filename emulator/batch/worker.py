@@ -1,11 +1,12 @@
 """One batch worker: a process in the image's interpreter running the user's scoring script.
 
-Started by :mod:`emulator.batch.workers` as ``python -m emulator.batch.worker SCRIPT IN OUT``
-(``IN``/``OUT``: pipe file descriptors; the process's stdout and stderr are the user's log
-files). It loads the script, calls ``init()`` once, then answers one JSON line per mini-batch:
-``run(mini_batch)`` with the list of file paths (strings), its return value turned into the rows
-Azure's ``append_row`` writes. It imports only the standard library (pandas when ``run()``
-returned a DataFrame, which then is installed), so it runs in any image.
+Started by :mod:`emulator.batch.workers` as ``python <the image's python
+tree>/emulator/batch/worker.py SCRIPT IN OUT`` (``IN``/``OUT``: pipe file descriptors; the
+process's stdout and stderr are the user's log files). It loads the script, calls ``init()``
+once, then answers one JSON line per mini-batch: ``run(mini_batch)`` with the list of file
+paths (strings), its return value turned into the rows Azure's ``append_row`` writes. It
+imports only the standard library (pandas when ``run()`` returned a DataFrame, which then is
+installed), so it runs in any image and starts in the time Python does.
 
 Rows, as Azure's batch deployments write them (ParallelRunStep's ``append_row`` with its
 default space delimiter, no header, no index): a pandas DataFrame's rows are
@@ -119,6 +120,10 @@ def serve(script: Path, requests: Any, replies: Any) -> int:
 
 def main(argv: list[str]) -> int:
     script, in_fd, out_fd = Path(argv[0]), int(argv[1]), int(argv[2])
+    here = Path(__file__).resolve().parent
+    if sys.path and Path(sys.path[0] or ".").resolve() == here:
+        # Run as a file: its folder (settings.py, logs.py, ...) must not shadow user modules.
+        del sys.path[0]
     threading.Thread(target=_watch_parent, name="amlemu-batch-parent", daemon=True).start()
     with (
         open(in_fd, encoding="utf-8") as requests,

@@ -52,14 +52,7 @@ class WorkerProcess:
         try:
             with open(stdout, "ab") as out, open(stderr, "ab") as err:
                 self.process = subprocess.Popen(
-                    [
-                        str(runtime.python),
-                        "-m",
-                        "emulator.batch.worker",
-                        str(script),
-                        str(request_read),
-                        str(reply_write),
-                    ],
+                    [*worker_command(runtime), str(script), str(request_read), str(reply_write)],
                     cwd=script.parent,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -173,6 +166,17 @@ class WorkerProcess:
         line, self._buffer = self._buffer.split(b"\n", 1)
         message: dict[str, Any] = json.loads(line)
         return message
+
+
+def worker_command(runtime: WorkerRuntime) -> list[str]:
+    """How the image's interpreter starts a worker: the image's ``worker.py`` run as a file
+    (it needs only the standard library, so the emulator package and its dependencies are not
+    imported: a worker starts in the time Python does), else as a module."""
+    for entry in runtime.python_path:
+        script = entry / "emulator" / "batch" / "worker.py"
+        if script.is_file():
+            return [str(runtime.python), str(script)]
+    return [str(runtime.python), "-m", "emulator.batch.worker"]
 
 
 def _write_all(fd: int, data: bytes) -> None:

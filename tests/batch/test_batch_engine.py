@@ -323,3 +323,23 @@ def test_the_deployments_environment_variables_and_logging_level_reach_the_scrip
     assert job.output_file.read_text() == "hello False\n"
     stderr = (_logs(job.task.job_dir) / "user/stderr/10.0.0.4/process000.stderr.txt").read_text()
     assert "debug is on" in stderr
+
+
+def test_the_scripts_own_modules_are_imported_not_the_emulators(
+    run_job: RunJob, tmp_path: Path
+) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "settings.py").write_text("LABEL = 'the user settings'\n")
+    source = """
+        import settings
+
+        def init():
+            pass
+
+        def run(mini_batch):
+            return [settings.LABEL]
+    """
+    job = run_job(source)
+    assert job.status == "Completed", job.lines()
+    assert job.output_file is not None
+    assert job.output_file.read_text() == "the user settings\n"
