@@ -194,6 +194,7 @@ def put_deployment(
     properties = dict(body["properties"])
     BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
     batch_provisioning.check_buildable(deployment, properties)
+    batch_provisioning.check_compute(ctx.root, state.record, deployment, properties)
     record = deployments.put(ep.name, deployment, properties, body.get("tags") or {})
     batch_provisioning.start(state, record)
     status_url = (

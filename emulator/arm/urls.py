@@ -18,6 +18,7 @@ from emulator.arm import (
     compute_responses,
     deployment_responses,
     endpoint_responses,
+    job_responses,
     responses,
     version_responses,
 )
@@ -40,6 +41,9 @@ _DEPLOYMENT = _ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 _COMPUTE = _WORKSPACE + r"/computes/(?P<compute>[^/]+)"
 _BATCH_ENDPOINT = _WORKSPACE + r"/batchEndpoints/(?P<endpoint>[^/]+)"
 _BATCH_DEPLOYMENT = _BATCH_ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
+_JOB = _WORKSPACE + r"/jobs/(?P<name>[^/]+)"
+#: The workspace API host's batch job listing (azure-ai-ml's list_jobs; an ml.azure.com token).
+_MFE = "/mferp/managementfrontend"
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,14 @@ ROUTES: tuple[Route, ...] = (
         },
     ),
     _route(_BATCH_DEPLOYMENT + "/operationStatus", {"GET": batch_responses.operation_status}),
+    # Batch jobs: invoke and the listing take Microsoft Entra tokens for https://ml.azure.com,
+    # checked by their handlers (no api-version on invoke); the discovery document is public.
+    _route(job_responses.JOBS_PATH, {"POST": job_responses.invoke}, authenticated=False),
+    _route("/discovery", {"GET": job_responses.discovery}, authenticated=False),
+    _route(_MFE + _BATCH_ENDPOINT + "/jobs", {"GET": job_responses.list_jobs}, False),
+    _route(_MFE + _BATCH_DEPLOYMENT + "/jobs", {"GET": job_responses.list_jobs}, False),
+    _route(_JOB, {"GET": job_responses.get_job}),
+    _route(_JOB + "/cancel", {"POST": job_responses.cancel_job}),
 )
 
 

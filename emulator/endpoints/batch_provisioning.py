@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from emulator.compute.aml_clusters import AmlClusters
 from emulator.endpoints.batch import BatchDeploymentRecord, BatchDeployments
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.provisioning import WorkspaceAssets, build_image
 from emulator.exceptions import BadArgument, EmulatorError
+from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceRecord
 
 
 def check_buildable(name: str, properties: dict[str, Any]) -> None:
@@ -39,6 +42,27 @@ def check_buildable(name: str, properties: dict[str, Any]) -> None:
             "and scoring_script); MLflow deployments without code are not emulated yet.",
             code="UserError",
         )
+
+
+def check_compute(
+    root: EmulatorRoot, workspace: WorkspaceRecord, name: str, properties: dict[str, Any]
+) -> None:
+    """A batch deployment runs on an AmlCompute cluster of its workspace (``compute``: the
+    cluster's name or ARM id, as the client sends it); :class:`BadArgument` naming the clusters
+    there otherwise."""
+    compute = str(properties.get("compute") or "").rstrip("/").rsplit("/", 1)[-1]
+    clusters = AmlClusters(root, workspace)
+    if compute and clusters.find(compute) is not None:
+        return
+    names = ", ".join(f"'{c.name}'" for c in clusters.list()) or "none"
+    what = f"compute '{compute}', which is not" if compute else "no compute; it needs"
+    raise BadArgument(
+        f"Batch deployment '{name}' names {what} an AmlCompute cluster of workspace "
+        f"'{workspace.name}'. [emulator] AmlCompute clusters of this workspace: {names}; create "
+        "one with ml_client.compute.begin_create_or_update(AmlCompute(name=..., size=..., "
+        "max_instances=...)) and name it in compute=.",
+        code="UserError",
+    )
 
 
 def start(workspace: WorkspaceAssets, record: BatchDeploymentRecord) -> threading.Thread:

@@ -1,0 +1,250 @@
+"""Handlers for batch endpoints' jobs: ``invoke`` (a POST to the endpoint's jobs URL),
+``batch_endpoints.list_jobs`` (the workspace API host, found through the discovery URL),
+``jobs.get`` and ``jobs.begin_cancel``.
+
+The shapes are what azure-ai-ml 1.35.2 sends and reads (measured with the real client against
+this server, see /work/shared/research/sdk-v2-wire.md "Batch"): ``invoke`` POSTs
+``{"properties": {"inputData": {key: {"jobInputType", "uri"}}, "name"?, ...}}`` with a
+Microsoft Entra token for https://ml.azure.com and, when a deployment is named, the
+``azureml-model-deployment`` header; it reads ``id``, ``name``, ``type`` and
+``properties.status`` back. ``jobs.get`` reads a pipeline job (a batch job is one in Azure),
+whose ``score`` output is the job's output folder. The run itself is
+:mod:`emulator.state.batch_runs`'; this module keeps the protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from emulator.arm.endpoint_auth import AAD_AUDIENCES
+from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
+from emulator.arm.identity import TokenRejected, verify_token
+from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.assets import datastore
+from emulator.assets import inputs as inputs_resolver
+from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
+from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.exceptions import BadArgument, EmulatorError
+from emulator.state import WorkspaceState, batch_runs
+
+#: Where a batch endpoint's jobs are created (``jobs_uri`` of :mod:`emulator.arm.batch_responses`).
+JOBS_PATH = (
+    r"/batchjobs/(?P<subscription>[^/]+)/(?P<resource_group>[^/]+)/(?P<workspace>[^/]+)/"
+    r"(?P<endpoint>[^/]+)/jobs"
+)
+
+
+def _check_token(ctx: ArmContext, request: Request) -> None:
+    """Batch endpoints take Microsoft Entra tokens for Azure ML's data plane only (as Azure's:
+    no keys). A token the emulator's identity endpoint issued for https://ml.azure.com passes."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    hint = (
+        " [emulator] Batch endpoints take Microsoft Entra tokens for https://ml.azure.com: use "
+        "an MLClient with DefaultAzureCredential() pointed at the emulator (amlemu env)."
+    )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Authentication failed: no bearer token." + hint)
+    try:
+        verify_token(ctx.identity_secret, token.strip(), (*AAD_AUDIENCES, _sdk_audience(ctx)))
+    except TokenRejected as exc:
+        raise AuthenticationFailed(f"Authentication failed: {exc.message}{hint}") from None
+
+
+def _sdk_audience(ctx: ArmContext) -> str:
+    """The audience azure-ai-ml 1.35.2 asks tokens for when it calls a batch endpoint: not
+    https://ml.azure.com but ``aml_resource_id`` of its current cloud, which for a cloud from
+    ARM metadata it derives from the portal URL (``_azure_environments.py``: "https://ml.azure."
+    + the portal host's labels after the second, "/" removed). Measured: a portal of
+    https://127.0.0.1:36011/ gives https://ml.azure.0.1:36011."""
+    portal = ctx.base_url + "/"
+    return "https://ml.azure." + ".".join(portal.split(".")[2:]).replace("/", "")
+
+
+def _workspace_id(state: WorkspaceState) -> str:
+    ws = state.record
+    return (
+        f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
+        f"{PROVIDER}/workspaces/{ws.name}"
+    )
+
+
+def batch_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
+    """A job as ``invoke`` and ``list_jobs`` return it (``BatchJob._from_rest_object``)."""
+    return {
+        "id": f"{_workspace_id(state)}/batchEndpoints/{job.endpoint}/jobs/{job.name}",
+        "name": job.name,
+        "type": f"{PROVIDER}/workspaces/batchEndpoints/jobs",
+        "systemData": {"createdAt": job.created_time, "lastModifiedAt": job.modified_time},
+        "properties": {
+            "status": job.status,
+            "deploymentName": job.deployment,
+            "inputData": job.inputs,
+            **({"error": {"message": job.error}} if job.error else {}),
+        },
+    }
+
+
+def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
+    """A job as ``jobs.get`` reads it: Azure runs a batch job as a pipeline job tagged as one."""
+    tags = {
+        "azureml.batchrun": "true",
+        "azureml.deploymentname": job.deployment,
+        "azureml.jobtype": "azureml.batchjob",
+        "outputType": "output_data",
+    }
+    return {
+        "id": f"{_workspace_id(state)}/jobs/{job.name}",
+        "name": job.name,
+        "type": f"{PROVIDER}/workspaces/jobs",
+        "systemData": {"createdAt": job.created_time, "lastModifiedAt": job.modified_time},
+        "properties": {
+            "jobType": "Pipeline",
+            "status": job.status,
+            "displayName": job.name,
+            "experimentName": job.endpoint,
+            "tags": tags,
+            "properties": {"azureml.batchrun": "true"},
+            "computeId": None,
+            "inputs": {
+                key: {
+                    "jobInputType": "uri_folder",
+                    "uri": value.get("uri"),
+                    "mode": "ReadOnlyMount",
+                }
+                for key, value in job.inputs.items()
+                if isinstance(value, dict)
+            },
+            "outputs": {
+                "score": {
+                    "jobOutputType": "uri_folder",
+                    "uri": f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/paths/azureml/"
+                    f"{job.name}/score/",
+                    "mode": "ReadWriteMount",
+                }
+            },
+            "jobs": {},
+            "settings": {},
+        },
+    }
+
+
+def invoke(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+) -> Any:
+    """``batch_endpoints.invoke``: a job on the named deployment (else the endpoint's default)
+    over the given inputs; answers at once with the job in ``Preparing``."""
+    _check_token(ctx, request)
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    ep = BatchEndpoints(ctx.root, state.id).get(endpoint)
+    body = request.get_json(silent=True)
+    properties = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(properties, dict):
+        raise BadArgument(
+            "The request body must be a JSON object with 'properties' (a batch job).",
+            code="UserError",
+        )
+    name = request.headers.get("azureml-model-deployment") or ep.default_deployment
+    if not name:
+        raise BadArgument(
+            f"Batch endpoint '{ep.name}' has no default deployment and the request names none. "
+            "[emulator] Pass deployment_name to invoke, or set endpoint.defaults."
+            "deployment_name.",
+            code="UserError",
+        )
+    deployment = BatchDeployments(ctx.root, state.id).get(ep.name, name)
+    inputs = properties.get("inputData") or {}
+    if not isinstance(inputs, dict) or not inputs:
+        raise BadArgument(
+            "The batch job has no input. [emulator] Pass input=Input(type=..., path=...) to "
+            "batch_endpoints.invoke.",
+            code="UserError",
+        )
+    jobs = BatchJobs(ctx.root, state.id)
+    directory = str(state.directory / "batch-jobs" / "{name}")
+    job = jobs.create(properties.get("name"), ep.name, deployment.name, inputs, directory)
+    try:
+        files = _materialize(ctx, state, inputs, Path(job.directory) / "inputs")
+        batch_runs.start(state, deployment, job, files)
+    except EmulatorError as exc:  # an input not there, a deployment that cannot run
+        jobs.set_status(job.name, "Failed", exc.message)
+        raise
+    return batch_job_body(state, jobs.get(job.name))
+
+
+def _materialize(
+    ctx: ArmContext, state: WorkspaceState, inputs: dict[str, Any], into: Path
+) -> list[Path]:
+    """The inputs' files under ``into/<input name>``, through the input resolver jobs read
+    inputs by (data assets, datastore paths, served URLs): Azure's text for one not there."""
+    files: list[Path] = []
+    for key, value in inputs.items():
+        if not isinstance(value, dict) or not value.get("uri"):
+            raise BadArgument(
+                f"Input '{key}' has no uri. [emulator] Pass Input(type=..., path=...).",
+                code="UserError",
+            )
+        kind = str(value.get("jobInputType") or "uri_folder")
+        files += inputs_resolver.materialize(
+            ctx.root, state.id, str(value["uri"]), kind, into / key
+        )
+    return files
+
+
+def get_job(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+) -> Any:
+    """``jobs.get``: a batch job (404 for another name)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    return pipeline_job_body(state, BatchJobs(ctx.root, state.id).get(name))
+
+
+def cancel_job(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    name: str,
+) -> Any:
+    """``jobs.begin_cancel``: the job's workers stop; it ends ``Canceled``."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    batch_runs.cancel(state, BatchJobs(ctx.root, state.id).get(name))
+    return {}
+
+
+def discovery(ctx: ArmContext, request: Request) -> Any:
+    """The workspace's discovery document: every service host is the emulator's."""
+    services = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive")
+    more = ("labeling", "modelmanagement", "pipelines", "studio")
+    return {service: ctx.base_url for service in (*services, *more)}
+
+
+def list_jobs(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    endpoint: str,
+    deployment: str | None = None,
+) -> Any:
+    """``batch_endpoints.list_jobs`` (and a deployment's): newest first, in one page."""
+    _check_token(ctx, request)
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    ep = BatchEndpoints(ctx.root, state.id).get(endpoint)
+    records = BatchJobs(ctx.root, state.id).list(ep.name, deployment)
+    return {"value": [batch_job_body(state, job) for job in records]}

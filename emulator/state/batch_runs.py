@@ -1,0 +1,118 @@
+"""Running a batch endpoint's job: its record (:mod:`emulator.endpoints.batch_jobs`) driven by
+the batch engine (:mod:`emulator.batch.engine`) in the deployment's image.
+
+Here because it joins two independent state packages (endpoints' records, batch's engine) for
+every face: the ARM face's ``invoke`` starts a run, ``jobs.get`` reads the record, which a
+watcher thread keeps at the engine's status (``Preparing`` until a worker's ``init()`` returned,
+``Running``, then ``Completed``/``Failed``/``Canceled`` with Azure's message). The engine's
+workers live in this process's children, so a job can be canceled from the process that
+started it (the daemon, or a script's in-process emulator).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from emulator.batch.engine import BatchJob, BatchTask, list_input_files, start_job
+from emulator.batch.runtime import WorkerRuntime
+from emulator.batch.settings import BatchSettings
+from emulator.endpoints.batch import BatchDeploymentRecord
+from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.exceptions import BadArgument
+from emulator.images.builders.local import load_local_image
+from emulator.state.workspace_state import WorkspaceState
+
+#: Seconds between the watcher's looks at a running job's status.
+_WATCH_SECONDS = 0.1
+_LIVE_GUARD = threading.Lock()
+_LIVE: dict[tuple[str, int, str], BatchJob] = {}
+
+
+def output_dir(job: BatchJobRecord) -> Path:
+    """The job's ``score`` output folder (``AZUREML_BI_OUTPUT_PATH``)."""
+    return Path(job.directory) / "outputs" / "score"
+
+
+def start(
+    workspace: WorkspaceState,
+    deployment: BatchDeploymentRecord,
+    job: BatchJobRecord,
+    inputs: list[Path],
+) -> BatchJob:
+    """Start ``job`` on ``deployment``'s image over the files of ``inputs`` (files or folders);
+    returns at once, a watcher thread stores the status as it changes. :class:`BadArgument`
+    when the deployment cannot run jobs (not built, or built by Docker)."""
+    if deployment.state != "Succeeded" or not deployment.image:
+        raise BadArgument(
+            f"Deployment '{deployment.name}' of batch endpoint '{deployment.endpoint}' is "
+            f"{deployment.state}: it cannot run jobs. [emulator] Create it again and wait for "
+            "batch_deployments.begin_create_or_update(...).result().",
+            code="UserError",
+        )
+    name, _, version = deployment.image.rpartition(":")
+    image = workspace.images.get(name, int(version))
+    if image is None or not image.location:
+        raise BadArgument(
+            f"The image of deployment '{deployment.name}' ({deployment.image}) is gone. "
+            "[emulator] Create the deployment again to rebuild it.",
+            code="UserError",
+        )
+    local = load_local_image(image.location)
+    # The image's entry script: the scoring script inside the code folder it was copied with.
+    script = local.app_root / local.env.get(
+        "AZUREML_ENTRY_SCRIPT", str(deployment.properties["codeConfiguration"]["scoringScript"])
+    )
+    model_dir = local.env.get("AZUREML_MODEL_DIR")
+    task = BatchTask(
+        runtime=WorkerRuntime.from_image(image),
+        scoring_script=script,
+        model_dir=Path(model_dir) if model_dir else None,
+        inputs=list_input_files(inputs),
+        job_dir=Path(job.directory),
+        output_dir=output_dir(job),
+        settings=BatchSettings.from_properties(deployment.properties),
+    )
+    running = start_job(task)
+    key = (str(workspace.root.path), workspace.id, job.name.casefold())
+    with _LIVE_GUARD:
+        _LIVE[key] = running
+    threading.Thread(
+        target=_watch,
+        args=(BatchJobs(workspace.root, workspace.id), job.name, running, key),
+        name=f"amlemu-batchjob-{job.name}",
+        daemon=True,
+    ).start()
+    return running
+
+
+def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> BatchJobRecord:
+    """Cancel ``job``: its workers stop and it ends ``Canceled`` (a job that ended keeps its
+    status, as Azure's; one run by another process is marked ``Canceled``)."""
+    jobs = BatchJobs(workspace.root, workspace.id)
+    if job.done:
+        return job
+    key = (str(workspace.root.path), workspace.id, job.name.casefold())
+    with _LIVE_GUARD:
+        running = _LIVE.get(key)
+    if running is not None:
+        running.cancel()
+        running.wait(30.0)
+    jobs.set_status(job.name, "Canceled")
+    return jobs.get(job.name)
+
+
+def _watch(jobs: BatchJobs, name: str, running: BatchJob, key: tuple[str, int, str]) -> None:
+    """Store the engine's status whenever it changes, until the job ends."""
+    stored = "Preparing"
+    try:
+        while True:
+            status = running.wait(_WATCH_SECONDS)
+            if status != stored:
+                jobs.set_status(name, status, running.error)
+                stored = status
+            if running.done:
+                return
+    finally:
+        with _LIVE_GUARD:
+            _LIVE.pop(key, None)
