@@ -5,7 +5,9 @@ Creating a deployment is a long-running operation: the PUT stores the record and
 with ``Azure-AsyncOperation`` (a build may outlast the client's read timeout) while
 :mod:`emulator.endpoints.provisioning` builds the image and starts the replicas in the
 background; the client polls the operation until the record says ``Succeeded`` or ``Failed``
-(Azure's ``ResourceNotReady`` error and the log's tail). This module keeps only the protocol.
+(Azure's ``ResourceNotReady`` error and the log's tail). A second create or update of the
+deployment while one runs is refused with 409 ``Conflict``
+(:mod:`emulator.endpoints.operations`). This module keeps only the protocol.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
 from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
 from emulator.endpoints.kubernetes import check_deployment
+from emulator.endpoints.operations import begin_operation
 from emulator.exceptions import BadArgument
 from emulator.state import WorkspaceState
 
@@ -83,11 +86,16 @@ def put_deployment(
             code="UserError",
         )
     properties = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
-    check_deployment(ctx.root, state.record, ep, deployment, properties)  # Kubernetes endpoints
-    sku = body.get("sku") or {"name": "Default", "capacity": 1}
-    provisioning.validate(state, ep.name, deployment, properties, sku)  # 400 before storing
-    record = deployments.put(ep.name, deployment, properties, body.get("tags") or {}, sku)
-    provisioning.start(state, record)
+    operation = begin_operation(ctx.root.path, state.id, ep.name, deployment)  # 409 while busy
+    try:
+        check_deployment(ctx.root, state.record, ep, deployment, properties)  # Kubernetes
+        sku = body.get("sku") or {"name": "Default", "capacity": 1}
+        provisioning.validate(state, ep.name, deployment, properties, sku)  # 400 before storing
+        record = deployments.put(ep.name, deployment, properties, body.get("tags") or {}, sku)
+        provisioning.start(state, record, on_end=operation.end)
+    except BaseException:
+        operation.end()
+        raise
     status_url = (
         f"{ctx.base_url}{request.path.rstrip('/')}/operationStatus"
         f"?api-version={request.args.get('api-version', '')}"

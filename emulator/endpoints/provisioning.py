@@ -19,6 +19,7 @@ import hashlib
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
@@ -100,11 +101,23 @@ def validate(
     return plan(draft, workspace.record)
 
 
-def start(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Thread:
-    """:func:`apply` in a background thread (the ARM face answers the PUT meanwhile)."""
+def start(
+    workspace: WorkspaceAssets,
+    record: DeploymentRecord,
+    on_end: Callable[[], object] | None = None,
+) -> threading.Thread:
+    """:func:`apply` in a background thread (the ARM face answers the PUT meanwhile), then
+    ``on_end()`` (the operation's lock released, :mod:`emulator.endpoints.operations`)."""
+
+    def run() -> None:
+        try:
+            apply(workspace, record)
+        finally:
+            if on_end is not None:
+                on_end()
+
     thread = threading.Thread(
-        target=apply,
-        args=(workspace, record),
+        target=run,
         name=f"amlemu-online-{record.endpoint}-{record.name}",
         daemon=True,
     )
@@ -142,8 +155,10 @@ _LOCKS: dict[tuple[str, int, str, str], threading.Lock] = {}
 
 
 def _serialized(workspace: WorkspaceAssets, record: DeploymentRecord) -> threading.Lock:
-    """The lock of one deployment in this process: a second update sent while the first still
-    rolls out waits for it, then rolls out from it (never two rollouts on one set of replicas)."""
+    """The lock of one deployment in this process: an operation that meets another (a daemon
+    bringing the deployment back while a client updates it; the ARM face refuses a second PUT
+    itself, :mod:`emulator.endpoints.operations`) waits for it, then rolls out from it (never
+    two rollouts on one set of replicas)."""
     key = (str(workspace.root.path), workspace.id, record.endpoint.lower(), record.name.lower())
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(key, threading.Lock())

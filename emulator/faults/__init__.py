@@ -1,6 +1,7 @@
 """Fault injection: failures users cannot cause in Azure on purpose, to test their clients.
 
-``service.faults`` (:class:`ServiceFaults`) and :func:`workspace_faults` inject; ``amlemu faults``
+``service.faults`` (:class:`ServiceFaults`), :func:`workspace_faults` and, for an SDK v2 online
+deployment, :func:`online_deployment_faults` inject; ``amlemu faults``
 does the same from a shell. Faults are files under the emulator root (:mod:`.store`), state
 any process may write; the image build and cluster provisioning (:mod:`.points`) and, in the
 process hosting a service, :mod:`emulator.services.injection` (gateway, launcher, watcher)
@@ -9,8 +10,10 @@ apply them.
 
 from emulator.faults.api import (
     FaultHandle,
+    OnlineDeploymentFaults,
     ServiceFaults,
     WorkspaceFaults,
+    online_deployment_faults,
     service_faults,
     workspace_faults,
 )
@@ -22,8 +25,10 @@ __all__ = [
     "FaultHandle",
     "FaultKind",
     "FaultState",
+    "OnlineDeploymentFaults",
     "ServiceFaults",
     "WorkspaceFaults",
+    "online_deployment_faults",
     "service_faults",
     "workspace_faults",
 ]

@@ -1,4 +1,5 @@
-"""The fault injection API for tests and scripts: ``service.faults`` and ``workspace_faults``.
+"""The fault injection API for tests and scripts: ``service.faults``, ``workspace_faults`` and
+``online_deployment_faults`` (SDK v2).
 
 Every ``inject`` returns a :class:`FaultHandle`; use it as a context manager to scope a fault
 to a block, or call :meth:`FaultHandle.remove`. Faults are stored under the emulator root (see
@@ -30,6 +31,9 @@ from emulator.faults.model import (
     parse_kind,
 )
 from emulator.faults.store import FaultStore
+from emulator.settings import emulator_root
+from emulator.store.root import EmulatorRoot
+from emulator.store.workspaces import WorkspaceStore
 
 _POLL_SECONDS = 0.02
 
@@ -108,11 +112,18 @@ class _Faults:
     def inject(self, kind: FaultKind | str, **parameters: Any) -> FaultHandle:
         """Inject a fault of ``kind`` (see :class:`~emulator.faults.model.FaultKind`)."""
         parsed = parse_kind(kind)
-        if parsed not in self._kinds:
-            where = "the workspace" if parsed in WORKSPACE_KINDS else "a service"
-            raise FaultError(f"A {parsed} fault is injected into {where}, not here.")
+        refusal = self._refusal(parsed)
+        if refusal is not None:
+            raise FaultError(refusal)
         fault = self._store.add(new_fault(parsed, time.time(), **parameters))
         return FaultHandle(self._store, fault)
+
+    def _refusal(self, kind: FaultKind) -> str | None:
+        """Why ``kind`` cannot be injected here (``None``: it can)."""
+        if kind in self._kinds:
+            return None
+        where = "the workspace" if kind in WORKSPACE_KINDS else "a service"
+        return f"A {kind} fault is injected into {where}, not here."
 
     def list(self) -> list[Fault]:
         """Every fault of the target, oldest first (done ones included until cleared)."""
@@ -126,14 +137,9 @@ class _Faults:
         return self._store.clear()
 
 
-class ServiceFaults(_Faults):
-    """Faults of one web service (``service.faults``)."""
-
-    _kinds = SERVICE_KINDS
-
-    def __init__(self, root: Path, workspace_id: int, service: str) -> None:
-        super().__init__(FaultStore.for_service(root, workspace_id, service))
-        self.service = service
+class _ReplicaFaults(_Faults):
+    """The faults of something with replicas behind a gateway: a v1 web service or an SDK v2
+    online deployment."""
 
     def status(self, status: int, share: float = 1.0, seed: int = 0) -> FaultHandle:
         """The gateway answers ``status`` (e.g. 502, 503, 504, 429) instead of forwarding, for
@@ -148,11 +154,6 @@ class ServiceFaults(_Faults):
     def drop(self, share: float = 1.0, seed: int = 0) -> FaultHandle:
         """The gateway closes the connection without answering."""
         return self.inject(FaultKind.DROP, share=share, seed=seed)
-
-    def expire_tokens(self, after_seconds: float = 0.0) -> FaultHandle:
-        """Tokens older than ``after_seconds`` are refused as expired (401), as if their
-        lifetime were that short."""
-        return self.inject(FaultKind.TOKEN_EXPIRY, seconds=after_seconds)
 
     def fail_init(self, times: int = 1) -> FaultHandle:
         """``init()`` raises on the next ``times`` replica starts (restarts, scale-ups, updates,
@@ -172,6 +173,46 @@ class ServiceFaults(_Faults):
     def exhaust_memory(self, replica: int = 0) -> FaultHandle:
         """End replica ``replica`` as the OOM killer would (SIGKILL, reported ``OOMKilled``)."""
         return self.inject(FaultKind.MEMORY, replica=replica)
+
+
+class ServiceFaults(_ReplicaFaults):
+    """Faults of one web service (``service.faults``)."""
+
+    _kinds = SERVICE_KINDS
+
+    def __init__(self, root: Path, workspace_id: int, service: str) -> None:
+        super().__init__(FaultStore.for_service(root, workspace_id, service))
+        self.service = service
+
+    def expire_tokens(self, after_seconds: float = 0.0) -> FaultHandle:
+        """Tokens older than ``after_seconds`` are refused as expired (401), as if their
+        lifetime were that short."""
+        return self.inject(FaultKind.TOKEN_EXPIRY, seconds=after_seconds)
+
+
+class OnlineDeploymentFaults(_ReplicaFaults):
+    """Faults of one SDK v2 online deployment: they act on its replicas and its gateway as a
+    service's do, behind the endpoint's front end. So a :meth:`status` fault is what the
+    deployment's replicas answer, which the endpoint turns into Azure's answer (a 5xx into 424,
+    the status in ``ms-azureml-model-error-statuscode``); the endpoint's own 408 and 503 come
+    from :meth:`latency` past ``request_timeout_ms`` and from replicas killed or paused."""
+
+    _kinds = SERVICE_KINDS - {FaultKind.TOKEN_EXPIRY}
+
+    def __init__(self, root: Path, workspace_id: int, endpoint: str, deployment: str) -> None:
+        super().__init__(FaultStore.for_online_deployment(root, workspace_id, endpoint, deployment))
+        self.endpoint = endpoint
+        self.deployment = deployment
+
+    def _refusal(self, kind: FaultKind) -> str | None:
+        if kind is FaultKind.TOKEN_EXPIRY:
+            return (
+                "A token-expiry fault acts on a v1 service's own tokens; an online endpoint's "
+                "credentials are checked by the endpoint, before any deployment. [emulator] "
+                "Regenerate the endpoint's keys (online_endpoints.begin_regenerate_keys) to "
+                "test a refused credential."
+            )
+        return super()._refusal(kind)
 
 
 class WorkspaceFaults(_Faults):
@@ -197,6 +238,38 @@ def service_faults(workspace: Any, name: str) -> ServiceFaults:
     injected before the deployment acts on it: ``fail_init`` fails its first start)."""
     state = workspace.emulator_state
     return ServiceFaults(state.root.path, state.id, name)
+
+
+def online_deployment_faults(
+    workspace: Any, endpoint: str, deployment: str, *, root: Path | str | None = None
+) -> OnlineDeploymentFaults:
+    """The faults of deployment ``deployment`` of online endpoint ``endpoint``, created or not
+    yet (``fail_init`` injected first fails its creation). ``workspace`` is an ``MLClient`` (its
+    subscription, resource group and workspace, under ``root``: by default the emulator root
+    of this process, ``AZUREML_EMULATOR_ROOT``) or an SDK v1 ``Workspace``."""
+    state = getattr(workspace, "emulator_state", None)
+    if state is not None:
+        return OnlineDeploymentFaults(state.root.path, state.id, endpoint, deployment)
+    names = [
+        str(getattr(workspace, attribute, "") or "")
+        for attribute in ("subscription_id", "resource_group_name", "workspace_name")
+    ]
+    if not all(names):
+        raise FaultError(
+            f"online_deployment_faults needs an MLClient of a workspace or an SDK v1 Workspace, "
+            f"not {type(workspace).__name__}. [emulator] Pass MLClient(credential, "
+            "subscription_id, resource_group_name, workspace_name)."
+        )
+    subscription, resource_group, name = names
+    base = Path(root) if root is not None else emulator_root()
+    record = WorkspaceStore(EmulatorRoot(base)).find(subscription, resource_group, name)
+    if record is None:
+        raise FaultError(
+            f"Workspace '{name}' (subscription {subscription}, resource group "
+            f"{resource_group}) does not exist under the emulator root {base}. [emulator] "
+            "Pass root= the root the emulator serves (amlemu status shows it)."
+        )
+    return OnlineDeploymentFaults(base, record.id, endpoint, deployment)
 
 
 def workspace_faults(workspace: Any) -> WorkspaceFaults:

@@ -3,7 +3,9 @@
 Services run in the process that deployed them, but ``amlemu faults inject`` runs in another:
 so faults are files, ``<root>/faults/<workspace id>/<service>.json`` for a service and
 ``<root>/faults/<workspace id>/_workspace.json`` for image builds and provisioning (no service
-name starts with ``_``). Changes take an exclusive ``flock`` on a sibling ``.lock`` file and
+name starts with ``_``), and ``<root>/faults/<workspace id>/online/<endpoint>/<deployment>.json``
+for an SDK v2 online deployment (apart from the services: an endpoint and a deployment may
+share a v1 service's name). Changes take an exclusive ``flock`` on a sibling ``.lock`` file and
 replace the JSON atomically (temporary file + rename), so readers never see half a file and
 concurrent writers never lose each other's faults. Reads are cached on the file's identity
 (inode, mtime, size): the gateway checks for faults on every request at the cost of one
@@ -40,6 +42,11 @@ def faults_dir(root: Path, workspace_id: int) -> Path:
     return Path(root) / "faults" / str(int(workspace_id))
 
 
+def online_faults_dir(root: Path, workspace_id: int) -> Path:
+    """Where the online deployments' fault files are: one folder per endpoint."""
+    return faults_dir(root, workspace_id) / "online"
+
+
 class FaultStore:
     """The faults of one target (a service, or the workspace's builds and provisioning)."""
 
@@ -61,6 +68,21 @@ class FaultStore:
                 "digits and dashes (no path separators)."
             )
         return cls(faults_dir(root, workspace_id) / f"{service}.json")
+
+    @classmethod
+    def for_online_deployment(
+        cls, root: Path, workspace_id: int, endpoint: str, deployment: str
+    ) -> FaultStore:
+        """The faults of deployment ``deployment`` of online endpoint ``endpoint`` (names are
+        case-insensitive, as Azure's are)."""
+        for what, name in (("endpoint", endpoint), ("deployment", deployment)):
+            if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+                raise FaultError(
+                    f"{name!r} is not an online {what} name: names are letters, digits and "
+                    "dashes (no path separators)."
+                )
+        directory = online_faults_dir(root, workspace_id) / endpoint.lower()
+        return cls(directory / f"{deployment.lower()}.json")
 
     @classmethod
     def for_workspace(cls, root: Path, workspace_id: int) -> FaultStore:

@@ -7,7 +7,9 @@ an ACI-style gateway, registers it with :data:`HOST` under a key no v1 service n
 (``v2:<endpoint>:<deployment>``), and stops it on delete. The endpoint's scoring URI checks the
 endpoint's key, then forwards to the gateway, which therefore needs no auth of its own. An
 update goes through :meth:`Deployment.replace` on the same gateway (new replicas ready before
-the old ones stop), so the gateway's address outlives every version.
+the old ones stop), so the gateway's address outlives every version. Its faults (``amlemu
+faults inject --endpoint --deployment``, :func:`emulator.faults.online_deployment_faults`) act
+on its replicas and gateway as a service's do.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from emulator.services.auth import ServiceAuth
 from emulator.services.deployment import Deployment, ReplicaTemplate
 from emulator.services.gateway import Gateway
 from emulator.services.hosting import HOST
+from emulator.services.injection.hosting import HostedFaults
 from emulator.services.settings import ServiceSettings
 
 
@@ -73,6 +76,7 @@ def start_online(
         settings or ServiceSettings.aci(),
         ServiceAuth(),
         replicas,
+        HostedFaults.for_online(root, workspace_id, endpoint, deployment),
     )
     try:
         live.start()

@@ -176,20 +176,3 @@ def test_a_deployment_whose_replicas_ended_keeps_succeeded_and_says_why(
     assert "amlemu up" in logs
     with pytest.raises(HttpResponseError, match="has no running replica"):
         client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
-
-
-def test_updates_sent_back_to_back_roll_out_one_after_the_other(
-    client: MLClient, tmp_path: Path, arm_server: EmulatorServer
-) -> None:
-    request = _serving(client, tmp_path)
-    first = client.online_deployments.begin_create_or_update(
-        _deployment(tmp_path, VERSIONED.format(version=2), "v2")
-    )
-    second = client.online_deployments.begin_create_or_update(
-        _deployment(tmp_path, VERSIONED.format(version=3), "v3")
-    )
-    assert second.result().provisioning_state == "Succeeded"
-    assert first.result().provisioning_state == "Succeeded"
-    answer = client.online_endpoints.invoke(endpoint_name="ep-roll", request_file=str(request))
-    assert json.loads(answer) == {"version": 3}  # the last update wins
-    assert len(_replicas(arm_server)) == 1  # one rollout at a time: no replica of v2 left behind

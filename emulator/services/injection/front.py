@@ -1,6 +1,8 @@
 """Front faults, decided per scoring request on the gateway: status, latency, drop, token expiry.
 
-The service's route asks :meth:`FrontFaults.plan` on every ``/score`` request; it costs one
+The service's route asks :meth:`FrontFaults.plan` on every ``/score`` request (an SDK v2 online
+deployment's gateway too: there the front end is the endpoint's, so a status fault is answered
+as the deployment's replicas would answer it); it costs one
 ``stat`` of the fault file while nothing changes. Which requests a ``share`` hits is drawn
 from a generator seeded with the fault's ``seed``, one per fault, so a given sequence of
 requests meets the same faults on every run.
@@ -40,10 +42,17 @@ class FrontFaults:
     """The front faults of one service, as its gateway route sees them."""
 
     def __init__(
-        self, store: FaultStore, service: str, clock: Callable[[], float] = time.time
+        self,
+        store: FaultStore,
+        service: str,
+        clock: Callable[[], float] = time.time,
+        online: tuple[str, str] | None = None,
     ) -> None:
         self.store = store
         self.service = service
+        #: ``(endpoint, deployment)`` of an SDK v2 online deployment: its status faults are
+        #: its replicas' answers (see :meth:`_answer`).
+        self.online = online
         self._clock = clock
         self._generators: dict[str, random.Random] = {}
 
@@ -95,6 +104,8 @@ class FrontFaults:
         return generator.random() < fault.share
 
     def _answer(self, fault: Fault) -> HttpResponse:
+        if self.online is not None:
+            return self._replica_answer(fault)
         status = fault.status or 503
         if status == 503:  # Azure's recorded text, which clients match on
             text = responses.overloaded_message(self.service)
@@ -108,6 +119,32 @@ class FrontFaults:
         )
         response.headers.append((FAULT_HEADER, fault.id))
         return response
+
+    def _replica_answer(self, fault: Fault) -> HttpResponse:
+        """An online deployment's status fault, answered as its replicas would answer: an
+        online endpoint's front end sits before the deployment, so it treats the status as the
+        model's (a 5xx reaches the client as Azure's 424, the status in
+        ``ms-azureml-model-error-statuscode``; a 4xx is passed on). No front-end hint header,
+        which would make the endpoint read it as the gateway's own answer. The body is JSON
+        with ARM's error shape, so ``online_endpoints.invoke`` raises ``HttpResponseError``
+        with its message (a plain-text body would make it raise a bare ``MlException``)."""
+        assert self.online is not None
+        endpoint, deployment = self.online
+        status = fault.status or 500
+        text = (
+            f"fault {fault.id} injected into deployment "
+            f"'{deployment}' of endpoint '{endpoint}' ({fault.describe()}). [emulator] Remove "
+            f"it with handle.remove() or amlemu faults clear --endpoint {endpoint} "
+            f"--deployment {deployment}"
+        )
+        phrase = HTTPStatus(status).phrase
+        body = json.dumps({"error": {"code": phrase.replace(" ", ""), "message": text}}).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            (FAULT_HEADER, fault.id),
+        ]
+        return HttpResponse(status, headers, body, phrase)
 
 
 def _issued_at(credential: str) -> float | None:

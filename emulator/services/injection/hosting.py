@@ -18,14 +18,28 @@ from emulator.services.injection.watcher import FaultWatcher, ReplicaView
 
 
 class HostedFaults:
-    """Faults of service ``service`` of workspace ``workspace_id`` under ``root``."""
+    """Faults of service ``service`` of workspace ``workspace_id`` under ``root`` (or of the
+    target of ``store``: an online deployment, see :meth:`for_online`)."""
 
-    def __init__(self, root: Path, workspace_id: int, service: str) -> None:
-        self.store = FaultStore.for_service(root, workspace_id, service)
+    def __init__(
+        self, root: Path, workspace_id: int, service: str, store: FaultStore | None = None
+    ) -> None:
+        self.store = store or FaultStore.for_service(root, workspace_id, service)
         self.front = FrontFaults(FaultStore(self.store.path), service)
         self._backends: dict[str, FaultingBackend] = {}
         self._lock = threading.Lock()
         self._watcher: FaultWatcher | None = None
+
+    @classmethod
+    def for_online(
+        cls, root: Path, workspace_id: int, endpoint: str, deployment: str
+    ) -> HostedFaults:
+        """The faults of an SDK v2 online deployment (its own fault file; status faults
+        answered as its replicas would, see :class:`FrontFaults`)."""
+        store = FaultStore.for_online_deployment(root, workspace_id, endpoint, deployment)
+        hosted = cls(root, workspace_id, f"{endpoint}/{deployment}", store)
+        hosted.front.online = (endpoint, deployment)
+        return hosted
 
     def backend(self, name: str) -> FaultingBackend:
         """The launching backend for replicas of runtime ``name`` (``process``/``docker``)."""
