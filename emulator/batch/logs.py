@@ -12,6 +12,9 @@ Under the job's folder::
     logs/user/error/<node>/<process>.txt          each mini-batch that failed in that worker:
                                                   its files, the try, the traceback
     logs/user/error.txt                           the failures of every worker, in one file
+    user_logs/std_log.txt                         the job step's driver output: the same lines
+                                                  as master_role.txt (the file jobs.stream reads
+                                                  of a job on Azure's common runtime)
 
 Nodes are named as Azure's are, by an instance's private address (``10.0.0.4``, ``10.0.0.5``,
 ...); a node's workers are ``process000``, ``process001``, ... A worker replaced after it died
@@ -55,6 +58,8 @@ class JobLogs:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         self.progress_file = self.root / f"job_progress_overview.{_now():%Y%m%d%H}.txt"
         self.master_file = self.root / "sys" / "master_role.txt"
+        self.std_log_file = job_dir / "user_logs" / "std_log.txt"
+        self.std_log_file.parent.mkdir(parents=True, exist_ok=True)
         self.report_file = self.root / "sys" / "job_report" / "processed_mini-batches.csv"
         self.result_file = self.root / "job_result.txt"
         self.job_error_file = self.root / "job_error.txt"
@@ -78,6 +83,7 @@ class JobLogs:
         with self._lock:
             self._lines.append(text)
             _append(self.master_file, text)
+            _append(self.std_log_file, text)
         if self._on_line is not None:
             self._on_line(text)
 

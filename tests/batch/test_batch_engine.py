@@ -46,6 +46,15 @@ def test_append_row_writes_one_row_per_returned_element(run_job: RunJob) -> None
     assert stdout.read_text().count("run ") == 3
     result = (_logs(job.task.job_dir) / "job_result.txt").read_text()
     assert "Job succeeded" in result
+    driver = (job.task.job_dir / "user_logs/std_log.txt").read_text().splitlines()
+    assert (
+        driver
+        == job.lines()
+        == (_logs(job.task.job_dir) / "sys/master_role.txt").read_text().splitlines()
+    )
+    assert "Job completed: 3 of 3 mini batches succeeded" in driver[-1]
+    overview = next(_logs(job.task.job_dir).glob("job_progress_overview.*.txt")).read_text()
+    assert "3 mini batches created; 3 processed (3 succeeded, 0 failed" in overview
 
 
 def test_workers_run_in_parallel_each_calling_init_once(run_job: RunJob) -> None:
