@@ -35,7 +35,7 @@ from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import APPEND_ROW, BatchSettings
 from emulator.batch.worker import LOGGING_LEVEL_ENV
 from emulator.batch.workers import Outcome, WorkerProcess
-from emulator.exceptions import BadArgument
+from emulator.exceptions import BadArgument, EmulatorError
 
 PREPARING, RUNNING, COMPLETED, FAILED, CANCELED = (
     "Preparing",
@@ -275,6 +275,9 @@ class BatchJob:
                 if outcome.kind in ("timeout", "died"):
                     worker = None  # killed by run(); the next mini-batch starts a new one
                 self._record(batch, outcome, node, process, time.monotonic() - started)
+        except Exception as exc:  # a slot must never end silently: the others would wait on it
+            reason = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+            self._fail(f"The batch worker {node}/{process} could not run: {reason}")
         finally:
             if worker is not None:
                 worker.close()

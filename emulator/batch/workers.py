@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from emulator.batch.runtime import WorkerRuntime
+from emulator.exceptions import OperationFailed
 
 OutcomeKind = Literal["ok", "error", "timeout", "died"]
 _READ_CHUNK = 1 << 16
@@ -61,10 +62,14 @@ class WorkerProcess:
                     pass_fds=(request_read, reply_write),
                     start_new_session=True,
                 )
-        except OSError:
+        except OSError as exc:
             for fd in (self._request, self._reply):
                 os.close(fd)
-            raise
+            raise OperationFailed(
+                f"Cannot start a batch worker with the image's interpreter {runtime.python}: "
+                f"{exc.strerror or exc}. [emulator] Rebuild the deployment's image (its "
+                "interpreter is gone) or check the environment's python version."
+            ) from exc
         finally:
             os.close(request_read)
             os.close(reply_write)

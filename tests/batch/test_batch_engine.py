@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.batch.runtime import WorkerRuntime
 from tests.batch.conftest import JOB_WAIT, RunJob, numbered
 
 #: A scoring script answering one row per file: "<file name> <content> <worker pid>".
@@ -352,3 +353,13 @@ def test_the_scripts_own_modules_are_imported_not_the_emulators(
     assert job.status == "Completed", job.lines()
     assert job.output_file is not None
     assert job.output_file.read_text() == "the user settings\n"
+
+
+def test_an_image_whose_interpreter_cannot_start_fails_the_job_saying_so(
+    run_job: RunJob, tmp_path: Path
+) -> None:
+    missing = WorkerRuntime(tmp_path / "no-such-python")
+    job = run_job(ECHO, numbered(2), runtime=missing)
+    assert job.status == "Failed"
+    assert job.error is not None
+    assert "could not run" in job.error and "no-such-python" in job.error
