@@ -363,3 +363,28 @@ def test_an_image_whose_interpreter_cannot_start_fails_the_job_saying_so(
     assert job.status == "Failed"
     assert job.error is not None
     assert "could not run" in job.error and "no-such-python" in job.error
+
+
+def test_cancel_while_init_runs_ends_the_job_canceled(run_job: RunJob) -> None:
+    source = """
+        import os, time
+        from pathlib import Path
+
+        def init():
+            Path(os.environ["AZUREML_BI_OUTPUT_PATH"], "pid").write_text(str(os.getpid()))
+            time.sleep(600)
+
+        def run(mini_batch):
+            return []
+    """
+    job = run_job(source, numbered(2), wait=False)
+    pid_file = job.task.output_dir / "pid"
+    deadline = time.monotonic() + JOB_WAIT
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status == "Preparing"
+    job.cancel()
+    assert job.wait(JOB_WAIT) == "Canceled"
+    assert job.error is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
