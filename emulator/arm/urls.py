@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.arm import (
+    aml_compute_responses,
     asset_responses,
     batch_responses,
+    compute_location_responses,
     compute_responses,
     deployment_responses,
     endpoint_responses,
@@ -39,6 +41,7 @@ _VERSIONED = _WORKSPACE + r"/(?P<kind>environments|codes)/(?P<name>[^/]+)"
 _ENDPOINT = _WORKSPACE + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
 _DEPLOYMENT = _ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 _COMPUTE = _WORKSPACE + r"/computes/(?P<compute>[^/]+)"
+_LOCATION = _SUB + _PROVIDER + r"/locations/(?P<location>[^/]+)"
 _BATCH_ENDPOINT = _WORKSPACE + r"/batchEndpoints/(?P<endpoint>[^/]+)"
 _BATCH_DEPLOYMENT = _BATCH_ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 _JOB = _WORKSPACE + r"/jobs/(?P<name>[^/]+)"
@@ -115,6 +118,9 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": compute_responses.delete_compute,
         },
     ),
+    _route(_COMPUTE + "/listNodes", {"POST": aml_compute_responses.list_nodes}),
+    _route(_LOCATION + "/vmSizes", {"GET": compute_location_responses.list_vm_sizes}),
+    _route(_LOCATION + "/usages", {"GET": compute_location_responses.list_usages}),
     _route(_WORKSPACE + "/batchEndpoints", {"GET": batch_responses.list_endpoints}),
     _route(
         _BATCH_ENDPOINT,

@@ -131,6 +131,13 @@ class AmlClusters:
         change, a name another compute holds, allocated nodes beyond the core quota."""
         validate_compute_name(name)
         size = resolve_vm_size(spec.vm_size)
+        if not size.supports_aml_compute:
+            raise BadArgument(
+                f"The VM size '{size.name}' is not supported for compute type {AML_COMPUTE}. "
+                "[emulator] It is an FPGA size, offered to AKS clusters only (SDK v1 "
+                "AksCompute); pick a CPU or GPU size for the cluster.",
+                code="BadArgument",
+            )
         _check_scale(spec)
         if spec.vm_priority not in (DEDICATED, LOW_PRIORITY):
             raise BadArgument(
@@ -222,7 +229,12 @@ class AmlClusters:
                 (self._workspace.id, row["name"]),
             )
 
-    def subscription_cores(self, conn: sqlite3.Connection, excluding: str | None = None) -> int:
+    def cores_in_use(self) -> int:
+        """Dedicated vCPUs the workspace's subscription holds in AmlCompute clusters."""
+        with self._db.read() as conn:
+            return self._subscription_cores(conn)
+
+    def _subscription_cores(self, conn: sqlite3.Connection, excluding: str | None = None) -> int:
         """Dedicated vCPUs the workspace's subscription holds in AmlCompute clusters (every
         workspace), leaving out this workspace's cluster ``excluding`` (one being updated)."""
         rows = conn.execute(
@@ -249,7 +261,7 @@ class AmlClusters:
         requested = spec.min_nodes * size.cores
         if not requested:
             return
-        in_use = self.subscription_cores(conn, excluding=name)
+        in_use = self._subscription_cores(conn, excluding=name)
         in_use += ComputeRegistry(self._root, self._workspace).cores_in_use()
         quota = core_quota()
         if in_use + requested > quota:

@@ -38,6 +38,11 @@ class VmSize:
         """Memory (GiB) left for pods after AKS's memory reservation and eviction threshold."""
         return round(self.memory_gb - _reserved_memory_gb(self.memory_gb) - _EVICTION_GB, 3)
 
+    @property
+    def supports_aml_compute(self) -> bool:
+        """Whether Azure ML clusters (AmlCompute) offer the size: FPGA sizes are AKS-only."""
+        return not self.fpgas
+
     def offered_in(self, location: str) -> bool:
         return self.regions is None or location.lower() in self.regions
 

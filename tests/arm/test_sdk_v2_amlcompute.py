@@ -170,3 +170,49 @@ def test_a_cluster_cannot_be_detached_only_deleted(client: MLClient) -> None:
     with pytest.raises(HttpResponseError, match="cannot be detached, only deleted"):
         client.compute.begin_delete("cpu-cluster", action="Detach").result()
     assert client.compute.get("cpu-cluster").name == "cpu-cluster"
+
+
+def test_list_nodes_shows_the_allocated_nodes_idle(client: MLClient) -> None:
+    _create(client, min_instances=2)
+    # azure-ai-ml 1.35.2 copies the wire's camelCase names onto its AmlComputeNodeInfo
+    # (node.nodeState; node.node_state stays None): read them as the client exposes them.
+    nodes = [vars(n) for n in client.compute.list_nodes("cpu-cluster")]
+    assert [n["nodeState"] for n in nodes] == ["idle", "idle"]
+    assert len({n["nodeId"] for n in nodes}) == 2
+    assert all(n["nodeId"].endswith("_d") and n.get("runId") is None for n in nodes)
+    _create(client, "elastic", min_instances=0)
+    assert list(client.compute.list_nodes("elastic")) == []
+
+
+def test_fpga_sizes_are_refused_for_clusters(client: MLClient) -> None:
+    with pytest.raises(HttpResponseError, match="not supported for compute type AmlCompute"):
+        _create(client, size="Standard_PB6s")
+
+
+def test_list_sizes_is_the_emulators_table_with_azures_families(client: MLClient) -> None:
+    sizes = {s.name: s for s in client.compute.list_sizes()}
+    assert {"Standard_DS3_v2", "Standard_PB6s"} <= set(sizes)  # every type's, in eastus
+    ds3 = vars(sizes["Standard_DS3_v2"])  # camelCase attributes, as the client copies them
+    assert (ds3["family"], ds3["vCPUs"], ds3["memoryGB"], ds3["gpus"]) == (
+        "standardDSv2Family",
+        4,
+        14,
+        0,
+    )
+    assert vars(sizes["Standard_NC6s_v3"])["family"] == "standardNCSv3Family"
+    for_clusters = {s.name for s in client.compute.list_sizes(compute_type="amlcompute")}
+    assert "Standard_DS3_v2" in for_clusters and "Standard_PB6s" not in for_clusters
+
+
+def test_list_usage_counts_the_allocated_dedicated_cores_per_family(
+    client: MLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CORE_QUOTA_ENV, "40")
+    _create(client, "ds3", min_instances=2)  # 2 x Standard_DS3_v2 (4 vCPUs)
+    _create(client, "d4s", size="Standard_D4s_v3", min_instances=1)  # 4 vCPUs
+    _create(client, "spot", size="Standard_DS2_v2", min_instances=3, tier="low_priority")
+    usages = {u["name"]["value"]: u for u in map(vars, client.compute.list_usage())}
+    assert usages["standardDSv2Family"]["currentValue"] == 8
+    assert usages["standardDSv3Family"]["currentValue"] == 4
+    total = usages["Total Cluster Dedicated Regional vCPUs"]
+    assert (total["currentValue"], total["limit"], total["unit"]) == (12, 40, "Count")
