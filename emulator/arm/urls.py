@@ -18,6 +18,7 @@ from emulator.arm import (
     batch_responses,
     compute_location_responses,
     compute_responses,
+    data_responses,
     deployment_responses,
     endpoint_responses,
     job_responses,
@@ -44,6 +45,7 @@ _COMPUTE = _WORKSPACE + r"/computes/(?P<compute>[^/]+)"
 _LOCATION = _SUB + _PROVIDER + r"/locations/(?P<location>[^/]+)"
 _BATCH_ENDPOINT = _WORKSPACE + r"/batchEndpoints/(?P<endpoint>[^/]+)"
 _BATCH_DEPLOYMENT = _BATCH_ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
+_DATA = _WORKSPACE + r"/data/(?P<name>[^/]+)"
 _JOB = _WORKSPACE + r"/jobs/(?P<name>[^/]+)"
 #: The workspace API host's batch job listing (azure-ai-ml's list_jobs; an ml.azure.com token).
 _MFE = "/mferp/managementfrontend"
@@ -148,6 +150,13 @@ ROUTES: tuple[Route, ...] = (
     _route(_MFE + _BATCH_DEPLOYMENT + "/jobs", {"GET": job_responses.list_jobs}, False),
     _route(_JOB, {"GET": job_responses.get_job}),
     _route(_JOB + "/cancel", {"POST": job_responses.cancel_job}),
+    _route(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
+    _route(_DATA, {"GET": data_responses.get_data_container}),
+    _route(_DATA + "/versions", {"GET": data_responses.list_data_versions}),
+    _route(
+        _DATA + r"/versions/(?P<version>[^/]+)",
+        {"GET": data_responses.get_data_version, "PUT": data_responses.put_data_version},
+    ),
 )
 
 
