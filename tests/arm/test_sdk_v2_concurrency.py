@@ -1,12 +1,14 @@
-"""Two clients changing one endpoint or deployment at once, through the real ``azure-ai-ml`` and
-raw HTTPS: a deployment takes one operation at a time (the second is refused with 409
-``Conflict``, as Azure refuses it), and simultaneous endpoint PUTs leave one consistent
-endpoint."""
+"""Clients racing or dying mid-operation, through the real ``azure-ai-ml`` and raw HTTPS: a
+deployment takes one operation at a time (the second is refused with 409 ``Conflict``, as Azure
+refuses it), simultaneous endpoint PUTs leave one consistent endpoint, and a client killed in
+the middle of a model upload leaves no model version and no half blob behind."""
 
 from __future__ import annotations
 
 import json
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -27,6 +29,7 @@ from azure.ai.ml.entities import (
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.identity import DefaultAzureCredential
 
+from emulator.assets.blob_containers import BlobContainers
 from emulator.daemon.server import EmulatorServer
 from emulator.services.online import online
 from emulator.settings import BUILDER_ENV
@@ -222,3 +225,83 @@ def test_simultaneous_creates_of_one_endpoint_leave_one_consistent_endpoint(
     assert stored.provisioning_state == "Succeeded"
     # The keys were made once, by whichever create came first; every later PUT kept them.
     assert len(set(keys)) == 1 and all(keys[0])
+
+
+#: A client that uploads a model and is killed (SIGKILL) half-way through its bytes: the TLS
+#: socket sends up to ``limit`` bytes, then touches ``marker`` and hangs, as on a dead link.
+#: ``blocks`` makes the storage client upload in 1 MB blocks (Put Block, then Put Block List)
+#: instead of one Put Blob, as it does for files over 64 MB.
+UPLOADER = """
+import pathlib, ssl, sys, time
+from azure.ai.ml import MLClient
+from azure.ai.ml.entities import Model
+from azure.identity import DefaultAzureCredential
+from azure.storage.blob import ContainerClient
+
+source, marker, limit, mode, sub = sys.argv[1:6]
+sent = 0
+original = ssl.SSLSocket.sendall
+
+def sendall(self, data, flags=0):
+    global sent
+    room = int(limit) - sent
+    if len(data) > room:
+        original(self, memoryview(data)[: max(room, 0)], flags)
+        pathlib.Path(marker).touch()
+        time.sleep(3600)
+    sent += len(data)
+    return original(self, data, flags)
+
+ssl.SSLSocket.sendall = sendall
+if mode == "blocks":
+    upload = ContainerClient.upload_blob
+
+    def in_blocks(self, *args, **kwargs):
+        self._config.max_single_put_size = self._config.max_block_size = 1024 * 1024
+        kwargs["max_concurrency"] = 1
+        return upload(self, *args, **kwargs)
+
+    ContainerClient.upload_blob = in_blocks
+client = MLClient(DefaultAzureCredential(), sub, "rg", "ws")
+client.models.create_or_update(Model(name="weights", version="1", path=source))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["single", "blocks"])
+def test_a_client_killed_mid_upload_leaves_no_half_model_and_the_rerun_succeeds(
+    client: MLClient, tmp_path: Path, arm_server: EmulatorServer, mode: str
+) -> None:
+    source = tmp_path / "weights.bin"
+    content = bytes(range(256)) * (24 * 1024)  # 6 MiB
+    source.write_bytes(content)
+    marker = tmp_path / "half-sent"
+    script = tmp_path / "uploader.py"
+    script.write_text(UPLOADER)
+    limit = len(content) // 2
+    uploader = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(marker), str(limit), mode, SUB],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and uploader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), uploader.stderr.read().decode() if uploader.stderr else ""
+    finally:
+        uploader.kill()
+        uploader.wait(30)
+
+    # No model version, and no blob of the upload visible in the datastore.
+    assert list(client.models.list(name="weights")) == []
+    datastore = client.datastores.get_default()
+    blobs = BlobContainers(arm_server.root).list(datastore.account_name, datastore.container_name)
+    assert [b.name for b in blobs if b.name.endswith("weights.bin")] == []
+
+    # The same upload again succeeds, and the model holds every byte.
+    model = client.models.create_or_update(Model(name="weights", version="1", path=str(source)))
+    assert model.version == "1"
+    client.models.download(name="weights", version="1", download_path=str(tmp_path / "back"))
+    downloaded = [p for p in (tmp_path / "back").rglob("weights.bin")]
+    assert len(downloaded) == 1 and downloaded[0].read_bytes() == content
