@@ -21,7 +21,7 @@ from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
 from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
 from emulator.endpoints.kubernetes import check_deployment
-from emulator.endpoints.operations import begin_operation
+from emulator.endpoints.operations import begin_operation, wait_ended
 from emulator.exceptions import BadArgument
 from emulator.state import WorkspaceState
 
@@ -118,9 +118,12 @@ def operation_status(
     answer waits up to :data:`STATUS_HOLD_SECONDS` for the operation to end and says to poll
     again at once (``Retry-After: 0``): the client learns the outcome when it happens, not at
     its next 5 s poll, and its polls stay as few as against Azure."""
-    _, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     record = deployments.settled(ep.name, deployment, STATUS_HOLD_SECONDS)
-    status = "InProgress" if record.state in IN_PROGRESS else record.state
+    running = record.state in IN_PROGRESS or not wait_ended(
+        ctx.root.path, state.id, ep.name, deployment, STATUS_HOLD_SECONDS
+    )
+    status = "InProgress" if running else record.state
     body = {"status": status, **({"error": record.error} if record.error else {})}
     return Answer(200, body, {"Retry-After": "0"})
 

@@ -17,14 +17,16 @@ from pathlib import Path
 
 from emulator.exceptions import Conflict
 
-_GUARD = threading.Lock()
-_RUNNING: set[tuple[str, int, str, str]] = set()
+#: A deployment: (root, workspace id, endpoint, deployment), names lowercased.
+Key = tuple[str, int, str, str]
+_GUARD = threading.Condition()
+_RUNNING: set[Key] = set()
 
 
 class DeploymentOperation:
     """The lock of one running operation on a deployment; :meth:`end` releases it once."""
 
-    def __init__(self, key: tuple[str, int, str, str]) -> None:
+    def __init__(self, key: Key) -> None:
         self._key = key
         self._ended = False
 
@@ -34,6 +36,23 @@ class DeploymentOperation:
             if not self._ended:
                 self._ended = True
                 _RUNNING.discard(self._key)
+                _GUARD.notify_all()
+
+
+def _key(root: Path, workspace_id: int, endpoint: str, deployment: str) -> Key:
+    return (str(root), workspace_id, endpoint.lower(), deployment.lower())
+
+
+def wait_ended(
+    root: Path, workspace_id: int, endpoint: str, deployment: str, timeout: float
+) -> bool:
+    """Whether no operation on the deployment runs here, waiting up to ``timeout`` seconds for
+    the running one to end. The operation's outcome is stored a moment before its lock is
+    released: the operation status reports the outcome only once both happened, so a client
+    that sends its next update on seeing the outcome is never refused."""
+    key = _key(root, workspace_id, endpoint, deployment)
+    with _GUARD:
+        return _GUARD.wait_for(lambda: key not in _RUNNING, timeout)
 
 
 def begin_operation(
@@ -41,7 +60,7 @@ def begin_operation(
 ) -> DeploymentOperation:
     """Take the deployment's lock for a create or update; :class:`Conflict` (409) while
     another operation on it runs. Names are case-insensitive, as Azure's are."""
-    key = (str(root), workspace_id, endpoint.lower(), deployment.lower())
+    key = _key(root, workspace_id, endpoint, deployment)
     with _GUARD:
         if key in _RUNNING:
             raise Conflict(

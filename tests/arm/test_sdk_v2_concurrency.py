@@ -31,6 +31,8 @@ from azure.identity import DefaultAzureCredential
 
 from emulator.assets.blob_containers import BlobContainers
 from emulator.daemon.server import EmulatorServer
+from emulator.endpoints.operations import begin_operation, wait_ended
+from emulator.exceptions import Conflict
 from emulator.services.online import online
 from emulator.settings import BUILDER_ENV
 from emulator.state import workspace_states
@@ -225,6 +227,21 @@ def test_simultaneous_creates_of_one_endpoint_leave_one_consistent_endpoint(
     assert stored.provisioning_state == "Succeeded"
     # The keys were made once, by whichever create came first; every later PUT kept them.
     assert len(set(keys)) == 1 and all(keys[0])
+
+
+def test_the_operation_lock_is_per_deployment_and_its_end_is_awaited(tmp_path: Path) -> None:
+    """The operation status waits for the lock's release (the outcome is stored a moment
+    before), so a client sending its next update on seeing the outcome is never refused."""
+    first = begin_operation(tmp_path, 1, "Ep", "Blue")
+    with pytest.raises(Conflict, match="An operation on deployment 'blue'"):
+        begin_operation(tmp_path, 1, "ep", "blue")
+    begin_operation(tmp_path, 1, "ep", "green").end()  # other deployments are free
+    begin_operation(tmp_path, 2, "ep", "blue").end()  # and other workspaces
+    assert not wait_ended(tmp_path, 1, "EP", "BLUE", 0.01)
+    threading.Timer(0.1, first.end).start()
+    assert wait_ended(tmp_path, 1, "ep", "blue", 10)
+    begin_operation(tmp_path, 1, "ep", "blue").end()
+    first.end()  # idempotent: releases nothing it no longer holds
 
 
 #: A client that uploads a model and is killed (SIGKILL) half-way through its bytes: the TLS
