@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from assets import ASSETS, REPO, load_asset_module  # noqa: F401  (re-exported)
 
+from emulator.daemon.client_env import SDK_SET_VARIABLES
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -85,3 +87,18 @@ def iris_pickle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real joblib-pickled scikit-learn model, trained once per session (per xdist worker)."""
     builder = load_asset_module("models/build_iris.py")
     return builder.build(tmp_path_factory.mktemp("iris") / "model.pkl")
+
+
+@pytest.fixture(autouse=True)
+def _sdk_set_variables_restored() -> Iterator[None]:
+    """azure-ai-ml writes ``AZUREML_CURRENT_CLOUD`` into ``os.environ`` whenever an MLClient is
+    built, also from threads a test started and from clients no fixture of ours made; left set,
+    it names the emulator's cloud to the next test's client (which then fails with "Unknown
+    cloud environment supplied"). Put back as it was before each test."""
+    before = {name: os.environ.get(name) for name in SDK_SET_VARIABLES}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

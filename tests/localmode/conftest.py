@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from localmode_files import CONDA, SCORE
 
+from emulator.daemon.client_env import SDK_SET_VARIABLES
 from emulator.dockerapi import DockerApiServer, private_socket
 from emulator.settings import BUILDER_ENV, DOCKER_ENGINE_ENV, ROOT_ENV
 from emulator.store.root import EmulatorRoot
@@ -35,7 +36,9 @@ def docker_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dock
     monkeypatch.setenv(ROOT_ENV, str(tmp_path / "root"))
     monkeypatch.setenv(BUILDER_ENV, "host")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", DOCKER_ENGINE_ENV):
+    # Local mode makes no HTTP call: the client is on Azure's own cloud, whatever another test's
+    # client left behind.
+    for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", DOCKER_ENGINE_ENV, *SDK_SET_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     with DockerApiServer(EmulatorRoot(tmp_path / "root"), private_socket()) as server:
         monkeypatch.setenv("DOCKER_HOST", server.docker_host)
