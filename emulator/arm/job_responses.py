@@ -27,7 +27,7 @@ from emulator.assets import datastore
 from emulator.assets import inputs as inputs_resolver
 from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
-from emulator.exceptions import BadArgument, EmulatorError
+from emulator.exceptions import BadArgument, EmulatorError, NotFound
 from emulator.state import WorkspaceState, batch_runs
 
 #: Where a batch endpoint's jobs are created (``jobs_uri`` of :mod:`emulator.arm.batch_responses`).
@@ -121,13 +121,20 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
             "outputs": {
                 "score": {
                     "jobOutputType": "uri_folder",
-                    "uri": f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/paths/azureml/"
-                    f"{job.name}/score/",
+                    "uri": f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/paths/"
+                    f"{batch_runs.output_path(job)}",
                     "mode": "ReadWriteMount",
                 }
             },
             "jobs": {},
             "settings": {},
+            # Azure's is the studio page of the run; here the job's folder, with its logs/.
+            "services": {
+                "Studio": {
+                    "jobServiceType": "Studio",
+                    "endpoint": Path(job.directory).absolute().as_uri(),
+                }
+            },
         },
     }
 
@@ -248,3 +255,78 @@ def list_jobs(
     ep = BatchEndpoints(ctx.root, state.id).get(endpoint)
     records = BatchJobs(ctx.root, state.id).list(ep.name, deployment)
     return {"value": [batch_job_body(state, job) for job in records]}
+
+
+# -- run history: a batch job is a pipeline run with one step, the scoring -------------------
+
+
+def _run(job: BatchJobRecord, step: bool) -> dict[str, Any]:
+    """A run as the run history returns it (``_BaseJob._load_from_rest`` reads it)."""
+    name = batch_runs.scoring_step(job) if step else job.name
+    return {
+        "runId": name,
+        "rootRunId": job.name,
+        "parentRunId": job.name if step else None,
+        "experimentId": job.endpoint,
+        "status": job.status,
+        "runType": "azureml.StepRun" if step else "azureml.PipelineRun",
+        "displayName": "batchscoring" if step else job.name,
+        "name": name,
+        "properties": {"azureml.batchrun": "true"},
+        "tags": {},
+        "createdUtc": job.created_time,
+        "error": {"error": {"message": job.error}} if job.error else None,
+    }
+
+
+def _job_of_run(ctx: ArmContext, state: WorkspaceState, run: str) -> tuple[BatchJobRecord, bool]:
+    """The batch job a run id names, and whether it is the job's scoring step."""
+    jobs = BatchJobs(ctx.root, state.id)
+    if run.endswith(batch_runs.STEP_SUFFIX):
+        try:
+            return jobs.get(run.removesuffix(batch_runs.STEP_SUFFIX)), True
+        except NotFound:
+            pass
+    return jobs.get(run), False
+
+
+def run_children(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    run: str,
+) -> Any:
+    """``jobs.list(parent_job_name=...)``: a batch job's one step."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    job, step = _job_of_run(ctx, state, run)
+    return {"value": [] if step else [_run(job, step=True)]}
+
+
+def get_run(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    run: str,
+) -> Any:
+    """One run (the job, or its scoring step)."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    job, step = _job_of_run(ctx, state, run)
+    return _run(job, step)
+
+
+def run_data(
+    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
+) -> Any:
+    """``rundata`` (``jobs.download`` asks it for a step's outputs): the run with no output
+    named, so the client reads the step's ``score`` output from its datastore path."""
+    body = request.get_json(silent=True)
+    run = body.get("runId") if isinstance(body, dict) else None
+    if not isinstance(run, str):
+        raise BadArgument("The request body must name a runId.", code="UserError")
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    job, step = _job_of_run(ctx, state, run)
+    return {"runMetadata": {**_run(job, step), "outputs": {}}}

@@ -49,6 +49,7 @@ _DATA = _WORKSPACE + r"/data/(?P<name>[^/]+)"
 _JOB = _WORKSPACE + r"/jobs/(?P<name>[^/]+)"
 #: The workspace API host's batch job listing (azure-ai-ml's list_jobs; an ml.azure.com token).
 _MFE = "/mferp/managementfrontend"
+_HISTORY = "/history/v1.0" + _WORKSPACE
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ ROUTES: tuple[Route, ...] = (
     _route(_MFE + _BATCH_DEPLOYMENT + "/jobs", {"GET": job_responses.list_jobs}, False),
     _route(_JOB, {"GET": job_responses.get_job}),
     _route(_JOB + "/cancel", {"POST": job_responses.cancel_job}),
+    _route(_HISTORY + r"/runs/(?P<run>[^/]+)", {"GET": job_responses.get_run}),
+    _route(_HISTORY + r"/runs/(?P<run>[^/]+)/children", {"GET": job_responses.run_children}),
+    _route(_HISTORY + "/rundata", {"POST": job_responses.run_data}),
     _route(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
     _route(_DATA, {"GET": data_responses.get_data_container}),
     _route(_DATA + "/versions", {"GET": data_responses.list_data_versions}),

@@ -11,9 +11,12 @@ started it (the daemon, or a script's in-process emulator).
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
+from emulator.assets.blob_containers import BlobContainers
+from emulator.assets.datastore import blob_container, storage_account
 from emulator.batch.engine import BatchJob, BatchTask, list_input_files, start_job
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import BatchSettings
@@ -23,6 +26,9 @@ from emulator.exceptions import BadArgument
 from emulator.images.builders.local import load_local_image
 from emulator.state.workspace_state import WorkspaceState
 
+logger = logging.getLogger("emulator.batch")
+#: What a job's name gets for its scoring step's.
+STEP_SUFFIX = "-scoring"
 #: Seconds between the watcher's looks at a running job's status.
 _WATCH_SECONDS = 0.1
 _LIVE_GUARD = threading.Lock()
@@ -32,6 +38,28 @@ _LIVE: dict[tuple[str, int, str], BatchJob] = {}
 def output_dir(job: BatchJobRecord) -> Path:
     """The job's ``score`` output folder (``AZUREML_BI_OUTPUT_PATH``)."""
     return Path(job.directory) / "outputs" / "score"
+
+
+def scoring_step(job: BatchJobRecord) -> str:
+    """The name of the job's one child, the scoring step (Azure runs a batch job as a pipeline
+    of one step, which ``jobs.list(parent_job_name=...)`` returns)."""
+    return f"{job.name}{STEP_SUFFIX}"
+
+
+def output_path(job: BatchJobRecord) -> str:
+    """Where the ``score`` output lies on the default datastore: ``azureml/<step>/score/``, the
+    path azure-ai-ml's ``jobs.download`` reads a step's output from when the run names none."""
+    return f"azureml/{scoring_step(job)}/score/"
+
+
+def _publish_outputs(workspace: WorkspaceState, job: BatchJobRecord) -> None:
+    """Copy the job's output files onto the default datastore, for ``jobs.download``."""
+    blobs = BlobContainers(workspace.root)
+    account, container = storage_account(workspace.record), blob_container(workspace.record)
+    folder = output_dir(job)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = output_path(job) + path.relative_to(folder).as_posix()
+        blobs.put(account, container, name, path)
 
 
 def start(
@@ -79,7 +107,7 @@ def start(
         _LIVE[key] = running
     threading.Thread(
         target=_watch,
-        args=(BatchJobs(workspace.root, workspace.id), job.name, running, key),
+        args=(workspace, job, running, key),
         name=f"amlemu-batchjob-{job.name}",
         daemon=True,
     ).start()
@@ -102,17 +130,27 @@ def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> BatchJobRecord:
     return jobs.get(job.name)
 
 
-def _watch(jobs: BatchJobs, name: str, running: BatchJob, key: tuple[str, int, str]) -> None:
-    """Store the engine's status whenever it changes, until the job ends."""
+def _watch(
+    workspace: WorkspaceState, job: BatchJobRecord, running: BatchJob, key: tuple[str, int, str]
+) -> None:
+    """Store the engine's status whenever it changes, until the job ends; a completed job's
+    outputs are on the datastore before it reads ``Completed``."""
+    jobs = BatchJobs(workspace.root, workspace.id)
     stored = "Preparing"
     try:
         while True:
             status = running.wait(_WATCH_SECONDS)
+            if status == "Completed":
+                _publish_outputs(workspace, job)
             if status != stored:
-                jobs.set_status(name, status, running.error)
+                jobs.set_status(job.name, status, running.error)
                 stored = status
             if running.done:
                 return
+    except Exception as exc:  # a job must end, never read Running forever
+        logger.exception("Batch job %s: storing its outcome failed", job.name)
+        running.cancel()
+        jobs.set_status(job.name, "Failed", f"[emulator] Storing the job's outcome failed: {exc!r}")
     finally:
         with _LIVE_GUARD:
             _LIVE.pop(key, None)

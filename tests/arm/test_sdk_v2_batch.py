@@ -296,22 +296,26 @@ def _settle(client: MLClient, name: str, timeout: float = 60.0) -> str:
 
 
 def test_invoke_runs_a_job_on_the_default_deployment_over_the_uploaded_files(
-    client: MLClient, tmp_path: Path, arm_server: EmulatorServer
+    client: MLClient, tmp_path: Path
 ) -> None:
     client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="bep")).result()
     _deploy(client, tmp_path, "names", SCORE, mini_batch_size=2)
     job = client.batch_endpoints.invoke(
         endpoint_name="bep", input=Input(type="uri_folder", path=str(_inputs(tmp_path, 5)))
     )
-    assert job.status in ("Preparing", "Running", "Completed")
+    assert job.status == "Preparing"  # the workers' init() has not returned yet
     assert _settle(client, job.name) == "Completed"
     got = client.jobs.get(job.name)
     assert got.tags["azureml.deploymentname"] == "names"
-    assert got.outputs["score"].path.endswith(f"/azureml/{job.name}/score/")
+    assert got.outputs["score"].path.endswith(f"/azureml/{job.name}-scoring/score/")
     assert [j.name for j in client.batch_endpoints.list_jobs("bep")] == [job.name]
-    # Every file's row, from the scoring script's run(), in the job's output file.
-    rows = next(arm_server.root.path.rglob(f"{job.name}/outputs/score/predictions.csv"))
-    assert sorted(rows.read_text().split()) == [f"f{i}.txt" for i in range(5)]
+    # Azure runs the job as a pipeline of one step, the scoring.
+    steps = list(client.jobs.list(parent_job_name=job.name))
+    assert [(s.display_name, s.status) for s in steps] == [("batchscoring", "Completed")]
+    # Every file's row, from the scoring script's run(), in the downloaded output file.
+    client.jobs.download(job.name, download_path=str(tmp_path / "out"), output_name="score")
+    rows = (tmp_path / "out" / "predictions.csv").read_text()
+    assert sorted(rows.split()) == [f"f{i}.txt" for i in range(5)]
 
 
 def test_a_failing_mini_batch_fails_the_job_over_the_error_threshold(
