@@ -2,8 +2,9 @@
 
 ``up`` serves the ARM face for SDK v2 (``azure-ai-ml``) on loopback HTTPS until Ctrl-C or
 SIGTERM (``--detach``: in the background, until ``amlemu down``); ``status`` says whether one runs
-for the root, where, and the states of the root's online deployments. Exit codes: ``status`` answers 0 when a daemon runs and 3 when none does
-(as ``systemctl status``), so scripts can test it.
+for the root, where, and the states of the root's online deployments. Exit codes: ``status``
+answers 0 when a daemon runs and 3 when none does (as ``systemctl status``), so scripts can test
+it.
 """
 
 from __future__ import annotations

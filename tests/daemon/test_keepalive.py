@@ -111,7 +111,8 @@ def test_pipelined_requests_after_an_unread_body_are_answered_in_order(
         _context(server).wrap_socket(raw, server_hostname=LOOPBACK) as tls,
     ):
         tls.sendall(
-            f"PUT {UNAUTHENTICATED_PUT} HTTP/1.1\r\nHost: a\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            f"PUT {UNAUTHENTICATED_PUT} HTTP/1.1\r\nHost: a\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
             + f"GET {METADATA} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
             + f"GET {METADATA} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode()
