@@ -46,6 +46,7 @@ _END = object()
 
 logger = logging.getLogger("azmlinfsrv")
 
+
 def main(argv: list[str]) -> int:
     """Boot, then serve until the HTTP process closes the pair (exit 0) or boot fails (3)."""
     channel = socket.socket(fileno=int(argv[1]))
