@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,17 @@ def _sdk_set_variables_restored() -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def _invoke_deployment_header_dropped() -> Iterator[None]:
+    """azure-ai-ml (1.35) adds ``invoke(deployment_name=...)``'s ``azureml-model-deployment``
+    header to a class-level dict, so every later ``invoke`` in the process sends it: one test's
+    deployment would route the next test's requests. Dropped after each test (only when the SDK
+    was imported: importing it costs seconds)."""
+    yield
+    endpoint_constants = sys.modules.get("azure.ai.ml.constants._endpoint")
+    if endpoint_constants is not None:
+        headers = getattr(endpoint_constants.EndpointInvokeFields, "DEFAULT_HEADER", None)
+        if isinstance(headers, dict):
+            headers.pop("azureml-model-deployment", None)
