@@ -22,7 +22,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import ArmContext, resolve_workspace, top_of
 from emulator.assets import datastore
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.datastore import DEFAULT_DATASTORE
@@ -222,10 +222,7 @@ def list_model_versions(
 ) -> Any:
     """The versions of ``name``, newest first (``$top`` honoured: the upload asks for one)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    records = state.models.records(name)
-    top = request.args.get("$top")
-    if top and top.isdigit():
-        records = records[: int(top)]
+    records = top_of(state.models.records(name), request)
     return {"value": [_model_body(state, r) for r in records]}
 
 

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.asset_responses import BadRequest
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import ArmContext, resolve_workspace, top_of
 from emulator.arm.version_responses import not_found, workspace_arm_id
 from emulator.assets.data import DataAssets, DataContainer, DataVersion
 from emulator.state import WorkspaceState
@@ -121,10 +121,7 @@ def list_data_versions(
         for v in DataAssets(state.root, state.id).versions(name)
         if archived is None or v.archived == archived
     ]
-    top = request.args.get("$top")
-    if top and top.isdigit():
-        versions = versions[: int(top)]
-    return {"value": [_version_body(state, v) for v in versions]}
+    return {"value": [_version_body(state, v) for v in top_of(versions, request)]}
 
 
 def get_data_version(

@@ -13,7 +13,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.wrappers import Request
 
@@ -23,6 +23,8 @@ from emulator.settings import STRICT_ENV, strict_mode
 from emulator.state import WorkspaceState, workspace_states
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
+
+T = TypeVar("T")
 
 logger = logging.getLogger("emulator.arm")
 
@@ -135,6 +137,13 @@ def resolve_workspace(
                 ctx.root.path,
             )
     return state
+
+
+def top_of(items: list[T], request: Request) -> list[T]:
+    """The first ``$top`` items when the client asks for a page of that size (the SDK's upload
+    asks for one version), else all of them."""
+    top = request.args.get("$top")
+    return items[: int(top)] if top and top.isdigit() else items
 
 
 def list_workspaces(
