@@ -3,47 +3,16 @@ once with its code, model, environment and request timeout, one item per sample.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
+from v2_project import DEPLOYMENT, write_project
 
 from emulator.settings import BUILDER_ENV
 
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:randomly")
-PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
-
-SCRIPT = """
-import json, os, time
-{header}
-def init():
-    global scale
-    path = os.path.join(os.environ["AZUREML_MODEL_DIR"], {model_path!r})
-    with open(path) as handle:
-        scale = json.load(handle)["scale"] * int(os.environ["FACTOR"])
-
-def run(raw):
-    time.sleep({sleep})
-    return {{"scaled": [scale * v for v in json.loads(raw)["values"]]}}
-"""
-
-SPEC = """
-$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json
-name: blue
-endpoint_name: scale-ep
-model:
-  path: ./model
-code_configuration:
-  code: ./src
-  scoring_script: score.py
-environment:
-  conda_file: ./conda.yml
-  image: mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest
-environment_variables:
-  FACTOR: "3"
-instance_type: Standard_DS3_v2
-request_settings:
-  request_timeout_ms: 2000
-samples:
+#: The shared project's deployment with a tighter timeout and two samples, one of them wrong.
+SPEC = (
+    DEPLOYMENT.replace("request_timeout_ms: 3000", "request_timeout_ms: 2000")
+    + """samples:
   - name: scaled
     request: {"values": [1, 2]}
     expect: {"scaled": [6, 12]}
@@ -51,6 +20,7 @@ samples:
     request: {"values": [1]}
     expect: {"scaled": [2]}
 """
+)
 
 
 @pytest.fixture(autouse=True)
@@ -66,14 +36,7 @@ def _project(
     sleep: float = 0,
     header: str = "",
 ) -> None:
-    src = pytester.path / "src"
-    src.mkdir()
-    script = SCRIPT.format(header=header, model_path=model_path, sleep=sleep)
-    (src / "score.py").write_text(script)
-    (pytester.path / "model").mkdir()
-    (pytester.path / "model" / "scale.json").write_text('{"scale": 2}')
-    (pytester.path / "conda.yml").write_text(f"dependencies:\n- python={PYTHON}\n")
-    (pytester.path / "aml-deployment-blue.yml").write_text(spec)
+    write_project(pytester.path, spec, "aml-deployment-blue.yml", model_path, sleep, header)
 
 
 def test_the_v2_deployment_is_deployed_once_and_its_samples_are_items(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from v2_project import DEPLOYMENT, PYTHON, write_project
 
 from emulator.assets.versions import AssetVersions
 from emulator.cli.main import main
@@ -25,41 +26,6 @@ from emulator.validation.v2_limits import managed_limits
 from emulator.validation.v2_target import load_deployment
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "v2-deployment"
-PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
-#: A scoring script without third-party packages: the model is a JSON file in a folder, as the
-#: v2 samples keep theirs (``model/`` below AZUREML_MODEL_DIR), and FACTOR comes from the YAML.
-SCRIPT = """
-import json, os, time
-
-def init():
-    global scale
-    path = os.path.join(os.environ["AZUREML_MODEL_DIR"], {model_path!r})
-    with open(path) as handle:
-        scale = json.load(handle)["scale"] * int(os.environ["FACTOR"])
-
-def run(raw):
-    time.sleep({sleep})
-    return {{"scaled": [scale * v for v in json.loads(raw)["values"]]}}
-"""
-DEPLOYMENT = """
-$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json
-name: blue
-endpoint_name: scale-ep
-model:
-  path: ./model
-code_configuration:
-  code: ./src
-  scoring_script: score.py
-environment:
-  conda_file: ./conda.yml
-  image: mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest
-environment_variables:
-  FACTOR: "3"
-instance_type: Standard_DS3_v2
-instance_count: 1
-request_settings:
-  request_timeout_ms: 3000
-"""
 
 
 def _project(
@@ -69,16 +35,7 @@ def _project(
     sleep: float = 0,
     header: str = "",
 ) -> Path:
-    (folder / "src").mkdir(exist_ok=True)
-    script = header + SCRIPT.format(model_path=model_path, sleep=sleep)
-    (folder / "src" / "score.py").write_text(script)
-    (folder / "model").mkdir(exist_ok=True)
-    (folder / "model" / "scale.json").write_text('{"scale": 2}')
-    (folder / "conda.yml").write_text(f"name: scale\ndependencies:\n- python={PYTHON}\n")
-    (folder / "request.json").write_text('{"values": [1, 2]}')
-    path = folder / "blue-deployment.yml"
-    path.write_text(textwrap.dedent(deployment))
-    return path
+    return write_project(folder, deployment, model_path=model_path, sleep=sleep, header=header)
 
 
 def _validate(
