@@ -1,7 +1,7 @@
 """A container: one replica of a service, started from an image and kept running as Azure does.
 
 :class:`Container` launches its image through a backend and supervises the runs from a daemon
-thread, Kubernetes style:
+thread, Kubernetes style (the probes of one run are :mod:`emulator.runtime.watch`'s):
 
 - ``Transitioning`` until the scoring server answers ``GET /`` (``success_threshold`` times in
   a row; checked every 50 ms, so ``Healthy`` shows as soon as ``init()`` returns), then
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -43,7 +42,8 @@ from emulator.runtime.backends.base import Backend, ExitStatus, Launch, LaunchSp
 from emulator.runtime.backends.select import select_backend
 from emulator.runtime.labels import container_labels, session_id
 from emulator.runtime.ports import PortReservation
-from emulator.runtime.probes import ProbeCounter, ProbeResult, ProbeSettings, http_probe
+from emulator.runtime.probes import ProbeSettings
+from emulator.runtime.watch import RunEnd, RunWatch
 from emulator.server.config import TELEMETRY_FILE
 from emulator.server.telemetry import telemetry_path
 from emulator.settings import emulator_root
@@ -51,8 +51,6 @@ from emulator.timing import time_scale
 
 logger = logging.getLogger("azureml.emulator.runtime")
 
-#: How often the supervisor checks a run (exit, readiness); not an Azure setting.
-TICK_SECONDS = 0.05
 _LOG_TAIL_BYTES = 64 << 10
 
 
@@ -104,7 +102,7 @@ class ContainerConfig:
     replica: int = 0
     liveness: ProbeSettings = field(default_factory=ProbeSettings)
     #: A readiness probe of its own (SDK v2 deployments): ``None`` = liveness failures take the
-    #: replica out of traffic at once (v1 AKS). See :meth:`Container._watch`.
+    #: replica out of traffic at once (v1 AKS). See :mod:`emulator.runtime.watch`.
     readiness: ProbeSettings | None = None
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     time_scale: float | None = None
@@ -128,13 +126,6 @@ class ContainerStatus:
     @property
     def ready(self) -> bool:
         return self.state is ContainerState.HEALTHY
-
-
-@dataclass(frozen=True)
-class _RunEnd:
-    status: ExitStatus | None
-    why: str
-    ready_seconds: float
 
 
 class Container:
@@ -340,84 +331,21 @@ class Container:
                 restart_count=restarts + 1, reason=f"Restarted ({end.why})", limits=launch.limits
             )
 
-    def _watch(self, launch: Launch) -> _RunEnd:
-        """Probe one run until it ends, is killed for failing liveness, or stop is requested.
+    def _watch(self, launch: Launch) -> RunEnd:
+        """Probe one run until it ends (:mod:`emulator.runtime.watch`); the probes' verdicts
+        on traffic become the status (``Healthy`` / ``Unhealthy`` with the probe's reason)."""
+        return RunWatch(
+            port=self._port,
+            liveness=self.config.liveness,
+            readiness=self.config.readiness,
+            scale=self.scale,
+            grace_seconds=self.config.restart.termination_grace_seconds * self.scale,
+            stopping=self._stopping,
+            on_ready=lambda: self._update(state=ContainerState.HEALTHY, reason=None),
+            on_unready=lambda why: self._update(state=ContainerState.UNHEALTHY, reason=why),
+        ).watch(launch)
 
-        With a readiness probe of its own, the replica gets no traffic before its initial delay
-        (an orchestration delay, so scaled) and leaves traffic only after its
-        ``failure_threshold`` failures, coming back after ``success_threshold`` successes;
-        after start-up one probe, at the shorter of the two periods, serves both."""
-        settings = self.config.liveness
-        gate = self.config.readiness
-        ready_settings = gate or settings
-        period = min(settings.period_seconds, ready_settings.period_seconds) * self.scale
-        started = time.monotonic()
-        live_from = started + settings.initial_delay_seconds
-        ready_from = started + (gate.initial_delay_seconds * self.scale if gate else 0.0)
-        readiness, liveness = ProbeCounter(ready_settings), ProbeCounter(settings)
-        ready_at: float | None = None
-        next_probe = started
-        while not self._stopping.wait(TICK_SECONDS if ready_at is not None else 0):
-            status = launch.exit_status()
-            ready_for = 0.0 if ready_at is None else time.monotonic() - ready_at
-            if status is not None:
-                return _RunEnd(status, _exit_reason(status), ready_for)
-            now = time.monotonic()
-            if ready_at is None and now < ready_from:
-                self._stopping.wait(min(TICK_SECONDS, ready_from - now))
-            elif ready_at is None:
-                result = http_probe(self._port, ready_settings.timeout_seconds)
-                readiness.observe(result)
-                if readiness.passed:
-                    ready_at, next_probe = now, now + period
-                    self._update(state=ContainerState.HEALTHY, reason=None)
-                    continue
-                if now >= live_from and now >= next_probe:
-                    # Once per period, as Kubernetes: initial delay + period x threshold is the
-                    # time Azure gives init(), so unscaled here (user code, not orchestration).
-                    liveness.observe(result)
-                    next_probe = now + settings.period_seconds
-                if not result.ok:
-                    self._stopping.wait(TICK_SECONDS)
-            elif now >= next_probe:
-                result = http_probe(self._port, settings.timeout_seconds)
-                liveness.observe(result)
-                next_probe = time.monotonic() + period
-                if gate is None:
-                    self._on_liveness(result)
-                else:
-                    readiness.observe(result)
-                    self._on_readiness(readiness)
-            if liveness.failed:
-                why = (
-                    f"Liveness probe failed {liveness.failures} times "
-                    f"({liveness.last.detail if liveness.last else 'no answer'}): killed"
-                )
-                launch.stop(self.config.restart.termination_grace_seconds * self.scale)
-                return _RunEnd(launch.exit_status(), why, ready_for)
-        return _RunEnd(None, "stopped", 0.0)
-
-    def _on_liveness(self, result: ProbeResult) -> None:
-        if result.ok:
-            if self.status.state is ContainerState.UNHEALTHY:
-                self._update(state=ContainerState.HEALTHY, reason=None)
-        else:
-            self._update(
-                state=ContainerState.UNHEALTHY, reason=f"Liveness probe failed: {result.detail}"
-            )
-
-    def _on_readiness(self, readiness: ProbeCounter) -> None:
-        state = self.status.state
-        if readiness.failed and state is ContainerState.HEALTHY:
-            detail = readiness.last.detail if readiness.last else "no answer"
-            self._update(
-                state=ContainerState.UNHEALTHY,
-                reason=f"Readiness probe failed {readiness.failures} times: {detail}",
-            )
-        elif readiness.passed and state is ContainerState.UNHEALTHY:
-            self._update(state=ContainerState.HEALTHY, reason=None)
-
-    def _fail(self, end: _RunEnd, restarts: int) -> None:
+    def _fail(self, end: RunEnd, restarts: int) -> None:
         tail = self._log_tail()
         if end.status is not None and end.status.oom_killed:
             error = messages.oom_error(
@@ -460,14 +388,3 @@ class Container:
     def _release_port(self) -> None:
         if self._reservation is not None:
             self._reservation.release()
-
-
-def _exit_reason(status: ExitStatus) -> str:
-    if status.oom_inferred:
-        return (
-            "OOMKilled: inferred from a MemoryError in the log, the per-process rlimit having "
-            f"refused an allocation (exit code {status.code})"
-        )
-    if status.oom_killed:
-        return f"OOMKilled: the memory limit was reached (exit code {status.code})"
-    return f"Error: exited with code {status.code}"
