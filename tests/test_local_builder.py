@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -191,6 +192,24 @@ def test_host_mode_lists_every_unmet_requirement(tmp_path: Path, root: EmulatorR
     assert "pyyaml==0.0.1 required, 6." in message
     assert "amlemu-not-a-package>=1 required, not installed" in message
     assert "AZUREML_EMULATOR_BUILDER=local" in message
+
+
+def test_host_mode_checks_the_extras_a_line_asks_for(tmp_path: Path, root: EmulatorRoot) -> None:
+    """``inference-schema[numpy-support]`` needs numpy (a test dependency, so present here);
+    ``[pyspark-support]`` needs pyspark, which nothing here installs: the line is unmet."""
+    if importlib.util.find_spec("pyspark") is not None:
+        pytest.skip("pyspark is installed here, so no extra of inference-schema is missing")
+    lines = ["inference-schema[numpy-support]", "inference-schema[numpy-support,pyspark-support]"]
+    context = _context(tmp_path, root, lines)
+    message, _ = _failure(LocalBuilder(root, mode="host"), context, tmp_path / "image")
+    assert (
+        "inference-schema[numpy-support,pyspark-support] required: its extra 'pyspark-support' "
+        "needs pyspark>=2.3.2, not installed" in message
+    )
+    assert "numpy" not in message.replace("[numpy-support,", "")
+
+    satisfied = _context(tmp_path, root, lines[:1], name="numpy-only")
+    _build(LocalBuilder(root, mode="host"), satisfied, tmp_path / "image-numpy")
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ image is a directory: ``image.json`` says which interpreter to start, with which
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import shutil
@@ -23,13 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from packaging.requirements import Requirement
-
 from emulator._version import __version__
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import DISTRIBUTION
 from emulator.images.context import BuildContext, check_requirements
 from emulator.images.dockerfile import APP_ROOT
+from emulator.images.host_check import unmet
 from emulator.images.installer import Installer, run_logged
 from emulator.images.interpreter import Interpreter, choose_interpreter, warn_on_host_mismatch
 from emulator.images.pins import BuildProbe, diagnose, replace_pins
@@ -138,18 +136,7 @@ def _check_host(context: BuildContext, log: BuildLog) -> None:
     """Host mode installs nothing, so every requirement must already be met here."""
     step = "Check host interpreter"
     with log.step(step):
-        problems = []
-        for line in context.resolved.pip:
-            requirement = Requirement(line)
-            if requirement.marker is not None and not requirement.marker.evaluate():
-                continue
-            try:
-                installed = importlib.metadata.version(requirement.name)
-            except importlib.metadata.PackageNotFoundError:
-                problems.append(f"{line} required, not installed")
-                continue
-            if not requirement.specifier.contains(installed, prereleases=True):
-                problems.append(f"{line} required, {installed} installed")
+        problems = [problem for line in context.resolved.pip for problem in unmet(line)]
         if problems:
             listed = "\n".join(f"  - {problem}" for problem in problems)
             raise BuildFailed(
