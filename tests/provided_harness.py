@@ -37,9 +37,9 @@ from emulator.store.workspaces import WorkspaceStore
 
 REPO = Path(__file__).resolve().parent.parent
 SCORING = REPO / "fixtures" / "scoring"
-#: Where azmlinfsrv 1.5.1's recorded transcripts are: the repository's copies, else the shared
-#: originals next to the checkout.
-GOLDEN_DIRS = (REPO / "tests" / "golden", REPO.parent / "shared" / "research" / "golden")
+#: Where azmlinfsrv 1.5.1's recorded transcripts are read from: the shared originals next to
+#: the checkout, else the repository's byte-identical copies (tests/server/golden_transcripts.py).
+GOLDEN_DIRS = (REPO.parent / "shared" / "research" / "golden", REPO / "tests" / "golden")
 JSON = {"Content-Type": "application/json"}
 READY_TIMEOUT_S = 180
 

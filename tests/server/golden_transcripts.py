@@ -1,8 +1,10 @@
 """azmlinfsrv 1.5.1's recorded ``curl -i`` transcripts, parsed at test time.
 
-The transcripts were recorded from the real server (``../shared/research/golden/``); byte-identical
-copies live in ``tests/golden/`` so a clean clone replays them too (``test_golden_transcripts.py``
-checks the copies against the shared originals wherever those exist). A transcript is
+The transcripts were recorded from the real server (``../shared/research/golden/``) and are read
+from there at test time (:func:`golden`); byte-identical copies live in ``tests/golden/`` so a
+clean clone without the shared research replays them too, and so do the recordings this project
+made itself, which only the copies hold (``test_golden_transcripts.py`` checks the copies
+against the shared originals wherever those exist). A transcript is
 ``# comment`` lines, ``$ curl ...`` (shell-quoted, possibly over several lines), a blank line,
 the raw response (CRLF header lines, blank line, body) and one newline the recorder added.
 
@@ -79,9 +81,16 @@ class Transcript:
         return _curl_request(self.name, self.curl)
 
 
+def golden(name: str) -> Path:
+    """Where the recording ``name`` is read from: the shared original when the shared research
+    is next to the checkout and has it, else the repository's copy."""
+    shared = SHARED_GOLDEN / name
+    return shared if shared.is_file() else GOLDEN / name
+
+
 def load(name: str) -> Transcript:
-    """Parse ``tests/golden/<name>``; malformed files fail loudly, naming the file."""
-    data = (GOLDEN / name).read_bytes()
+    """Parse the recording ``name`` (:func:`golden`); malformed files fail loudly, naming it."""
+    data = golden(name).read_bytes()
     command: list[str] = []
     rest = data
     while rest.startswith(b"#"):

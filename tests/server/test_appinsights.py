@@ -12,7 +12,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from golden_transcripts import GOLDEN
+from golden_transcripts import GOLDEN, golden
 from server_harness import UUID, request
 
 from emulator.server.config import (
@@ -40,7 +40,7 @@ class Measured:
     """One measured start: the environment and flag it was given, and what it printed."""
 
     def __init__(self, name: str) -> None:
-        text = (GOLDEN / name).read_bytes().decode()  # keep the CRLF of the responses
+        text = golden(name).read_bytes().decode()  # keep the CRLF of the responses
         command = next(line for line in text.splitlines() if line.startswith("$ "))
         words = shlex.split(command[2:])
         self.env = dict(word.split("=", 1) for word in words[: words.index("azmlinfsrv")])
@@ -171,7 +171,7 @@ def test_disabled_server_records_nothing(start_server, tmp_path: Path) -> None:
     assert "azmlinfsrv.trace - (<class" not in server.stdout
     assert not telemetry.exists()
     # a user's named logger: Python's basic format on stderr, as recorded
-    recorded = (GOLDEN / "infsrv-appinsights-cli-invalid-key.txt").read_text().splitlines()
+    recorded = golden("infsrv-appinsights-cli-invalid-key.txt").read_text().splitlines()
     (warning,) = [line for line in recorded if line.startswith("WARNING:userlog:")]
     assert f"{warning}\n" in server.stderr
 
@@ -187,7 +187,7 @@ def test_failed_init_is_exported_then_waits(start_server, tmp_path: Path) -> Non
         AZUREML_EMULATOR_TIME_SCALE="0.02",
     )
     assert server.wait_exit() == 3
-    recorded = (GOLDEN / "infsrv-appinsights-init-fails-enabled.txt").read_text()
+    recorded = golden("infsrv-appinsights-init-fails-enabled.txt").read_text()
     waits = [line.split(" - ", 1)[1] for line in recorded.splitlines() if "Waiting" in line]
     assert waits == [
         "Waiting for logs to be sent to Application Insights before exit.",
@@ -201,7 +201,7 @@ def test_failed_init_is_exported_then_waits(start_server, tmp_path: Path) -> Non
 
 def recorded_answers(name: str) -> dict[str, tuple[str, list[str], bytes]]:
     """The curl answers of a timed transcript, by ``mode``: status line, header names, body."""
-    text = (GOLDEN / name).read_bytes().decode()
+    text = golden(name).read_bytes().decode()
     requests = text.split("\n## request\n", 1)[1].split("\n## server output\n", 1)[0]
     answers = {}
     for case in requests.split("$ curl")[1:]:

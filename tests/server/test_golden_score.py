@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from golden_transcripts import GOLDEN, assert_replays, load, replay
+from golden_transcripts import assert_replays, golden, load, replay
 from server_harness import SCRIPTS, UUID, Reply, ServerProcess, exchange, request
 
 GOOD = [
@@ -244,7 +244,7 @@ def test_print_in_init_and_run(server: ServerProcess, model_dir: Path) -> None:
 def test_startup_banner_and_log(server: ServerProcess, model_dir: Path) -> None:
     """infsrv-startup-log.txt: the settings block as printed, and the worker's start-up lines
     in order (the recording's placeholders, port and pids replaced by this run's)."""
-    recorded = (GOLDEN / "infsrv-startup-log.txt").read_text()
+    recorded = golden("infsrv-startup-log.txt").read_text()
     worker = server.worker_pids()[0]
     for placeholder, value in (
         ("<app>/score.py", str((SCRIPTS / "score_probe.py").resolve())),

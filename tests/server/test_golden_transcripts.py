@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from golden_transcripts import GOLDEN, SHARED_GOLDEN, load
+from golden_transcripts import GOLDEN, SHARED_GOLDEN, golden, load
 
 #: Copies of the shared recordings; the transcripts this project recorded itself (App Insights,
 #: the swagger schema) live only in tests/golden/, because the shared research is read-only here.
@@ -17,6 +17,13 @@ def test_copy_is_byte_identical_to_the_shared_recording(name: str) -> None:
     assert (GOLDEN / name).read_bytes() == shared.read_bytes(), (
         f"tests/golden/{name} differs from {shared}: copy it again (cp {shared} tests/golden/)"
     )
+
+
+@pytest.mark.skipif(not SHARED_GOLDEN.is_dir(), reason=f"no shared research at {SHARED_GOLDEN}")
+def test_replays_read_the_shared_recordings_and_the_copies_only_for_the_rest() -> None:
+    assert golden("infsrv-score-good.txt") == SHARED_GOLDEN / "infsrv-score-good.txt"
+    only_copied = [path.name for path in GOLDEN.glob("*.txt") if path.name not in COPIES]
+    assert all(golden(name) == GOLDEN / name for name in only_copied)
 
 
 def test_crlf_is_kept_in_the_copies() -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from golden_transcripts import GOLDEN
+from golden_transcripts import golden
 from server_harness import request
 
 #: A log line: "2026-11-24 05:52:22,137 E [10837] azmlinfsrv - message".
@@ -27,7 +27,7 @@ def test_init_failure_exits_3_with_the_traceback(start_server, model_dir: Path) 
     the same streams), and the traceback's lines naming the user's error."""
     server = start_server("score_init_fails.py", "--model_dir", str(model_dir))
     assert server.wait_exit() == 3
-    recorded = (GOLDEN / "infsrv-init-raises.txt").read_text().split("# After exit")[0]
+    recorded = golden("infsrv-init-raises.txt").read_text().split("# After exit")[0]
     lines = recorded.splitlines()
     start = next(i for i, line in enumerate(lines) if "Invoking user's init function" in line)
     logged = [_LOG_LINE.match(line) for line in lines[start:]]

@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from golden_transcripts import golden
 from server_harness import UUID, ServerProcess, parse_reply
 
 from emulator.server.streaming import HIGH_WATER, ChunkStream, StreamBroken
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "infsrv-stream-chunks.txt"
+GOLDEN = golden("infsrv-stream-chunks.txt")
 #: Headers gunicorn adds that the emulator does not claim (it keeps connections alive).
 UNCOMPARED = {"server", "date", "connection"}
 PER_RUN = {"x-request-id", "x-ms-request-id", "x-ms-run-fn-exec-ms"}
