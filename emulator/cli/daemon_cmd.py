@@ -18,6 +18,7 @@ from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
 from emulator.daemon.lifecycle import serve, start_detached, stop
 from emulator.daemon.restore import root_deployments
+from emulator.daemon.v1_services import daemon_services
 from emulator.store.root import EmulatorRoot
 
 NOT_RUNNING = 3
@@ -122,6 +123,13 @@ def _status(args: argparse.Namespace) -> int:
         print("Online deployments (workspace/endpoint/deployment: provisioning state):")
         for workspace, record in deployments:
             print(f"  {workspace.record.name}/{record.endpoint}/{record.name}: {record.state}")
+    services = daemon_services(root, info.pid)
+    if services:
+        print("SDK v1 services (workspace/service: state, scoring URI):")
+        for workspace, service in services:
+            print(
+                f"  {workspace.record.name}/{service.name}: {service.state}, {service.scoring_uri}"
+            )
     return 0
 
 

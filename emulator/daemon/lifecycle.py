@@ -3,7 +3,8 @@
 The daemon is an ordinary process serving :class:`~emulator.daemon.server.EmulatorServer` until
 SIGTERM, SIGHUP or Ctrl-C. On start it brings back the root's online deployments
 (:mod:`emulator.daemon.restore`), on the port of its last run when free, so their scoring URIs
-stay the same; on a signal it stops what it hosts (the services' records say why, as for
+stay the same, and the SDK v1 services it hosted (:mod:`emulator.daemon.v1_services`) on their
+own ports; on a signal it stops what it hosts (the services' records say why, as for
 ``amlemu run``) and withdraws its pid file. ``--detach`` starts that same process in a new
 session with its output in ``<root>/daemon/daemon.log`` and returns once it serves (or reports
 why it did not). ``down`` sends SIGTERM and waits for the lock to be released, which happens
@@ -27,6 +28,7 @@ from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
 from emulator.daemon.restore import restore_deployments
 from emulator.daemon.server import EmulatorServer
+from emulator.daemon.v1_services import V1Services
 from emulator.dockerapi import DockerApiServer, daemon_socket
 from emulator.store.root import EmulatorRoot
 
@@ -54,20 +56,24 @@ def serve(
         raise DaemonError(_already_running(files, root))
     try:
         with handle_termination():
-            server = EmulatorServer(root, _port(files, port), strict_auth).start()
+            v1 = V1Services(root)  # SDK v1 services handed over by `amlemu run` scripts
+            server = EmulatorServer(root, _port(files, port), strict_auth, v1).start()
             # azure-ai-ml's local=True: the Docker API (`amlemu env` exports its DOCKER_HOST)
             docker = DockerApiServer(root, daemon_socket(root.path)).start()
             try:
                 restore_deployments(root)  # marked Updating at once, provisioned in the background
+                v1.restore()  # the same for the v1 services it hosted
                 files.publish(server.port)
                 announce(DaemonInfo(os.getpid(), server.port))
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt as exc:  # SIGTERM/SIGHUP arrive as HostTerminated
                 logger.info("Stopping: %s", exc or "interrupted (Ctrl-C)")
+                v1.stop()  # no record refreshed while the services stop
                 stop_hosted_services(exc)
                 return int(getattr(exc, "exit_code", 128 + signal.SIGINT))
             finally:
+                v1.stop()
                 docker.stop()
                 server.stop()
                 files.withdraw()

@@ -14,7 +14,7 @@ import errno
 import socket
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.arm.app import ArmApplication
 from emulator.arm.blob_responses import RAW_METADATA_KEY
@@ -22,9 +22,13 @@ from emulator.arm.identity import identity_secret
 from emulator.arm.responses import ArmContext
 from emulator.daemon import DaemonError
 from emulator.daemon.ca import LocalCA
+from emulator.daemon.handover import HandoverApplication
 from emulator.daemon.http_body import RequestBody
 from emulator.daemon.http_server import KeepAliveServer, WSGIRequestHandler
 from emulator.store.root import EmulatorRoot
+
+if TYPE_CHECKING:  # the v1 faces and services: loaded by the daemon only
+    from emulator.daemon.v1_services import V1Services
 
 LOOPBACK = "127.0.0.1"
 
@@ -64,29 +68,34 @@ class EmulatorServer:
     """The ARM face of ``root`` served over HTTPS on ``127.0.0.1:port`` (0: any free port);
     ``strict_auth``: only bearer tokens the root's identity endpoint issued are accepted."""
 
-    def __init__(self, root: EmulatorRoot, port: int = 0, strict_auth: bool = False) -> None:
+    def __init__(
+        self,
+        root: EmulatorRoot,
+        port: int = 0,
+        strict_auth: bool = False,
+        v1_services: V1Services | None = None,
+    ) -> None:
+        """``v1_services``: the daemon's, which then takes SDK v1 deployments handed over by
+        other processes (:mod:`emulator.daemon.handover`)."""
         self.root = root
         self.ca = LocalCA.for_root(root.path)
+        self._arm = ArmApplication(
+            ArmContext(root, "", identity_secret(root.path / "daemon")), strict_auth
+        )
         self._server = KeepAliveServer(
             _listening_socket(port),
-            ArmApplication(
-                ArmContext(root, "", identity_secret(root.path / "daemon")), strict_auth
-            ),
+            self._arm if v1_services is None else HandoverApplication(self._arm, v1_services),
             ssl_context=self.ca.server_context(),
             handler=_RequestHandler,
         )
         self.port: int = self._server.server_address[1]
         self.base_url = f"https://{LOOPBACK}:{self.port}"
-        app = self._server.app
-        assert isinstance(app, ArmApplication)
-        app.context = ArmContext(root, self.base_url, app.context.identity_secret)
+        self._arm.context = ArmContext(root, self.base_url, self._arm.context.identity_secret)
         self._thread: threading.Thread | None = None
 
     @property
     def identity_secret(self) -> str:
-        app = self._server.app
-        assert isinstance(app, ArmApplication)
-        return app.context.identity_secret
+        return self._arm.context.identity_secret
 
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread (returns at once)."""

@@ -4,7 +4,8 @@
 
 ``amlemu run script.py`` (and the pytest fixtures) use :func:`v2_session`: when ``amlemu up`` runs
 for the root, the script's client talks to that daemon (endpoints it creates then outlive the
-script, as in Azure); otherwise an :class:`~emulator.daemon.server.EmulatorServer` is started in
+script, as in Azure, and so do the SDK v1 services it deploys: :mod:`emulator.daemon.handover`);
+otherwise an :class:`~emulator.daemon.server.EmulatorServer` is started in
 this process for the duration only and registered nowhere, so two scripts on one root never stop
 each other's server. ``DOCKER_HOST`` points at the emulator's Docker API
 (:mod:`emulator.dockerapi`, for azure-ai-ml's ``local=True``): the daemon's, else one of this
@@ -23,8 +24,10 @@ from emulator.arm.identity import identity_secret
 from emulator.daemon.ca import LocalCA
 from emulator.daemon.client_env import SDK_SET_VARIABLES, client_environment
 from emulator.daemon.files import DaemonFiles
+from emulator.daemon.handover import DaemonReceiver
 from emulator.daemon.server import EmulatorServer
 from emulator.dockerapi import DockerApiServer, client_variables, daemon_variables, private_socket
+from emulator.services.hosting import HOST
 from emulator.store.root import EmulatorRoot
 
 
@@ -39,6 +42,9 @@ def v2_session(root: EmulatorRoot) -> Iterator[dict[str, str]]:
             ca = LocalCA.for_root(root.path)
             secret = identity_secret(root.path / "daemon")
             docker = daemon_variables(root.path, os.environ)
+            # SDK v1 deployments too belong to the daemon and outlive this process
+            previous = HOST.hand_over_to(root.path, DaemonReceiver(base_url, ca, secret))
+            stack.callback(HOST.hand_over_to, root.path, previous)
         else:
             server = stack.enter_context(EmulatorServer(root))
             base_url, ca, secret = server.base_url, server.ca, server.identity_secret

@@ -7,6 +7,11 @@ that use separate roots never share a service or a gateway. Gateways are stopped
 replicas are stopped by the runtime's reaper. At exit (or a handled SIGTERM, see
 :mod:`emulator.services.termination`) the records of the services this process hosts are
 marked stopped, with the reason.
+
+A process attached to the daemon of a root (``amlemu run`` while ``amlemu up`` runs) hands its
+SDK v1 deployments over to it: :meth:`Host.hand_over_to` registers the daemon's
+:class:`Receiver` for that root, and the v1 face deploys through it instead of hosting here, so
+the service outlives the script as Azure's does.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Protocol
 
 from emulator.services.deployment import Deployment
 from emulator.services.gateway import Gateway
@@ -28,6 +35,15 @@ logger = logging.getLogger("azureml.emulator.services")
 Key = tuple[str, int, str]
 
 
+class Receiver(Protocol):
+    """Another process that hosts this one's v1 deployments (the root's daemon)."""
+
+    def deploy(self, request: Mapping[str, Any]) -> None:
+        """Deploy the service ``request`` describes (JSON: the v1 face's vocabulary); returns
+        once its record exists. Raises :class:`emulator.exceptions.EmulatorError` with the
+        host's answer when it refused."""
+
+
 class Host:
     """Live deployments and gateways of this process."""
 
@@ -36,20 +52,38 @@ class Host:
         self._deployments: dict[Key, Deployment] = {}
         self._gateways: dict[Key, Gateway] = {}
         self._roots: set[Path] = set()
+        self._receivers: dict[str, Receiver] = {}
+
+    def hand_over_to(self, root: Path, receiver: Receiver | None) -> Receiver | None:
+        """v1 deployments in ``root`` go to ``receiver`` (``None``: hosted here again); returns
+        the one it replaces, for a nested session to put back."""
+        with self._lock:
+            previous = self._receivers.pop(str(root), None)
+            if receiver is not None:
+                self._receivers[str(root)] = receiver
+            return previous
+
+    def receiver(self, root: Path) -> Receiver | None:
+        """Who hosts the v1 deployments this process makes in ``root`` (``None``: itself)."""
+        with self._lock:
+            return self._receivers.get(str(root))
 
     def hosts_in(self, root: Path) -> None:
         """This process creates services in ``root``: mark them stopped when it ends."""
         with self._lock:
             self._roots.add(root)
 
-    def cluster_gateway(self, root: Path, workspace_id: int, cluster: str) -> Gateway:
-        """The AKS router of ``cluster`` (started on first use)."""
+    def cluster_gateway(
+        self, root: Path, workspace_id: int, cluster: str, port: int = 0
+    ) -> Gateway:
+        """The AKS router of ``cluster``, started on first use on ``port`` (0: a free one; a
+        restarted daemon asks for the one its services' scoring URIs name)."""
         key = (str(root), workspace_id, cluster)
         with self._lock:
             gateway = self._gateways.get(key)
             if gateway is None:
                 gateway = Gateway("aks")
-                gateway.start()
+                gateway.start(port=port)
                 self._gateways[key] = gateway
             return gateway
 

@@ -9,6 +9,7 @@ otherwise), replicas start behind a gateway, and the record follows the replicas
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -128,6 +129,20 @@ class ServiceManager:
         ).start()
         return record
 
+    def resume(self, record: ServiceRecord, spec: DeploymentSpec, image: ImageRecord) -> None:
+        """Host ``record`` again in this process (a restarted daemon brings back the services it
+        hosted): it becomes this process's, ``Transitioning``, and starts as a deploy does."""
+        record = self.registry.update(
+            record, owner_pid=os.getpid(), state=ServiceState.TRANSITIONING, error=None
+        )
+        HOST.hosts_in(self.root.path)
+        threading.Thread(
+            target=self._launch,
+            args=(record, spec, image),
+            name=f"amlemu-resume-{record.name}",
+            daemon=True,
+        ).start()
+
     def _check_cluster(self, spec: DeploymentSpec) -> None:
         cluster = self.compute.get(spec.compute_name or "")
         if cluster is None:
@@ -219,7 +234,9 @@ class ServiceManager:
 
     def _gateway(self, spec: DeploymentSpec) -> Gateway:
         if spec.compute_type == "AKS":
-            return HOST.cluster_gateway(self.root.path, self.workspace_id, spec.compute_name or "")
+            return HOST.cluster_gateway(
+                self.root.path, self.workspace_id, spec.compute_name or "", spec.port
+            )
         # a local service has no front end in Azure: streamed answers reach the client as sent
         gateway = Gateway("aci", tls=spec.tls, streams=spec.compute_type == "Local")
         try:

@@ -24,6 +24,7 @@ from emulator.images.records import CreationState
 from emulator.sdk import progress
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
+from emulator.sdk.webservice.handover import DAEMON_SETTING, hand_over
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.uris import presented_scoring_uri, swagger_of
@@ -36,7 +37,7 @@ _COMPUTE_TYPES = ("ACI", "AKSENDPOINT", "AKS", "IOT", "MIR")
 _TERMINAL = (ServiceState.HEALTHY, ServiceState.FAILED, ServiceState.UNSCHEDULABLE)
 _POLL_SECONDS = 0.1
 #: Settings the emulator keeps for itself, not part of the service payload.
-_PRIVATE_SETTINGS = ("authMode", "tokenLifetimeSeconds")
+_PRIVATE_SETTINGS = ("authMode", "tokenLifetimeSeconds", DAEMON_SETTING)
 _TIPS = (
     "Tips: You can try get_logs(): https://aka.ms/debugimage#dockerlog or local deployment: "
     "https://aka.ms/debugimage#debug-locally to debug if deployment takes longer than 10 minutes."
@@ -239,7 +240,9 @@ class Webservice:
     ) -> Webservice:
         config.validate_configuration()
         spec = cls._spec(workspace, config, target)
-        record = services(workspace).deploy(name, spec, image, overwrite=overwrite)
+        record = hand_over(workspace, name, image, config, target, overwrite)
+        if record is None:  # no daemon for the root: hosted by this process
+            record = services(workspace).deploy(name, spec, image, overwrite=overwrite)
         return cls._from_record(workspace, record)
 
     @classmethod

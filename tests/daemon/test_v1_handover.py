@@ -1,0 +1,199 @@
+"""SDK v1 services deployed by ``amlemu run`` while ``amlemu up`` runs belong to the daemon: they
+outlive the script, keep their scoring URI, show in ``amlemu status``, stop with ``amlemu down``
+and come back with the next ``amlemu up``; without a daemon they die with the script as before.
+
+The scripts are users' own: ``azureml.core`` through the shim, nothing of the emulator imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from daemon_harness import DaemonRoot
+
+from emulator.daemon.ca import LocalCA
+from emulator.daemon.handover import PATH, DaemonReceiver
+from emulator.daemon.server import EmulatorServer
+from emulator.daemon.v1_services import V1Services
+from emulator.exceptions import BadArgument, NotFound, OperationFailed
+from emulator.store.root import EmulatorRoot
+
+DEPLOY = """\
+import json
+from azureml.core import Environment, Workspace
+from azureml.core.model import InferenceConfig, Model
+from azureml.core.webservice import AciWebservice
+
+ws = Workspace.create(name="ws", subscription_id="sub", resource_group="rg", exist_ok=True)
+with open("score.py", "w") as script:
+    script.write("def init():\\n    pass\\n\\n\\ndef run(raw):\\n    return raw\\n")
+with open("model.txt", "w") as weights:
+    weights.write("weights")
+model = Model.register(ws, "model.txt", "m")
+config = AciWebservice.deploy_configuration(auth_enabled=True, tags={"team": "a"})
+inference = InferenceConfig(entry_script="score.py", environment=Environment("e"))
+service = Model.deploy(ws, "svc-aci", [model], inference, config)
+service.wait_for_deployment()
+print(json.dumps({"uri": service.scoring_uri, "key": service.get_keys()[0]}))
+"""
+
+#: What the service answers (run() returns the raw body, which the server JSON-encodes).
+ECHOED = (200, json.dumps('{"data": [1, 2]}'))
+
+#: Another process's view of the service (argv: what to do).
+INSPECT = """\
+import json, sys
+from azureml.core import Workspace
+from azureml.core.webservice import Webservice
+
+ws = Workspace.get(name="ws", subscription_id="sub", resource_group="rg")
+service = Webservice(ws, "svc-aci")
+if sys.argv[1] == "delete":
+    service.delete()
+print(json.dumps({"state": service.state, "uri": service.scoring_uri, "error": service.error,
+                  "type": type(service).__name__, "tags": service.tags}))
+"""
+
+
+def run_script(root: DaemonRoot, workdir: Path, source: str, *args: str) -> dict[str, object]:
+    """``amlemu run`` of ``source`` in ``workdir``; its JSON line (asserting it succeeded)."""
+    workdir.mkdir(exist_ok=True)
+    script = workdir / "script.py"
+    script.write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", "--root", str(root.path), "run", str(script), *args],
+        env=root.env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def inspect(root: DaemonRoot, tmp_path: Path, action: str = "show") -> dict[str, object]:
+    return run_script(root, tmp_path / "inspect", INSPECT, action)
+
+
+def score(uri: str, key: str) -> tuple[int, str]:
+    request = urllib.request.Request(
+        uri,
+        data=b'{"data": [1, 2]}',
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def refused(uri: str) -> bool:
+    try:
+        urllib.request.urlopen(uri, timeout=5)
+    except urllib.error.HTTPError:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def wait_for(check: object, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_v1_service_deployed_under_amlemu_run_belongs_to_the_daemon(
+    daemon_root: DaemonRoot, tmp_path: Path
+) -> None:
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    daemon = daemon_root.daemon_pid()
+
+    deployed = run_script(daemon_root, tmp_path / "deploy", DEPLOY)
+    uri, key = str(deployed["uri"]), str(deployed["key"])
+
+    # the script has exited: the daemon serves the service at the same URI
+    assert score(uri, key) == ECHOED
+    assert score(uri, "wrong")[0] == 401  # the service's keys, kept by the daemon
+    seen = inspect(daemon_root, tmp_path)
+    assert seen == {
+        "state": "Healthy",
+        "uri": uri,
+        "error": None,
+        "type": "AciWebservice",
+        "tags": {"team": "a"},
+    }
+    assert daemon_root.hosted_by(daemon)  # its replica is the daemon's
+    status = daemon_root.amlemu("status")
+    assert f"ws/svc-aci: Healthy, {uri}" in status.stdout, status.stdout
+
+    # amlemu down stops it: nothing left, and its record says why
+    assert daemon_root.amlemu("down").returncode == 0
+    assert daemon_root.hosted_by(daemon) == []
+    assert refused(uri)
+    stopped = inspect(daemon_root, tmp_path)
+    assert stopped["state"] == "Failed"
+    assert f"(pid {daemon}) received SIGTERM" in json.dumps(stopped["error"])
+
+    # the next daemon brings it back at the same scoring URI, with the same keys
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    wait_for(lambda: inspect(daemon_root, tmp_path)["state"] == "Healthy", "the service back")
+    assert inspect(daemon_root, tmp_path)["uri"] == uri
+    assert score(uri, key) == ECHOED
+    restarted = daemon_root.daemon_pid()
+    assert daemon_root.hosted_by(restarted)
+
+    # deleted by another process: the daemon stops its replica and frees the port
+    assert inspect(daemon_root, tmp_path, "delete")["state"] == "Deleting"
+    wait_for(lambda: not daemon_root.hosted_by(restarted) and refused(uri), "the replica gone")
+
+
+@pytest.mark.slow
+def test_without_a_daemon_the_service_dies_with_the_script(
+    daemon_root: DaemonRoot, tmp_path: Path
+) -> None:
+    deployed = run_script(daemon_root, tmp_path / "deploy", DEPLOY)
+    assert refused(str(deployed["uri"]))
+    seen = inspect(daemon_root, tmp_path)
+    assert seen["state"] == "Failed"
+    assert "exited, so it stopped the service's replicas" in json.dumps(seen["error"])
+    assert daemon_root.amlemu("status").returncode == 3  # no daemon was started for it
+
+
+def test_the_route_takes_only_tokens_signed_for_it(tmp_path: Path) -> None:
+    root = EmulatorRoot(tmp_path / "root")
+    with EmulatorServer(root, 0, False, V1Services(root)) as server:
+        request = urllib.request.Request(
+            f"{server.base_url}{PATH}",
+            data=b"{}",
+            method="POST",
+            headers={"Authorization": "Bearer any.well.formed"},  # ARM's face would take it
+        )
+        context = ssl.create_default_context(cafile=str(server.ca.ca_cert))
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=30, context=context)
+        assert answer.value.code == 401
+        assert "InvalidAuthenticationToken" in answer.value.read().decode()
+
+        receiver = DaemonReceiver(server.base_url, LocalCA.for_root(root.path), os.urandom(8).hex())
+        with pytest.raises(OperationFailed, match="takes tokens issued for"):  # another secret
+            receiver.deploy({})
+        receiver = DaemonReceiver(server.base_url, server.ca, server.identity_secret)
+        with pytest.raises(NotFound, match="No workspace with id 42"):
+            receiver.deploy({"workspace": 42, "name": "svc", "configuration": {}})
+        with pytest.raises(BadArgument, match="names no workspace"):
+            receiver.deploy({"name": "svc"})
