@@ -5,9 +5,12 @@ They translate ARM's REST shapes (what ``azure-ai-ml`` 1.35 sends for ``BatchEnd
 ``ModelBatchDeployment`` and ``BatchDeployment`` and reads back; measured by running the real
 client against this face) to :mod:`emulator.endpoints.batch` and back. An endpoint's PUT and
 DELETE finish within the request (200 with ``provisioningState: Succeeded``, which the client's
-poller takes as done). A deployment's PUT answers 201 with ``Azure-AsyncOperation`` while its
-image builds in the background (:mod:`emulator.endpoints.batch_provisioning`); the operation
-ends ``Succeeded`` or ``Failed`` with the build log, as Azure's does.
+poller takes as done). A deployment's PUT answers 201 with ``Azure-AsyncOperation``; a model
+deployment's image builds in the background meanwhile
+(:mod:`emulator.endpoints.batch_provisioning`) and the operation ends ``Succeeded`` or
+``Failed`` with the build log, as Azure's does; a ``PipelineComponentBatchDeployment``
+(api-version 2023-02-01-preview) is checked by :mod:`emulator.endpoints.batch_pipeline` and
+ready within its PUT.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from werkzeug.wrappers import Request
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
 from emulator.batch.settings import BatchSettings
-from emulator.endpoints import batch_provisioning
+from emulator.endpoints import batch_pipeline, batch_provisioning
 from emulator.endpoints.batch import (
     IN_PROGRESS,
     BatchDeploymentRecord,
@@ -192,11 +195,19 @@ def put_deployment(
     state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
     body = _body_object(request, "batch deployment")
     properties = dict(body["properties"])
-    BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
-    batch_provisioning.check_buildable(deployment, properties)
-    batch_provisioning.check_compute(ctx.root, state.record, deployment, properties)
-    record = deployments.put(ep.name, deployment, properties, body.get("tags") or {})
-    batch_provisioning.start(state, record)
+    tags = body.get("tags") or {}
+    if batch_pipeline.is_pipeline(properties):
+        # A PipelineComponentBatchDeployment: nothing to build, its steps' environments are
+        # built when a job runs them; ready once its component and compute are checked.
+        batch_pipeline.check(ctx.root, state.record, state.id, deployment, properties)
+        record = deployments.put(ep.name, deployment, properties, tags)
+        record = deployments.set_state(record, "Succeeded") or record
+    else:
+        BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
+        batch_provisioning.check_buildable(deployment, properties)
+        batch_provisioning.check_compute(ctx.root, state.record, deployment, properties)
+        record = deployments.put(ep.name, deployment, properties, tags)
+        batch_provisioning.start(state, record)
     status_url = (
         f"{ctx.base_url}{request.path.rstrip('/')}/operationStatus"
         f"?api-version={request.args.get('api-version', '')}"

@@ -19,16 +19,19 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from emulator.arm import pipeline_job_responses
 from emulator.arm.endpoint_auth import AAD_AUDIENCES
 from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
 from emulator.arm.identity import TokenRejected, verify_token
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.assets import datastore
 from emulator.assets import inputs as inputs_resolver
+from emulator.endpoints import batch_pipeline
 from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.endpoints.pipeline_steps import PipelineSteps
 from emulator.exceptions import BadArgument, EmulatorError, NotFound
-from emulator.state import WorkspaceState, batch_runs
+from emulator.state import WorkspaceState, batch_runs, pipeline_runs
 
 #: Where a batch endpoint's jobs are created (``jobs_uri`` of :mod:`emulator.arm.batch_responses`).
 JOBS_PATH = (
@@ -179,8 +182,11 @@ def invoke(
     directory = str(state.directory / "batch-jobs" / "{name}")
     job = jobs.create(properties.get("name"), ep.name, deployment.name, inputs, directory)
     try:
-        files = _materialize(ctx, state, inputs, Path(job.directory) / "inputs")
-        batch_runs.start(state, deployment, job, files)
+        if batch_pipeline.is_pipeline(deployment.properties):
+            pipeline_runs.start(state, deployment, job, inputs)
+        else:
+            files = _materialize(ctx, state, inputs, Path(job.directory) / "inputs")
+            batch_runs.start(state, deployment, job, files)
     except EmulatorError as exc:  # an input not there, a deployment that cannot run
         jobs.set_status(job.name, "Failed", exc.message)
         raise
@@ -216,6 +222,9 @@ def get_job(
 ) -> Any:
     """``jobs.get``: a batch job (404 for another name)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    pipeline = pipeline_job_responses.job_body(state, name)
+    if pipeline is not None:
+        return pipeline
     return pipeline_job_body(state, BatchJobs(ctx.root, state.id).get(name))
 
 
@@ -229,7 +238,11 @@ def cancel_job(
 ) -> Any:
     """``jobs.begin_cancel``: the job's workers stop; it ends ``Canceled``."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    batch_runs.cancel(state, BatchJobs(ctx.root, state.id).get(name))
+    job = BatchJobs(ctx.root, state.id).get(name)
+    if PipelineSteps(ctx.root, state.id).of_job(job.name):
+        pipeline_runs.cancel(state, job)
+        return {}
+    batch_runs.cancel(state, job)
     return {}
 
 
@@ -300,6 +313,9 @@ def run_children(
 ) -> Any:
     """``jobs.list(parent_job_name=...)``: a batch job's one step."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    children = pipeline_job_responses.children_of(state, run)
+    if children is not None:
+        return {"value": children}
     job, step = _job_of_run(ctx, state, run)
     return {"value": [] if step else [_run(job, step=True)]}
 
@@ -314,6 +330,9 @@ def get_run(
 ) -> Any:
     """One run (the job, or its scoring step)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    pipeline = pipeline_job_responses.run_of(state, run)
+    if pipeline is not None:
+        return pipeline
     job, step = _job_of_run(ctx, state, run)
     return _run(job, step)
 
@@ -328,5 +347,8 @@ def run_data(
     if not isinstance(run, str):
         raise BadArgument("The request body must name a runId.", code="UserError")
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    pipeline = pipeline_job_responses.run_data_of(state, run)
+    if pipeline is not None:
+        return pipeline
     job, step = _job_of_run(ctx, state, run)
     return {"runMetadata": {**_run(job, step), "outputs": {}}}

@@ -1,6 +1,7 @@
-"""Versioned SDK v2 assets of a workspace that SDK v1 has no registry for: environments, code
-and data. Each version is the specification the client sent (image, conda file, code URI, tags...),
-stored as JSON in ``<root>/assets/versions.sqlite3``.
+"""Versioned SDK v2 assets of a workspace that SDK v1 has no registry for: environments, code,
+data and components (:mod:`emulator.assets.components`). Each version is the specification the
+client sent (image, conda file, code URI, tags...), stored as JSON in
+``<root>/assets/versions.sqlite3``.
 
 Versions are immutable, as in Azure: putting an existing version again with the same
 specification returns it unchanged (the SDK does so for anonymous assets, whose version is a
@@ -21,7 +22,7 @@ from emulator.exceptions import BadArgument, Conflict
 from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
-Kind = Literal["environments", "codes", "data"]
+Kind = Literal["environments", "codes", "data", "components"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS asset_versions (

@@ -245,7 +245,7 @@ def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path
     props = record.properties
     model = _model(workspace, str(props.get("model") or ""))
     code = props.get("codeConfiguration") or {}
-    source = _code(workspace, str(code.get("codeId") or ""), work / "code")
+    source = code_files(workspace, str(code.get("codeId") or ""), work / "code")
     script = source / str(code.get("scoringScript") or "score.py")
     if not script.is_file():
         raise BadArgument(
@@ -256,7 +256,7 @@ def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path
     environment_id = str(props.get("environmentId") or "")
     request = ImageRequest(
         entry_script=script,
-        environment=_environment(workspace, environment_id, work),
+        environment=environment_of(workspace, environment_id, work),
         models=(model,),
         source_directory=source,
     )
@@ -367,7 +367,7 @@ def _model(workspace: WorkspaceAssets, arm_id: str) -> ModelRecord:
     return record
 
 
-def _code(workspace: WorkspaceAssets, arm_id: str, into: Path) -> Path:
+def code_files(workspace: WorkspaceAssets, arm_id: str, into: Path) -> Path:
     """The code version's uploaded files, copied under ``into``. The code's URI names where
     they are: ``https://<emulator>/<account>.blob.<suffix>/<container>/<prefix>``."""
     name, version = _asset(arm_id, "codes")
@@ -387,7 +387,7 @@ def _code(workspace: WorkspaceAssets, arm_id: str, into: Path) -> Path:
     return into
 
 
-def _environment(workspace: WorkspaceAssets, arm_id: str, work: Path) -> Environment:
+def environment_of(workspace: WorkspaceAssets, arm_id: str, work: Path) -> Environment:
     """The emulator's environment for the version's image and conda file."""
     name, version = _asset(arm_id, "environments")
     asset = AssetVersions(workspace.root, workspace.id, "environments").get(name, version)

@@ -1,0 +1,296 @@
+"""Running the job of a pipeline component deployment: its steps planned from the component
+(:mod:`emulator.endpoints.pipeline_plan`), prepared (code, environment image:
+:mod:`emulator.endpoints.batch_pipeline`) and run one after another by
+:mod:`emulator.batch.pipeline`, with the job's and its children's records kept at their status.
+
+Here because it joins endpoints' records and batch's engine, as :mod:`emulator.state.batch_runs`
+does for model deployments. Folders, under the job's::
+
+    inputs/<input>/                      the job's inputs, as the client gave them
+    user_logs/std_log.txt                the pipeline's lines: each step's start and end
+    steps/<step>/user_logs/std_log.txt   the step's command's stdout and stderr
+    steps/<step>/outputs/<output>/       the step's outputs (the next steps read them there)
+
+The pipeline's outputs (a step output bound to ``${{parent.outputs.<name>}}``) are copied onto
+the default datastore at ``azureml/<job>/<name>/`` before the job reads ``Completed``: where
+``jobs.download(job, output_name=<name>)`` reads them (:func:`output_path`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from emulator.assets import inputs as inputs_resolver
+from emulator.assets.blob_containers import BlobContainers
+from emulator.assets.components import Components
+from emulator.assets.datastore import blob_container, storage_account
+from emulator.batch.pipeline import COMPLETED, FAILED, RUNNING, CommandStep, PipelineRun
+from emulator.batch.runtime import WorkerRuntime
+from emulator.endpoints import batch_pipeline
+from emulator.endpoints.batch import BatchDeploymentRecord
+from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.endpoints.pipeline_plan import PlannedStep, Source, plan
+from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord, StepSpec
+from emulator.exceptions import BadArgument, EmulatorError
+from emulator.state.workspace_state import WorkspaceState
+
+logger = logging.getLogger("emulator.batch")
+_LIVE_GUARD = threading.Lock()
+_LIVE: dict[tuple[str, int, str], PipelineRun] = {}
+#: The job's record of its pipeline: the component and its output names.
+_PIPELINE_FILE = "pipeline.json"
+
+
+def output_path(job: str, output: str) -> str:
+    """Where the pipeline output ``output`` of ``job`` lies on the default datastore."""
+    return f"azureml/{job}/{output}/"
+
+
+def recorded_outputs(job: BatchJobRecord) -> list[str]:
+    """The names of the pipeline outputs of ``job`` (recorded when it started: the deployment
+    may change or go later)."""
+    path = Path(job.directory) / _PIPELINE_FILE
+    if not path.is_file():
+        return []
+    outputs = json.loads(path.read_text(encoding="utf-8")).get("outputs")
+    return [str(name) for name in outputs] if isinstance(outputs, list) else []
+
+
+def start(
+    workspace: WorkspaceState,
+    deployment: BatchDeploymentRecord,
+    job: BatchJobRecord,
+    inputs: dict[str, Any],
+) -> None:
+    """Start ``job`` on the pipeline of ``deployment`` over ``inputs`` (the invoke's
+    ``inputData``); the job's inputs are read now (Azure's text for one not there), the steps'
+    environments are built and the steps run in a background thread."""
+    pipeline = batch_pipeline.pipeline_of(workspace.root, workspace.id, deployment.properties)
+    planned = plan(Components(workspace.root, workspace.id), pipeline)
+    job_dir = Path(job.directory)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    given = _job_inputs(workspace, inputs, job_dir / "inputs")
+    declared = pipeline.spec.get("inputs") or {}
+    values: dict[str, str] = {}
+    for name, spec in declared.items():
+        default = spec.get("default") if isinstance(spec, dict) else None
+        if name in given:
+            values[name] = given[name]
+        elif default is not None:
+            values[name] = str(default)
+    missing = sorted(
+        {s.name for p in planned for s in p.inputs.values() if s.kind == "parent"} - set(values)
+    )
+    if missing:
+        raise BadArgument(
+            f"The job gives no value for the pipeline input(s) {', '.join(missing)} of component "
+            f"'{pipeline.name}'. [emulator] Pass inputs={{'{missing[0]}': Input(...)}} to "
+            "batch_endpoints.invoke.",
+            code="UserError",
+        )
+    (job_dir / _PIPELINE_FILE).write_text(
+        json.dumps(
+            {
+                "component": f"{pipeline.name}:{pipeline.version}",
+                "outputs": list(pipeline.spec.get("outputs") or {}),
+            }
+        ),
+        encoding="utf-8",
+    )
+    records = PipelineSteps(workspace.root, workspace.id).create(
+        job.name,
+        [
+            StepSpec(p.name, f"{p.component.name}:{p.component.version}", str(_step_dir(job, p)))
+            for p in planned
+        ],
+    )
+    threading.Thread(
+        target=_prepare_and_run,
+        args=(workspace, job, planned, records, values),
+        name=f"amlemu-pipeline-{job.name}",
+        daemon=True,
+    ).start()
+
+
+def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> None:
+    """Cancel ``job``: its running step is stopped, it and the job end ``Canceled`` (one run by
+    another process is marked ``Canceled``)."""
+    if job.done:
+        return
+    with _LIVE_GUARD:
+        running = _LIVE.get(_key(workspace, job))
+    if running is not None:
+        running.cancel()
+        running.wait(30.0)
+    BatchJobs(workspace.root, workspace.id).set_status(job.name, "Canceled")
+    steps = PipelineSteps(workspace.root, workspace.id)
+    for step in steps.of_job(job.name):
+        if step.status == RUNNING:
+            steps.set_status(step.run, "Canceled")
+
+
+def _key(workspace: WorkspaceState, job: BatchJobRecord) -> tuple[str, int, str]:
+    return (str(workspace.root.path), workspace.id, job.name.casefold())
+
+
+def _step_dir(job: BatchJobRecord, step: PlannedStep) -> Path:
+    return Path(job.directory) / "steps" / step.name
+
+
+def _job_inputs(workspace: WorkspaceState, inputs: dict[str, Any], into: Path) -> dict[str, str]:
+    """Each input of the job as its step commands see it: a file's or folder's local path, or a
+    literal's value."""
+    values: dict[str, str] = {}
+    for key, value in inputs.items():
+        if not isinstance(value, dict):
+            raise BadArgument(f"Input '{key}' is not an input object.", code="UserError")
+        kind = str(value.get("jobInputType") or "uri_folder")
+        if kind.casefold() == "literal":
+            values[key] = str(value.get("value", ""))
+            continue
+        if not value.get("uri"):
+            raise BadArgument(
+                f"Input '{key}' has no uri. [emulator] Pass Input(type=..., path=...).",
+                code="UserError",
+            )
+        values[key] = _local(workspace, str(value["uri"]), kind, into / key)
+    return values
+
+
+def _local(workspace: WorkspaceState, uri: str, kind: str, into: Path) -> str:
+    files = inputs_resolver.materialize(workspace.root, workspace.id, uri, kind, into)
+    if kind.replace("_", "").casefold() == "urifile" and len(files) == 1:
+        return str(files[0])
+    return str(into)
+
+
+def _log(job: BatchJobRecord, message: str) -> None:
+    path = Path(job.directory) / "user_logs" / "std_log.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M:%S}"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{stamp} {message}\n")
+
+
+def _prepare_and_run(
+    workspace: WorkspaceState,
+    job: BatchJobRecord,
+    planned: list[PlannedStep],
+    records: list[StepRecord],
+    values: dict[str, str],
+) -> None:
+    """Build the steps (code, image), run them, store every status; never raises."""
+    jobs = BatchJobs(workspace.root, workspace.id)
+    steps = PipelineSteps(workspace.root, workspace.id)
+    try:
+        commands = [
+            _command_step(workspace, job, step, values, record.run)
+            for step, record in zip(planned, records, strict=True)
+        ]
+    except Exception as exc:  # a step that cannot be prepared fails the job
+        message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+        _log(job, f"The job failed before its steps ran: {message}")
+        jobs.set_status(job.name, FAILED, message)
+        return
+    if jobs.get(job.name).done:  # canceled while its steps were prepared
+        return
+
+    def on_step(index: int, status: str, error: str | None) -> None:
+        record = records[index]
+        steps.set_status(record.run, status, error)
+        if status == RUNNING:
+            jobs.set_status(job.name, RUNNING)
+        _log(
+            job, f"Step '{record.step}' ({record.run}): {status}" + (f": {error}" if error else "")
+        )
+
+    run = PipelineRun(commands, on_step)
+    key = _key(workspace, job)
+    with _LIVE_GUARD:
+        _LIVE[key] = run
+    try:
+        status = run.start().wait()
+        if status == COMPLETED:
+            _publish(workspace, job, planned, commands)
+        jobs.set_status(job.name, status, run.error)
+    except Exception as exc:  # a job must end, never read Running forever
+        logger.exception("Pipeline job %s: storing its outcome failed", job.name)
+        jobs.set_status(job.name, FAILED, f"[emulator] Storing the job's outcome failed: {exc!r}")
+    finally:
+        with _LIVE_GUARD:
+            _LIVE.pop(key, None)
+
+
+def _command_step(
+    workspace: WorkspaceState,
+    job: BatchJobRecord,
+    step: PlannedStep,
+    values: dict[str, str],
+    run: str,
+) -> CommandStep:
+    step_dir = _step_dir(job, step)
+    component = step.component
+    image = batch_pipeline.step_image(workspace, component, step_dir / "build")
+    code = batch_pipeline.step_code(workspace, component, step_dir / "code")
+    inputs = {
+        key: _value(workspace, job, step, key, source, values)
+        for key, source in step.inputs.items()
+    }
+    outputs = {name: step_dir / "outputs" / name for name in component.spec.get("outputs") or {}}
+    variables = component.spec.get("environment_variables") or {}
+    return CommandStep(
+        name=step.name,
+        command=str(component.spec.get("command") or ""),
+        runtime=WorkerRuntime.from_image(image),
+        working_dir=code,
+        step_dir=step_dir,
+        inputs=inputs,
+        outputs=outputs,
+        environment_variables={
+            **{str(k): str(v) for k, v in variables.items()},
+            "AZUREML_RUN_ID": run,
+            "AZUREML_ROOT_RUN_ID": job.name,
+        },
+    )
+
+
+def _value(
+    workspace: WorkspaceState,
+    job: BatchJobRecord,
+    step: PlannedStep,
+    key: str,
+    source: Source,
+    values: dict[str, str],
+) -> str:
+    if source.kind == "parent":
+        return values[source.name]
+    if source.kind == "step":
+        return str(Path(job.directory) / "steps" / source.name / "outputs" / source.output)
+    if source.kind == "uri":
+        into = _step_dir(job, step) / "inputs" / key
+        return _local(workspace, source.value, source.input_type, into)
+    return source.value
+
+
+def _publish(
+    workspace: WorkspaceState,
+    job: BatchJobRecord,
+    planned: list[PlannedStep],
+    commands: list[CommandStep],
+) -> None:
+    """Copy the pipeline's outputs onto the default datastore, for ``jobs.download``."""
+    blobs = BlobContainers(workspace.root)
+    account, container = storage_account(workspace.record), blob_container(workspace.record)
+    for step, command in zip(planned, commands, strict=True):
+        for step_output, name in step.pipeline_outputs.items():
+            folder = command.outputs.get(step_output)
+            if folder is None:
+                continue
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                blob = output_path(job.name, name) + path.relative_to(folder).as_posix()
+                blobs.put(account, container, blob, path)

@@ -1,0 +1,254 @@
+"""Pipeline component batch deployments through the real ``azure-ai-ml`` client: command and
+pipeline components registered with ``ml_client.components``, a ``PipelineComponentBatchDeployment``
+created, read back and deleted, and its jobs: the steps run locally one after another, each a
+child job (``jobs.list(parent_job_name=...)``, ``jobs.get``) with its log in
+``user_logs/std_log.txt``; the pipeline's output downloaded; a failing step fails the job and
+the steps after it never start."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from azure.ai.ml import Input, MLClient, Output
+from azure.ai.ml.dsl import pipeline
+from azure.ai.ml.entities import (
+    AmlCompute,
+    BatchEndpoint,
+    CommandComponent,
+    Environment,
+    PipelineComponentBatchDeployment,
+)
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import DefaultAzureCredential
+
+from emulator.daemon.server import EmulatorServer
+from emulator.settings import BUILDER_ENV
+
+SUB = "11111111-2222-3333-4444-555555555555"
+IMAGE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu"
+
+PREPARE = """
+import argparse, pathlib
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+parser.add_argument("--out")
+args = parser.parse_args()
+rows = []
+for path in sorted(pathlib.Path(args.data).glob("*.txt")):
+    rows.append(path.read_text().strip().upper())
+    print("prepared", path.name)
+(pathlib.Path(args.out) / "prepared.txt").write_text("\\n".join(rows) + "\\n")
+"""
+
+SCORE = """
+import argparse, pathlib
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--prepared")
+parser.add_argument("--out")
+args = parser.parse_args()
+rows = (pathlib.Path(args.prepared) / "prepared.txt").read_text().split()
+(pathlib.Path(args.out) / "scores.csv").write_text(
+    "".join(f"{row},{len(row)}\\n" for row in rows)
+)
+print("scored", len(rows), "rows")
+"""
+
+BROKEN = """
+raise SystemExit("model file missing: cannot score")
+"""
+
+
+@pytest.fixture
+def client(
+    arm_server: EmulatorServer, v2_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> MLClient:
+    monkeypatch.setenv(BUILDER_ENV, "host")  # images run on this interpreter: no installs
+    ml_client = MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
+    ml_client.compute.begin_create_or_update(
+        AmlCompute(name="cpu-cluster", size="Standard_DS3_v2", max_instances=1)
+    ).result()
+    ml_client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="pep")).result()
+    return ml_client
+
+
+def _components(tmp_path: Path, score_script: str = SCORE) -> tuple[Any, Any]:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "prep.py").write_text(PREPARE)
+    (src / "score.py").write_text(score_script)
+    env = Environment(image=IMAGE)
+    prep = CommandComponent(
+        name="prep",
+        code=str(src),
+        command="python prep.py --data ${{inputs.data}} --out ${{outputs.prepared}}",
+        inputs={"data": Input(type="uri_folder")},
+        outputs={"prepared": Output(type="uri_folder")},
+        environment=env,
+    )
+    score = CommandComponent(
+        name="score",
+        code=str(src),
+        command="python score.py --prepared ${{inputs.prepared}} --out ${{outputs.scores}}",
+        inputs={"prepared": Input(type="uri_folder")},
+        outputs={"scores": Output(type="uri_folder")},
+        environment=env,
+    )
+    return prep, score
+
+
+def _inputs(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for word in ("alpha", "beta", "gamma"):
+        (folder / f"{word}.txt").write_text(word)
+    return folder
+
+
+def _settle(client: MLClient, name: str, timeout: float = 90.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = client.jobs.get(name).status
+        status = str(getattr(got, "value", got))
+        if status in ("Completed", "Failed", "Canceled") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def _std_log(client: MLClient, name: str) -> str:
+    """A job's user_logs/std_log.txt, found from its Studio link (the job's folder here)."""
+    folder = Path(unquote(urlparse(client.jobs.get(name).studio_url or "").path))
+    return (folder / "user_logs" / "std_log.txt").read_text()
+
+
+def _pipeline(func: Any) -> Any:
+    """``@pipeline`` of ``func``, whose ``data`` is a folder input: the dsl reads parameter
+    types from annotations, which ``from __future__ import annotations`` makes strings here."""
+    func.__annotations__ = {"data": Input(type="uri_folder")}
+    return pipeline(func)
+
+
+def _deploy(client: MLClient, component: Any) -> None:
+    client.batch_deployments.begin_create_or_update(
+        PipelineComponentBatchDeployment(
+            name="steps",
+            endpoint_name="pep",
+            component=component,
+            settings={"default_compute": "cpu-cluster"},
+        )
+    ).result()
+
+
+def test_components_are_versioned_listed_and_read_back(client: MLClient, tmp_path: Path) -> None:
+    prep, _ = _components(tmp_path)
+    first = client.components.create_or_update(prep)
+    assert first.version == "1"  # no version given: the container's next one
+    prep.command = "python prep.py --data ${{inputs.data}} --out ${{outputs.prepared}} --v2"
+    second = client.components.create_or_update(prep)
+    assert second.version == "2"
+    got = client.components.get("prep", version="1")
+    assert got.command == "python prep.py --data ${{inputs.data}} --out ${{outputs.prepared}}"
+    assert got.environment is not None and "environments/" in str(got.environment)
+    assert client.components.get("prep", label="latest").version == "2"
+    assert sorted(c.version for c in client.components.list(name="prep")) == ["1", "2"]
+    assert [c.name for c in client.components.list()] == ["prep"]
+    with pytest.raises(ResourceNotFoundError):
+        client.components.get("prep", version="7")
+
+
+def test_a_two_step_pipeline_deployment_runs_its_steps_in_sequence(
+    client: MLClient, tmp_path: Path
+) -> None:
+    prep, score = _components(tmp_path)
+
+    @_pipeline
+    def prepare_and_score(data):  # type: ignore[no-untyped-def]
+        prepared = prep(data=data)
+        scored = score(prepared=prepared.outputs.prepared)
+        return {"scores": scored.outputs.scores}
+
+    component = client.components.create_or_update(prepare_and_score)
+    _deploy(client, component)
+    deployment = client.batch_deployments.get("steps", endpoint_name="pep")
+    assert deployment.properties["deployment_configuration_type"] == "PipelineComponent"
+    assert deployment.properties["default_compute"] == "cpu-cluster"
+
+    job = client.batch_endpoints.invoke(
+        endpoint_name="pep", inputs={"data": Input(type="uri_folder", path=str(_inputs(tmp_path)))}
+    )
+    assert _settle(client, job.name) == "Completed"
+    children = list(client.jobs.list(parent_job_name=job.name))
+    assert [(c.display_name, c.status) for c in children] == [
+        ("prepared", "Completed"),
+        ("scored", "Completed"),
+    ]
+    first = client.jobs.get(children[0].name)
+    assert first.status == "Completed" and "prep.py" in first.command
+    assert "prepared alpha.txt" in _std_log(client, children[0].name)
+    assert "scored 3 rows" in _std_log(client, children[1].name)
+
+    client.jobs.download(job.name, download_path=str(tmp_path / "out"), output_name="scores")
+    scores = (tmp_path / "out" / "named-outputs" / "scores" / "scores.csv").read_text()
+    assert scores.splitlines() == ["ALPHA,5", "BETA,4", "GAMMA,5"]
+
+
+def test_a_failing_step_fails_the_job_and_the_rest_never_start(
+    client: MLClient, tmp_path: Path
+) -> None:
+    prep, score = _components(tmp_path, score_script=BROKEN)
+
+    @_pipeline
+    def three_steps(data):  # type: ignore[no-untyped-def]
+        prepared = prep(data=data)
+        scored = score(prepared=prepared.outputs.prepared)
+        again = score(prepared=scored.outputs.scores)
+        return {"scores": again.outputs.scores}
+
+    _deploy(client, client.components.create_or_update(three_steps))
+    job = client.batch_endpoints.invoke(
+        endpoint_name="pep", inputs={"data": Input(type="uri_folder", path=str(_inputs(tmp_path)))}
+    )
+    assert _settle(client, job.name) == "Failed"
+    children = list(client.jobs.list(parent_job_name=job.name))
+    assert [(c.display_name, c.status) for c in children] == [
+        ("prepared", "Completed"),
+        ("scored", "Failed"),
+        ("again", "NotStarted"),
+    ]
+    assert "model file missing: cannot score" in _std_log(client, children[1].name)
+    parent_log = _std_log(client, job.name)
+    assert "Step 'scored'" in parent_log and "exited with code 1" in parent_log
+    assert "model file missing: cannot score" in parent_log
+
+
+def test_a_pipeline_deployment_needs_a_pipeline_component_and_a_cluster(
+    client: MLClient, tmp_path: Path
+) -> None:
+    prep, _ = _components(tmp_path)
+    command = client.components.create_or_update(prep)
+    with pytest.raises(HttpResponseError, match="needs a pipeline component"):
+        _deploy(client, command.id)
+
+    @_pipeline
+    def one_step(data):  # type: ignore[no-untyped-def]
+        return {"out": prep(data=data).outputs.prepared}
+
+    component = client.components.create_or_update(one_step)
+    with pytest.raises(HttpResponseError, match="AmlCompute clusters of this workspace"):
+        client.batch_deployments.begin_create_or_update(
+            PipelineComponentBatchDeployment(
+                name="steps",
+                endpoint_name="pep",
+                component=component,
+                settings={"default_compute": "gpu-cluster"},
+            )
+        ).result()
+    _deploy(client, f"azureml:{component.name}:{component.version}")
+    assert [d.name for d in client.batch_deployments.list(endpoint_name="pep")] == ["steps"]
+    client.batch_deployments.begin_delete(name="steps", endpoint_name="pep").result()
+    assert list(client.batch_deployments.list(endpoint_name="pep")) == []
