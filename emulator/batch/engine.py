@@ -211,8 +211,12 @@ class BatchJob:
             thread.start()
         for thread in self._threads:
             thread.join()
-        self._complete()
-        self._done.set()
+        try:
+            self._complete()
+        except Exception as exc:  # ended means a final status: never done while Running
+            self._fail(f"Writing the job's output failed: {exc!r}")
+        finally:
+            self._done.set()
 
     def _environment(self) -> dict[str, str]:
         extra = {

@@ -12,7 +12,9 @@ started it (the daemon, or a script's in-process emulator).
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from emulator.assets.blob_containers import BlobContainers
@@ -21,7 +23,7 @@ from emulator.batch.engine import BatchJob, BatchTask, list_input_files, start_j
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import BatchSettings
 from emulator.endpoints.batch import BatchDeploymentRecord
-from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.endpoints.batch_jobs import TERMINAL, BatchJobRecord, BatchJobs
 from emulator.exceptions import BadArgument
 from emulator.images.builders.local import load_local_image
 from emulator.state.workspace_state import WorkspaceState
@@ -29,6 +31,9 @@ from emulator.state.workspace_state import WorkspaceState
 logger = logging.getLogger("emulator.batch")
 #: What a job's name gets for its scoring step's.
 STEP_SUFFIX = "-scoring"
+#: The log ``jobs.stream`` prints: the job driver's lines, in the file Azure's common runtime
+#: names ``user_logs/std_log.txt`` (the name the client looks for first).
+STREAM_LOG = "user_logs/std_log.txt"
 #: Seconds between the watcher's looks at a running job's status.
 _WATCH_SECONDS = 0.1
 _LIVE_GUARD = threading.Lock()
@@ -50,6 +55,40 @@ def output_path(job: BatchJobRecord) -> str:
     """Where the ``score`` output lies on the default datastore: ``azureml/<step>/score/``, the
     path azure-ai-ml's ``jobs.download`` reads a step's output from when the run names none."""
     return f"azureml/{scoring_step(job)}/score/"
+
+
+def stream_log_blob(job: BatchJobRecord) -> str:
+    """Where the job's streamed log lies on the default datastore: Azure keeps a run's logs
+    under ``ExperimentRun/dcid.<run>/``."""
+    return f"ExperimentRun/dcid.{job.name}/{STREAM_LOG}"
+
+
+def publish_logs(workspace: WorkspaceState, job: BatchJobRecord) -> dict[str, str]:
+    """The job's log files as they stand now, copied onto the default datastore: log name (as
+    Azure's run details name it) -> blob name; none before the job wrote a line.
+
+    Whole lines only: ``jobs.stream`` remembers how many lines of a log it printed, so a line
+    caught half-written would be printed cut and its rest never. A copy per call, made when a
+    client asks (no thread copies logs while the engine and the watcher run).
+    """
+    source = Path(job.directory) / STREAM_LOG
+    try:
+        text = source.read_bytes()
+    except FileNotFoundError:
+        return {}
+    whole = text[: text.rfind(b"\n") + 1]
+    blobs = BlobContainers(workspace.root)
+    with tempfile.TemporaryDirectory(prefix="amlemu-log-") as scratch:
+        snapshot = Path(scratch) / "std_log.txt"
+        snapshot.write_bytes(whole)
+        blobs.put(
+            storage_account(workspace.record),
+            blob_container(workspace.record),
+            stream_log_blob(job),
+            snapshot,
+            content_type="text/plain; charset=utf-8",
+        )
+    return {STREAM_LOG: stream_log_blob(job)}
 
 
 def _publish_outputs(workspace: WorkspaceState, job: BatchJobRecord) -> None:
@@ -133,24 +172,56 @@ def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> BatchJobRecord:
 def _watch(
     workspace: WorkspaceState, job: BatchJobRecord, running: BatchJob, key: tuple[str, int, str]
 ) -> None:
-    """Store the engine's status whenever it changes, until the job ends; a completed job's
-    outputs are on the datastore before it reads ``Completed``."""
-    jobs = BatchJobs(workspace.root, workspace.id)
-    stored = "Preparing"
+    """Store the engine's status as it changes until the job ends (:func:`follow`)."""
     try:
-        while True:
-            status = running.wait(_WATCH_SECONDS)
-            if status == "Completed":
-                _publish_outputs(workspace, job)
-            if status != stored:
-                jobs.set_status(job.name, status, running.error)
-                stored = status
-            if running.done:
-                return
-    except Exception as exc:  # a job must end, never read Running forever
-        logger.exception("Batch job %s: storing its outcome failed", job.name)
-        running.cancel()
-        jobs.set_status(job.name, "Failed", f"[emulator] Storing the job's outcome failed: {exc!r}")
+        follow(
+            running,
+            BatchJobs(workspace.root, workspace.id),
+            job.name,
+            lambda: _publish_outputs(workspace, job),
+        )
     finally:
         with _LIVE_GUARD:
             _LIVE.pop(key, None)
+
+
+def follow(running: BatchJob, jobs: BatchJobs, name: str, publish: Callable[[], None]) -> None:
+    """Keep the record ``name`` of ``jobs`` at ``running``'s status until the job ended; a
+    completed job's outputs are published (``publish``) before it reads ``Completed``.
+
+    Whether the job ended is read BEFORE its status, and the loop stops only on an ended job
+    whose status was read after: the engine stores the final status before it marks the job
+    ended, so the last status stored is the final one. (Read the other way round, a job ending
+    between the two reads was taken for ended with the status read before the end, ``Running``,
+    and the record read ``Running`` forever; anything slow between the reads, such as copying
+    logs, made that likely.) A final status is stored once the job ended, not when the engine
+    decides it: its last log lines are written by then, so a client that sees the job ended
+    (``jobs.stream``) reads the whole log. A job that must end never reads ``Running``
+    forever: an engine that ended without a final status, or a store that fails, leave it
+    ``Failed``.
+    """
+    stored = "Preparing"
+    try:
+        while True:
+            running.wait(_WATCH_SECONDS)
+            ended = running.done
+            status, error = running.status, running.error
+            if ended and status not in TERMINAL:
+                error = (
+                    f"[emulator] The batch engine stopped with the job {status}: see the "
+                    "job's logs/sys/master_role.txt."
+                )
+                status = "Failed"
+            if status in TERMINAL and not ended:
+                continue  # its last log lines and outputs are still being written
+            if status == "Completed" and stored != status:
+                publish()
+            if status != stored:
+                jobs.set_status(name, status, error)
+                stored = status
+            if ended:
+                return
+    except Exception as exc:  # a job must end, never read Running forever
+        logger.exception("Batch job %s: storing its outcome failed", name)
+        running.cancel()
+        jobs.set_status(name, "Failed", f"[emulator] Storing the job's outcome failed: {exc!r}")

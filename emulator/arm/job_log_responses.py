@@ -1,0 +1,80 @@
+"""What ``ml_client.jobs.stream(name)`` polls for a batch job: the run history's run details,
+whose ``logFiles`` name the job's logs by URL.
+
+azure-ai-ml 1.35.2 (``_job_ops_helper.stream_logs_until_completion``, read and measured against
+this face) prints ``RunId``/``Web View``, then GETs
+``<api>/history/v1.0/<workspace>/runs/<name>/details`` while ``status`` is in progress
+(``NotStarted`` ... ``Running``), sleeping ``max(2, 60 / (1 + 100 e^(-t/20)))`` s between polls.
+Each time it GETs every ``logFiles`` URL named like ``user_logs/std_log*.txt`` (Azure's common
+runtime; else ``logs/azureml/executionlogs.txt`` for a pipeline) with no credential, and prints
+the lines it has not printed yet under ``Streaming <name>``. Once the status is terminal it
+prints the ``Execution Summary``; a ``Failed`` run raises ``JobException`` with ``error``.
+The URLs are, as Azure's, read-only SAS URLs of blobs on the workspace's storage
+(``ExperimentRun/dcid.<run>/...``), copied there when the details are asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Request
+
+from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.assets.datastore import blob_container, storage_account
+from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.exceptions import NotFound
+from emulator.state import WorkspaceState, batch_runs
+
+
+def _blob_url(ctx: ArmContext, state: WorkspaceState, blob: str) -> str:
+    """A read-only SAS URL of ``blob`` on the default datastore (the blob plane accepts any
+    signature on loopback; this one is the emulator's, so the URL reads as Azure's)."""
+    account, container = storage_account(state.record), blob_container(state.record)
+    path = f"{account}.blob.core.windows.net/{container}/{quote(blob)}"
+    digest = hmac.new(ctx.identity_secret.encode(), path.encode(), hashlib.sha256).digest()
+    signature = quote(base64.b64encode(digest).decode(), safe="")
+    return f"{ctx.base_url}/{path}?sv=2021-08-06&sr=b&sp=r&sig={signature}"
+
+
+def _details(ctx: ArmContext, state: WorkspaceState, job: BatchJobRecord, run: str) -> Any:
+    """RunDetails of the job (or its scoring step): the status read first, then the logs, so
+    that a terminal status comes with the log's last lines (the record ends only after the
+    engine wrote them)."""
+    logs = batch_runs.publish_logs(state, job)
+    return {
+        "runId": run,
+        "status": job.status,
+        "target": job.deployment,
+        "createdTimeUtc": job.created_time,
+        "logFiles": {name: _blob_url(ctx, state, blob) for name, blob in logs.items()},
+        "warnings": [],
+        **({"error": {"error": {"code": "UserError", "message": job.error}}} if job.error else {}),
+    }
+
+
+def run_details(
+    ctx: ArmContext,
+    request: Request,
+    subscription: str,
+    resource_group: str,
+    workspace: str,
+    run: str,
+) -> Any:
+    """``runs/<run>/details``: the batch job's status, error and log URLs."""
+    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    return _details(ctx, state, _job_of(state, run), run)
+
+
+def _job_of(state: WorkspaceState, run: str) -> BatchJobRecord:
+    """The batch job ``run`` names: the job itself, or its scoring step (the same log)."""
+    jobs = BatchJobs(state.root, state.id)
+    try:
+        return jobs.get(run)
+    except NotFound:
+        if not run.endswith(batch_runs.STEP_SUFFIX):
+            raise
+    return jobs.get(run.removesuffix(batch_runs.STEP_SUFFIX))
