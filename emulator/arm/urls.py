@@ -16,6 +16,7 @@ from emulator.arm import (
     aml_compute_responses,
     asset_responses,
     batch_responses,
+    component_responses,
     compute_location_responses,
     compute_responses,
     data_responses,
@@ -23,6 +24,7 @@ from emulator.arm import (
     endpoint_responses,
     job_log_responses,
     job_responses,
+    pipeline_job_responses,
     responses,
     version_responses,
 )
@@ -48,6 +50,7 @@ _BATCH_ENDPOINT = _WORKSPACE + r"/batchEndpoints/(?P<endpoint>[^/]+)"
 _BATCH_DEPLOYMENT = _BATCH_ENDPOINT + r"/deployments/(?P<deployment>[^/]+)"
 _DATA = _WORKSPACE + r"/data/(?P<name>[^/]+)"
 _JOB = _WORKSPACE + r"/jobs/(?P<name>[^/]+)"
+_COMPONENT = _WORKSPACE + r"/components/(?P<name>[^/]+)"
 #: The workspace API host's batch job listing (azure-ai-ml's list_jobs; an ml.azure.com token).
 _MFE = "/mferp/managementfrontend"
 _HISTORY = "/history/v1.0" + _WORKSPACE
@@ -156,6 +159,17 @@ ROUTES: tuple[Route, ...] = (
     _route(_HISTORY + r"/runs/(?P<run>[^/]+)/children", {"GET": job_responses.run_children}),
     _route(_HISTORY + "/rundata", {"POST": job_responses.run_data}),
     _route(_HISTORY + r"/runs/(?P<run>[^/]+)/details", {"GET": job_log_responses.run_details}),
+    _route(
+        "/data/v1.0" + _WORKSPACE + "/dataversion/batchGetResolvedUris",
+        {"POST": pipeline_job_responses.resolve_uris},
+    ),
+    _route(_WORKSPACE + "/components", {"GET": component_responses.list_containers}),
+    _route(_COMPONENT, {"GET": component_responses.get_container}),
+    _route(_COMPONENT + "/versions", {"GET": component_responses.list_versions}),
+    _route(
+        _COMPONENT + r"/versions/(?P<version>[^/]+)",
+        {"GET": component_responses.get_version, "PUT": component_responses.put_version},
+    ),
     _route(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
     _route(_DATA, {"GET": data_responses.get_data_container}),
     _route(_DATA + "/versions", {"GET": data_responses.list_data_versions}),
