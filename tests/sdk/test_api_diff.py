@@ -1,0 +1,156 @@
+"""scripts/api_diff.py's comparison: two toy modules stand in for the real SDK and the shim
+(offline, deterministic; the real run needs PyPI and is not part of the test suite)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "api_diff.py"
+
+REAL = """
+class Widget:
+    LIMIT = 3
+
+    def __init__(self, name, size=1, **kwargs):
+        self.name = name
+        self._secret = 1
+
+    @staticmethod
+    def get(workspace, name, version=None):
+        return None
+
+    def save(self, path=None):
+        return path
+
+    def resize(self, width, height=10):
+        return width
+
+    def run(self, input):
+        return input
+
+    @property
+    def label(self):
+        return "x"
+
+    def gone(self):
+        return None
+
+
+class OnlyReal:
+    pass
+"""
+
+OURS = """
+class Widget:
+    LIMIT = 3
+
+    def __init__(self, name, size=1):
+        self.name = name
+
+    def get(self, name, version=None):
+        return None
+
+    def save(self, path):
+        return path
+
+    def resize(self, width, height=20):
+        return width
+
+    def run(self, input_data):
+        return input_data
+
+    def label(self):
+        return "x"
+"""
+
+
+@pytest.fixture(scope="module")
+def api_diff() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("api_diff_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _describe(api_diff: ModuleType, tmp_path: Path, name: str, source: str) -> dict[str, Any]:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        described: dict[str, Any] = api_diff.describe_modules([name], (name,))
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+    return described[name]
+
+
+@pytest.fixture
+def report(api_diff: ModuleType, tmp_path: Path) -> dict[str, Any]:
+    real = _describe(api_diff, tmp_path, "toy_real_sdk", REAL)
+    ours = _describe(api_diff, tmp_path, "toy_shim_sdk", OURS)
+    result: dict[str, Any] = api_diff.compare({"toy": real}, {"toy": ours})
+    return result
+
+
+def test_members_and_instance_attributes_are_read(api_diff: ModuleType, tmp_path: Path) -> None:
+    real = _describe(api_diff, tmp_path, "toy_real_sdk", REAL)
+    members = real["classes"]["Widget"]["members"]
+    assert set(members) == {
+        "LIMIT", "__init__", "get", "save", "resize", "run", "label", "gone", "name",
+    }  # fmt: skip
+    assert members["get"]["kind"] == "staticmethod"
+    assert [p["name"] for p in members["get"]["params"]] == ["workspace", "name", "version"]
+    assert members["label"]["kind"] == "property"
+    assert members["save"]["params"] == [
+        {"name": "path", "kind": "POSITIONAL_OR_KEYWORD", "has_default": True, "default": "None"}
+    ]
+
+
+def test_each_incompatibility_is_named(report: dict[str, Any]) -> None:
+    (widget,) = report["classes"]
+    gaps = widget["gaps"]
+    assert gaps["gone"] == ["missing"]
+    assert gaps["__init__"] == ["takes no **kwargs (the SDK does)"]
+    assert gaps["get"] == [
+        "an instance method here, a staticmethod in the SDK (called on the class)"
+    ]
+    assert gaps["save"] == ["'path' is required here, optional in the SDK"]
+    assert gaps["resize"] == ["default of 'height' is 20 here, 10 in the SDK"]
+    assert gaps["run"] == [
+        "positional argument 1 is 'input_data' here, 'input' in the SDK",
+        "no parameter 'input'",
+        "'input_data' is required here; the SDK has no such parameter",
+    ]
+    assert gaps["label"] == ["a method here, a property in the SDK"]
+    assert set(gaps) == {"gone", "__init__", "get", "save", "resize", "run", "label"}
+
+
+def test_counts_and_missing_classes(report: dict[str, Any], api_diff: ModuleType) -> None:
+    (widget,) = report["classes"]
+    assert (widget["class"], widget["real"], widget["present"], widget["compatible"]) == (
+        "toy.Widget", 9, 8, 2,
+    )  # fmt: skip
+    assert report["totals"] == {
+        "real": 9, "present": 8, "compatible": 2, "percent_compatible": 22.2,
+    }  # fmt: skip
+    assert report["missing_classes"] == ["toy.OnlyReal"]
+    text = api_diff.render(report)
+    assert "toy.Widget.gone: missing" in text
+    assert "compatible: 22.2% of the real members" in text
+
+
+def test_a_module_missing_on_one_side_is_reported_not_compared(api_diff: ModuleType) -> None:
+    real = {"azureml.accel": {"error": "ModuleNotFoundError: No module named 'azureml.accel'"}}
+    ours: dict[str, Any] = {"azureml.accel": {"classes": {}}}
+    report = api_diff.compare(real, ours)
+    assert report["classes"] == []
+    assert report["unavailable_modules"] == {
+        "azureml.accel": "ModuleNotFoundError: No module named 'azureml.accel'"
+    }
