@@ -252,3 +252,80 @@ def test_a_pipeline_deployment_needs_a_pipeline_component_and_a_cluster(
     assert [d.name for d in client.batch_deployments.list(endpoint_name="pep")] == ["steps"]
     client.batch_deployments.begin_delete(name="steps", endpoint_name="pep").result()
     assert list(client.batch_deployments.list(endpoint_name="pep")) == []
+
+
+SLOW = """
+import time
+print("scoring slowly", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_pipeline_job_is_canceled_with_its_running_step(client: MLClient, tmp_path: Path) -> None:
+    prep, score = _components(tmp_path, score_script=SLOW)
+
+    @_pipeline
+    def slow(data):  # type: ignore[no-untyped-def]
+        return {"scores": score(prepared=prep(data=data).outputs.prepared).outputs.scores}
+
+    _deploy(client, client.components.create_or_update(slow))
+    job = client.batch_endpoints.invoke(
+        endpoint_name="pep", inputs={"data": Input(type="uri_folder", path=str(_inputs(tmp_path)))}
+    )
+    deadline = time.monotonic() + 60
+    while "scoring slowly" not in _logs_of_running_step(client, job.name):
+        assert time.monotonic() < deadline, "the second step never started"
+        time.sleep(0.2)
+    started = time.monotonic()
+    client.jobs.begin_cancel(job.name).result()
+    assert _settle(client, job.name) == "Canceled"
+    assert time.monotonic() - started < 30  # the step's sleep(60) was stopped, not awaited
+    children = list(client.jobs.list(parent_job_name=job.name))
+    assert [c.status for c in children] == ["Completed", "Canceled"]
+
+
+def _logs_of_running_step(client: MLClient, name: str) -> str:
+    running = [c for c in client.jobs.list(parent_job_name=name) if c.status == "Running"]
+    return _std_log(client, running[0].name) if running else ""
+
+
+def test_a_step_gets_literal_inputs_and_a_missing_pipeline_input_is_named(
+    client: MLClient, tmp_path: Path
+) -> None:
+    src = tmp_path / "echo"
+    src.mkdir()
+    (src / "echo.py").write_text(
+        "import sys, pathlib\npathlib.Path(sys.argv[2], 'said.txt').write_text(sys.argv[1])\n"
+    )
+    echo = CommandComponent(
+        name="echo",
+        code=str(src),
+        command="python echo.py ${{inputs.word}} ${{outputs.said}} $[[--unused ${{inputs.extra}}]]",
+        inputs={"word": Input(type="string"), "extra": Input(type="string", optional=True)},
+        outputs={"said": Output(type="uri_folder")},
+        environment=Environment(image=IMAGE),
+    )
+
+    @_pipeline
+    def say(data):  # type: ignore[no-untyped-def]
+        return {"said": echo(word="hello world").outputs.said}
+
+    prep, _ = _components(tmp_path)
+
+    @_pipeline
+    def needs_data(data):  # type: ignore[no-untyped-def]
+        return {"out": prep(data=data).outputs.prepared}
+
+    _deploy(client, client.components.create_or_update(say))
+    data = Input(type="uri_folder", path=str(_inputs(tmp_path)))
+    job = client.batch_endpoints.invoke(endpoint_name="pep", inputs={"data": data})
+    assert _settle(client, job.name) == "Completed"
+    client.jobs.download(job.name, download_path=str(tmp_path / "out"), output_name="said")
+    said = tmp_path / "out" / "named-outputs" / "said" / "said.txt"
+    assert said.read_text() == "hello world"  # one argument: the value was shell-quoted
+
+    _deploy(client, client.components.create_or_update(needs_data))
+    with pytest.raises(HttpResponseError, match="no value for the pipeline input"):
+        client.batch_endpoints.invoke(
+            endpoint_name="pep", inputs={"other": Input(type="uri_folder", path=str(src))}
+        )
