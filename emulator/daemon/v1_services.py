@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,9 @@ WATCH_SECONDS = 0.2
 HOST_ENDED = ("ServiceHostStopped", "ServiceHostExited")
 _LIVE = (ServiceState.TRANSITIONING, ServiceState.HEALTHY, ServiceState.UNHEALTHY)
 
+#: One request of another process: its JSON body → the JSON answer.
+Operation = Callable[[Mapping[str, Any]], dict[str, Any]]
+
 
 class V1Services:
     """The v1 services the daemon of ``root`` hosts (see the module docstring)."""
@@ -59,10 +62,20 @@ class V1Services:
         #: Ports restored services were given (the services of one AKS cluster share one).
         self._ports: set[int] = set()
 
-    def deploy(self, request: Mapping[str, Any]) -> ServiceRecord:
-        """Deploy the service a script handed over; returns its ``Transitioning`` record.
-        Raises :class:`EmulatorError` (or the v1 face's ``WebserviceException``) naming what is
-        wrong with the request."""
+    def operations(self) -> dict[str, Operation]:
+        """What other processes may ask of the daemon (:mod:`emulator.daemon.handover`)."""
+        return {
+            "deploy": self.deploy,
+            "update": self.update,
+            "reload": self.reload,
+            "logs": self.logs,
+            "sync": self.sync,
+        }
+
+    def deploy(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Deploy the service a script handed over; answers once its ``Transitioning`` record
+        exists. Raises :class:`EmulatorError` (or the v1 face's ``WebserviceException``) naming
+        what is wrong with the request."""
         state = self._workspace(request.get("workspace"))
         name = request.get("name")
         if not isinstance(name, str):
@@ -70,11 +83,8 @@ class V1Services:
         validate_service_name(name)
         image = _image(state, request.get("image"))
         compute_type = str(request.get("computeType") or "")
-        arguments = request.get("configuration")
-        if not isinstance(arguments, dict):
-            raise BadArgument("The deployment configuration must be a JSON object of arguments.")
+        spec = daemon_spec(workspace_of(state), compute_type, _arguments(request))
         self.sweep()  # a service deleted elsewhere frees its port before a new one takes it
-        spec = daemon_spec(workspace_of(state), compute_type, arguments)
         record = state.service_manager().deploy(
             name, spec, image, overwrite=bool(request.get("overwrite"))
         )
@@ -85,7 +95,37 @@ class V1Services:
             name,
             state.record.name,
         )
-        return record
+        return _answer(record)
+
+    def update(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Roll a hosted service over to a new configuration (and image); answers once the new
+        replicas serve (the old ones keep serving when they fail)."""
+        state, record = self._hosted_service(request)
+        image_id = request.get("image")
+        image = _image(state, image_id) if image_id is not None else None
+        spec = daemon_spec(workspace_of(state), record.compute_type, _arguments(request))
+        return _answer(state.service_manager().update(record, spec, image))
+
+    def reload(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``LocalWebservice.reload()``: restart the replica from its image."""
+        state, record = self._hosted_service(request)
+        deployment = state.service_manager().deployment(record.name)
+        if deployment is None:
+            raise BadArgument(f"Cannot call reload() when service is {record.state}.")
+        deployment.replace(deployment.template, deployment.settings, deployment.auth, 1, 600.0)
+        return _answer(state.service_manager().get(record.name) or record)
+
+    def logs(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """A hosted service's log, as ``get_logs(num_lines)`` in the deploying process."""
+        state, record = self._hosted_service(request)
+        lines = request.get("lines")
+        count = lines if isinstance(lines, int) and not isinstance(lines, bool) else None
+        return {"logs": state.service_manager().logs(record, count)}
+
+    def sync(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply at once what another process changed in the records (a delete, new keys)."""
+        self.sweep()
+        return {}
 
     def restore(self) -> list[str]:
         """Bring back the services this root's daemon hosted when it ended (stopped, killed or
@@ -187,6 +227,22 @@ class V1Services:
             except Exception:  # a busy database, a root being removed: try again next tick
                 logger.exception("Keeping the v1 services' records up to date failed")
 
+    def _hosted_service(self, request: Mapping[str, Any]) -> tuple[WorkspaceState, ServiceRecord]:
+        state = self._workspace(request.get("workspace"))
+        name = request.get("name")
+        record = state.services.get(name) if isinstance(name, str) else None
+        if record is None:
+            raise NotFound(
+                f"WebserviceNotFound: Webservice with name {name} not found in provided workspace.",
+                code="WebserviceNotFound",
+            )
+        if record.owner_pid != os.getpid():
+            raise BadArgument(
+                f"Service {name} is not hosted by the emulator daemon (pid {os.getpid()}). "
+                "[emulator] Deploy it again with overwrite=True."
+            )
+        return state, record
+
     def _workspace(self, workspace_id: object) -> WorkspaceState:
         if not isinstance(workspace_id, int) or isinstance(workspace_id, bool):
             raise BadArgument("The request names no workspace: give its id as an integer.")
@@ -204,6 +260,17 @@ def daemon_services(root: EmulatorRoot, pid: int) -> list[tuple[WorkspaceState, 
         for record in state.services.records()
         if record.owner_pid == pid and stored_arguments(record) is not None
     ]
+
+
+def _answer(record: ServiceRecord) -> dict[str, Any]:
+    return {"name": record.name, "state": record.state.value}
+
+
+def _arguments(request: Mapping[str, Any]) -> dict[str, Any]:
+    arguments = request.get("configuration")
+    if not isinstance(arguments, dict):
+        raise BadArgument("The deployment configuration must be a JSON object of arguments.")
+    return arguments
 
 
 def _image(state: WorkspaceState, image_id: object) -> ImageRecord:

@@ -38,10 +38,10 @@ Key = tuple[str, int, str]
 class Receiver(Protocol):
     """Another process that hosts this one's v1 deployments (the root's daemon)."""
 
-    def deploy(self, request: Mapping[str, Any]) -> None:
-        """Deploy the service ``request`` describes (JSON: the v1 face's vocabulary); returns
-        once its record exists. Raises :class:`emulator.exceptions.EmulatorError` with the
-        host's answer when it refused."""
+    def request(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Have the host carry out ``operation`` (``deploy``, ``update``, ...) on the service
+        ``body`` describes (JSON, in the v1 face's vocabulary); its JSON answer. Raises
+        :class:`emulator.exceptions.EmulatorError` with the host's answer when it refused."""
 
 
 class Host:

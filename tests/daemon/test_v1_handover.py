@@ -57,10 +57,20 @@ from azureml.core.webservice import Webservice
 
 ws = Workspace.get(name="ws", subscription_id="sub", resource_group="rg")
 service = Webservice(ws, "svc-aci")
+seen = {}
 if sys.argv[1] == "delete":
     service.delete()
+elif sys.argv[1] == "logs":
+    seen["logs"] = service.get_logs()
+elif sys.argv[1] == "regen":
+    service.regen_key("Primary")
+    seen["key"] = service.get_keys()[0]
+    seen["answer"] = service.run({"data": [3]})  # with the new key, at once
+elif sys.argv[1] == "update":
+    service.update(tags={"team": "b"}, auth_enabled=False)
+    seen["answer"] = service.run({"data": [4]})
 print(json.dumps({"state": service.state, "uri": service.scoring_uri, "error": service.error,
-                  "type": type(service).__name__, "tags": service.tags}))
+                  "type": type(service).__name__, "tags": service.tags, **seen}))
 """
 
 
@@ -136,10 +146,22 @@ def test_a_v1_service_deployed_under_amlemu_run_belongs_to_the_daemon(
         "error": None,
         "type": "AciWebservice",
         "tags": {"team": "a"},
-    }
+    }  # from another process
     assert daemon_root.hosted_by(daemon)  # its replica is the daemon's
     status = daemon_root.amlemu("status")
     assert f"ws/svc-aci: Healthy, {uri}" in status.stdout, status.stdout
+
+    # what another script asks of it, the daemon does: logs, a new key, an update
+    assert "Azure ML Inferencing HTTP server" in str(inspect(daemon_root, tmp_path, "logs")["logs"])
+    regenerated = inspect(daemon_root, tmp_path, "regen")
+    assert regenerated["answer"] == '{"data": [3]}'
+    assert score(uri, key)[0] == 401  # the old key no longer opens it
+    key = str(regenerated["key"])
+    assert score(uri, key) == ECHOED
+    updated = inspect(daemon_root, tmp_path, "update")
+    assert (updated["state"], updated["tags"], updated["uri"]) == ("Healthy", {"team": "b"}, uri)
+    assert updated["answer"] == '{"data": [4]}'
+    assert score(uri, "no key needed now") == ECHOED
 
     # amlemu down stops it: nothing left, and its record says why
     assert daemon_root.amlemu("down").returncode == 0
@@ -149,11 +171,11 @@ def test_a_v1_service_deployed_under_amlemu_run_belongs_to_the_daemon(
     assert stopped["state"] == "Failed"
     assert f"(pid {daemon}) received SIGTERM" in json.dumps(stopped["error"])
 
-    # the next daemon brings it back at the same scoring URI, with the same keys
+    # the next daemon brings it back at the same scoring URI, as it was last updated
     assert daemon_root.amlemu("up", "--detach").returncode == 0
     wait_for(lambda: inspect(daemon_root, tmp_path)["state"] == "Healthy", "the service back")
     assert inspect(daemon_root, tmp_path)["uri"] == uri
-    assert score(uri, key) == ECHOED
+    assert score(uri, "no key needed") == ECHOED
     restarted = daemon_root.daemon_pid()
     assert daemon_root.hosted_by(restarted)
 
@@ -191,9 +213,11 @@ def test_the_route_takes_only_tokens_signed_for_it(tmp_path: Path) -> None:
 
         receiver = DaemonReceiver(server.base_url, LocalCA.for_root(root.path), os.urandom(8).hex())
         with pytest.raises(OperationFailed, match="takes tokens issued for"):  # another secret
-            receiver.deploy({})
+            receiver.request("deploy", {})
         receiver = DaemonReceiver(server.base_url, server.ca, server.identity_secret)
         with pytest.raises(NotFound, match="No workspace with id 42"):
-            receiver.deploy({"workspace": 42, "name": "svc", "configuration": {}})
+            receiver.request("deploy", {"workspace": 42, "name": "svc", "configuration": {}})
         with pytest.raises(BadArgument, match="names no workspace"):
-            receiver.deploy({"name": "svc"})
+            receiver.request("deploy", {"name": "svc"})
+        with pytest.raises(NotFound, match="No operation 'undeploy'"):
+            receiver.request("undeploy", {})

@@ -24,7 +24,12 @@ from emulator.images.records import CreationState
 from emulator.sdk import progress
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
-from emulator.sdk.webservice.handover import DAEMON_SETTING, hand_over
+from emulator.sdk.webservice.handover import (
+    DAEMON_SETTING,
+    configuration_arguments,
+    hand_over,
+    on_daemon,
+)
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.uris import presented_scoring_uri, swagger_of
@@ -351,6 +356,9 @@ class Webservice:
 
     def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
         """The container's log (stdout and stderr of the scoring server and your script)."""
+        hosted = on_daemon(self.workspace, self._record, "logs", lines=num_lines)
+        if hosted is not None:
+            return str(hosted["logs"])
         return self._manager.logs(self._record, num_lines)
 
     # -- keys and tokens -------------------------------------------------------------------------
@@ -372,6 +380,7 @@ class Webservice:
             )
         record = self._manager.get(self.name) or self._record
         self._bind(self.workspace, self._manager.regen_key(record, which, set_key))
+        on_daemon(self.workspace, record, "sync")  # its gateway takes the new key at once
 
     def get_token(self) -> tuple[str, datetime]:
         raise NotImplementedError(
@@ -387,6 +396,7 @@ class Webservice:
             print(f"No service with name {self.name} found to delete.")
             return
         self._manager.delete(record)
+        on_daemon(self.workspace, record, "sync")  # its replicas stop before this returns
         self.state = ServiceState.DELETING.value
 
     def add_tags(self, tags: dict[str, str]) -> None:
@@ -416,7 +426,17 @@ class Webservice:
         config.validate_configuration()
         spec = type(self)._spec(self.workspace, config, None)
         current = self._manager.get(self.name) or self._record
-        self._bind(self.workspace, self._manager.update(current, spec, record))
+        hosted = on_daemon(
+            self.workspace,
+            current,
+            "update",
+            image=record.image_id if record is not None else None,
+            configuration=configuration_arguments(config),
+        )
+        if hosted is None:
+            self._bind(self.workspace, self._manager.update(current, spec, record))
+        else:
+            self.update_deployment_state()
 
     def _patch(self, **fields: Any) -> None:
         self._bind(self.workspace, self._manager.registry.update(self._record, **fields))

@@ -9,19 +9,23 @@ arguments (a configuration keeps exactly what the caller passed, under the SDK's
 image and the service name. The daemon rebuilds the configuration from them and translates it
 exactly as a deploy in the script would (:func:`daemon_spec`), and keeps the arguments in the
 service record (:data:`DAEMON_SETTING`), so a restarted daemon rebuilds the same service from the
-record alone. Without a daemon nothing here is used.
+record alone. What a script then asks of such a service goes to the daemon too
+(:func:`on_daemon`: updates, ``reload()``, logs; deletes and new keys apply there at once).
+Without a daemon nothing here is used.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from emulator.exceptions import BadArgument
 from emulator.images.records import ImageRecord
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.translation import v1_errors
 from emulator.sdk.webservice_config import (
     AciServiceDeploymentConfiguration,
     AksServiceDeploymentConfiguration,
@@ -64,16 +68,18 @@ def hand_over(
     target_name = getattr(target, "name", None)
     if target_name and config.compute_type == "AKS":  # what _spec does with a target object
         arguments["compute_target_name"] = target_name
-    receiver.deploy(
-        {
-            "workspace": state.id,
-            "name": name,
-            "image": image.image_id,
-            "computeType": config.compute_type,
-            "configuration": arguments,
-            "overwrite": bool(overwrite),
-        }
-    )
+    with v1_errors():
+        receiver.request(
+            "deploy",
+            {
+                "workspace": state.id,
+                "name": name,
+                "image": image.image_id,
+                "computeType": config.compute_type,
+                "configuration": arguments,
+                "overwrite": bool(overwrite),
+            },
+        )
     record = state.services.get(name)
     if record is None:  # deleted by someone else between the daemon's answer and this read
         raise WebserviceException(
@@ -81,6 +87,22 @@ def hand_over(
             "[emulator] The emulator daemon deployed it, but it was deleted meanwhile."
         )
     return record
+
+
+def on_daemon(
+    workspace: Workspace, record: ServiceRecord, operation: str, **body: Any
+) -> dict[str, Any] | None:
+    """Have the daemon that hosts ``record`` carry out ``operation`` (``update``, ``reload``,
+    ``logs``, ``sync``); its answer, or ``None`` when this process hosts the service itself
+    (or is attached to no daemon), for the caller to act here as before."""
+    if record.owner_pid == os.getpid() or stored_arguments(record) is None:
+        return None
+    state = workspace.emulator_state
+    receiver = HOST.receiver(state.root.path)
+    if receiver is None:
+        return None
+    with v1_errors():
+        return receiver.request(operation, {"workspace": state.id, "name": record.name, **body})
 
 
 def configuration_arguments(config: WebserviceDeploymentConfiguration) -> dict[str, Any]:

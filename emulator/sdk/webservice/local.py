@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
 from emulator.sdk.webservice.base import Webservice
+from emulator.sdk.webservice.handover import on_daemon
 from emulator.sdk.webservice_config import (
     LocalWebserviceDeploymentConfiguration,
     local_deploy_configuration,
@@ -86,10 +87,11 @@ class LocalWebservice(Webservice):
     @v1_errors()
     def reload(self, wait: bool = False) -> None:
         """Restart the service's container (re-reads the entry script from the image)."""
-        deployment = self._manager.deployment(self.name)
-        if deployment is None:
-            raise WebserviceException(f"Cannot call reload() when service is {self.state}.")
-        deployment.replace(deployment.template, deployment.settings, deployment.auth, 1, 600.0)
+        if on_daemon(self.workspace, self._record, "reload") is None:  # else the daemon did
+            deployment = self._manager.deployment(self.name)
+            if deployment is None:
+                raise WebserviceException(f"Cannot call reload() when service is {self.state}.")
+            deployment.replace(deployment.template, deployment.settings, deployment.auth, 1, 600.0)
         if wait:
             self.wait_for_deployment()
         self.update_deployment_state()
