@@ -54,7 +54,8 @@ PIN_MODES = ("strict", "nearest")
 
 
 def pins_mode() -> str:
-    """How the local builder treats exact pins: ``strict`` (default) or ``nearest``."""
+    """How the local (venv) and Docker builders treat exact pins: ``strict`` (default) or
+    ``nearest``."""
     raw = os.environ.get(PINS_ENV, "").strip().lower()
     if not raw:
         return PIN_MODES[0]

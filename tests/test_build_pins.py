@@ -3,12 +3,16 @@ and ``AZUREML_EMULATOR_PINS=nearest`` replacing them, against a local index (off
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -16,6 +20,7 @@ from package_index import NOT_THIS_PYTHON, PYTHON2_TAG, Dist, serve, write_index
 from packaging.version import Version
 
 from emulator import CondaDependencies, ContainerImage, Environment, Image, Workspace
+from emulator.images.builders.docker import DockerBuilder
 from emulator.images.builders.local import LocalBuilder, LocalImage, load_local_image
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, ImageRequest, write_context
@@ -48,12 +53,13 @@ def index_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _probe(tool: str, index_url: str, tmp_path: Path) -> BuildProbe:
+def _probe(tool: str, index_url: str, tmp_path: Path, python: str | None = None) -> BuildProbe:
+    """A probe with uv or pip asking ``index_url``, about this python or ``python``."""
     uv = shutil.which("uv") if tool == "uv" else None
     if tool == "uv" and uv is None:
         pytest.skip("uv is not installed")
     installer = Installer(Path(sys.executable), BuildLog(tmp_path / "probe.log"), uv)
-    return BuildProbe(installer, [f"--index-url {index_url}"], tmp_path / "probe")
+    return BuildProbe(installer, [f"--index-url {index_url}"], tmp_path / "probe", python)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -246,3 +252,84 @@ def test_an_images_build_log_uri_lists_the_replaced_pins(
         f"Pin replaced: amlemu-alpha==1.0 has no build for python {PYTHON}; "
         "installing amlemu-alpha==1.2 instead"
     ) in log
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_probe_asks_about_another_python_than_its_own(
+    tool: str, index_url: str, tmp_path: Path
+) -> None:
+    """A Docker image's python need not be this one: 1.0 and 2.0 need the next python."""
+    newer = f"{sys.version_info[0]}.{sys.version_info[1] + 1}"
+    own, probe = _probe(tool, index_url, tmp_path), _probe(tool, index_url, tmp_path, newer)
+    for version in ("1.0", "2.0"):
+        pin = exact_pin(f"amlemu-alpha=={version}")
+        assert pin is not None and probe.has_build(pin) and not own.has_build(pin)
+
+
+def _docker_build(tmp_path: Path, pip: list[str], index_url: str, tag: str) -> None:
+    root = EmulatorRoot(tmp_path / "root")
+    context = _context(tmp_path, root, pip, index_url)
+    DockerBuilder().build(context, BuildLog(tmp_path / "build.log"), tmp_path / "image", tag)
+
+
+@pytest.fixture
+def docker_tag(docker_engine: Any) -> Iterator[str]:
+    """A unique tag (xdist-safe) for one image, removed at teardown; skips unless the base
+    image's python is this one (the index's wheels are made for this python)."""
+    from emulator.images.docker_pins import image_python
+    from emulator.images.dockerfile import resolve_base_image
+
+    if image_python(docker_engine.api, resolve_base_image(None)) != PYTHON:
+        pytest.skip(f"the base image's python is not {PYTHON}, which the test index targets")
+    tag = f"amlemu-test-{uuid.uuid4().hex[:10]}:1"
+    yield tag
+    with contextlib.suppress(Exception):  # never built (a failing test) or already gone
+        docker_engine.images.remove(tag, force=True)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_docker_builds_name_pins_without_a_build_for_the_images_python(
+    tmp_path: Path, index_url: str, monkeypatch: pytest.MonkeyPatch, docker_tag: str
+) -> None:
+    monkeypatch.delenv(PINS_ENV, raising=False)
+    with pytest.raises(BuildFailed) as failure:
+        _docker_build(tmp_path, ["amlemu-alpha==1.0", "amlemu-beta==1.0"], index_url, docker_tag)
+    message = failure.value.message
+    assert failure.value.step == "Docker build" and "Dockerfile step failed" in message
+    assert f"These pins have no build (wheel) for python {PYTHON}" in message
+    assert (
+        "  - amlemu-alpha==1.0: nearest versions with a build: 1.2 (above), 0.9 (below)" in message
+    )
+    assert "amlemu-beta" not in message.split("These pins")[1], "a pin with a build was blamed"
+    log = (tmp_path / "build.log").read_text()
+    assert f"The image installs its requirements with python {PYTHON}" in log
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_docker_builds_replace_pins_with_the_nearest_build_when_asked(
+    tmp_path: Path,
+    index_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_engine: Any,
+    docker_tag: str,
+) -> None:
+    monkeypatch.setenv(PINS_ENV, "nearest")
+    _docker_build(tmp_path, ["amlemu-alpha==1.0", "amlemu-beta==2.0"], index_url, docker_tag)
+    expected = [
+        f"amlemu-alpha==1.0 has no build for python {PYTHON}; installing amlemu-alpha==1.2 instead",
+        f"amlemu-beta==2.0 has no build for python {PYTHON}; installing amlemu-beta==1.5 instead",
+    ]
+    log = (tmp_path / "build.log").read_text()
+    for line in expected:
+        assert f"Pin replaced: {line}" in log
+    record = json.loads((tmp_path / "image" / "docker.json").read_text())
+    assert record["pin_replacements"] == expected
+    script = (
+        "import amlemu_alpha, amlemu_beta; print(amlemu_alpha.__version__, amlemu_beta.__version__)"
+    )
+    out = docker_engine.containers.run(
+        docker_tag, ["python", "-c", script], network_mode="none", remove=True
+    )
+    assert out.decode().split() == ["1.2", "1.5"]

@@ -98,10 +98,18 @@ class Nearest:
 class BuildProbe:
     """Asks the index which versions of a package have a build this python can install."""
 
-    def __init__(self, installer: Installer, options: Sequence[str], workdir: Path) -> None:
+    def __init__(
+        self,
+        installer: Installer,
+        options: Sequence[str],
+        workdir: Path,
+        python_version: str | None = None,
+    ) -> None:
         self._installer = installer
         self._options = list(options)
         self._workdir = workdir
+        #: The python asked about, when it is not the installer's (a Docker image's ``3.x``).
+        self._python_version = python_version
         self._listed: dict[str, list[Version]] = {}
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -119,7 +127,8 @@ class BuildProbe:
         requirements = self._write(f"{name}{specifier}")
         run = self._installer.quiet_uv(
             ["pip", "compile", str(requirements), "--no-deps", "--only-binary", ":all:",
-             "--python", str(self._installer.python), "--no-header", "--no-annotate", "--quiet",
+             *self._target("--python", str(self._installer.python)),
+             "--no-header", "--no-annotate", "--quiet",
              *(["--resolution", "lowest"] if lowest else [])]
         )  # fmt: skip
         if run is not None:  # None: pip is the tool (uv is missing or cannot reach the index)
@@ -135,13 +144,20 @@ class BuildProbe:
             run = run_logged(
                 [str(self._installer.python), "-m", "pip", "download", "--no-deps",
                  "--disable-pip-version-check", "--only-binary", ":all:",
-                 "--dest", str(self._workdir / "downloads"), "-r", str(requirements)],
+                 *self._target(), "--dest", str(self._workdir / "downloads"),
+                 "-r", str(requirements)],
                 None,
             )  # fmt: skip
             listed = [m.group(1) for line in run.tail if (m := _FROM_VERSIONS.search(line))]
             versions = (_version(text.strip()) for text in "".join(listed[-1:]).split(","))
             self._listed[name] = [v for v in versions if v is not None]
         return self._listed[name]
+
+    def _target(self, *own: str) -> list[str]:
+        """The tool's arguments naming the python asked about: ``own`` for the installer's."""
+        if self._python_version is None:
+            return list(own)
+        return ["--python-version", self._python_version]
 
     def _write(self, requirement: str) -> Path:
         path = self._workdir / "probe-requirements.txt"

@@ -17,8 +17,9 @@ from typing import Any
 
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, check_requirements
+from emulator.images.docker_pins import explain_failure, image_python, replace_in_context
 from emulator.images.dockerfile import BASE_IMAGE_ENV, LOCAL_BASE_IMAGE
-from emulator.settings import docker_engine_host
+from emulator.settings import docker_engine_host, pins_mode
 
 #: Label on every image this builder makes, so that a reaper can find (and remove) them.
 IMAGE_LABEL = "azureml-emulator"
@@ -77,17 +78,27 @@ class DockerBuilder:
         """Build and tag the image; returns the tag, which is what ``docker run`` needs."""
         with log.step("Resolve requirements"):
             check_requirements(context, log)
+            pins = pins_mode()
         with log.step("Connect to Docker engine"):
             client = self._client(log)
         try:
             with log.step("Check base image"):
                 _check_base_image(client, context.base_image, log)
+                python = image_python(client, context.base_image)
+                log.write(f"The image installs its requirements with python {python}")
+            replacements: tuple[str, ...] = ()
+            if pins == "nearest" and context.resolved.pip:
+                replacements = replace_in_context(context, log, python)
             with log.step("Docker build"):
-                image_id = _build(client, context, log, tag)
+                try:
+                    image_id = _build(client, context, log, tag)
+                except BuildFailed as failure:
+                    raise explain_failure(failure, context, log, python) from failure
         finally:
             client.close()
         image_dir.mkdir(parents=True, exist_ok=True)
-        (image_dir / "docker.json").write_text(json.dumps({"tag": tag, "id": image_id}, indent=2))
+        record = {"tag": tag, "id": image_id, "pin_replacements": list(replacements)}
+        (image_dir / "docker.json").write_text(json.dumps(record, indent=2))
         log.write(f"Docker image {tag}: {image_id}")
         return tag
 
