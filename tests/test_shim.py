@@ -117,6 +117,25 @@ def test_image_python_tree_carries_compute_and_automl(tmp_path: Path) -> None:
     assert "refused: azureml.train.automl.AutoMLConfig is not available" in out.stdout
 
 
+def test_writing_an_image_python_tree_imports_no_face(tmp_path: Path) -> None:
+    """Image builds sit below the v1 faces: the tree's re-exports are generated from the shim's
+    table and the faces' sources, never by importing the faces (a fresh interpreter shows it)."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from emulator.images.compat import write_python_tree
+        before = set(sys.modules)
+        write_python_tree(__import__("pathlib").Path({str(tmp_path / "tree")!r}))
+        print(sorted(n for n in set(sys.modules) - before if n.startswith("emulator.")))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    generated = (tmp_path / "tree" / "azureml" / "train" / "automl.py").read_text()
+    assert "from emulator.sdk.automl import __getattr__" in generated  # lazy names passed on
+
+
 def test_mock_aml_as_decorator_and_nested() -> None:
     @mock_aml()
     def uses_sdk() -> str:

@@ -366,3 +366,10 @@ class Environment:
         if os.path.isfile(dockerfile_path):
             env.docker._base_dockerfile = _read_file(dockerfile_path, "Dockerfile")
         return env
+
+
+def environment_definition(env: Environment) -> dict[str, Any]:
+    """``env`` as the SDK's JSON definition (what ``save_to_directory`` writes; an image's
+    ``build.json`` records it). ``Environment._serialize_to_dict`` keeps the SDK's private
+    name for code written against the SDK; the emulator's other layers call this instead."""
+    return env._serialize_to_dict()

@@ -10,7 +10,7 @@ comes from PyPI: it is one of the emulator's own runtime requirements.
 
 from __future__ import annotations
 
-import importlib
+import ast
 import importlib.metadata
 import shutil
 from pathlib import Path
@@ -54,9 +54,24 @@ def write_python_tree(dest: Path) -> None:
                 + f"from {target} import *  # noqa: F403\n"
                 + f"from {target} import __all__  # noqa: F401\n"
             )
-            if "__getattr__" in vars(importlib.import_module(target)):
+            if _loads_names_on_first_use(target):
                 text += f"from {target} import __getattr__  # noqa: F401\n"
             path.write_text(text)
+
+
+def _loads_names_on_first_use(target: str) -> bool:
+    """Whether module ``target`` defines a module-level ``__getattr__`` (names it loads on first
+    use, which its re-export must pass on), read from its source: importing it would pull the
+    faces into the build, a layer below them (``lint-imports`` cannot see a dynamic import)."""
+    package, _, rest = target.partition(".")
+    if package != _PACKAGE.name:
+        raise ValueError(f"{target} is not a module of the {_PACKAGE.name} package")
+    path = _PACKAGE.joinpath(*rest.split(".")) if rest else _PACKAGE
+    source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    tree = ast.parse(source.read_text(encoding="utf-8"), str(source))
+    return any(
+        isinstance(node, ast.FunctionDef) and node.name == "__getattr__" for node in tree.body
+    )
 
 
 #: Core dependencies only the host side uses (the in-process HTTP mock): images skip them.

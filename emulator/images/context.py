@@ -22,7 +22,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.environments.environment import Environment
+from emulator.environments.environment import Environment, environment_definition
 from emulator.environments.hashing import environment_hash
 from emulator.environments.provided import defer_to_user_pins, provided, provision_note
 from emulator.environments.requirements import ResolvedRequirements, resolve_requirements
@@ -127,7 +127,7 @@ def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildC
             {
                 "entryScript": entry,
                 "models": [m.model_id for m in request.models],
-                "environment": env._serialize_to_dict(),
+                "environment": environment_definition(env),
                 "baseImage": base_image,
                 "environmentVariables": env_vars,
             },
