@@ -21,7 +21,6 @@ from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import ArmContext
 from emulator.compute.aml_clusters import AML_COMPUTE, DEDICATED, AmlClusters
 from emulator.compute.records import ProvisioningState
-from emulator.compute.registry import ComputeRegistry
 from emulator.compute.vm_sizes import VM_SIZES, VmSize, find_vm_size
 from emulator.settings import core_quota
 from emulator.state import workspace_states
@@ -91,7 +90,7 @@ def list_usages(ctx: ArmContext, request: Request, subscription: str, location: 
             if size is not None and cluster.vm_priority == DEDICATED:
                 family = vm_family(size)
                 by_family[family] = by_family.get(family, 0) + cluster.dedicated_cores
-        for record in ComputeRegistry(ctx.root, ws).records():
+        for record in state.compute.records():
             if record.state not in _HOLDING:
                 continue
             family = vm_family(record.size)

@@ -27,8 +27,8 @@ from emulator.daemon.client_env import (
 )
 from emulator.daemon.files import DaemonFiles
 from emulator.dockerapi import daemon_variables
+from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
-from emulator.store.workspaces import WorkspaceStore
 
 
 def add_parser(commands: Any) -> None:
@@ -75,7 +75,7 @@ def _config_names(root: EmulatorRoot, args: argparse.Namespace) -> tuple[str, st
     given = (args.subscription_id, args.resource_group, args.workspace)
     if all(given):
         return given
-    known = WorkspaceStore(root).all()
+    known = [state.record for state in workspace_states(root).all()]
     if not any(given) and len(known) == 1:
         return known[0].subscription_id, known[0].resource_group, known[0].name
     flags = ("--subscription-id", "--resource-group", "--workspace")
