@@ -13,11 +13,13 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from service_harness import REPO, ScoringServer, wait_until
 
 from emulator import AciWebservice, InferenceConfig, LocalWebservice, Model, Workspace
+from emulator.runtime.labels import SERVICE
 from emulator.services import Gateway, Replica
 
 STREAM_SCRIPT = REPO / "fixtures" / "scoring" / "server" / "score_stream.py"
@@ -212,3 +214,35 @@ def test_local_webservice_streams_and_aci_delivers_whole(
     finally:
         local.delete()
         aci.delete()
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_a_local_webservice_on_docker_streams(
+    aml_workspace: Workspace,
+    workdir: Path,
+    docker_engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same through a Docker replica: the gate file is made inside its container."""
+    monkeypatch.setenv("AZUREML_EMULATOR_BUILDER", "docker")
+    shutil.copy(STREAM_SCRIPT, workdir / "score_stream.py")
+    config = InferenceConfig("score_stream.py")
+    local = Model.deploy(
+        aml_workspace, "stream-docker", [], config, LocalWebservice.deploy_configuration()
+    )
+    try:
+        local.wait_for_deployment()
+        (container,) = docker_engine.containers.list(filters={"label": f"{SERVICE}=stream-docker"})
+        port = int(local.scoring_uri.split(":")[2].split("/")[0])
+        exchange = Exchange(port, "/score?mode=ok&n=2&gate=/tmp/amlemu-gate")
+        try:
+            exchange.read_until(b"8\r\nchunk 0\n\r\n")  # chunk 1 waits for the gate
+            assert container.exec_run(["touch", "/tmp/amlemu-gate.1"]).exit_code == 0
+            assert exchange.read_to_end().endswith(b"8\r\nchunk 1\n\r\n0\r\n\r\n")
+        finally:
+            exchange.close()
+        headers, _ = head_and_body(exchange.data)
+        assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+    finally:
+        local.delete()
