@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -182,6 +183,64 @@ def test_a_v1_service_deployed_under_amlemu_run_belongs_to_the_daemon(
     # deleted by another process: the daemon stops its replica and frees the port
     assert inspect(daemon_root, tmp_path, "delete")["state"] == "Deleting"
     wait_for(lambda: not daemon_root.hosted_by(restarted) and refused(uri), "the replica gone")
+
+
+DEPLOY_LOCAL = """\
+import json, sys
+from azureml.core import Environment, Workspace
+from azureml.core.model import InferenceConfig, Model
+from azureml.core.webservice import LocalWebservice
+
+ws = Workspace.create(name="ws", subscription_id="sub", resource_group="rg", exist_ok=True)
+with open("score.py", "w") as script:
+    script.write("def init():\\n    pass\\n\\n\\ndef run(raw):\\n    return raw\\n")
+with open("model.txt", "w") as weights:
+    weights.write("weights")
+model = Model.register(ws, "model.txt", "m")
+config = LocalWebservice.deploy_configuration(port=int(sys.argv[1]))
+inference = InferenceConfig(entry_script="score.py", environment=Environment("e"))
+service = Model.deploy(ws, "svc-local", [model], inference, config)
+service.wait_for_deployment()
+print(json.dumps({"uri": service.scoring_uri}))
+"""
+
+RELOAD_LOCAL = """\
+import json
+from azureml.core import Workspace
+from azureml.core.webservice import LocalWebservice
+
+ws = Workspace.get("ws", subscription_id="sub", resource_group="rg")
+service = LocalWebservice(ws, "svc-local")
+service.reload(wait=True)
+print(json.dumps({"state": service.state, "port": service.port}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_a_local_service_keeps_its_port_and_reloads_in_the_daemon(
+    daemon_root: DaemonRoot, tmp_path: Path
+) -> None:
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    port = free_port()
+    deployed = run_script(daemon_root, tmp_path / "deploy", DEPLOY_LOCAL, str(port))
+    assert deployed["uri"] == f"http://localhost:{port}/score"
+    uri = f"http://127.0.0.1:{port}/score"
+    assert score(uri, "") == ECHOED  # the script has exited
+
+    reloaded = run_script(daemon_root, tmp_path / "reload", RELOAD_LOCAL)
+    assert reloaded == {"state": "running", "port": port}
+    assert score(uri, "") == ECHOED
+
+    assert daemon_root.amlemu("down").returncode == 0
+    assert refused(uri)
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    wait_for(lambda: not refused(uri) and score(uri, "") == ECHOED, "the service back")
 
 
 @pytest.mark.slow
