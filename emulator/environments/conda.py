@@ -30,6 +30,13 @@ _BASE_SPEC: dict[str, Any] = {
 }
 _DEFAULT_PIP_PACKAGES = ("azureml-defaults",)
 
+# The SDK's defaults for its framework helpers (azureml-core 1.61's conda_dependencies.py).
+TENSORFLOW_DEFAULT_VERSION = "2.2.0"
+CNTK_DEFAULT_VERSION = "2.7"
+_CORE_TYPES = ("cpu", "gpu")
+#: Where ``save_to_file`` puts the spec when no file name is given (relative to the directory).
+_AUTO_CONDA_FILE = ".azureml/auto_conda_dependencies.yml"
+
 # Packages released in lockstep with azureml-core: only these can be pinned to its version.
 _SDK_PACKAGES = frozenset(
     {
@@ -118,6 +125,10 @@ def _validated(spec: object, source: str) -> dict[str, Any]:
 class CondaDependencies:
     """A conda environment spec with the SDK's editing rules (pip section, python pin)."""
 
+    #: The SDK caches the base spec's package counts here (0 until counted), as class attributes.
+    DEFAULT_NUMBER_OF_CONDA_PACKAGES = 0
+    DEFAULT_NUMBER_OF_PIP_PACKAGES = 0
+
     def __init__(
         self,
         conda_dependencies_file_path: str | os.PathLike[str] | None = None,
@@ -184,6 +195,44 @@ class CondaDependencies:
             if constraint and constraint not in constraints:
                 constraints.append(constraint)
         return [name + ",".join(constraints) for name, constraints in merged.values()]
+
+    @staticmethod
+    def sdk_origin_url() -> str:
+        """The index the SDK's packages come from (PyPI's, as the released SDK answers)."""
+        return "https://pypi.python.org/simple/index.html"
+
+    def get_default_number_of_packages(self) -> tuple[int, int]:
+        """How many conda and pip packages the base spec has (python, azureml-defaults)."""
+        conda = [dep for dep in _BASE_SPEC["dependencies"] if isinstance(dep, str)]
+        pip = [dep for dep in _BASE_SPEC["dependencies"] if isinstance(dep, dict)]
+        return len(conda), sum(len(section["pip"]) for section in pip)
+
+    # -- framework helpers: the SDK's pins, replacing any earlier one ---------------------
+
+    def add_tensorflow_pip_package(
+        self, core_type: str = "cpu", version: str | None = None
+    ) -> None:
+        """``tensorflow==<version>`` (``tensorflow-gpu`` for ``gpu``); other tensorflow* go."""
+        name = "tensorflow" + _core_suffix(core_type)
+        for existing in [p for p in self.pip_packages if _pip_name(p).startswith("tensorflow")]:
+            self.remove_pip_package(existing)
+        self.add_pip_package(f"{name}=={version or TENSORFLOW_DEFAULT_VERSION}")
+
+    def add_tensorflow_conda_package(
+        self, core_type: str = "cpu", version: str | None = None
+    ) -> None:
+        """``tensorflow=<version>`` as a conda package; other tensorflow* conda specs go."""
+        name = "tensorflow" + _core_suffix(core_type)
+        for existing in [p for p in self.conda_packages if _conda_name(p).startswith("tensorflow")]:
+            self.remove_conda_package(existing)
+        self.add_conda_package(f"{name}={version or TENSORFLOW_DEFAULT_VERSION}")
+
+    def add_cntk_package(self, core_type: str = "cpu") -> None:
+        """``cntk==2.7`` (``cntk-gpu``), as the SDK pins it; other cntk* pip packages go."""
+        name = "cntk" + _core_suffix(core_type)
+        for existing in [p for p in self.pip_packages if _pip_name(p).startswith("cntk")]:
+            self.remove_pip_package(existing)
+        self.add_pip_package(f"{name}=={CNTK_DEFAULT_VERSION}")
 
     # -- conda packages ------------------------------------------------------------------
 
@@ -315,6 +364,12 @@ class CondaDependencies:
             if not _is_option(entry) or pip_option not in (entry.strip(), _option_flag(entry))
         ]
 
+    def set_pip_index_url(self, index_url: str) -> None:
+        """Set the index pip installs from: ``--index-url <url>`` (a bare URL gets the flag,
+        where the SDK would write the URL alone and pip would read it as a package)."""
+        option = index_url.strip()
+        self.set_pip_option(option if _is_option(option) else f"--index-url {option}")
+
     def set_pip_requirements(self, pip_requirements: Iterable[str]) -> None:
         """Replace the whole pip section, e.g. with the lines of a requirements file."""
         pip = self._pip_list(create=True)
@@ -336,10 +391,42 @@ class CondaDependencies:
         )
         return _HEADER + body
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the spec to ``path`` as a conda environment file."""
+    def save(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Write the spec to the file ``path`` (its folder must exist); returns the path."""
+        if path is None or os.path.isdir(path):
+            raise UserErrorException(
+                "Cannot save a conda environment specification file to "
+                f"{'no path' if path is None else 'the directory ' + os.fspath(path)}. Pass the "
+                "path of the file to write, e.g. save('conda_dependencies.yml')."
+            )
+        parent = os.path.dirname(os.fspath(path))
+        if parent and not os.path.isdir(parent):
+            raise UserErrorException(
+                f"Cannot save the conda environment specification file to {os.fspath(path)}: "
+                f"the folder {parent} doesn't exist. Create it first or choose another path."
+            )
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(self.serialize_to_string())
+        return os.fspath(path)
+
+    def save_to_file(
+        self, base_directory: str | os.PathLike[str], conda_file_path: str | None = None
+    ) -> str:
+        """The SDK's older form of :meth:`save`: write to ``conda_file_path`` relative to
+        ``base_directory`` (``.azureml/auto_conda_dependencies.yml`` by default, its folder
+        created); returns that relative path, with forward slashes as the SDK does."""
+        relative = (conda_file_path or _AUTO_CONDA_FILE).replace("\\", "/")
+        full_path = os.path.join(os.path.abspath(base_directory), relative)
+        os.makedirs(os.path.dirname(full_path), exist_ok=True)
+        self.save(full_path)
+        return relative
+
+
+def _core_suffix(core_type: str) -> str:
+    """``""`` for cpu, ``"-gpu"`` for gpu: how the SDK names a framework's GPU build."""
+    if core_type not in _CORE_TYPES:
+        raise UserErrorException(f"Invalid core type {core_type}. Only accept 'cpu' or 'gpu'")
+    return "-gpu" if core_type == "gpu" else ""
 
 
 def _pin_sdk_package(requirement: str) -> str:

@@ -10,15 +10,26 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.environments.conda import PYTHON_DEFAULT_VERSION, CondaDependencies
+from emulator.environments.registered import RegistryMethods
 from emulator.errors import UserErrorException
 
-__all__ = ["ContainerRegistry", "DockerSection", "Environment", "PythonSection"]
+__all__ = [
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+    "ContainerRegistry",
+    "DockerSection",
+    "Environment",
+    "PythonSection",
+]
 
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
 DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
@@ -197,21 +208,29 @@ class DockerSection:
         )
 
 
-class Environment:
-    """A named, versionable description of the image a model is served from."""
+class Environment(RegistryMethods):
+    """A named, versionable description of the image a model is served from (its registry
+    calls, ``register``/``get``/``list``/``label``, are in :mod:`.registered`)."""
 
     DEFAULT_CPU_IMAGE = DEFAULT_CPU_IMAGE
     DEFAULT_GPU_IMAGE = DEFAULT_GPU_IMAGE
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        skip_defaults = bool(kwargs.pop("_skip_defaults", False))
+        if kwargs:
+            raise TypeError(f"Environment() got unexpected keyword arguments: {sorted(kwargs)}")
         if not isinstance(name, str):
             raise TypeError(f"Environment name must be a str, got {type(name).__name__}")
         self.name = name
         self.version: str | None = None
         self.python = PythonSection()
         self.docker = DockerSection()
-        self.environment_variables: dict[str, str] = {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"}
+        self.environment_variables: dict[str, str] = (
+            {} if skip_defaults else {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"}
+        )
         self.inferencing_stack_version: str | None = None
+        #: The registry's id of a registered version (None until registered).
+        self.asset_id: str | None = None
 
     # -- factories -----------------------------------------------------------------------
 
@@ -242,6 +261,35 @@ class Environment:
         env = Environment(name)
         env.python.conda_dependencies = conda
         return env
+
+    @staticmethod
+    def from_existing_conda_environment(name: str, conda_environment_name: str) -> Environment:
+        """Environment from a conda environment of this machine (``conda env export``)."""
+        conda = shutil.which("conda")
+        if conda is None:
+            raise UserErrorException(
+                "from_existing_conda_environment exports a local conda environment with "
+                "'conda env export', and conda is not installed here (no 'conda' on PATH). "
+                "Write the packages to a conda YAML and use "
+                "Environment.from_conda_specification(name, path) instead."
+            )
+        export = subprocess.run(
+            [conda, "env", "export", "--no-builds", "--name", conda_environment_name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if export.returncode != 0:
+            raise UserErrorException(
+                f"Exporting conda environment {conda_environment_name!r} failed: "
+                f"{(export.stderr.strip().splitlines() or ['no output'])[-1]} "
+                "('conda env list' shows the environments of this machine)."
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "environment.yml")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(export.stdout)
+            return Environment.from_conda_specification(name, path)
 
     @staticmethod
     def _with_dependencies(
@@ -294,6 +342,7 @@ class Environment:
         env = copy.deepcopy(self)
         env.name = new_name
         env.version = None
+        env.asset_id = None
         return env
 
     # -- dict and directory forms --------------------------------------------------------

@@ -11,6 +11,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from emulator.sdk.environment_registry import WorkspaceEnvironments
 from emulator.sdk.exceptions import UserErrorException, WorkspaceException
 from emulator.sdk.workspace_config import find_config, read_config, write_config
 from emulator.settings import strict_mode
@@ -19,6 +20,7 @@ from emulator.state import WorkspaceState, workspace_states
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from emulator.environments.environment import Environment
     from emulator.sdk.compute import ComputeTarget
     from emulator.sdk.image import Image
     from emulator.sdk.model import Model
@@ -205,6 +207,15 @@ class Workspace:
         from emulator.sdk.compute import ComputeTarget
 
         return {target.name: target for target in ComputeTarget.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """Name → latest version of every environment, Azure's curated ones included."""
+        return self._environment_store().latest()
+
+    def _environment_store(self) -> WorkspaceEnvironments:
+        """The store ``Environment.register/get/list`` use (see environments/registered.py)."""
+        return WorkspaceEnvironments(self._state)
 
     @property
     def webservices(self) -> dict[str, Webservice]:

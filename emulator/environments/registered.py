@@ -1,0 +1,69 @@
+"""What an ``Environment`` does with a workspace: register, get, list and label versions.
+
+The SDK's calls take the workspace as an argument (``Environment.get(ws, name)``,
+``env.register(ws)``). This layer keeps no registry of its own and imports none: the workspace
+object hands over its environment store (``ws._environment_store()``, the v1 face's), which
+keeps each version in the workspace's asset registry, the record the SDK v2 face reads too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from emulator.errors import UserErrorException
+
+if TYPE_CHECKING:
+    from emulator.environments.environment import Environment
+
+
+class EnvironmentStore(Protocol):
+    """A workspace's environment versions, curated ones included (read-only)."""
+
+    def get(self, name: str, version: str | None, label: str | None) -> Environment: ...
+
+    def latest(self) -> dict[str, Environment]: ...
+
+    def register(self, environment: Environment) -> Environment: ...
+
+    def label(self, name: str, version: str, labels: list[str]) -> None: ...
+
+
+def store_of(workspace: Any, call: str) -> EnvironmentStore:
+    """The workspace's store, or the SDK's error naming what was passed instead."""
+    opener = getattr(workspace, "_environment_store", None)
+    if not callable(opener):
+        raise UserErrorException(
+            f"Environment.{call} needs an azureml.core.Workspace (Workspace.get(...) or "
+            f"Workspace.from_config()), got {type(workspace).__name__}."
+        )
+    store: EnvironmentStore = opener()
+    return store
+
+
+class RegistryMethods:
+    """The SDK's registry calls of ``Environment`` (mixed into it)."""
+
+    def register(self, workspace: Any) -> Environment:
+        """Store this definition as a version of its name: an unchanged definition keeps the
+        latest version, a changed one gets the next; a set ``version`` is used as given."""
+        return store_of(workspace, "register").register(cast("Environment", self))
+
+    @classmethod
+    def get(
+        cls, workspace: Any, name: str, version: str | None = None, label: str | None = None
+    ) -> Environment:
+        """The version asked for, the one labelled ``label``, or the latest."""
+        if label and version:
+            raise UserErrorException("Only one of version or label can be specified")
+        return store_of(workspace, "get").get(name, version, label)
+
+    @classmethod
+    def list(cls, workspace: Any) -> dict[str, Environment]:
+        """The latest version of every environment of the workspace, curated ones included."""
+        return store_of(workspace, "list").latest()
+
+    @staticmethod
+    def label(workspace: Any, name: str, version: str, labels: Iterable[str]) -> None:
+        """Attach ``labels`` to a version (a label moves from any other version of the name)."""
+        store_of(workspace, "label").label(name, str(version), list(labels))
