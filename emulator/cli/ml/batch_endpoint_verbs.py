@@ -1,0 +1,138 @@
+"""``amlemu ml batch-endpoint create|update|show|list|delete|invoke|list-jobs``: ``az ml``'s.
+
+``invoke`` builds what ``az ml`` builds from its flags and hands it to the SDK's
+``batch_endpoints.invoke``: ``--input`` (a local path, uploaded by the SDK, a datastore path, a
+data asset ``azureml:NAME@latest`` / ``azureml:NAME:VERSION``, or a served ``https://`` URL) as
+``Input(type=--input-type, path=...)``; ``--mini-batch-size``, ``--instance-count`` and
+``--output-path azureml://datastores/<datastore>/paths/<path>`` as the SDK's batch-job
+``params_override`` keys (``mini_batch_size``, ``compute.instance_count``,
+``output_dataset.datastore_id`` / ``output_dataset.path``, the constants azure-ai-ml keeps for
+the CLI), then ``--set`` (``--set output_file_name=scores.csv``). It prints the job the SDK
+returns (its ``id``, ``name``, ``type``, ``status``), so ``JOB=$(amlemu ml batch-endpoint invoke
+... --query name -o tsv)`` works as with ``az``. Without ``amlemu up`` the job runs in this
+command's own server, so the command waits for it to end before returning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from typing import Any
+
+from emulator.cli.ml.connection import Connection
+from emulator.cli.ml.endpoint_verbs import confirm, overrides
+from emulator.cli.ml.specs import entity_dict, load_spec
+from emulator.exceptions import InvalidSetting
+
+#: ``--output-path``: a folder on a datastore, as az ml documents it.
+_OUTPUT_PATH = re.compile(r"^azureml://datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
+#: The statuses after which a job changes no more (Azure's JobStatus words).
+_ENDED = ("Completed", "Failed", "Canceled", "NotResponding")
+#: How often a command with no daemon looks at its job while it runs.
+_POLL_SECONDS = 0.5
+
+
+def create(conn: Connection, args: argparse.Namespace) -> Any:
+    endpoint = load_spec(conn.sdk.ml.load_batch_endpoint, args.file, overrides(args))
+    if not endpoint.name:
+        raise InvalidSetting("The endpoint needs a name: give --name/-n or `name:` in the YAML.")
+    return _submit(conn, endpoint, args, "create")
+
+
+def update(conn: Connection, args: argparse.Namespace) -> Any:
+    """The YAML, or without one what exists (its dump) with ``--set`` over it."""
+    if args.file is None and not args.name:
+        raise InvalidSetting("Give the endpoint to update: --name/-n, or --file/-f with its YAML.")
+    current = None if args.file else conn.client.batch_endpoints.get(args.name)
+    endpoint = load_spec(conn.sdk.ml.load_batch_endpoint, args.file, overrides(args), current)
+    return _submit(conn, endpoint, args, "update")
+
+
+def show(conn: Connection, args: argparse.Namespace) -> Any:
+    return entity_dict(conn.client.batch_endpoints.get(args.name))
+
+
+def list_(conn: Connection, args: argparse.Namespace) -> Any:
+    return [entity_dict(endpoint) for endpoint in conn.client.batch_endpoints.list()]
+
+
+def delete(conn: Connection, args: argparse.Namespace) -> Any:
+    confirm(args.yes)
+    poller = conn.client.batch_endpoints.begin_delete(name=args.name)
+    if not args.no_wait:
+        poller.result()
+    return None
+
+
+def list_jobs(conn: Connection, args: argparse.Namespace) -> Any:
+    return [job._to_dict() for job in conn.client.batch_endpoints.list_jobs(args.name)]
+
+
+def invoke(conn: Connection, args: argparse.Namespace) -> Any:
+    if args.input_type and not args.input:
+        raise InvalidSetting("--input-type applies to --input: give --input PATH as well.")
+    extra: dict[str, Any] = {}
+    if args.input:
+        extra["input"] = conn.sdk.ml.Input(type=args.input_type or "uri_folder", path=args.input)
+    if args.job_name:
+        extra["job_name"] = args.job_name
+    if args.experiment_name:
+        extra["experiment_name"] = args.experiment_name
+    job = conn.client.batch_endpoints.invoke(
+        endpoint_name=args.name,
+        deployment_name=args.deployment_name,
+        params_override=invoke_overrides(args),
+        **extra,
+    )
+    if not conn.daemon:
+        _wait_for(conn, job.name)
+    return job._to_dict()
+
+
+def invoke_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """az ml's invoke flags as the SDK's batch-job ``params_override``, then ``--set``."""
+    pairs: list[dict[str, Any]] = []
+    if args.mini_batch_size is not None:
+        pairs.append({"mini_batch_size": args.mini_batch_size})
+    if args.instance_count is not None:
+        pairs.append({"compute.instance_count": args.instance_count})
+    if args.output_path is not None:
+        where = _OUTPUT_PATH.match(args.output_path)
+        if where is None:
+            raise InvalidSetting(
+                f"--output-path {args.output_path}: give a folder on a datastore as "
+                "azureml://datastores/<datastore-name>/paths/<path>, e.g. "
+                "azureml://datastores/workspaceblobstore/paths/batch-output."
+            )
+        pairs.append({"output_dataset.datastore_id": where["datastore"]})
+        pairs.append({"output_dataset.path": where["path"]})
+    return [*pairs, *(args.set or [])]
+
+
+def _submit(conn: Connection, endpoint: Any, args: argparse.Namespace, verb: str) -> Any:
+    poller = conn.client.batch_endpoints.begin_create_or_update(endpoint)
+    if args.no_wait:
+        print(
+            f"Batch endpoint {verb} request initiated. Status can be checked using "
+            f"`amlemu ml batch-endpoint show -n {endpoint.name}`",
+            file=sys.stderr,
+        )
+        return None
+    return entity_dict(poller.result())
+
+
+def _wait_for(conn: Connection, name: str) -> None:
+    """Keep this command (and the server running the job) alive until the job ends."""
+    print(
+        f"amlemu: job {name} runs in this command's server; waiting for it to end.",
+        file=sys.stderr,
+    )
+    while True:
+        status = conn.client.jobs.get(name).status
+        status = str(getattr(status, "value", status))
+        if status in _ENDED:
+            print(f"amlemu: job {name} ended {status}.", file=sys.stderr)
+            return
+        time.sleep(_POLL_SECONDS)

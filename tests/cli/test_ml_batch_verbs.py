@@ -1,0 +1,503 @@
+"""``amlemu ml compute|data|batch-endpoint|batch-deployment|job``: the documented ``az ml`` batch
+quickstart (a cluster, an endpoint, a ``type: model`` deployment made the default, an invoke on a
+local folder, then ``job show``/``stream``/``download``) on Microsoft-style YAML, run by the real
+``azure-ai-ml``; each printed entity is compared, field by field, with what the SDK's own entity
+serializes when a separate ``MLClient`` reads it back."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.cli.main import main
+from emulator.cli.ml.job_verbs import job_dict
+from emulator.cli.ml.specs import entity_dict
+from emulator.daemon.session import v2_session
+from emulator.settings import BUILDER_ENV, ROOT_ENV
+from emulator.store.root import EmulatorRoot
+
+with warnings.catch_warnings():  # azure-ai-ml 1.35 warns about marshmallow 4 while importing
+    warnings.simplefilter("ignore")
+    from azure.ai.ml import MLClient
+    from azure.identity import ManagedIdentityCredential
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:The `context` parameter is deprecated"),
+]
+
+WORKSPACE = ("--subscription", "sub", "-g", "rg", "-w", "ws")
+FOREIGN = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZUREML_CURRENT_CLOUD")
+
+ENDPOINT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json
+name: mnist-batch
+description: A batch endpoint for scoring files.
+tags:
+  type: quickstart
+"""
+
+DEPLOYMENT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json
+name: mnist-dpl
+description: A deployment scoring each file.
+endpoint_name: mnist-batch
+type: model
+model:
+  name: mnist-model
+  path: model
+code_configuration:
+  code: code
+  scoring_script: batch_driver.py
+environment:
+  name: batch-env
+  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest
+compute: azureml:cpu-cluster
+resources:
+  instance_count: 1
+settings:
+  max_concurrency_per_instance: 2
+  mini_batch_size: 2
+  output_action: append_row
+  output_file_name: predictions.csv
+  retry_settings:
+    max_retries: 3
+    timeout: 30
+  error_threshold: -1
+  logging_level: info
+"""
+
+#: init() reads the model's file once; run() writes one row per file: "<file>,<weights>".
+DRIVER = """\
+import os
+
+def init():
+    global weights
+    path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.txt")
+    weights = open(path).read().strip()
+    print("init done")
+
+def run(mini_batch):
+    return [os.path.basename(path) + "," + weights for path in mini_batch]
+"""
+
+SLOW_DRIVER = """\
+import time
+
+def init():
+    pass
+
+def run(mini_batch):
+    time.sleep(60)
+    return mini_batch
+"""
+
+DATA_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/data.schema.json
+name: sample-files
+description: files to score
+type: uri_folder
+path: in
+"""
+
+COMPUTE_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/amlCompute.schema.json
+name: yaml-cluster
+type: amlcompute
+size: standard_ds3_v2
+min_instances: 0
+max_instances: 3
+"""
+
+FILES = 5
+
+
+def write_project(where: Path) -> Path:
+    """The quickstart's files, as Microsoft's batch samples lay them out."""
+    (where / "code").mkdir(parents=True)
+    (where / "model").mkdir()
+    (where / "in").mkdir()
+    (where / "endpoint.yml").write_text(ENDPOINT_YML)
+    (where / "deployment.yml").write_text(DEPLOYMENT_YML)
+    (where / "data.yml").write_text(DATA_YML)
+    (where / "compute.yml").write_text(COMPUTE_YML)
+    (where / "code" / "batch_driver.py").write_text(DRIVER)
+    (where / "code" / "slow_driver.py").write_text(SLOW_DRIVER)
+    (where / "model" / "weights.txt").write_text("w1\n")
+    for number in range(1, FILES + 1):
+        (where / "in" / f"f{number}.txt").write_text(str(number))
+    return where
+
+
+class Cli:
+    """``amlemu ml`` in this process (azure-ai-ml imported once), as a shell script calls it."""
+
+    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.root = root
+        self.capsys = capsys
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(["ml", *argv])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *argv: str) -> str:
+        code, out, err = self.run(*argv)
+        assert code == 0, err
+        return out
+
+    def json(self, *argv: str) -> Any:
+        return json.loads(self.ok(*argv))
+
+    @contextlib.contextmanager
+    def sdk(self) -> Iterator[MLClient]:
+        """A separate ``MLClient`` on the same root: what the SDK itself reads back."""
+        with warnings.catch_warnings(), v2_session(EmulatorRoot(self.root)):
+            warnings.simplefilter("ignore")
+            yield MLClient(ManagedIdentityCredential(), "sub", "rg", "ws")
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN and not k.startswith("DOCKER_")}
+    env[BUILDER_ENV] = "host"  # the deployment's image is this interpreter: no installs
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``amlemu ml`` from the quickstart's folder on a fresh root with no daemon."""
+    root = tmp_path / "root"
+    monkeypatch.setenv(ROOT_ENV, str(root))
+    monkeypatch.setenv(BUILDER_ENV, "host")
+    for name in FOREIGN:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(write_project(tmp_path / "project"))
+    return Cli(root, capsys)
+
+
+@pytest.fixture
+def daemon_cli(cli: Cli, tmp_path: Path) -> Iterator[Cli]:
+    """The same, with ``amlemu up --detach`` serving the root (jobs outlive each command)."""
+
+    def amlemu(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "emulator", "--root", str(cli.root), *args],
+            env=_environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    started = amlemu("up", "--detach", "--port", "0")
+    assert started.returncode == 0, started.stderr
+    try:
+        yield cli
+    finally:
+        amlemu("down")
+
+
+def _settled(cli: Cli, job: str, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = cli.ok("job", "show", "-n", job, "--query", "status", "-o", "tsv").strip()
+        if status in ("Completed", "Failed", "Canceled") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.5)
+
+
+def test_the_batch_quickstart_runs_end_to_end_against_the_daemon(daemon_cli: Cli) -> None:
+    cli = daemon_cli
+    # az ml compute create -n cpu-cluster --type amlcompute --min-instances 0 --max-instances 2
+    cluster = cli.json(
+        "compute", "create", "-n", "cpu-cluster", "--type", "amlcompute", "--size",
+        "Standard_DS3_v2", "--min-instances", "0", "--max-instances", "2", *WORKSPACE,
+    )  # fmt: skip
+    assert (cluster["name"], cluster["type"], cluster["size"]) == (
+        "cpu-cluster",
+        "amlcompute",
+        "Standard_DS3_v2",
+    )
+    assert (cluster["min_instances"], cluster["max_instances"]) == (0, 2)
+    assert cluster["provisioning_state"] == "Succeeded"
+
+    endpoint = cli.json("batch-endpoint", "create", "-f", "endpoint.yml", *WORKSPACE)
+    assert (endpoint["name"], endpoint["auth_mode"]) == ("mnist-batch", "aad_token")
+    assert endpoint["tags"] == {"type": "quickstart"}
+    assert endpoint["scoring_uri"].endswith("/mnist-batch/jobs")
+
+    deployed = cli.run(
+        "batch-deployment", "create", "-f", "deployment.yml", "--set-default", *WORKSPACE
+    )
+    assert deployed[0] == 0, deployed[2]
+    assert "Uploading model" in deployed[2]  # the SDK's upload bars: on stderr, not stdout
+    deployment = json.loads(deployed[1])
+    assert (deployment["name"], deployment["endpoint_name"]) == ("mnist-dpl", "mnist-batch")
+    assert deployment["provisioning_state"] == "Succeeded"
+    assert (deployment["mini_batch_size"], deployment["max_concurrency_per_instance"]) == (2, 2)
+    assert (deployment["output_action"], deployment["output_file_name"]) == (
+        "append_row",
+        "predictions.csv",
+    )
+    assert deployment["retry_settings"] == {"max_retries": 3, "timeout": 30}
+    assert (deployment["error_threshold"], deployment["logging_level"]) == (-1, "info")
+    assert deployment["compute"].endswith("/computes/cpu-cluster")
+    show_default = (
+        "batch-endpoint", "show", "-n", "mnist-batch", "--query", "defaults.deployment_name",
+        "-o", "tsv",
+    )  # fmt: skip
+    assert cli.ok(*show_default) == "mnist-dpl\n"
+
+    # JOB=$(az ml batch-endpoint invoke --name ... --input <folder> --input-type uri_folder
+    #       --query name -o tsv)
+    job = cli.ok(
+        "batch-endpoint", "invoke", "--name", "mnist-batch", "--input", "in", "--input-type",
+        "uri_folder", "--query", "name", "-o", "tsv",
+    ).strip()  # fmt: skip
+    assert job.startswith("batchjob-")
+    assert _settled(cli, job) == "Completed"
+
+    shown = cli.json("job", "show", "-n", job)
+    assert (shown["name"], shown["type"], shown["status"]) == (job, "pipeline", "Completed")
+    assert shown["tags"]["azureml.deploymentname"] == "mnist-dpl"
+    assert shown["outputs"]["score"]["path"].endswith(f"/azureml/{job}-scoring/score/")
+    assert shown["inputs"]["UriFolder"]["type"] == "uri_folder"
+    steps = cli.json("job", "list", "--parent-job-name", job)
+    assert [(step["display_name"], step["status"]) for step in steps] == [
+        ("batchscoring", "Completed")
+    ]
+    listed = cli.json("batch-endpoint", "list-jobs", "--name", "mnist-batch")
+    assert [(item["name"], item["status"]) for item in listed] == [(job, "Completed")]
+
+    # The SDK's stream prints to stdout: the command's output is the job's log.
+    streamed = cli.run("job", "stream", "-n", job)
+    assert streamed[0] == 0, streamed[2]
+    assert f"RunId: {job}" in streamed[1] and "Execution Summary" in streamed[1]
+
+    assert cli.ok("job", "download", "-n", job, "--output-name", "score", "-p", "out") == ""
+    rows = Path("out", "predictions.csv").read_text().split()
+    assert sorted(rows) == [f"f{number}.txt,w1" for number in range(1, FILES + 1)]
+
+    # What each command printed is what the SDK's own entities serialize.
+    with cli.sdk() as client:
+        assert cluster == entity_dict(client.compute.get("cpu-cluster"))
+        assert endpoint == entity_dict(client.batch_endpoints.get("mnist-batch")) | {
+            "defaults": {}  # the default was set after the create printed it
+        }
+        assert deployment == entity_dict(client.batch_deployments.get("mnist-dpl", "mnist-batch"))
+        assert shown == job_dict(client.jobs.get(job))
+        assert steps == [job_dict(step) for step in client.jobs.list(parent_job_name=job)]
+        assert listed == [
+            item._to_dict() for item in client.batch_endpoints.list_jobs("mnist-batch")
+        ]
+
+    # A second deployment from the same YAML, its scoring script set by --set; a job on it
+    # canceled while run() sleeps.
+    slow = cli.json(
+        "batch-deployment", "create", "-f", "deployment.yml", "-n", "slow-dpl", "--set",
+        "code_configuration.scoring_script=slow_driver.py",
+    )  # fmt: skip
+    assert slow["code_configuration"]["scoring_script"] == "slow_driver.py"
+    assert cli.ok(*show_default) == "mnist-dpl\n"  # no --set-default: the default stays
+    slow_job = cli.ok(
+        "batch-endpoint", "invoke", "-n", "mnist-batch", "-d", "slow-dpl", "--input", "in",
+        "--query", "name", "-o", "tsv",
+    ).strip()  # fmt: skip
+    assert cli.ok("job", "cancel", "-n", slow_job) == ""  # az ml job cancel prints nothing
+    assert _settled(cli, slow_job) == "Canceled"
+
+    # update without a file: the deployment as it is, with --set over it.
+    updated = cli.json(
+        "batch-deployment", "update", "-n", "mnist-dpl", "-e", "mnist-batch", "--set",
+        "mini_batch_size=5",
+    )  # fmt: skip
+    assert (updated["mini_batch_size"], updated["output_file_name"]) == (5, "predictions.csv")
+    names = cli.ok(
+        "batch-deployment", "list", "-e", "mnist-batch", "--query", "[].name", "-o", "tsv"
+    )
+    assert names.split() == ["mnist-dpl", "slow-dpl"]
+    assert cli.ok("batch-endpoint", "delete", "-n", "mnist-batch", "--yes") == ""
+    assert cli.json("batch-endpoint", "list") == []
+    assert cli.ok("compute", "delete", "-n", "cpu-cluster", "--yes") == ""
+    assert cli.json("compute", "list") == []
+
+
+def test_data_assets_are_created_shown_listed_archived_and_restored(cli: Cli) -> None:
+    created = cli.json("data", "create", "-f", "data.yml", *WORKSPACE)
+    assert (created["name"], created["version"], created["type"]) == (
+        "sample-files",
+        "1",
+        "uri_folder",
+    )
+    # The SDK uploaded the local folder to the default datastore, as az ml data create does.
+    assert created["path"].startswith("azureml://datastores/workspaceblobstore/paths/LocalUpload/")
+    assert created["path"].rstrip("/").endswith("/in")
+    # Flags override the YAML: a second version, a file this time.
+    second = cli.json(
+        "data", "create", "-f", "data.yml", "--type", "uri_file", "--path", "in/f1.txt",
+        "--description", "one file",
+    )  # fmt: skip
+    assert (second["version"], second["type"], second["description"]) == (
+        "2",
+        "uri_file",
+        "one file",
+    )
+    latest = cli.json("data", "show", "-n", "sample-files", "--label", "latest")
+    assert latest == second
+    versions = cli.ok("data", "list", "-n", "sample-files", "--query", "[].version", "-o", "tsv")
+    assert sorted(versions.split()) == ["1", "2"]
+
+    assert cli.ok("data", "archive", "-n", "sample-files", "--version", "1") == ""
+    active = cli.ok("data", "list", "-n", "sample-files", "--query", "[].version", "-o", "tsv")
+    assert active.split() == ["2"]
+    archived = cli.ok(
+        "data", "list", "-n", "sample-files", "--archived-only", "--query", "[].version", "-o",
+        "tsv",
+    )  # fmt: skip
+    assert archived.split() == ["1"]
+    everything = cli.ok(
+        "data", "list", "-n", "sample-files", "--include-archived", "--query", "[].version",
+        "-o", "tsv",
+    )  # fmt: skip
+    assert sorted(everything.split()) == ["1", "2"]
+    assert cli.ok("data", "restore", "-n", "sample-files", "--version", "1") == ""
+    assert cli.json("data", "show", "-n", "sample-files", "-v", "1")["name"] == "sample-files"
+    with cli.sdk() as client:
+        assert latest == entity_dict(client.data.get("sample-files", version="2"))
+
+
+def test_without_a_daemon_invoke_waits_for_its_job_on_a_data_asset_input(cli: Cli) -> None:
+    """No ``amlemu up``: the job runs in the command's own server, so invoke waits for it (and
+    says so); the next commands read its outcome and output from the root."""
+    cluster = cli.json("compute", "create", "-f", "compute.yml", "-n", "cpu-cluster", *WORKSPACE)
+    assert (cluster["name"], cluster["size"], cluster["max_instances"]) == (
+        "cpu-cluster",
+        "Standard_DS3_v2",  # matched case-insensitively, printed as Azure names it
+        3,
+    )
+    cli.ok("data", "create", "-f", "data.yml")
+    cli.ok("batch-endpoint", "create", "-f", "endpoint.yml", "-n", "solo-ep")
+    cli.ok("batch-deployment", "create", "-f", "deployment.yml", "-e", "solo-ep")
+    code, out, err = cli.run(
+        "batch-endpoint", "invoke", "-n", "solo-ep", "--input", "azureml:sample-files:1",
+        "--deployment-name", "mnist-dpl",
+    )  # fmt: skip
+    assert code == 0, err
+    job = json.loads(out)
+    assert set(job) == {"id", "name", "type", "status"}  # the SDK's BatchJob, as invoke returns it
+    assert job["type"] == "Microsoft.MachineLearningServices/workspaces/batchEndpoints/jobs"
+    assert "no emulator daemon runs" in err
+    assert f"job {job['name']} runs in this command's server; waiting" in err
+    assert f"job {job['name']} ended Completed" in err
+    assert (
+        cli.ok("job", "show", "-n", job["name"], "--query", "status", "-o", "tsv") == "Completed\n"
+    )
+    cli.ok("job", "download", "-n", job["name"], "--output-name", "score")
+    assert len(Path("predictions.csv").read_text().split()) == FILES
+
+
+BAD_YAML = "name: ep\ndescription: [unclosed\n"
+BAD_DEPLOYMENT = """\
+name: d1
+endpoint_name: ep
+type: model
+model: azureml:m:1
+settings:
+  mini_batch_sise: 3
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (
+            ["batch-deployment", "create", "-f", "missing.yml"],
+            1,
+            "ERROR: --file missing.yml: the file does not exist",
+        ),
+        (
+            ["batch-endpoint", "create", "-f", "bad.yml"],
+            1,
+            "ERROR: Error while parsing yaml file: bad.yml",
+        ),
+        (["batch-deployment", "create", "-f", "schema.yml"], 1, "mini_batch_sise"),
+        (
+            ["batch-endpoint", "show", "-n", "nope"],
+            3,
+            "ERROR: (ResourceNotFound) Batch endpoint 'nope' does not exist",
+        ),
+        (["batch-deployment", "show", "-n", "d", "-e", "nope"], 3, "ERROR: (ResourceNotFound)"),
+        (["job", "show", "-n", "nope"], 3, "ERROR: (UserError) Job 'nope' does not exist"),
+        (["compute", "show", "-n", "nope"], 3, "ERROR: (ResourceNotFound)"),
+        (["data", "show", "-n", "nope", "-v", "1"], 3, "ERROR: (ResourceNotFound)"),
+        # The SDK's own formatting of its validation errors (written for az ml).
+        (["data", "show", "-n", "nope"], 1, "(x) Must provide either version or label."),
+        (
+            ["compute", "create", "-n", "c1", "--type", "amlcompute", "--size", "Standard_NOPE"],
+            1,
+            "Standard_NOPE",
+        ),
+        (["compute", "create", "-n", "c1"], 1, "ERROR: Unknown compute type: None"),
+        (
+            ["batch-endpoint", "delete", "-n", "nope"],
+            1,
+            "ERROR: Unable to prompt for confirmation as no tty available. Use --yes.",
+        ),
+        (
+            ["batch-endpoint", "invoke", "-n", "ep", "--output-path", "out/"],
+            1,
+            "ERROR: --output-path out/: give a folder on a datastore as "
+            "azureml://datastores/<datastore-name>/paths/<path>",
+        ),
+        (
+            ["batch-endpoint", "invoke", "-n", "ep", "--input-type", "uri_file"],
+            1,
+            "ERROR: --input-type applies to --input: give --input PATH as well.",
+        ),
+    ],
+)
+def test_bad_input_fails_like_az_ml(cli: Cli, argv: list[str], code: int, message: str) -> None:
+    Path("bad.yml").write_text(BAD_YAML)
+    Path("schema.yml").write_text(BAD_DEPLOYMENT)
+    got, out, err = cli.run(*argv, *WORKSPACE)
+    assert (got, out) == (code, "")
+    assert message in err
+    if "schema.yml" in argv:
+        assert "Unknown field" in err  # the SDK's model deployment schema names the field
+
+
+def test_an_invoke_on_an_endpoint_without_deployments_says_so(cli: Cli) -> None:
+    cli.ok("batch-endpoint", "create", "-f", "endpoint.yml", *WORKSPACE)
+    code, out, err = cli.run("batch-endpoint", "invoke", "-n", "mnist-batch", "--input", "in")
+    assert (code, out) == (1, "")
+    assert "has no default deployment" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["batch-endpoint", "invoke", "-n", "ep", "--mini-batch-size", "0"], "--mini-batch-size"),
+        (["batch-endpoint", "invoke", "-n", "ep", "--input-type", "mltable"], "invalid choice"),
+        (["compute", "create", "-n", "c", "--max-instances", "two"], "--max-instances 'two'"),
+        (["data", "create", "-n", "d", "--type", "csv"], "invalid choice"),
+        (["job", "list", "--max-results", "-1"], "--max-results"),
+    ],
+)
+def test_bad_flags_are_usage_errors(
+    cli: Cli, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["ml", *argv])
+    assert usage.value.code == 2
+    assert message in capsys.readouterr().err
