@@ -25,7 +25,7 @@ from emulator.assets.components import Components
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord
 from emulator.exceptions import BadArgument, EmulatorError
-from emulator.state import WorkspaceState, pipeline_runs
+from emulator.state import WorkspaceState, batch_files, pipeline_runs
 
 #: The job type tag of a pipeline job (azure-ai-ml's ``PipelineConstants.PIPELINE_JOB_TYPE``).
 PIPELINE_JOB_TYPE = "azureml.pipelinejob"
@@ -78,6 +78,7 @@ def _parent_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
                 "azureml.jobtype": PIPELINE_JOB_TYPE,
             },
             "properties": {"azureml.batchrun": "true"},
+            "computeId": _compute_id(state, job),
             "inputs": {
                 key: (
                     {"jobInputType": "literal", "value": str(value.get("value"))}
@@ -106,8 +107,7 @@ def _parent_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
 
 def _step_body(state: WorkspaceState, job: BatchJobRecord, step: StepRecord) -> dict[str, Any]:
     """A child as ``jobs.get`` reads it: the command job of its component."""
-    name, _, version = step.component.rpartition(":")
-    spec = Components(state.root, state.id).get(name, version).spec
+    spec = _component_spec(state, step)
     return {
         "id": f"{_workspace_id(state)}/jobs/{step.run}",
         "name": step.run,
@@ -119,6 +119,7 @@ def _step_body(state: WorkspaceState, job: BatchJobRecord, step: StepRecord) -> 
             "displayName": step.step,
             "experimentName": job.endpoint,
             "parentJobName": job.name,
+            "computeId": _compute_id(state, job),
             "tags": {},
             "properties": {"azureml.pipeline": job.name, "azureml.nodeid": step.step},
             "command": spec.get("command"),
@@ -131,6 +132,16 @@ def _step_body(state: WorkspaceState, job: BatchJobRecord, step: StepRecord) -> 
             "services": _studio(state, step.directory),
         },
     }
+
+
+def _component_spec(state: WorkspaceState, step: StepRecord) -> dict[str, Any]:
+    name, _, version = step.component.rpartition(":")
+    return Components(state.root, state.id).get(name, version).spec
+
+
+def _compute_id(state: WorkspaceState, job: BatchJobRecord) -> str | None:
+    compute = pipeline_runs.recorded_compute(job)
+    return f"{_workspace_id(state)}/computes/{compute}" if compute else None
 
 
 def job_body(state: WorkspaceState, name: str) -> dict[str, Any] | None:
@@ -188,34 +199,40 @@ def children_of(state: WorkspaceState, run: str) -> list[dict[str, Any]] | None:
     return [_run(state, job, step) for step in steps] if steps else None
 
 
-def _asset_id(state: WorkspaceState, job: str, output: str) -> str:
+def _asset_id(state: WorkspaceState, run: str, output: str) -> str:
+    """The id of the data asset Azure registers for a run's output (its name is the run's and
+    the output's: ``batchGetResolvedUris`` reads them back from it)."""
     return (
         f"azureml://locations/{state.record.location}/workspaces/{state.record.name}/data/"
-        f"azureml_{job}{_OUTPUT_ASSET}{output}/versions/1"
+        f"azureml_{run}{_OUTPUT_ASSET}{output}/versions/1"
     )
 
 
 def run_data_of(state: WorkspaceState, run: str) -> dict[str, Any] | None:
-    """``rundata`` of a pipeline job: its outputs as the data assets Azure registers for a
-    pipeline's outputs (``jobs.download`` resolves them next); ``None`` for other runs."""
+    """``rundata`` of a pipeline job or step: its outputs as the data assets Azure registers
+    for them (``jobs.download`` resolves them next); ``None`` for other runs."""
     found = run_of(state, run)
     if found is None:
         return None
-    outputs: dict[str, Any] = {}
-    if found["parentRunId"] is None and found["status"] == "Completed":
-        job = BatchJobs(state.root, state.id).get(run)
-        outputs = {
-            name: {"assetId": _asset_id(state, job.name, name), "type": "uri_folder"}
-            for name in pipeline_runs.recorded_outputs(job)
-        }
+    names: list[str] = []
+    if found["status"] == "Completed":
+        step = PipelineSteps(state.root, state.id).find(run)
+        if step is None:
+            names = pipeline_runs.recorded_outputs(BatchJobs(state.root, state.id).get(run))
+        else:
+            names = list(_component_spec(state, step).get("outputs") or {})
+    outputs = {
+        name: {"assetId": _asset_id(state, found["runId"], name), "type": "uri_folder"}
+        for name in names
+    }
     return {"runMetadata": {**found, "outputs": outputs}}
 
 
 def resolve_uris(
     ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
 ) -> Any:
-    """``dataversion/batchGetResolvedUris``: the datastore paths of a pipeline job's output
-    assets (``{"values": [asset ids]}`` → ``{"values": {id: {"uri", "type"}}}``)."""
+    """``dataversion/batchGetResolvedUris``: the datastore paths of the output assets of a
+    pipeline job or step (``{"values": [asset ids]}`` → ``{"values": {id: {"uri", "type"}}}``)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
     body = request.get_json(silent=True)
     ids = body.get("values") if isinstance(body, dict) else None
@@ -224,9 +241,11 @@ def resolve_uris(
     resolved: dict[str, Any] = {}
     for asset in ids:
         name = str(asset).rsplit("/data/", 1)[-1].split("/versions/", 1)[0]
-        job, found, output = name.removeprefix("azureml_").rpartition(_OUTPUT_ASSET)
+        run, found, output = name.removeprefix("azureml_").rpartition(_OUTPUT_ASSET)
         if not found:
             continue
-        path = pipeline_runs.output_path(job, output)
+        path = batch_files.step_output_path(state, run, output)  # a model job's score
+        if path is None:
+            path = pipeline_runs.output_path(run, output)
         resolved[str(asset)] = {"uri": _datastore_uri(state, path), "type": "uri_folder"}
     return {"values": resolved}

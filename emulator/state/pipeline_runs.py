@@ -11,9 +11,10 @@ does for model deployments. Folders, under the job's::
     steps/<step>/user_logs/std_log.txt   the step's command's stdout and stderr
     steps/<step>/outputs/<output>/       the step's outputs (the next steps read them there)
 
-The pipeline's outputs (a step output bound to ``${{parent.outputs.<name>}}``) are copied onto
-the default datastore at ``azureml/<job>/<name>/`` before the job reads ``Completed``: where
-``jobs.download(job, output_name=<name>)`` reads them (:func:`output_path`).
+A step's outputs are copied onto the default datastore at ``azureml/<step run>/<output>/``
+before the step reads ``Completed``, the pipeline's outputs (a step output bound to
+``${{parent.outputs.<name>}}``) at ``azureml/<job>/<name>/`` before the job does: where
+``jobs.download(name, output_name=...)`` reads them (:func:`output_path`).
 """
 
 from __future__ import annotations
@@ -46,19 +47,32 @@ _LIVE: dict[tuple[str, int, str], PipelineRun] = {}
 _PIPELINE_FILE = "pipeline.json"
 
 
-def output_path(job: str, output: str) -> str:
-    """Where the pipeline output ``output`` of ``job`` lies on the default datastore."""
-    return f"azureml/{job}/{output}/"
+def output_path(run: str, output: str) -> str:
+    """Where the output ``output`` of ``run`` (a pipeline job, or one of its steps) lies on the
+    default datastore."""
+    return f"azureml/{run}/{output}/"
+
+
+def _recorded(job: BatchJobRecord) -> dict[str, Any]:
+    """What ``job`` recorded of its pipeline when it started (the deployment may change or go
+    later): the component, its output names, the compute."""
+    path = Path(job.directory) / _PIPELINE_FILE
+    if not path.is_file():
+        return {}
+    found = json.loads(path.read_text(encoding="utf-8"))
+    return found if isinstance(found, dict) else {}
 
 
 def recorded_outputs(job: BatchJobRecord) -> list[str]:
-    """The names of the pipeline outputs of ``job`` (recorded when it started: the deployment
-    may change or go later)."""
-    path = Path(job.directory) / _PIPELINE_FILE
-    if not path.is_file():
-        return []
-    outputs = json.loads(path.read_text(encoding="utf-8")).get("outputs")
+    """The names of the pipeline outputs of ``job``."""
+    outputs = _recorded(job).get("outputs")
     return [str(name) for name in outputs] if isinstance(outputs, list) else []
+
+
+def recorded_compute(job: BatchJobRecord) -> str | None:
+    """The compute ``job`` ran on (its deployment's ``default_compute``)."""
+    compute = _recorded(job).get("compute")
+    return str(compute) if compute else None
 
 
 def start(
@@ -98,6 +112,7 @@ def start(
             {
                 "component": f"{pipeline.name}:{pipeline.version}",
                 "outputs": list(pipeline.spec.get("outputs") or {}),
+                "compute": batch_pipeline.settings(deployment.properties).get("default_compute"),
             }
         ),
         encoding="utf-8",
@@ -202,6 +217,9 @@ def _prepare_and_run(
 
     def on_step(index: int, status: str, error: str | None) -> None:
         record = records[index]
+        if status == COMPLETED:  # its outputs on the datastore before it reads Completed
+            for name, folder in commands[index].outputs.items():
+                _copy(workspace, folder, output_path(record.run, name))
         steps.set_status(record.run, status, error)
         if status == RUNNING:
             jobs.set_status(job.name, RUNNING)
@@ -284,13 +302,16 @@ def _publish(
     commands: list[CommandStep],
 ) -> None:
     """Copy the pipeline's outputs onto the default datastore, for ``jobs.download``."""
-    blobs = BlobContainers(workspace.root)
-    account, container = storage_account(workspace.record), blob_container(workspace.record)
     for step, command in zip(planned, commands, strict=True):
         for step_output, name in step.pipeline_outputs.items():
             folder = command.outputs.get(step_output)
-            if folder is None:
-                continue
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                blob = output_path(job.name, name) + path.relative_to(folder).as_posix()
-                blobs.put(account, container, blob, path)
+            if folder is not None:
+                _copy(workspace, folder, output_path(job.name, name))
+
+
+def _copy(workspace: WorkspaceState, folder: Path, prefix: str) -> None:
+    """The files of ``folder`` onto the default datastore under ``prefix``."""
+    blobs = BlobContainers(workspace.root)
+    account, container = storage_account(workspace.record), blob_container(workspace.record)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        blobs.put(account, container, prefix + path.relative_to(folder).as_posix(), path)

@@ -189,12 +189,19 @@ def test_a_two_step_pipeline_deployment_runs_its_steps_in_sequence(
     ]
     first = client.jobs.get(children[0].name)
     assert first.status == "Completed" and "prep.py" in first.command
+    assert first.compute == "cpu-cluster"  # the deployment's default_compute
     assert "prepared alpha.txt" in _std_log(client, children[0].name)
     assert "scored 3 rows" in _std_log(client, children[1].name)
 
     client.jobs.download(job.name, download_path=str(tmp_path / "out"), output_name="scores")
     scores = (tmp_path / "out" / "named-outputs" / "scores" / "scores.csv").read_text()
     assert scores.splitlines() == ["ALPHA,5", "BETA,4", "GAMMA,5"]
+    # A step's own output, from the child job.
+    client.jobs.download(
+        children[0].name, download_path=str(tmp_path / "step"), output_name="prepared"
+    )
+    prepared = tmp_path / "step" / "named-outputs" / "prepared" / "prepared.txt"
+    assert prepared.read_text().split() == ["ALPHA", "BETA", "GAMMA"]
 
 
 def test_a_failing_step_fails_the_job_and_the_rest_never_start(
