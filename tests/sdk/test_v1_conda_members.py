@@ -161,3 +161,16 @@ def test_from_existing_conda_environment_exports_or_says_why_not(
         assert list(env.python.conda_dependencies.pip_packages) == ["pandas==2.2.2"]
         with pytest.raises(UserErrorException, match="Not a conda environment: nope"):
             Environment.from_existing_conda_environment("e", "nope")
+
+
+def test_runconfig_exports_the_environment_pieces(tmp_path: Path) -> None:
+    with mock_aml(root=tmp_path / "root"):
+        from azureml.core import Environment
+        from azureml.core.conda_dependencies import CondaDependencies
+        from azureml.core.runconfig import DEFAULT_CPU_IMAGE, DockerSection
+        from azureml.core.runconfig import CondaDependencies as RunconfigConda
+
+        assert RunconfigConda is CondaDependencies  # one class, as in the SDK
+        env = Environment("e")
+        assert isinstance(env.docker, DockerSection)
+        assert env.docker.base_image == DEFAULT_CPU_IMAGE
