@@ -9,11 +9,13 @@ every input it names was given), in the step's environment (its image's interpre
 stdout and stderr go to ``<step folder>/user_logs/std_log.txt``, where Azure's common runtime
 puts a step's output.
 
-The job is ``Preparing`` until its first step starts, then ``Running``; a step is ``Running``
-then ``Completed``, or ``Failed`` when its command exits non-zero (the message names the step,
-its exit code and its last log line). A failed step fails the job and the steps after it never
-start (``NotStarted``), as with Azure's default ``continue_on_step_failure=False``. Canceling
-kills the running step's processes: that step and the job end ``Canceled``.
+The job is ``Preparing`` until its first step's turn, then ``Running``; a step is
+``Preparing`` while its environment's image builds (:class:`PendingStep`), ``Running``, then
+``Completed``, or ``Failed`` when it cannot start (a build that fails) or its command exits
+non-zero (the message names the step, its exit code and its last log line). A failed step
+fails the job and the steps after it never start (``NotStarted``), as with Azure's default
+``continue_on_step_failure=False``. Canceling kills the running step's processes: that step and
+the job end ``Canceled``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.batch.runtime import WorkerRuntime
+from emulator.exceptions import EmulatorError
 
 PREPARING, NOT_STARTED, RUNNING = "Preparing", "NotStarted", "Running"
 COMPLETED, FAILED, CANCELED = "Completed", "Failed", "Canceled"
@@ -68,6 +71,16 @@ def substitute(command: str, inputs: Mapping[str, str], outputs: Mapping[str, st
 
 
 @dataclass(frozen=True)
+class PendingStep:
+    """A step as the job holds it before it runs: its name, and how to make it ready (its
+    environment's image built, its code in place), which the job does when its turn comes (the
+    step is ``Preparing`` meanwhile, as Azure's is while its image builds)."""
+
+    name: str
+    prepare: Callable[[], CommandStep]
+
+
+@dataclass(frozen=True)
 class CommandStep:
     """One step: its command (references unresolved), what they resolve to, where it runs."""
 
@@ -93,7 +106,7 @@ StepListener = Callable[[int, str, "str | None"], None]
 class PipelineRun:
     """Steps run in order in a background thread (see the module docstring)."""
 
-    def __init__(self, steps: Sequence[CommandStep], on_step: StepListener) -> None:
+    def __init__(self, steps: Sequence[PendingStep], on_step: StepListener) -> None:
         self.steps = list(steps)
         self._on_step = on_step
         self._lock = threading.Lock()
@@ -137,12 +150,20 @@ class PipelineRun:
 
     def _run(self) -> None:
         try:
-            for index, step in enumerate(self.steps):
+            for index, pending in enumerate(self.steps):
                 with self._lock:
                     if self._canceled:
                         break
                     self._status = RUNNING
-                outcome, error = self._run_step(index, step)
+                self._on_step(index, PREPARING, None)
+                try:
+                    step = pending.prepare()
+                except Exception as exc:  # the step's environment or code: the step fails
+                    reason = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+                    outcome = FAILED
+                    error: str | None = f"Step '{pending.name}' could not start: {reason}"
+                else:
+                    outcome, error = self._run_step(index, step)
                 self._on_step(index, outcome, error)
                 if outcome != COMPLETED:
                     self._end(outcome, error)
@@ -156,6 +177,9 @@ class PipelineRun:
             self._done.set()
 
     def _run_step(self, index: int, step: CommandStep) -> tuple[str, str | None]:
+        with self._lock:
+            if self._canceled:  # while the step was prepared
+                return CANCELED, None
         step.log_file.parent.mkdir(parents=True, exist_ok=True)
         for folder in step.outputs.values():
             folder.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,11 @@ from emulator.store.workspaces import WorkspaceRecord
 PIPELINE_COMPONENT = "PipelineComponent"
 #: The image property naming the environment version (and builder) an image was built from.
 STEP_IMAGE_PROPERTY = "amlemu.pipelineStepEnvironment"
+#: The setting's names: the documented one, and the one azure-ai-ml reads back.
+_CONTINUE_ON_STEP_FAILURE = (
+    "continue_on_step_failure",
+    "ComponentDeployment.Settings.continue_on_step_failure",
+)
 #: Lines of a failed build's log quoted in the step's error.
 _TAIL_LINES = 50
 #: The image's entry script: a command step has no scoring script, its command runs instead.
@@ -84,7 +89,8 @@ def check(
     steps = plan(components, components.resolve(reference))
     compute = settings(properties).get("default_compute")
     batch_provisioning.check_compute(root, workspace, name, {"compute": compute})
-    if settings(properties).get("continue_on_step_failure") in (True, "true", "True"):
+    continue_on_failure = (settings(properties).get(key) for key in _CONTINUE_ON_STEP_FAILURE)
+    if any(str(value).casefold() == "true" for value in continue_on_failure):
         raise BadArgument(
             f"Pipeline component deployment '{name}' sets continue_on_step_failure. [emulator] "
             "Steps run one after another here and a failed step fails the job (Azure's "

@@ -20,6 +20,7 @@ before the step reads ``Completed``, the pipeline's outputs (a step output bound
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import threading
@@ -30,14 +31,22 @@ from emulator.assets import inputs as inputs_resolver
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.components import Components
 from emulator.assets.datastore import blob_container, storage_account
-from emulator.batch.pipeline import COMPLETED, FAILED, RUNNING, CommandStep, PipelineRun
+from emulator.batch.pipeline import (
+    COMPLETED,
+    FAILED,
+    PREPARING,
+    RUNNING,
+    CommandStep,
+    PendingStep,
+    PipelineRun,
+)
 from emulator.batch.runtime import WorkerRuntime
 from emulator.endpoints import batch_pipeline
 from emulator.endpoints.batch import BatchDeploymentRecord
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_plan import PlannedStep, Source, plan
 from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord, StepSpec
-from emulator.exceptions import BadArgument, EmulatorError
+from emulator.exceptions import BadArgument
 from emulator.state.workspace_state import WorkspaceState
 
 logger = logging.getLogger("emulator.batch")
@@ -82,8 +91,9 @@ def start(
     inputs: dict[str, Any],
 ) -> None:
     """Start ``job`` on the pipeline of ``deployment`` over ``inputs`` (the invoke's
-    ``inputData``); the job's inputs are read now (Azure's text for one not there), the steps'
-    environments are built and the steps run in a background thread."""
+    ``inputData``); the job's inputs are read now (Azure's text for one not there), the steps
+    run in a background thread, each prepared (its environment's image built) when its turn
+    comes."""
     pipeline = batch_pipeline.pipeline_of(workspace.root, workspace.id, deployment.properties)
     planned = plan(Components(workspace.root, workspace.id), pipeline)
     job_dir = Path(job.directory)
@@ -125,7 +135,7 @@ def start(
         ],
     )
     threading.Thread(
-        target=_prepare_and_run,
+        target=_run,
         args=(workspace, job, planned, records, values),
         name=f"amlemu-pipeline-{job.name}",
         daemon=True,
@@ -145,7 +155,7 @@ def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> None:
     BatchJobs(workspace.root, workspace.id).set_status(job.name, "Canceled")
     steps = PipelineSteps(workspace.root, workspace.id)
     for step in steps.of_job(job.name):
-        if step.status == RUNNING:
+        if step.status in (PREPARING, RUNNING):
             steps.set_status(step.run, "Canceled")
 
 
@@ -192,49 +202,44 @@ def _log(job: BatchJobRecord, message: str) -> None:
         handle.write(f"{stamp} {message}\n")
 
 
-def _prepare_and_run(
+def _run(
     workspace: WorkspaceState,
     job: BatchJobRecord,
     planned: list[PlannedStep],
     records: list[StepRecord],
     values: dict[str, str],
 ) -> None:
-    """Build the steps (code, image), run them, store every status; never raises."""
+    """Run the steps (each prepared when its turn comes: code, image), store every status;
+    never raises."""
     jobs = BatchJobs(workspace.root, workspace.id)
     steps = PipelineSteps(workspace.root, workspace.id)
-    try:
-        commands = [
-            _command_step(workspace, job, step, values, record.run)
-            for step, record in zip(planned, records, strict=True)
-        ]
-    except Exception as exc:  # a step that cannot be prepared fails the job
-        message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
-        _log(job, f"The job failed before its steps ran: {message}")
-        jobs.set_status(job.name, FAILED, message)
-        return
-    if jobs.get(job.name).done:  # canceled while its steps were prepared
-        return
 
     def on_step(index: int, status: str, error: str | None) -> None:
         record = records[index]
         if status == COMPLETED:  # its outputs on the datastore before it reads Completed
-            for name, folder in commands[index].outputs.items():
+            for name, folder in _outputs(job, planned[index]).items():
                 _copy(workspace, folder, output_path(record.run, name))
         steps.set_status(record.run, status, error)
-        if status == RUNNING:
+        if status == PREPARING:
             jobs.set_status(job.name, RUNNING)
         _log(
             job, f"Step '{record.step}' ({record.run}): {status}" + (f": {error}" if error else "")
         )
 
-    run = PipelineRun(commands, on_step)
+    pending = [
+        PendingStep(
+            step.name, functools.partial(_command_step, workspace, job, step, values, rec.run)
+        )
+        for step, rec in zip(planned, records, strict=True)
+    ]
+    run = PipelineRun(pending, on_step)
     key = _key(workspace, job)
     with _LIVE_GUARD:
         _LIVE[key] = run
     try:
         status = run.start().wait()
         if status == COMPLETED:
-            _publish(workspace, job, planned, commands)
+            _publish(workspace, job, planned)
         jobs.set_status(job.name, status, run.error)
     except Exception as exc:  # a job must end, never read Running forever
         logger.exception("Pipeline job %s: storing its outcome failed", job.name)
@@ -242,6 +247,12 @@ def _prepare_and_run(
     finally:
         with _LIVE_GUARD:
             _LIVE.pop(key, None)
+
+
+def _outputs(job: BatchJobRecord, step: PlannedStep) -> dict[str, Path]:
+    """The step's output folders, by output name."""
+    names = step.component.spec.get("outputs") or {}
+    return {name: _step_dir(job, step) / "outputs" / name for name in names}
 
 
 def _command_step(
@@ -259,7 +270,6 @@ def _command_step(
         key: _value(workspace, job, step, key, source, values)
         for key, source in step.inputs.items()
     }
-    outputs = {name: step_dir / "outputs" / name for name in component.spec.get("outputs") or {}}
     variables = component.spec.get("environment_variables") or {}
     return CommandStep(
         name=step.name,
@@ -268,7 +278,7 @@ def _command_step(
         working_dir=code,
         step_dir=step_dir,
         inputs=inputs,
-        outputs=outputs,
+        outputs=_outputs(job, step),
         environment_variables={
             **{str(k): str(v) for k, v in variables.items()},
             "AZUREML_RUN_ID": run,
@@ -295,18 +305,13 @@ def _value(
     return source.value
 
 
-def _publish(
-    workspace: WorkspaceState,
-    job: BatchJobRecord,
-    planned: list[PlannedStep],
-    commands: list[CommandStep],
-) -> None:
+def _publish(workspace: WorkspaceState, job: BatchJobRecord, planned: list[PlannedStep]) -> None:
     """Copy the pipeline's outputs onto the default datastore, for ``jobs.download``."""
-    for step, command in zip(planned, commands, strict=True):
+    for step in planned:
+        folders = _outputs(job, step)
         for step_output, name in step.pipeline_outputs.items():
-            folder = command.outputs.get(step_output)
-            if folder is not None:
-                _copy(workspace, folder, output_path(job.name, name))
+            if step_output in folders:
+                _copy(workspace, folders[step_output], output_path(job.name, name))
 
 
 def _copy(workspace: WorkspaceState, folder: Path, prefix: str) -> None:

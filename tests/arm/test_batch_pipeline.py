@@ -233,6 +233,33 @@ def test_a_failing_step_fails_the_job_and_the_rest_never_start(
     assert "model file missing: cannot score" in parent_log
 
 
+def test_a_step_whose_environment_does_not_build_fails_when_its_turn_comes(
+    client: MLClient, tmp_path: Path
+) -> None:
+    prep, score = _components(tmp_path)
+    conda = tmp_path / "conda.yml"
+    conda.write_text(
+        "name: scoring\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+        "    - amlemu-no-such-package==1.0\n"
+    )
+    score.environment = Environment(image=IMAGE, conda_file=str(conda))
+
+    @_pipeline
+    def broken_env(data):  # type: ignore[no-untyped-def]
+        return {"scores": score(prepared=prep(data=data).outputs.prepared).outputs.scores}
+
+    _deploy(client, client.components.create_or_update(broken_env))  # built per step, later
+    job = client.batch_endpoints.invoke(
+        endpoint_name="pep", inputs={"data": Input(type="uri_folder", path=str(_inputs(tmp_path)))}
+    )
+    assert _settle(client, job.name) == "Failed"
+    children = list(client.jobs.list(parent_job_name=job.name))
+    assert [c.status for c in children] == ["Completed", "Failed"]
+    parent_log = _std_log(client, job.name)
+    assert "could not start: ImageBuildFailure" in parent_log
+    assert "amlemu-no-such-package" in parent_log  # the build log's tail names it
+
+
 def test_a_pipeline_deployment_needs_a_pipeline_component_and_a_cluster(
     client: MLClient, tmp_path: Path
 ) -> None:
@@ -253,6 +280,15 @@ def test_a_pipeline_deployment_needs_a_pipeline_component_and_a_cluster(
                 endpoint_name="pep",
                 component=component,
                 settings={"default_compute": "gpu-cluster"},
+            )
+        ).result()
+    with pytest.raises(HttpResponseError, match="continue_on_step_failure"):
+        client.batch_deployments.begin_create_or_update(
+            PipelineComponentBatchDeployment(
+                name="steps",
+                endpoint_name="pep",
+                component=component,
+                settings={"default_compute": "cpu-cluster", "continue_on_step_failure": True},
             )
         ).result()
     _deploy(client, f"azureml:{component.name}:{component.version}")
