@@ -1,8 +1,9 @@
 """``Environment``: what an image is built from, with the SDK's defaults and factories.
 
 It holds a python section (interpreter and conda spec) and a docker section (one of base
-image, Dockerfile or build context). The dict form uses the SDK's key names so that
-``azureml_environment.json`` files written by either side can be read by the other.
+image, Dockerfile or build context), both in :mod:`.sections`. The dict form uses the SDK's
+key names so that ``azureml_environment.json`` files written by either side can be read by the
+other.
 """
 
 from __future__ import annotations
@@ -15,197 +16,41 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from emulator.environments.conda import PYTHON_DEFAULT_VERSION, CondaDependencies
 from emulator.environments.registered import RegistryMethods
+from emulator.environments.sections import (
+    DEFAULT_CPU_IMAGE,
+    DEFAULT_GPU_IMAGE,
+    ContainerRegistry,
+    DockerImagePlatform,
+    DockerSection,
+    PythonSection,
+    _read_file,
+)
 from emulator.errors import UserErrorException
 
 __all__ = [
     "DEFAULT_CPU_IMAGE",
     "DEFAULT_GPU_IMAGE",
     "ContainerRegistry",
+    "DockerImagePlatform",
     "DockerSection",
     "Environment",
     "PythonSection",
 ]
 
-DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
-DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
 
 _JSON_FILE = "azureml_environment.json"
 _CONDA_FILE = "conda_dependencies.yml"
 _DOCKERFILE = "BaseDockerfile"
-_DOCKER_SOURCES = ("base_image", "base_dockerfile", "build_context")
-
-
-def _read_file(path: str | os.PathLike[str], what: str) -> str:
-    """Read a user-supplied file, naming it (and how relative paths resolve) when missing."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (FileNotFoundError, IsADirectoryError):
-        raise UserErrorException(
-            f"{what} {os.fspath(path)} doesn't exist. Pass the path of an existing file "
-            f"(relative paths resolve against {os.getcwd()})."
-        ) from None
-
-
-def _dockerfile_text(value: str | os.PathLike[str]) -> str:
-    """Dockerfile contents from a path or from the text itself."""
-    if isinstance(value, os.PathLike) or os.path.isfile(value):
-        return _read_file(value, "Dockerfile")
-    if len(value.split()) <= 1:  # every Dockerfile instruction takes arguments
-        raise UserErrorException(
-            f"base_dockerfile {value!r} is neither an existing file nor Dockerfile text. Pass "
-            f"the path of an existing Dockerfile (relative paths resolve against "
-            f"{os.getcwd()}) or its contents."
-        )
-    return value
 
 
 def _requirement_lines(text: str) -> list[str]:
     """Requirement lines of a requirements file, without comments and blank lines."""
     lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
-
-
-@dataclass
-class ContainerRegistry:
-    """Where the base image is pulled from, and with which credentials."""
-
-    address: str | None = None
-    username: str | None = None
-    password: str | None = None
-    registry_identity: Any = None
-
-
-class PythonSection:
-    """The interpreter and the conda spec that the image's python environment is made from."""
-
-    def __init__(self) -> None:
-        self.interpreter_path = "python"
-        self.user_managed_dependencies = False
-        self.conda_dependencies = CondaDependencies()
-        self.conda_dependencies_file: str | None = None
-        self.base_conda_environment: str | None = None
-
-    def _serialize_to_dict(self) -> dict[str, Any]:
-        return {
-            "userManagedDependencies": self.user_managed_dependencies,
-            "interpreterPath": self.interpreter_path,
-            "condaDependenciesFile": self.conda_dependencies_file,
-            "baseCondaEnvironment": self.base_conda_environment,
-            "condaDependencies": self.conda_dependencies.as_dict(),
-        }
-
-    def _load(self, data: Mapping[str, Any]) -> None:
-        self.user_managed_dependencies = bool(
-            data.get("userManagedDependencies", self.user_managed_dependencies)
-        )
-        self.interpreter_path = data.get("interpreterPath", self.interpreter_path)
-        self.conda_dependencies_file = data.get("condaDependenciesFile")
-        self.base_conda_environment = data.get("baseCondaEnvironment")
-        if data.get("condaDependencies") is not None:
-            self.conda_dependencies = CondaDependencies(
-                _underlying_structure=data["condaDependencies"]
-            )
-
-
-class DockerSection:
-    """Base of the image: exactly one of base image, Dockerfile or build context is in use."""
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.shared_volumes = True
-        self.shm_size: str | None = "2g"
-        self.arguments: list[str] = []
-        self.base_image_registry = ContainerRegistry()
-        self._base_image: str | None = DEFAULT_CPU_IMAGE
-        self._base_dockerfile: str | None = None
-        self._build_context: str | None = None
-
-    def _claim(self, source: str) -> None:
-        """Reset the other image sources: an image has one base, and silence would hide which."""
-        for other in _DOCKER_SOURCES:
-            if other != source and getattr(self, f"_{other}") is not None:
-                warnings.warn(
-                    f"Property {other} is mutually exclusive with {source}; "
-                    f"resetting {other} to None.",
-                    stacklevel=3,
-                )
-                setattr(self, f"_{other}", None)
-
-    @property
-    def base_image(self) -> str | None:
-        """Image to build on, e.g. ``mcr.microsoft.com/azureml/...:tag``."""
-        return self._base_image
-
-    @base_image.setter
-    def base_image(self, value: str | None) -> None:
-        if value is not None:
-            self._claim("base_image")
-        self._base_image = value
-
-    @property
-    def base_dockerfile(self) -> str | None:
-        """Dockerfile text to build the base from; a path given here is read at once."""
-        return self._base_dockerfile
-
-    @base_dockerfile.setter
-    def base_dockerfile(self, value: str | os.PathLike[str] | None) -> None:
-        text = None if value is None else _dockerfile_text(value)
-        if text is not None:
-            self._claim("base_dockerfile")
-        self._base_dockerfile = text
-
-    @property
-    def build_context(self) -> str | None:
-        """Directory holding a Dockerfile and the files it copies."""
-        return self._build_context
-
-    @build_context.setter
-    def build_context(self, value: str | os.PathLike[str] | None) -> None:
-        if value is not None:
-            self._claim("build_context")
-        self._build_context = None if value is None else os.fspath(value)
-
-    def _serialize_to_dict(self) -> dict[str, Any]:
-        registry = self.base_image_registry
-        return {
-            "enabled": self.enabled,
-            "baseImage": self._base_image,
-            "baseDockerfile": self._base_dockerfile,
-            "buildContext": self._build_context,
-            "sharedVolumes": self.shared_volumes,
-            "shmSize": self.shm_size,
-            "arguments": list(self.arguments),
-            "baseImageRegistry": {
-                "address": registry.address,
-                "username": registry.username,
-                "password": registry.password,
-                "registryIdentity": registry.registry_identity,
-            },
-            "platform": {"os": "Linux", "architecture": "amd64"},
-        }
-
-    def _load(self, data: Mapping[str, Any]) -> None:
-        """Take the stored sources as they are: a saved environment is not re-validated."""
-        self.enabled = bool(data.get("enabled", self.enabled))
-        self._base_image = data.get("baseImage")
-        self._base_dockerfile = data.get("baseDockerfile")
-        self._build_context = data.get("buildContext")
-        self.shared_volumes = bool(data.get("sharedVolumes", self.shared_volumes))
-        self.shm_size = data.get("shmSize", self.shm_size)
-        self.arguments = list(data.get("arguments") or [])
-        registry = data.get("baseImageRegistry") or {}
-        self.base_image_registry = ContainerRegistry(
-            address=registry.get("address"),
-            username=registry.get("username"),
-            password=registry.get("password"),
-            registry_identity=registry.get("registryIdentity"),
-        )
 
 
 class Environment(RegistryMethods):
@@ -223,8 +68,8 @@ class Environment(RegistryMethods):
             raise TypeError(f"Environment name must be a str, got {type(name).__name__}")
         self.name = name
         self.version: str | None = None
-        self.python = PythonSection()
-        self.docker = DockerSection()
+        self.python = PythonSection(_skip_defaults=skip_defaults)
+        self.docker = DockerSection(_skip_defaults=skip_defaults)
         self.environment_variables: dict[str, str] = (
             {} if skip_defaults else {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"}
         )
