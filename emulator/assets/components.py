@@ -110,7 +110,7 @@ class Components:
             )
         versions = self._versions.versions(name)
         if version is None:
-            found = _latest(versions)
+            found = versions[0] if versions else None  # Azure's latest: the last created
         else:
             found = next((v for v in versions if v.version == version), None)
         if found is None:
@@ -175,11 +175,6 @@ class Components:
                 f"runs '{COMMAND}' and '{PIPELINE}' components.",
                 code="UserError",
             )
-
-
-def _latest(versions: list[AssetVersion]) -> AssetVersion | None:
-    """The newest version (Azure's ``latest``: the last created)."""
-    return versions[0] if versions else None
 
 
 def _component(asset: AssetVersion) -> Component:

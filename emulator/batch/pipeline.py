@@ -33,7 +33,7 @@ from pathlib import Path
 from emulator.batch.runtime import WorkerRuntime
 from emulator.exceptions import EmulatorError
 
-PREPARING, NOT_STARTED, RUNNING = "Preparing", "NotStarted", "Running"
+PREPARING, RUNNING = "Preparing", "Running"
 COMPLETED, FAILED, CANCELED = "Completed", "Failed", "Canceled"
 TERMINAL = (COMPLETED, FAILED, CANCELED)
 _REFERENCE = re.compile(r"\$\{\{\s*(?P<kind>inputs|outputs)\.(?P<name>[A-Za-z0-9_]+)\s*\}\}")

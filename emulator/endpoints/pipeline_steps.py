@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from emulator.endpoints.batch import FORMAT
-from emulator.exceptions import NotFound
 from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
 
@@ -124,17 +123,6 @@ class PipelineSteps:
                 (self.workspace_id, run),
             ).fetchone()
         return None if row is None else _record(row)
-
-    def get(self, run: str) -> StepRecord:
-        """The child job named ``run``; :class:`NotFound` otherwise."""
-        found = self.find(run)
-        if found is None:
-            raise NotFound(
-                f"Job '{run}' does not exist in this workspace. [emulator] A pipeline job's "
-                "steps are listed by ml_client.jobs.list(parent_job_name=<job>).",
-                code="UserError",
-            )
-        return found
 
 
 def _record(row: sqlite3.Row) -> StepRecord:
