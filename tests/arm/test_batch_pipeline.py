@@ -22,7 +22,7 @@ from azure.ai.ml.entities import (
     Environment,
     PipelineComponentBatchDeployment,
 )
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 
 from emulator.daemon.server import EmulatorServer
@@ -159,6 +159,10 @@ def test_components_are_versioned_listed_and_read_back(client: MLClient, tmp_pat
     assert [c.name for c in client.components.list()] == ["prep"]
     with pytest.raises(ResourceNotFoundError):
         client.components.get("prep", version="7")
+    # Versions are immutable: version 1 again with another command is refused.
+    prep.command = "python prep.py --data ${{inputs.data}} --out ${{outputs.prepared}} --v3"
+    with pytest.raises(ResourceExistsError, match="already exists with a different definition"):
+        client.components.create_or_update(prep, version="1")
 
 
 def test_a_two_step_pipeline_deployment_runs_its_steps_in_sequence(
