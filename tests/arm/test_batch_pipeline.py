@@ -292,7 +292,7 @@ def test_a_pipeline_deployment_needs_a_pipeline_component_and_a_cluster(
                 name="steps",
                 endpoint_name="pep",
                 component=component,
-                settings={"default_compute": "cpu-cluster", "continue_on_step_failure": True},
+                settings={"default_compute": "cpu-cluster", "continue_on_step_failure": "True"},
             )
         ).result()
     _deploy(client, f"azureml:{component.name}:{component.version}")
