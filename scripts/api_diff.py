@@ -228,36 +228,42 @@ def compare(real: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
     classes: list[dict[str, Any]] = []
     missing_classes: list[str] = []
     unavailable: dict[str, str] = {}
-    seen: set[str] = set()
+    # A class importable from several modules is compared once, where the shim has it; each
+    # import path the shim lacks is listed (``from <module> import <name>`` fails here).
+    places: dict[str, list[tuple[str, str, dict[str, Any], dict[str, Any] | None]]] = {}
     for module, described in sorted(real.items()):
         mine = ours.get(module, {})
         if "error" in described or "error" in mine:
             unavailable[module] = described.get("error") or mine.get("error", "")
             continue
         for name, klass in sorted(described["classes"].items()):
-            if klass["origin"] in seen:
-                continue
-            seen.add(klass["origin"])
-            our_class = mine["classes"].get(name)
-            if our_class is None:
-                missing_classes.append(f"{module}.{name}")
-                continue
-            gaps = {}
-            for member, spec in sorted(klass["members"].items()):
-                problems = member_problems(spec, our_class["members"].get(member))
-                if problems:
-                    gaps[member] = problems
-            total = len(klass["members"])
-            absent = sum(1 for problems in gaps.values() if problems == ["missing"])
-            classes.append(
-                {
-                    "class": f"{module}.{name}",
-                    "real": total,
-                    "present": total - absent,
-                    "compatible": total - len(gaps),
-                    "gaps": gaps,
-                }
-            )
+            entry = (module, name, klass, mine["classes"].get(name))
+            places.setdefault(klass["origin"], []).append(entry)
+    for found in places.values():
+        missing_classes.extend(f"{module}.{name}" for module, name, _, our in found if our is None)
+        compared = next((entry for entry in found if entry[3] is not None), None)
+        if compared is None:
+            continue
+        module, name, klass, our_class = compared
+        assert our_class is not None
+        gaps = {}
+        for member, spec in sorted(klass["members"].items()):
+            problems = member_problems(spec, our_class["members"].get(member))
+            if problems:
+                gaps[member] = problems
+        total = len(klass["members"])
+        absent = sum(1 for problems in gaps.values() if problems == ["missing"])
+        classes.append(
+            {
+                "class": f"{module}.{name}",
+                "real": total,
+                "present": total - absent,
+                "compatible": total - len(gaps),
+                "gaps": gaps,
+            }
+        )
+    classes.sort(key=lambda c: str(c["class"]))
+    missing_classes.sort()
     real_total = sum(c["real"] for c in classes)
     compatible = sum(c["compatible"] for c in classes)
     return {
@@ -291,7 +297,7 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  {c['class']}.{member}: {'; '.join(problems)}")
     if report["missing_classes"]:
         lines.append("")
-        lines.append("Public classes of these modules that the shim does not have:")
+        lines.append("Import paths of public classes that the shim does not have:")
         lines.extend(f"  {name}" for name in report["missing_classes"])
     if report["unavailable_modules"]:
         lines.append("")

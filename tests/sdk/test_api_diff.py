@@ -154,3 +154,15 @@ def test_a_module_missing_on_one_side_is_reported_not_compared(api_diff: ModuleT
     assert report["unavailable_modules"] == {
         "azureml.accel": "ModuleNotFoundError: No module named 'azureml.accel'"
     }
+
+
+def test_a_class_in_two_modules_is_compared_once_where_the_shim_has_it(
+    api_diff: ModuleType,
+) -> None:
+    widget = {"origin": "sdk.core.Widget", "members": {"size": {"kind": "attribute"}}}
+    ours_widget = {"origin": "emulator.Widget", "members": {"size": {"kind": "attribute"}}}
+    real = {"sdk.a": {"classes": {"Widget": widget}}, "sdk.b": {"classes": {"Widget": widget}}}
+    ours = {"sdk.a": {"classes": {}}, "sdk.b": {"classes": {"Widget": ours_widget}}}
+    report = api_diff.compare(real, ours)
+    assert [(c["class"], c["compatible"]) for c in report["classes"]] == [("sdk.b.Widget", 1)]
+    assert report["missing_classes"] == ["sdk.a.Widget"]
