@@ -7,13 +7,24 @@ last versions Azure published, as written in their definitions: Python 3.6/3.7/3
 usual rules for old Pythons and pins (the ``python`` and ``nearest`` settings of a build); the
 ``azureml-*`` packages are the emulator's own (:mod:`emulator.environments.provided`).
 
+The Azure-only packages the emulator neither provides nor can install (``azureml-telemetry``,
+``azureml-mlflow``, the training and AutoML SDKs of ``AzureML-Tutorial``) are left out of the
+emulator's copies, so that these environments build and serve: they report usage, track runs
+and train in Azure, which a scoring container offline does none of. ``Curated.left_out`` lists
+them per environment.
+
 Names starting with ``AzureML`` are reserved: registering one is refused, as Azure refuses it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from emulator.environments.provided import PROVIDED_BY_EMULATOR
 
 #: The prefix Azure reserves for curated environments.
 RESERVED_PREFIX = "AzureML"
@@ -27,6 +38,8 @@ class Curated:
     version: str
     base_image: str
     conda: dict[str, Any]
+    #: Azure's pip lines that the emulator's copy leaves out (see the module docstring).
+    left_out: tuple[str, ...] = field(default=())
 
     def definition(self) -> dict[str, Any]:
         """The SDK's JSON definition (``Environment._serialize_to_dict``'s keys)."""
@@ -63,6 +76,23 @@ class Curated:
 
 def _pinned(version: str, *packages: str) -> list[str]:
     return [f"{package}=={version}" for package in packages]
+
+
+def _azure_only(line: str) -> bool:
+    """An ``azureml-*`` line the emulator neither provides nor can install."""
+    name = canonicalize_name(Requirement(line).name)
+    return name.startswith("azureml-") and name not in PROVIDED_BY_EMULATOR
+
+
+def _curated(
+    name: str, version: str, base_image: str, spec: dict[str, Any], pip: list[str]
+) -> Curated:
+    """A curated environment as Azure published it (``spec`` without its pip section, which
+    is ``pip`` less the Azure-only lines, appended after the conda packages)."""
+    kept = [line for line in pip if not _azure_only(line)]
+    conda = {**spec, "dependencies": [*spec["dependencies"], {"pip": kept}]}
+    left_out = tuple(line for line in pip if _azure_only(line))
+    return Curated(name, version, base_image, conda, left_out)
 
 
 _SKLEARN_024 = [
@@ -116,29 +146,28 @@ _TUTORIAL_PIP = [
     "sklearn-pandas",
 ]
 
+_UBUNTU16 = "mcr.microsoft.com/azureml/intelmpi2018.3-ubuntu16.04:20210301.v1"
+
 CURATED: tuple[Curated, ...] = (
-    Curated(
+    _curated(
         "AzureML-Minimal",
         "48",
-        "mcr.microsoft.com/azureml/intelmpi2018.3-ubuntu16.04:20210301.v1",
+        _UBUNTU16,
         {
             "name": "project_environment",
-            "dependencies": [
-                "python=3.6.2",
-                {"pip": _pinned("1.36.0", "azureml-core", "azureml-defaults")},
-            ],
+            "dependencies": ["python=3.6.2"],
             "channels": ["conda-forge"],
         },
+        _pinned("1.36.0", "azureml-core", "azureml-defaults"),
     ),
-    Curated(
+    _curated(
         "AzureML-Tutorial",
         "61",
-        "mcr.microsoft.com/azureml/intelmpi2018.3-ubuntu16.04:20210301.v1",
+        _UBUNTU16,
         {
             "name": "project_environment",
             "dependencies": [
                 "python=3.6.2",
-                {"pip": _TUTORIAL_PIP},
                 "pandas",
                 "numpy",
                 "tqdm",
@@ -148,26 +177,29 @@ CURATED: tuple[Curated, ...] = (
             ],
             "channels": ["anaconda", "conda-forge"],
         },
+        _TUTORIAL_PIP,
     ),
-    Curated(
+    _curated(
         "AzureML-sklearn-0.24-ubuntu18.04-py37-cpu",
         "49",
         "mcr.microsoft.com/azureml/openmpi3.1.2-ubuntu18.04:20220113.v1",
         {
             "name": "sklearn-0.24.1",
-            "dependencies": ["python=3.7", "pip=21.1.2", {"pip": _SKLEARN_024}],
+            "dependencies": ["python=3.7", "pip=21.1.2"],
             "channels": ["conda-forge"],
         },
+        _SKLEARN_024,
     ),
-    Curated(
+    _curated(
         "AzureML-sklearn-1.0-ubuntu20.04-py38-cpu",
         "36",
         "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:20230103.v1",
         {
             "name": "sklearn-1.0",
-            "dependencies": ["python=3.8", "pip=21.2.4", {"pip": _SKLEARN_10}],
+            "dependencies": ["python=3.8", "pip=21.2.4"],
             "channels": ["conda-forge"],
         },
+        _SKLEARN_10,
     ),
 )
 

@@ -141,3 +141,15 @@ def test_another_root_sees_nothing(sdk: Any, ws: Any, tmp_path: Path) -> None:
 
         other = Workspace.get("ws", subscription_id="sub", resource_group="rg")
         assert "mine" not in Environment.list(other)
+
+
+def test_every_curated_environment_resolves_to_what_a_build_installs(sdk: Any, ws: Any) -> None:
+    from emulator.environments.curated import CURATED
+    from emulator.environments.requirements import resolve_requirements
+
+    for entry in CURATED:
+        resolved = resolve_requirements(sdk.Environment.get(ws, entry.name))
+        assert resolved.unavailable == [], entry.name  # the build's first step passes
+        assert all(line.startswith("azureml-") for line in entry.left_out)
+    sklearn = next(e for e in CURATED if e.name == "AzureML-sklearn-1.0-ubuntu20.04-py38-cpu")
+    assert sklearn.left_out == ("azureml-mlflow==1.48.0", "azureml-telemetry==1.48.0")
