@@ -28,7 +28,7 @@ _VERSION = "import sys; print('%d.%d' % sys.version_info[:2])"
 _PROBE_TIMEOUT_S = 120
 
 
-def image_python(client: Any, base_image: str) -> str:
+def image_python(client: Any, base_image: str, log: BuildLog | None = None) -> str:
     """``major.minor`` of ``python3`` in ``base_image`` (a container run without network)."""
     created = client.create_container(
         base_image, command=["python3", "-c", _VERSION], network_disabled=True
@@ -46,14 +46,18 @@ def image_python(client: Any, base_image: str) -> str:
             f"python3 of the base image {base_image} did not run (exit code {code}): "
             f"{output}\nThe base image must carry python3 (scripts/setup-docker.sh builds one).",
         )
-    return output.splitlines()[-1]
+    python = output.splitlines()[-1]
+    if log is not None:
+        log.write(f"The image installs its requirements with python {python} ({base_image})")
+    return python
 
 
-def replace_in_context(context: BuildContext, log: BuildLog, python: str) -> tuple[str, ...]:
-    """``nearest``: rewrite the context's requirements with each pin lacking a build for
-    ``python`` replaced (one build-log line each); the replacements."""
+def replace_in_context(client: Any, context: BuildContext, log: BuildLog) -> tuple[str, ...]:
+    """``nearest``: rewrite the context's requirements with each pin lacking a build for the
+    image's python replaced (one build-log line each); the replacements."""
     lines = list(context.resolved.pip)
     with log.step("Resolve pins"):
+        python = image_python(client, context.base_image, log)
         log.write(f"Exact pins without a build for python {python}: nearest ({PINS_ENV})")
         with tempfile.TemporaryDirectory(prefix="amlemu-pins-") as workdir:
             probe = _probe(context, log, python, workdir)
@@ -70,17 +74,18 @@ def replace_in_context(context: BuildContext, log: BuildLog, python: str) -> tup
 
 
 def explain_failure(
-    failure: BuildFailed, context: BuildContext, log: BuildLog, python: str
+    failure: BuildFailed, client: Any, context: BuildContext, log: BuildLog
 ) -> BuildFailed:
-    """``failure`` of ``docker build``, with the pins that have no build for ``python`` and
-    their nearest versions when that is why the requirements step failed."""
+    """``failure`` of ``docker build``, with the pins that have no build for the image's python
+    and their nearest versions when that is why the requirements step failed."""
     step = failure.message.split("\n", 1)[0]
     if "RUN " not in step or REQUIREMENTS_STEP not in step or not context.resolved.pip:
         return failure
     with tempfile.TemporaryDirectory(prefix="amlemu-pins-") as workdir:
         try:
+            python = image_python(client, context.base_image, log)
             why = diagnose(context.resolved.pip, _probe(context, log, python, workdir), python)
-        except BuildFailed:  # the probe's own tools failed: the build's error says enough
+        except Exception:  # no diagnosis: pip's own error, in the failure, is the whole story
             return failure
     if why is None:
         return failure

@@ -17,7 +17,7 @@ from typing import Any
 
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.context import BuildContext, check_requirements
-from emulator.images.docker_pins import explain_failure, image_python, replace_in_context
+from emulator.images.docker_pins import explain_failure, replace_in_context
 from emulator.images.dockerfile import BASE_IMAGE_ENV, LOCAL_BASE_IMAGE
 from emulator.settings import docker_engine_host, pins_mode
 
@@ -84,16 +84,14 @@ class DockerBuilder:
         try:
             with log.step("Check base image"):
                 _check_base_image(client, context.base_image, log)
-                python = image_python(client, context.base_image)
-                log.write(f"The image installs its requirements with python {python}")
             replacements: tuple[str, ...] = ()
             if pins == "nearest" and context.resolved.pip:
-                replacements = replace_in_context(context, log, python)
+                replacements = replace_in_context(client, context, log)
             with log.step("Docker build"):
                 try:
                     image_id = _build(client, context, log, tag)
                 except BuildFailed as failure:
-                    raise explain_failure(failure, context, log, python) from failure
+                    raise explain_failure(failure, client, context, log) from failure
         finally:
             client.close()
         image_dir.mkdir(parents=True, exist_ok=True)
