@@ -27,7 +27,7 @@ from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.assets.datastore import blob_container, storage_account
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.exceptions import NotFound
-from emulator.state import WorkspaceState, batch_runs
+from emulator.state import WorkspaceState, batch_files
 
 
 def _blob_url(ctx: ArmContext, state: WorkspaceState, blob: str) -> str:
@@ -44,7 +44,7 @@ def _details(ctx: ArmContext, state: WorkspaceState, job: BatchJobRecord, run: s
     """RunDetails of the job (or its scoring step): the status read first, then the logs, so
     that a terminal status comes with the log's last lines (the record ends only after the
     engine wrote them)."""
-    logs = batch_runs.publish_logs(state, job)
+    logs = batch_files.publish_logs(state, job)
     return {
         "runId": run,
         "status": job.status,
@@ -75,6 +75,6 @@ def _job_of(state: WorkspaceState, run: str) -> BatchJobRecord:
     try:
         return jobs.get(run)
     except NotFound:
-        if not run.endswith(batch_runs.STEP_SUFFIX):
+        if not run.endswith(batch_files.STEP_SUFFIX):
             raise
-    return jobs.get(run.removesuffix(batch_runs.STEP_SUFFIX))
+    return jobs.get(run.removesuffix(batch_files.STEP_SUFFIX))

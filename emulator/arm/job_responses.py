@@ -24,14 +24,13 @@ from emulator.arm.endpoint_auth import AAD_AUDIENCES
 from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
 from emulator.arm.identity import TokenRejected, verify_token
 from emulator.arm.responses import ArmContext, resolve_workspace
-from emulator.assets import datastore
 from emulator.assets import inputs as inputs_resolver
-from emulator.endpoints import batch_pipeline
+from emulator.endpoints import batch_job_spec, batch_pipeline
 from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_steps import PipelineSteps
 from emulator.exceptions import BadArgument, EmulatorError, NotFound
-from emulator.state import WorkspaceState, batch_runs, pipeline_runs
+from emulator.state import WorkspaceState, batch_files, batch_runs, pipeline_runs
 
 #: Where a batch endpoint's jobs are created (``jobs_uri`` of :mod:`emulator.arm.batch_responses`).
 JOBS_PATH = (
@@ -108,7 +107,7 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
             "jobType": "Pipeline",
             "status": job.status,
             "displayName": job.name,
-            "experimentName": job.endpoint,
+            "experimentName": job.spec.experiment or job.endpoint,
             "tags": tags,
             "properties": {"azureml.batchrun": "true"},
             "computeId": None,
@@ -123,19 +122,20 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
             },
             "outputs": {
                 "score": {
-                    "jobOutputType": "uri_folder",
-                    "uri": f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/paths/"
-                    f"{batch_runs.output_path(job)}",
+                    "jobOutputType": batch_files.output_kind(job),
+                    "uri": batch_files.output_uri(job),
                     "mode": "ReadWriteMount",
                 }
             },
             "jobs": {},
             "settings": {},
-            # Azure's is the studio page of the run; here the job's folder, with its logs/.
+            # Azure's is the studio page of the run (...?wsid=<workspace id>, to which the
+            # client appends &tid=<tenant>); here the job's folder, with its logs/.
             "services": {
                 "Studio": {
                     "jobServiceType": "Studio",
-                    "endpoint": Path(job.directory).absolute().as_uri(),
+                    "endpoint": f"{Path(job.directory).absolute().as_uri()}?wsid="
+                    f"{_workspace_id(state)}",
                 }
             },
         },
@@ -178,19 +178,43 @@ def invoke(
             "batch_endpoints.invoke.",
             code="UserError",
         )
+    pipeline = batch_pipeline.is_pipeline(deployment.properties)
+    spec = None if pipeline else batch_job_spec.parse(properties, state.record.name)
+    # A model deployment's job: what Azure refuses at submission is refused here, before a
+    # job exists (its outputs and overrides, a deployment not ready, a data asset not there);
+    # inputs are read by the job, so a datastore path or URL not there fails the job.
+    prepared = None if spec is None else batch_runs.prepare(state, deployment, spec)
+    if spec is not None:
+        _check_data_assets(ctx, state, inputs)
     jobs = BatchJobs(ctx.root, state.id)
     directory = str(state.directory / "batch-jobs" / "{name}")
-    job = jobs.create(properties.get("name"), ep.name, deployment.name, inputs, directory)
+    job = jobs.create(
+        properties.get("name"), ep.name, deployment.name, inputs, directory, spec=spec
+    )
     try:
-        if batch_pipeline.is_pipeline(deployment.properties):
+        if prepared is None:
             pipeline_runs.start(state, deployment, job, inputs)
         else:
-            files = _materialize(ctx, state, inputs, Path(job.directory) / "inputs")
-            batch_runs.start(state, deployment, job, files)
-    except EmulatorError as exc:  # an input not there, a deployment that cannot run
+            batch_runs.start(
+                state, prepared, job, lambda into: _materialize(ctx, state, inputs, into)
+            )
+    except EmulatorError as exc:  # a pipeline input not there
         jobs.set_status(job.name, "Failed", exc.message)
         raise
-    return batch_job_body(state, jobs.get(job.name))
+    return batch_job_body(state, job)  # as submitted: its run may have moved on already
+
+
+def _check_data_assets(ctx: ArmContext, state: WorkspaceState, inputs: dict[str, Any]) -> None:
+    """Azure resolves a job's data asset inputs when the job is submitted: one that does not
+    exist (or is of another type than declared) is refused at invoke."""
+    for key, value in inputs.items():
+        if not isinstance(value, dict) or not value.get("uri"):
+            raise BadArgument(
+                f"Input '{key}' has no uri. [emulator] Pass Input(type=..., path=...).",
+                code="UserError",
+            )
+        kind = str(value.get("jobInputType") or "uri_folder")
+        inputs_resolver.data_uri(ctx.root, state.id, str(value["uri"]), kind)
 
 
 def _materialize(
@@ -275,7 +299,7 @@ def list_jobs(
 
 def _run(job: BatchJobRecord, step: bool) -> dict[str, Any]:
     """A run as the run history returns it (``_BaseJob._load_from_rest`` reads it)."""
-    name = batch_runs.scoring_step(job) if step else job.name
+    name = batch_files.scoring_step(job) if step else job.name
     return {
         "runId": name,
         "rootRunId": job.name,
@@ -295,9 +319,9 @@ def _run(job: BatchJobRecord, step: bool) -> dict[str, Any]:
 def _job_of_run(ctx: ArmContext, state: WorkspaceState, run: str) -> tuple[BatchJobRecord, bool]:
     """The batch job a run id names, and whether it is the job's scoring step."""
     jobs = BatchJobs(ctx.root, state.id)
-    if run.endswith(batch_runs.STEP_SUFFIX):
+    if run.endswith(batch_files.STEP_SUFFIX):
         try:
-            return jobs.get(run.removesuffix(batch_runs.STEP_SUFFIX)), True
+            return jobs.get(run.removesuffix(batch_files.STEP_SUFFIX)), True
         except NotFound:
             pass
     return jobs.get(run), False
@@ -340,8 +364,9 @@ def get_run(
 def run_data(
     ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
 ) -> Any:
-    """``rundata`` (``jobs.download`` asks it for a step's outputs): the run with no output
-    named, so the client reads the step's ``score`` output from its datastore path."""
+    """``rundata`` (``jobs.download`` asks it for a step's outputs): a completed scoring
+    step names its ``score`` output by a data asset id, which ``batchGetResolvedUris``
+    resolves to where the job wrote it (the job's ``outputs`` path, or the default one)."""
     body = request.get_json(silent=True)
     run = body.get("runId") if isinstance(body, dict) else None
     if not isinstance(run, str):
@@ -351,4 +376,14 @@ def run_data(
     if pipeline is not None:
         return pipeline
     job, step = _job_of_run(ctx, state, run)
-    return {"runMetadata": {**_run(job, step), "outputs": {}}}
+    outputs: dict[str, Any] = {}
+    if step and job.status == "Completed":
+        # The step's score output, as the data asset Azure registers for a step's output
+        # (jobs.download resolves it with dataversion/batchGetResolvedUris).
+        ws = state.record
+        asset = (
+            f"azureml://locations/{ws.location}/workspaces/{ws.name}/data/"
+            f"azureml_{batch_files.scoring_step(job)}_output_data_score/versions/1"
+        )
+        outputs["score"] = {"assetId": asset, "type": batch_files.output_kind(job)}
+    return {"runMetadata": {**_run(job, step), "outputs": outputs}}

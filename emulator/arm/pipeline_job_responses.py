@@ -25,7 +25,7 @@ from emulator.assets.components import Components
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord
 from emulator.exceptions import BadArgument, EmulatorError
-from emulator.state import WorkspaceState, pipeline_runs
+from emulator.state import WorkspaceState, batch_files, pipeline_runs
 
 #: The job type tag of a pipeline job (azure-ai-ml's ``PipelineConstants.PIPELINE_JOB_TYPE``).
 PIPELINE_JOB_TYPE = "azureml.pipelinejob"
@@ -244,6 +244,8 @@ def resolve_uris(
         run, found, output = name.removeprefix("azureml_").rpartition(_OUTPUT_ASSET)
         if not found:
             continue
-        path = pipeline_runs.output_path(run, output)
+        path = batch_files.step_output_path(state, run, output)  # a model job's score
+        if path is None:
+            path = pipeline_runs.output_path(run, output)
         resolved[str(asset)] = {"uri": _datastore_uri(state, path), "type": "uri_folder"}
     return {"values": resolved}

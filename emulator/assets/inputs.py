@@ -99,6 +99,18 @@ def materialize(
     return sorted(files)
 
 
+def data_uri(root: EmulatorRoot, workspace_id: int, uri: str, kind: str) -> str:
+    """The data URI the input ``uri`` of type ``kind`` stands for (a data asset's ``dataUri``,
+    else ``uri``), reading nothing: what a job's submission checks. Raises
+    :class:`~emulator.exceptions.NotFound` for a data asset that does not exist and
+    :class:`~emulator.exceptions.BadArgument` for one of another type than ``kind``."""
+    kind = _KIND_SPELLINGS.get(kind.replace("_", "").casefold(), kind)
+    record = WorkspaceStore(root).by_id(workspace_id)
+    if record is None:
+        raise NotFound(f"No workspace with id {workspace_id} in the emulator root {root.path}.")
+    return _follow_data_asset(root, record, uri.strip(), kind)
+
+
 def _follow_data_asset(root: EmulatorRoot, record: WorkspaceRecord, uri: str, kind: str) -> str:
     """The data URI ``uri`` stands for: a data asset's own ``dataUri``, else ``uri`` itself."""
     arm = _ARM_DATA.fullmatch(uri)

@@ -138,6 +138,7 @@ def _positive(name: str, value: int) -> None:
 
 def _bad(name: str, value: Any, expected: str) -> BadArgument:
     return BadArgument(
-        f"The batch deployment's {name} is {value!r}. [emulator] Set it to {expected}.",
+        f"The batch setting {name} is {value!r}. [emulator] Set it to {expected} (on the "
+        "deployment, or in the job's params_override).",
         code="UserError",
     )

@@ -3,7 +3,9 @@
 A job is what ``batch_endpoints.invoke`` creates: a name (the client's ``job_name`` or a
 generated one, unique in the workspace), the endpoint and deployment it runs on, its inputs as
 the client sent them, its status (Azure's: ``Preparing``, ``Running``, ``Completed``,
-``Failed``, ``Canceled``), Azure's error text when it failed, and where its files are. The
+``Failed``, ``Canceled``), Azure's error text when it failed, where its files are, and what it
+asked beyond its inputs (its output's place, the settings it overrides:
+:mod:`emulator.endpoints.batch_job_spec`, in a table of their own beside the jobs'). The
 status is stored as it changes so that ``jobs.get`` in any process sees it; the mini-batches
 themselves run in the process that created the job (:mod:`emulator.state.batch_runs`).
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.endpoints.batch import FORMAT
+from emulator.endpoints.batch_job_spec import BatchJobSpec
 from emulator.exceptions import Conflict, NotFound
 from emulator.store.database import Database, timestamp
 from emulator.store.root import EmulatorRoot
@@ -37,7 +40,17 @@ CREATE TABLE IF NOT EXISTS batch_jobs (
     modified_time TEXT NOT NULL,
     PRIMARY KEY (workspace_id, name)
 );
+CREATE TABLE IF NOT EXISTS batch_job_specs (
+    workspace_id INTEGER NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
 """
+_SELECT = (
+    "SELECT j.*, s.spec FROM batch_jobs j LEFT JOIN batch_job_specs s "
+    "ON s.workspace_id = j.workspace_id AND s.name = j.name"
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class BatchJobRecord:
     directory: str
     created_time: str
     modified_time: str
+    spec: BatchJobSpec = field(default_factory=BatchJobSpec)
 
     @property
     def done(self) -> bool:
@@ -76,8 +90,11 @@ class BatchJobs:
         deployment: str,
         inputs: dict[str, Any],
         directory: str,
+        *,
+        spec: BatchJobSpec | None = None,
     ) -> BatchJobRecord:
-        """A new job in state ``Preparing``; a name already taken is Azure's 409."""
+        """A new job in state ``Preparing`` (``{name}`` in ``directory`` becomes its name); a
+        name already taken is Azure's 409."""
         job = name or f"batchjob-{uuid.uuid4()}"
         now = timestamp()
         with self._db.transaction() as conn:
@@ -101,6 +118,11 @@ class BatchJobs:
                     now,
                 ),
             )
+            if spec is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO batch_job_specs VALUES (?, ?, ?)",
+                    (self.workspace_id, job, json.dumps(spec.to_json())),
+                )
         return self.get(job)
 
     def set_status(self, name: str, status: str, error: str | None = None) -> None:
@@ -127,19 +149,18 @@ class BatchJobs:
 
     def list(self, endpoint: str, deployment: str | None = None) -> list[BatchJobRecord]:
         """The endpoint's jobs (one deployment's when named), newest first."""
-        query = "SELECT * FROM batch_jobs WHERE workspace_id = ? AND endpoint = ?"
+        query = _SELECT + " WHERE j.workspace_id = ? AND j.endpoint = ?"
         args: tuple[Any, ...] = (self.workspace_id, endpoint)
         if deployment is not None:
-            query += " AND deployment = ? COLLATE NOCASE"
+            query += " AND j.deployment = ? COLLATE NOCASE"
             args += (deployment,)
         with self._db.read() as conn:
-            rows = conn.execute(query + " ORDER BY created_time DESC", args).fetchall()
+            rows = conn.execute(query + " ORDER BY j.created_time DESC", args).fetchall()
         return [_record(row) for row in rows]
 
     def _row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM batch_jobs WHERE workspace_id = ? AND name = ?",
-            (self.workspace_id, name),
+            _SELECT + " WHERE j.workspace_id = ? AND j.name = ?", (self.workspace_id, name)
         ).fetchone()
         return row
 
@@ -155,4 +176,5 @@ def _record(row: sqlite3.Row) -> BatchJobRecord:
         directory=row["directory"],
         created_time=row["created_time"],
         modified_time=row["modified_time"],
+        spec=BatchJobSpec.from_json(json.loads(row["spec"])) if row["spec"] else BatchJobSpec(),
     )

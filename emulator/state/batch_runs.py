@@ -2,114 +2,87 @@
 the batch engine (:mod:`emulator.batch.engine`) in the deployment's image.
 
 Here because it joins two independent state packages (endpoints' records, batch's engine) for
-every face: the ARM face's ``invoke`` starts a run, ``jobs.get`` reads the record, which a
-watcher thread keeps at the engine's status (``Preparing`` until a worker's ``init()`` returned,
-``Running``, then ``Completed``/``Failed``/``Canceled`` with Azure's message). The engine's
-workers live in this process's children, so a job can be canceled from the process that
-started it (the daemon, or a script's in-process emulator).
+every face: the ARM face's ``invoke`` checks what it can at once (:func:`prepare`: the
+deployment can run jobs, the job's overrides are valid settings), then starts a run; a thread
+reads the inputs (a datastore path or URL that is not there fails the job, as on Azure, where
+the job's data access fails), starts the engine and keeps the record at the engine's status
+(``Preparing`` until a worker's ``init()`` returned, ``Running``, then ``Completed``/``Failed``/
+``Canceled`` with Azure's message). The engine's workers live in this process's children, so a
+job can be canceled from the process that started it (the daemon, or a script's in-process
+emulator).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from emulator.assets.blob_containers import BlobContainers
-from emulator.assets.datastore import blob_container, storage_account
-from emulator.batch.engine import BatchJob, BatchTask, list_input_files, start_job
+from emulator.batch.engine import BatchJob, BatchTask, start_job
+from emulator.batch.logs import JobLogs
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import BatchSettings
 from emulator.endpoints.batch import BatchDeploymentRecord
+from emulator.endpoints.batch_job_spec import BatchJobSpec
 from emulator.endpoints.batch_jobs import TERMINAL, BatchJobRecord, BatchJobs
-from emulator.exceptions import BadArgument
+from emulator.exceptions import BadArgument, EmulatorError
 from emulator.images.builders.local import load_local_image
+from emulator.state.batch_files import output_dir, publish_outputs
 from emulator.state.workspace_state import WorkspaceState
 
 logger = logging.getLogger("emulator.batch")
-#: What a job's name gets for its scoring step's.
-STEP_SUFFIX = "-scoring"
-#: The log ``jobs.stream`` prints: the job driver's lines, in the file Azure's common runtime
-#: names ``user_logs/std_log.txt`` (the name the client looks for first).
-STREAM_LOG = "user_logs/std_log.txt"
 #: Seconds between the watcher's looks at a running job's status.
 _WATCH_SECONDS = 0.1
+#: Reads a job's inputs into the folder given: its files (raises EmulatorError).
+Materialize = Callable[[Path], list[Path]]
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What a deployment runs a job with: its image's interpreter, scoring script and model,
+    and the settings (the deployment's, with the job's overrides laid over them)."""
+
+    runtime: WorkerRuntime
+    scoring_script: Path
+    model_dir: Path | None
+    settings: BatchSettings
+
+
+@dataclass
+class _Live:
+    """A job run by this process: canceled before its engine started, or its engine."""
+
+    canceled: threading.Event = field(default_factory=threading.Event)
+    running: BatchJob | None = None
+
+
 _LIVE_GUARD = threading.Lock()
-_LIVE: dict[tuple[str, int, str], BatchJob] = {}
+_LIVE: dict[tuple[str, int, str], _Live] = {}
 
 
-def output_dir(job: BatchJobRecord) -> Path:
-    """The job's ``score`` output folder (``AZUREML_BI_OUTPUT_PATH``)."""
-    return Path(job.directory) / "outputs" / "score"
-
-
-def scoring_step(job: BatchJobRecord) -> str:
-    """The name of the job's one child, the scoring step (Azure runs a batch job as a pipeline
-    of one step, which ``jobs.list(parent_job_name=...)`` returns)."""
-    return f"{job.name}{STEP_SUFFIX}"
-
-
-def output_path(job: BatchJobRecord) -> str:
-    """Where the ``score`` output lies on the default datastore: ``azureml/<step>/score/``, the
-    path azure-ai-ml's ``jobs.download`` reads a step's output from when the run names none."""
-    return f"azureml/{scoring_step(job)}/score/"
-
-
-def stream_log_blob(job: BatchJobRecord) -> str:
-    """Where the job's streamed log lies on the default datastore: Azure keeps a run's logs
-    under ``ExperimentRun/dcid.<run>/``."""
-    return f"ExperimentRun/dcid.{job.name}/{STREAM_LOG}"
-
-
-def publish_logs(workspace: WorkspaceState, job: BatchJobRecord) -> dict[str, str]:
-    """The job's log files as they stand now, copied onto the default datastore: log name (as
-    Azure's run details name it) -> blob name; none before the job wrote a line.
-
-    Whole lines only: ``jobs.stream`` remembers how many lines of a log it printed, so a line
-    caught half-written would be printed cut and its rest never. A copy per call, made when a
-    client asks (no thread copies logs while the engine and the watcher run).
-    """
-    source = Path(job.directory) / STREAM_LOG
-    try:
-        text = source.read_bytes()
-    except FileNotFoundError:
-        return {}
-    whole = text[: text.rfind(b"\n") + 1]
-    blobs = BlobContainers(workspace.root)
-    with tempfile.TemporaryDirectory(prefix="amlemu-log-") as scratch:
-        snapshot = Path(scratch) / "std_log.txt"
-        snapshot.write_bytes(whole)
-        blobs.put(
-            storage_account(workspace.record),
-            blob_container(workspace.record),
-            stream_log_blob(job),
-            snapshot,
-            content_type="text/plain; charset=utf-8",
+def job_settings(deployment: Mapping[str, Any], spec: BatchJobSpec) -> BatchSettings:
+    """The settings a job runs with: the deployment's properties with the job's overrides laid
+    over them (``retrySettings`` and ``resources`` merged key by key); a ``uri_file`` output
+    names the output file. :class:`BadArgument` naming an override out of range."""
+    merged = dict(deployment)
+    for key, value in spec.overrides.items():
+        base = merged.get(key)
+        merged[key] = (
+            {**base, **value} if isinstance(base, dict) and isinstance(value, dict) else value
         )
-    return {STREAM_LOG: stream_log_blob(job)}
+    if spec.output is not None and spec.output.file_name:
+        merged["outputFileName"] = spec.output.file_name
+    return BatchSettings.from_properties(merged)
 
 
-def _publish_outputs(workspace: WorkspaceState, job: BatchJobRecord) -> None:
-    """Copy the job's output files onto the default datastore, for ``jobs.download``."""
-    blobs = BlobContainers(workspace.root)
-    account, container = storage_account(workspace.record), blob_container(workspace.record)
-    folder = output_dir(job)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = output_path(job) + path.relative_to(folder).as_posix()
-        blobs.put(account, container, name, path)
-
-
-def start(
-    workspace: WorkspaceState,
-    deployment: BatchDeploymentRecord,
-    job: BatchJobRecord,
-    inputs: list[Path],
-) -> BatchJob:
-    """Start ``job`` on ``deployment``'s image over the files of ``inputs`` (files or folders);
-    returns at once, a watcher thread stores the status as it changes. :class:`BadArgument`
-    when the deployment cannot run jobs (not built, or built by Docker)."""
+def prepare(
+    workspace: WorkspaceState, deployment: BatchDeploymentRecord, spec: BatchJobSpec
+) -> PreparedRun:
+    """Check at invoke what would fail the job at once: :class:`BadArgument` when the
+    deployment cannot run jobs (not built, or built by Docker) or an override is invalid."""
     if deployment.state != "Succeeded" or not deployment.image:
         raise BadArgument(
             f"Deployment '{deployment.name}' of batch endpoint '{deployment.endpoint}' is "
@@ -125,43 +98,50 @@ def start(
             "[emulator] Create the deployment again to rebuild it.",
             code="UserError",
         )
+    runtime = WorkerRuntime.from_image(image)
     local = load_local_image(image.location)
     # The image's entry script: the scoring script inside the code folder it was copied with.
     script = local.app_root / local.env.get(
         "AZUREML_ENTRY_SCRIPT", str(deployment.properties["codeConfiguration"]["scoringScript"])
     )
     model_dir = local.env.get("AZUREML_MODEL_DIR")
-    task = BatchTask(
-        runtime=WorkerRuntime.from_image(image),
+    return PreparedRun(
+        runtime=runtime,
         scoring_script=script,
         model_dir=Path(model_dir) if model_dir else None,
-        inputs=list_input_files(inputs),
-        job_dir=Path(job.directory),
-        output_dir=output_dir(job),
-        settings=BatchSettings.from_properties(deployment.properties),
+        settings=job_settings(deployment.properties, spec),
     )
-    running = start_job(task)
-    key = (str(workspace.root.path), workspace.id, job.name.casefold())
+
+
+def start(
+    workspace: WorkspaceState, prepared: PreparedRun, job: BatchJobRecord, inputs: Materialize
+) -> None:
+    """Run ``job`` in a thread: its inputs read with ``inputs`` into the job's ``inputs/``
+    folder, then the engine over their files, its status stored as it changes. Returns at
+    once; whatever fails from here fails the job with its message."""
+    key = _key(workspace, job)
+    live = _Live()
     with _LIVE_GUARD:
-        _LIVE[key] = running
+        _LIVE[key] = live
     threading.Thread(
-        target=_watch,
-        args=(workspace, job, running, key),
+        target=_run,
+        args=(workspace, prepared, job, inputs, live, key),
         name=f"amlemu-batchjob-{job.name}",
         daemon=True,
     ).start()
-    return running
 
 
 def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> BatchJobRecord:
-    """Cancel ``job``: its workers stop and it ends ``Canceled`` (a job that ended keeps its
-    status, as Azure's; one run by another process is marked ``Canceled``)."""
+    """Cancel ``job``: its workers stop (or never start) and it ends ``Canceled`` (a job that
+    ended keeps its status, as Azure's; one run by another process is marked ``Canceled``)."""
     jobs = BatchJobs(workspace.root, workspace.id)
     if job.done:
         return job
-    key = (str(workspace.root.path), workspace.id, job.name.casefold())
     with _LIVE_GUARD:
-        running = _LIVE.get(key)
+        live = _LIVE.get(_key(workspace, job))
+        if live is not None:
+            live.canceled.set()
+        running = live.running if live is not None else None
     if running is not None:
         running.cancel()
         running.wait(30.0)
@@ -169,17 +149,42 @@ def cancel(workspace: WorkspaceState, job: BatchJobRecord) -> BatchJobRecord:
     return jobs.get(job.name)
 
 
-def _watch(
-    workspace: WorkspaceState, job: BatchJobRecord, running: BatchJob, key: tuple[str, int, str]
+def _key(workspace: WorkspaceState, job: BatchJobRecord) -> tuple[str, int, str]:
+    return (str(workspace.root.path), workspace.id, job.name.casefold())
+
+
+def _run(
+    workspace: WorkspaceState,
+    prepared: PreparedRun,
+    job: BatchJobRecord,
+    inputs: Materialize,
+    live: _Live,
+    key: tuple[str, int, str],
 ) -> None:
-    """Store the engine's status as it changes until the job ends (:func:`follow`)."""
+    """The job's thread: inputs, engine, then :func:`follow` until the job ended."""
+    jobs = BatchJobs(workspace.root, workspace.id)
     try:
-        follow(
-            running,
-            BatchJobs(workspace.root, workspace.id),
-            job.name,
-            lambda: _publish_outputs(workspace, job),
-        )
+        try:
+            task = BatchTask(
+                runtime=prepared.runtime,
+                scoring_script=prepared.scoring_script,
+                model_dir=prepared.model_dir,
+                inputs=inputs(Path(job.directory) / "inputs"),
+                job_dir=Path(job.directory),
+                output_dir=output_dir(job),
+                settings=prepared.settings,
+            )
+            with _LIVE_GUARD:  # a cancel either sees the engine or stops it starting
+                if live.canceled.is_set():
+                    jobs.set_status(job.name, "Canceled")
+                    return
+                running = live.running = start_job(task)
+        except Exception as exc:  # an input not there, a scoring script gone: the job fails
+            message = exc.message if isinstance(exc, EmulatorError) else repr(exc)
+            JobLogs(Path(job.directory)).line(f"Job failed: {message}")
+            jobs.set_status(job.name, "Failed", message)
+            return
+        follow(running, jobs, job.name, lambda: publish_outputs(workspace, job))
     finally:
         with _LIVE_GUARD:
             _LIVE.pop(key, None)

@@ -33,6 +33,10 @@ Fixtures
                        variable they or the SDK (``AZUREML_CURRENT_CLOUD``) set and hide the
                        ``AZURE_CLIENT_*`` / ``AZURE_FEDERATED_TOKEN_FILE`` variables that would
                        send ``DefaultAzureCredential`` to Microsoft Entra ID.
+    ``aml_served_url`` ``aml_served_url(path, url=None) -> url``: a local file or folder served
+                       as an ``https://`` job input (the emulator has no internet) in the
+                       root the test's emulator serves, until the test ends; without ``url``
+                       a made-up ``https://data.amlemu.test/<id>/<name>``.
 
 Shared services
     With ``@pytest.mark.aml_reuse`` (or ``--aml-reuse`` for every test), identical
@@ -133,6 +137,7 @@ from pytest_amlemu.options import (
 )
 from pytest_amlemu.reporting import KEPT_KEY, WORKER_OUTPUT_KEY, add_log_sections, summary_lines
 from pytest_amlemu.roots import ROOTS_KEY, Roots
+from pytest_amlemu.served_url_fixtures import aml_served_url
 from pytest_amlemu.settings import MARKERS, settings_for
 from pytest_amlemu.spec_items import AmlSample, AmlSpecFile
 from pytest_amlemu.termination import install, uninstall
@@ -145,6 +150,7 @@ __all__ = [
     "aml_ml_client",
     "aml_mock",
     "aml_root",
+    "aml_served_url",
     "aml_v2_env",
     "aml_workspace",
 ]

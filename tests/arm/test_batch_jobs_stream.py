@@ -16,7 +16,7 @@ from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
 
 from emulator.daemon.server import EmulatorServer
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
-from emulator.state import WorkspaceState, batch_runs
+from emulator.state import WorkspaceState, batch_files
 from emulator.store.workspaces import WorkspaceStore
 from tests.arm.batch_jobs_support import (
     SUB,
@@ -61,7 +61,7 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     that ended before the client's first poll prints no log at all, on Azure too)."""
     path = tmp_path / "gate"
     polls: list[int] = []
-    publish = batch_runs.publish_logs
+    publish = batch_files.publish_logs
 
     def counting(workspace: WorkspaceState, job: BatchJobRecord) -> dict[str, str]:
         logs = publish(workspace, job)
@@ -70,7 +70,7 @@ def gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             path.touch()
         return logs
 
-    monkeypatch.setattr(batch_runs, "publish_logs", counting)
+    monkeypatch.setattr(batch_files, "publish_logs", counting)
     return path
 
 

@@ -391,14 +391,14 @@ def test_a_deployment_runs_on_an_amlcompute_cluster_of_the_workspace(
     assert list(client.batch_deployments.list("bep")) == []
 
 
-def test_an_input_that_is_not_there_fails_the_invoke_with_azures_text(
+def test_an_input_that_is_not_there_fails_the_job_with_azures_text(
     client: MLClient, tmp_path: Path
 ) -> None:
     client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="bep")).result()
     _deploy(client, tmp_path, "names", SCORE, mini_batch_size=2)
     missing = "azureml://datastores/workspaceblobstore/paths/nothing-here/"
-    with pytest.raises(HttpResponseError, match="Found no resources for the input provided"):
-        client.batch_endpoints.invoke(
-            endpoint_name="bep", input=Input(type="uri_folder", path=missing)
-        )
+    job = client.batch_endpoints.invoke(
+        endpoint_name="bep", input=Input(type="uri_folder", path=missing)
+    )
+    assert _settle(client, job.name) == "Failed"
     assert [j.status for j in client.batch_endpoints.list_jobs("bep")] == ["Failed"]
