@@ -52,9 +52,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, iris_pickle: Path) -> Iterat
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("builder", ["local", pytest.param("docker", marks=pytest.mark.docker)])
 def test_a_users_pin_of_inference_schema_is_installed_as_pinned_with_its_extras(
-    world: World, tmp_path: Path
+    builder: str, world: World, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """Docker images install the user's requirements, then the emulator's: the second install
+    must not replace the pin with the emulator's own ``inference-schema~=1.8.0``."""
+
     def check(server: Server) -> None:
         swagger = json.loads(server.call("GET", "/swagger.json").body)
         assert swagger["definitions"]["ServiceInput"]["example"] == {"data": [[1.0, 2.0, 3.0, 4.0]]}
@@ -65,10 +69,17 @@ def test_a_users_pin_of_inference_schema_is_installed_as_pinned_with_its_extras(
     pinned = Scenario(
         ("inference-schema[numpy-support]==1.7.2",), SCORING / "score_schema_sums.py", check
     )
-    with serving("local", pinned, world, tmp_path) as server:
+    engine = request.getfixturevalue("docker_engine") if builder == "docker" else None
+    with serving(builder, pinned, world, tmp_path) as server:
         pinned.check(server)
         probe = "import importlib.metadata as m, numpy; print(m.version('inference-schema'))"
-        assert in_image(server.location, probe) == "1.7.2"
+        if engine is None:
+            assert in_image(server.location, probe) == "1.7.2"
+        else:
+            shown = engine.containers.run(
+                server.location, ["python", "-c", probe], network_mode="none", remove=True
+            )
+            assert shown.decode().strip() == "1.7.2"
 
 
 @pytest.mark.slow
