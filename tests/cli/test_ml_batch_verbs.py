@@ -29,6 +29,8 @@ from emulator.store.root import EmulatorRoot
 with warnings.catch_warnings():  # azure-ai-ml 1.35 warns about marshmallow 4 while importing
     warnings.simplefilter("ignore")
     from azure.ai.ml import MLClient
+    from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
+    from azure.ai.ml.operations._run_operations import RunOperations
     from azure.identity import ManagedIdentityCredential
 
 pytestmark = [
@@ -77,18 +79,26 @@ settings:
   logging_level: info
 """
 
-#: init() reads the model's file once; run() writes one row per file: "<file>,<weights>".
+#: init() waits for the gate file, then reads the model's file once; run() writes one row per file:
+#: "<file>,<weights>,<files in its mini-batch>".
 DRIVER = """\
 import os
+import time
+
+GATE = {gate!r}
 
 def init():
     global weights
+    deadline = time.monotonic() + 60
+    while not os.path.exists(GATE) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a model that loads when the test says so (see the quickstart)
     path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.txt")
     weights = open(path).read().strip()
     print("init done")
 
 def run(mini_batch):
-    return [os.path.basename(path) + "," + weights for path in mini_batch]
+    size = str(len(mini_batch))
+    return [",".join((os.path.basename(path), weights, size)) for path in mini_batch]
 """
 
 SLOW_DRIVER = """\
@@ -131,7 +141,8 @@ def write_project(where: Path) -> Path:
     (where / "deployment.yml").write_text(DEPLOYMENT_YML)
     (where / "data.yml").write_text(DATA_YML)
     (where / "compute.yml").write_text(COMPUTE_YML)
-    (where / "code" / "batch_driver.py").write_text(DRIVER)
+    (where / "code" / "batch_driver.py").write_text(DRIVER.format(gate=str(where / "gate")))
+    (where / "gate").touch()
     (where / "code" / "slow_driver.py").write_text(SLOW_DRIVER)
     (where / "model" / "weights.txt").write_text("w1\n")
     for number in range(1, FILES + 1):
@@ -217,8 +228,21 @@ def _settled(cli: Cli, job: str, timeout: float = 120.0) -> str:
         time.sleep(0.5)
 
 
-def test_the_batch_quickstart_runs_end_to_end_against_the_daemon(daemon_cli: Cli) -> None:
+def test_the_batch_quickstart_runs_end_to_end_against_the_daemon(
+    daemon_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli = daemon_cli
+    gate = Path("gate").resolve()
+    details = RunOperations.get_run_details
+
+    def seen_then_opened(self: RunOperations, run_id: str) -> Any:
+        found = details(self, run_id)
+        gate.touch()
+        return found
+
+    monkeypatch.setattr(RunOperations, "get_run_details", seen_then_opened)
+    # The client sleeps max(2, ...) s between its looks at the job; 1 s keeps the test short.
+    monkeypatch.setattr(RunHistoryConstants, "_WAIT_COMPLETION_POLLING_INTERVAL_MIN", 1)
     # az ml compute create -n cpu-cluster --type amlcompute --min-instances 0 --max-instances 2
     cluster = cli.json(
         "compute", "create", "-n", "cpu-cluster", "--type", "amlcompute", "--size",
@@ -261,12 +285,24 @@ def test_the_batch_quickstart_runs_end_to_end_against_the_daemon(daemon_cli: Cli
 
     # JOB=$(az ml batch-endpoint invoke --name ... --input <folder> --input-type uri_folder
     #       --query name -o tsv)
+    gate.unlink()
     job = cli.ok(
         "batch-endpoint", "invoke", "--name", "mnist-batch", "--input", "in", "--input-type",
         "uri_folder", "--query", "name", "-o", "tsv",
     ).strip()  # fmt: skip
     assert job.startswith("batchjob-")
-    assert _settled(cli, job) == "Completed"
+    # az ml job stream: the SDK prints the job's log to stdout as it is written (the command's
+    # output) and returns when the job ends. The scoring script's init() waits for the gate,
+    # opened once the client has seen the job running: its log is then streamed whatever the
+    # machine's load (a job over before the client's first look prints none, on Azure too).
+    code, streamed, err = cli.run("job", "stream", "-n", job)
+    assert code == 0, err
+    assert streamed.startswith(f"RunId: {job}\n")
+    assert "Streaming user_logs/std_log.txt" in streamed, streamed
+    assert "Job started: 5 items in 3 mini batches of up to 2" in streamed
+    assert "Job completed: 3 of 3 mini batches succeeded" in streamed
+    assert streamed.index("Streaming user_logs") < streamed.index("Execution Summary")
+    assert cli.ok("job", "show", "-n", job, "--query", "status", "-o", "tsv") == "Completed\n"
 
     shown = cli.json("job", "show", "-n", job)
     assert (shown["name"], shown["type"], shown["status"]) == (job, "pipeline", "Completed")
@@ -280,14 +316,12 @@ def test_the_batch_quickstart_runs_end_to_end_against_the_daemon(daemon_cli: Cli
     listed = cli.json("batch-endpoint", "list-jobs", "--name", "mnist-batch")
     assert [(item["name"], item["status"]) for item in listed] == [(job, "Completed")]
 
-    # The SDK's stream prints to stdout: the command's output is the job's log.
-    streamed = cli.run("job", "stream", "-n", job)
-    assert streamed[0] == 0, streamed[2]
-    assert f"RunId: {job}" in streamed[1] and "Execution Summary" in streamed[1]
-
     assert cli.ok("job", "download", "-n", job, "--output-name", "score", "-p", "out") == ""
-    rows = Path("out", "predictions.csv").read_text().split()
-    assert sorted(rows) == [f"f{number}.txt,w1" for number in range(1, FILES + 1)]
+    rows = [row.split(",") for row in Path("out", "predictions.csv").read_text().split()]
+    assert sorted(name for name, _, _ in rows) == [f"f{n}.txt" for n in range(1, FILES + 1)]
+    assert {weights for _, weights, _ in rows} == {"w1"}
+    # mini_batch_size: 2 → five files in mini-batches of 2, 2 and 1.
+    assert sorted(size for _, _, size in rows) == ["1", "2", "2", "2", "2"]
 
     # What each command printed is what the SDK's own entities serialize.
     with cli.sdk() as client:

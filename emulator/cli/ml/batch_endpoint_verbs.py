@@ -6,11 +6,11 @@ data asset ``azureml:NAME@latest`` / ``azureml:NAME:VERSION``, or a served ``htt
 ``Input(type=--input-type, path=...)``; ``--mini-batch-size``, ``--instance-count`` and
 ``--output-path azureml://datastores/<datastore>/paths/<path>`` as the SDK's batch-job
 ``params_override`` keys (``mini_batch_size``, ``compute.instance_count``,
-``output_dataset.datastore_id`` / ``output_dataset.path``, the constants azure-ai-ml keeps for
-the CLI), then ``--set`` (``--set output_file_name=scores.csv``). It prints the job the SDK
-returns (its ``id``, ``name``, ``type``, ``status``), so ``JOB=$(amlemu ml batch-endpoint invoke
-... --query name -o tsv)`` works as with ``az``. Without ``amlemu up`` the job runs in this
-command's own server, so the command waits for it to end before returning.
+``output_dataset.datastore_id`` (the datastore's ARM id) / ``output_dataset.path``, the
+constants azure-ai-ml keeps for the CLI), then ``--set`` (``--set output_file_name=scores.csv``).
+It prints the job the SDK returns (its ``id``, ``name``, ``type``, ``status``), so
+``JOB=$(amlemu ml batch-endpoint invoke ... --query name -o tsv)`` works as with ``az``. Without
+``amlemu up`` the job runs in this command's own server, so the command waits for it to end.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from emulator.cli.ml.connection import Connection
@@ -83,7 +84,7 @@ def invoke(conn: Connection, args: argparse.Namespace) -> Any:
     job = conn.client.batch_endpoints.invoke(
         endpoint_name=args.name,
         deployment_name=args.deployment_name,
-        params_override=invoke_overrides(args),
+        params_override=invoke_overrides(args, _datastore_ids(conn)),
         **extra,
     )
     if not conn.daemon:
@@ -91,8 +92,14 @@ def invoke(conn: Connection, args: argparse.Namespace) -> Any:
     return job._to_dict()
 
 
-def invoke_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """az ml's invoke flags as the SDK's batch-job ``params_override``, then ``--set``."""
+def invoke_overrides(
+    args: argparse.Namespace, datastore_id: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """az ml's invoke flags as the SDK's batch-job ``params_override``, then ``--set``.
+
+    ``--output-path``'s datastore goes as its ARM id (``datastore_id(name)``): with an id the SDK
+    sends ``outputDataset: {datastoreId, path}``, the output folder; with a bare name it would
+    rewrite it as a v1 dataset output named ``output_name``, not the job's ``score``."""
     pairs: list[dict[str, Any]] = []
     if args.mini_batch_size is not None:
         pairs.append({"mini_batch_size": args.mini_batch_size})
@@ -106,9 +113,20 @@ def invoke_overrides(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "azureml://datastores/<datastore-name>/paths/<path>, e.g. "
                 "azureml://datastores/workspaceblobstore/paths/batch-output."
             )
-        pairs.append({"output_dataset.datastore_id": where["datastore"]})
+        pairs.append({"output_dataset.datastore_id": datastore_id(where["datastore"])})
         pairs.append({"output_dataset.path": where["path"]})
     return [*pairs, *(args.set or [])]
+
+
+def _datastore_ids(conn: Connection) -> Callable[[str], str]:
+    """A datastore's ARM id in the client's workspace, ``azureml:``-prefixed as the SDK's
+    ``ArmStr`` fields take one."""
+    client = conn.client
+    workspace = (
+        f"/subscriptions/{client.subscription_id}/resourceGroups/{client.resource_group_name}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{client.workspace_name}"
+    )
+    return lambda name: f"azureml:{workspace}/datastores/{name}"
 
 
 def _submit(conn: Connection, endpoint: Any, args: argparse.Namespace, verb: str) -> Any:
