@@ -22,7 +22,7 @@ from emulator.exceptions import EmulatorError
 from emulator.portal import csrf, pages
 from emulator.portal.deploy import FormError, submit
 from emulator.portal.metrics import MetricsRecorder
-from emulator.sdk.webservice.base import _post
+from emulator.sdk.webservice.scoring import post
 from emulator.sdk.workspace import Workspace
 from emulator.views import resources
 
@@ -166,7 +166,7 @@ class PortalApp:
         elif details["authMode"] == "token":
             headers["Authorization"] = f"Bearer {found.get_token()[0]}"
         try:
-            status, response_headers, text = _post(uri, body, headers)
+            status, response_headers, text = post(uri, body, headers)
             result = {"status": status, "headers": response_headers, "body": _pretty(text)}
         except OSError as exc:
             result = {"status": None, "headers": {}, "body": f"Request failed: {exc}"}

@@ -2,34 +2,31 @@
 
 A thin face over :class:`emulator.services.manager.ServiceManager`: it validates as the SDK
 does, turns deployment configurations into the emulator's ``DeploymentSpec`` (each subclass
-knows its own) and reads state back from the service record.
+knows its own) and reads state back from the service record. Beside it: ``polling`` (waiting
+for a deployment), ``scoring`` (``run``), ``listing`` (``list``'s filters) and ``handover`` (a
+service the root's daemon hosts).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
-from emulator.sdk import progress
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
+from emulator.sdk.webservice import polling, scoring
 from emulator.sdk.webservice.handover import (
     DAEMON_SETTING,
     configuration_arguments,
     hand_over,
     on_daemon,
 )
+from emulator.sdk.webservice.listing import check_compute_type, selected
 from emulator.services.manager import DeploymentSpec, ServiceManager
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.uris import presented_scoring_uri, swagger_of
@@ -38,15 +35,8 @@ if TYPE_CHECKING:
     from emulator.sdk.workspace import Workspace
 
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_COMPUTE_TYPES = ("ACI", "AKSENDPOINT", "AKS", "IOT", "MIR")
-_TERMINAL = (ServiceState.HEALTHY, ServiceState.FAILED, ServiceState.UNSCHEDULABLE)
-_POLL_SECONDS = 0.1
 #: Settings the emulator keeps for itself, not part of the service payload.
 _PRIVATE_SETTINGS = ("authMode", "tokenLifetimeSeconds", DAEMON_SETTING)
-_TIPS = (
-    "Tips: You can try get_logs(): https://aka.ms/debugimage#dockerlog or local deployment: "
-    "https://aka.ms/debugimage#debug-locally to debug if deployment takes longer than 10 minutes."
-)
 
 
 def validate_service_name(name: str) -> None:
@@ -266,52 +256,7 @@ class Webservice:
         self, show_output: bool = False, timeout_sec: float | None = None
     ) -> None:
         """Poll until the deployment settles; raise with Azure's text if it did not succeed."""
-        if show_output:
-            print(_TIPS)
-        live = show_output and progress.attached()
-        start = time.monotonic()
-        last = None
-        status_line = (
-            progress.StatusLine(f"{self.compute_type} service {self.name}", self.state)
-            if live
-            else nullcontext()
-        )
-        with status_line as status:
-            while True:
-                self.update_deployment_state()
-                state = self._record.state
-                if status is not None:
-                    status.phase(state.value)
-                elif show_output and state.value != last:
-                    sys.stdout.write(f"\n{state.value}\n" if last is not None else state.value)
-                    sys.stdout.flush()
-                    last = state.value
-                if state in _TERMINAL and (self.scoring_uri or state is not ServiceState.HEALTHY):
-                    break
-                if timeout_sec is not None and time.monotonic() - start > timeout_sec:
-                    raise WebserviceException(
-                        f"Deployment polling exceeded timeout override of {timeout_sec}s. "
-                        f"Current status: {self.state}\nErrors: {self.error}"
-                    )
-                deployment = self._manager.deployment(self.name)
-                if deployment is not None:  # hosted here: wake when a replica settles
-                    deployment.settle(_POLL_SECONDS)
-                else:
-                    time.sleep(_POLL_SECONDS)
-        if show_output and not live:
-            print()
-        if self._record.state is not ServiceState.HEALTHY:
-            hint = "More information can be found using '.get_logs()'"
-            if self.error and self.error.get("code") == "EnvironmentBuildFailed":
-                hint = self.error.get("message", hint)
-            raise WebserviceException(
-                "Service deployment polling reached non-successful terminal state, current "
-                f"service state: {self.state}\nOperation ID: {self._operation_id}\n{hint}\n"
-                f"Error:\n{json.dumps(self.error, indent=2)}"
-            )
-        if show_output:
-            label = self._operation_label
-            print(f'{label} service creation operation finished, operation "Succeeded"')
+        polling.wait_for_deployment(self, show_output, timeout_sec)
 
     @property
     def _operation_id(self) -> str:
@@ -322,37 +267,9 @@ class Webservice:
     def _operation_label(self) -> str:
         return self.compute_type
 
-    # -- scoring ---------------------------------------------------------------------------------
-
-    def _auth_header(self) -> dict[str, str]:
-        if self.token_auth_enabled:
-            token, _ = self.get_token()
-            return {"Authorization": f"Bearer {token}"}
-        if self.auth_enabled:
-            return {"Authorization": f"Bearer {self.get_keys()[0]}"}
-        return {}
-
     def run(self, input_data: Any) -> Any:
         """POST ``input_data`` to the scoring URI (dicts and lists are JSON-encoded)."""
-        if not self.scoring_uri:
-            self.update_deployment_state()
-        if not self.scoring_uri:
-            raise WebserviceException(
-                "Error attempting to call webservice, scoring_uri unavailable. This could be due "
-                "to a failed deployment, or the service is not ready yet.\nCurrent State: "
-                f"{self.state}\nErrors: {self.error}"
-            )
-        status, headers, body = _post(self.scoring_uri, input_data, self._auth_header())
-        if status == 401 and (self.auth_enabled or self.token_auth_enabled):
-            self.update_deployment_state()
-            status, headers, body = _post(self.scoring_uri, input_data, self._auth_header())
-        if status == 200:
-            return json.loads(body)
-        raise WebserviceException(
-            "Received bad response from service. More information can be found by calling "
-            f"`.get_logs()` on the webservice object.\nResponse Code: {status}\nHeaders: "
-            f"{headers}\nContent: {body}"
-        )
+        return scoring.run(self, input_data)
 
     def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
         """The container's log (stdout and stderr of the scoring server and your script)."""
@@ -456,31 +373,16 @@ class Webservice:
         image_digest: str | None = None,
     ) -> list[Webservice]:
         """Services of the workspace, filtered as the SDK filters them."""
-        if compute_type is not None and compute_type.upper() not in _COMPUTE_TYPES:
-            raise WebserviceException(
-                f'Invalid compute type "{compute_type}". Valid options are '
-                f'"{",".join(_COMPUTE_TYPES)}"'
-            )
+        check_compute_type(compute_type)
         manager = services(workspace)
-        found = []
-        for stored in manager.registry.records():
-            record = manager.refresh(stored)
-            if compute_type and record.compute_type.upper() != compute_type.upper():
-                continue
-            if image_id and record.image_id != image_id:
-                continue
-            if image_name and (record.image_id or "").split(":")[0] != image_name:
-                continue
-            if model_id and model_id not in record.model_ids:
-                continue
-            if model_name and all(m.split(":")[0] != model_name for m in record.model_ids):
-                continue
-            if tags and not _matches(record.tags, tags):
-                continue
-            if properties and not _matches(record.properties, properties):
-                continue
-            found.append(Webservice._from_record(workspace, record))
-        return found
+        records = [manager.refresh(stored) for stored in manager.registry.records()]
+        return [
+            Webservice._from_record(workspace, record)
+            for record in records
+            if selected(
+                record, compute_type, image_name, image_id, model_name, model_id, tags, properties
+            )
+        ]
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -546,31 +448,3 @@ def _default_config(config: Any, target: Any) -> Any:
     raise WebserviceException(
         "Must provide deployment configuration when not deploying to AKS or ACI"
     )
-
-
-def _matches(values: dict[str, str], wanted: Sequence[Any]) -> bool:
-    for item in wanted:
-        if isinstance(item, (list, tuple)):
-            key, value = item[0], item[1]
-            if values.get(key) != value:
-                return False
-        elif item not in values:
-            return False
-    return True
-
-
-def _post(uri: str, data: Any, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
-    if isinstance(data, (dict, list)):
-        data = json.dumps(data)
-    body = data.encode() if isinstance(data, str) else data
-    request = urllib.request.Request(
-        uri,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, dict(response.headers), response.read().decode(errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode(errors="replace")
