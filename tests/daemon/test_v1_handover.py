@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_harness import DaemonRoot
@@ -75,7 +76,7 @@ print(json.dumps({"state": service.state, "uri": service.scoring_uri, "error": s
 """
 
 
-def run_script(root: DaemonRoot, workdir: Path, source: str, *args: str) -> dict[str, object]:
+def run_script(root: DaemonRoot, workdir: Path, source: str, *args: str) -> dict[str, Any]:
     """``amlemu run`` of ``source`` in ``workdir``; its JSON line (asserting it succeeded)."""
     workdir.mkdir(exist_ok=True)
     script = workdir / "script.py"
@@ -92,7 +93,7 @@ def run_script(root: DaemonRoot, workdir: Path, source: str, *args: str) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def inspect(root: DaemonRoot, tmp_path: Path, action: str = "show") -> dict[str, object]:
+def inspect(root: DaemonRoot, tmp_path: Path, action: str = "show") -> dict[str, Any]:
     return run_script(root, tmp_path / "inspect", INSPECT, action)
 
 
@@ -241,6 +242,48 @@ def test_a_local_service_keeps_its_port_and_reloads_in_the_daemon(
     assert refused(uri)
     assert daemon_root.amlemu("up", "--detach").returncode == 0
     wait_for(lambda: not refused(uri) and score(uri, "") == ECHOED, "the service back")
+
+
+DEPLOY_AKS = """\
+import json
+from azureml.core import Environment, Workspace
+from azureml.core.compute import AksCompute, ComputeTarget
+from azureml.core.model import InferenceConfig, Model
+from azureml.core.webservice import AksWebservice
+
+ws = Workspace.create(name="ws", subscription_id="sub", resource_group="rg", exist_ok=True)
+config = AksCompute.provisioning_configuration(cluster_purpose=AksCompute.ClusterPurpose.DEV_TEST)
+cluster = ComputeTarget.create(ws, "aks-dev", config)
+cluster.wait_for_completion()
+with open("score.py", "w") as script:
+    script.write("def init():\\n    pass\\n\\n\\ndef run(raw):\\n    return raw\\n")
+with open("model.txt", "w") as weights:
+    weights.write("weights")
+model = Model.register(ws, "model.txt", "m")
+inference = InferenceConfig(entry_script="score.py", environment=Environment("e"))
+found = {}
+for name in ("svc-one", "svc-two"):
+    config = AksWebservice.deploy_configuration(cpu_cores=0.1, memory_gb=0.2)
+    service = Model.deploy(ws, name, [model], inference, config, cluster)
+    service.wait_for_deployment()
+    found[name] = [service.scoring_uri, service.get_keys()[0]]
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+def test_aks_services_come_back_behind_their_clusters_router(
+    daemon_root: DaemonRoot, tmp_path: Path
+) -> None:
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    deployed = run_script(daemon_root, tmp_path / "deploy", DEPLOY_AKS)
+    services = {name: (str(uri), str(key)) for name, (uri, key) in deployed.items()}
+    assert all(score(uri, key) == ECHOED for uri, key in services.values())
+
+    assert daemon_root.amlemu("down").returncode == 0
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    for uri, key in services.values():  # one router per cluster: the same port for both
+        wait_for(lambda: not refused(uri) and score(uri, key) == ECHOED, f"{uri} back")  # noqa: B023
 
 
 @pytest.mark.slow
