@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -439,6 +440,25 @@ def test_without_a_daemon_invoke_waits_for_its_job_on_a_data_asset_input(cli: Cl
     )
     cli.ok("job", "download", "-n", job["name"], "--output-name", "score")
     assert len(Path("predictions.csv").read_text().split()) == FILES
+
+    # az ml's job overrides: the mini-batch size, where the output goes and its file's name.
+    output = "azureml://datastores/workspaceblobstore/paths/cli-out"
+    overridden = cli.ok(
+        "batch-endpoint", "invoke", "-n", "solo-ep", "--input", "in", "--mini-batch-size", "5",
+        "--instance-count", "2", "--output-path", output, "--set", "output_file_name=scores.csv",
+        "--query", "name", "-o", "tsv",
+    ).strip()  # fmt: skip
+    shown = cli.json("job", "show", "-n", overridden)
+    assert shown["status"] == "Completed"
+    assert shown["outputs"]["score"]["path"].rstrip("/") == output
+    cli.ok("job", "download", "-n", overridden, "--output-name", "score", "-p", "over")
+    rows = [row.split(",") for row in Path("over", "scores.csv").read_text().split()]
+    assert [size for _, _, size in rows] == ["5"] * FILES  # one mini-batch of all five
+    # The job's files, where its Web View points: the driver's log names the instance count.
+    files = Path(urlparse(shown["services"]["Studio"]["endpoint"]).path)
+    log = (files / "user_logs" / "std_log.txt").read_text()
+    assert "Job started: 5 items in 1 mini batches of up to 5" in log
+    assert "(2 instances x 2 per instance" in log
 
 
 BAD_YAML = "name: ep\ndescription: [unclosed\n"
