@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -24,6 +25,7 @@ from daemon_harness import DaemonRoot
 
 from emulator.daemon.ca import LocalCA
 from emulator.daemon.handover import PATH, DaemonReceiver
+from emulator.daemon.lifecycle import process_gone
 from emulator.daemon.server import EmulatorServer
 from emulator.daemon.v1_services import V1Services
 from emulator.exceptions import BadArgument, NotFound, OperationFailed
@@ -242,6 +244,12 @@ def test_a_local_service_keeps_its_port_and_reloads_in_the_daemon(
     assert refused(uri)
     assert daemon_root.amlemu("up", "--detach").returncode == 0
     wait_for(lambda: not refused(uri) and score(uri, "") == ECHOED, "the service back")
+
+    killed = daemon_root.daemon_pid()  # a daemon that dies without a word: the same
+    os.kill(killed, signal.SIGKILL)
+    wait_for(lambda: process_gone(killed) and refused(uri), "the daemon and its replica gone")
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    wait_for(lambda: not refused(uri) and score(uri, "") == ECHOED, "the service back again")
 
 
 DEPLOY_AKS = """\

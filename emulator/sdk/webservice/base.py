@@ -234,7 +234,7 @@ class Webservice:
         overwrite: bool,
     ) -> Webservice:
         config.validate_configuration()
-        spec = cls._spec(workspace, config, target)
+        spec = cls._spec(workspace, config, target)  # the SDK's checks, here either way
         record = hand_over(workspace, name, image, config, target, overwrite)
         if record is None:  # no daemon for the root: hosted by this process
             record = services(workspace).deploy(name, spec, image, overwrite=overwrite)
