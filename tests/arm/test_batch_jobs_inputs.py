@@ -7,8 +7,12 @@ served from a local folder for one test."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from azure.ai.ml import Input, MLClient
@@ -16,6 +20,7 @@ from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import ResourceNotFoundError
 from pytest_amlemu.served_url_fixtures import ServeUrl, _ServedForTest
 
+from emulator.arm import job_responses
 from emulator.assets.served_urls import ServedUrls
 from emulator.settings import ROOT_ENV
 from emulator.store.root import EmulatorRoot
@@ -101,3 +106,33 @@ def test_aml_served_url_takes_its_urls_back_and_restores_what_it_replaced(
     fixture.close()
     assert served.local_path(made) is None
     assert served.local_path("https://example.com/kept.csv") == tmp_path / "before.csv"
+
+
+def test_a_job_canceled_while_its_inputs_are_read_never_starts_its_workers(
+    names: MLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reading, release = threading.Event(), threading.Event()
+    materialize = job_responses._materialize
+
+    def slow(*args: Any) -> list[Path]:  # a large input still downloading
+        reading.set()
+        release.wait(30)
+        return materialize(*args)
+
+    monkeypatch.setattr(job_responses, "_materialize", slow)
+    job = names.batch_endpoints.invoke(
+        endpoint_name="bep", input=Input(type="uri_folder", path=str(input_folder(tmp_path, 2)))
+    )
+    assert reading.wait(30)
+    names.jobs.begin_cancel(job.name).result()
+    release.set()
+    assert settle(names, job.name) == "Canceled"
+    web_view = names.jobs.get(job.name).services["Studio"].endpoint
+    folder = Path(unquote(urlsplit(web_view).path))
+    # The job's thread (in this process: the test's emulator) ends; it started no engine.
+    deadline = time.monotonic() + 60
+    while any(t.name == f"amlemu-batchjob-{job.name}" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert settle(names, job.name) == "Canceled"
+    assert not (folder / "logs" / "sys" / "master_role.txt").exists()
