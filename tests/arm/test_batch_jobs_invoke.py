@@ -64,9 +64,13 @@ def test_the_output_goes_to_the_folder_asked_with_the_overridden_settings(
         input=Input(type="uri_folder", path=str(input_folder(tmp_path, 5))),
         outputs={"score": Output(type="uri_folder", path=uri)},
         params_override=[{"mini_batch_size": "2"}, {"output_file_name": "scores.csv"}],
+        job_name=f"scores-{tmp_path.name}",
+        experiment_name="nightly-scoring",
     )
+    assert job.name == f"scores-{tmp_path.name}"
     assert settle(client, job.name) == "Completed"
     got = client.jobs.get(job.name)
+    assert got.experiment_name == "nightly-scoring"
     assert (got.outputs["score"].path, got.outputs["score"].type) == (uri, "uri_folder")
     client.jobs.download(job.name, download_path=str(tmp_path / "out"), output_name="score")
     rows = sorted((tmp_path / "out" / "scores.csv").read_text().splitlines())
