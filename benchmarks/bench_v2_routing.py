@@ -8,12 +8,14 @@ a process of its own (so the client does not share a GIL with the server) to:
 - ``replica``: the replica's scoring server (``http://127.0.0.1:<port>/score``), no front;
 - ``gateway``: the deployment's gateway in front of it (admission gate, timeout), plain HTTP;
 - ``scoring_uri``: the endpoint's ``scoringUri`` (HTTPS with the emulator's CA, the endpoint's key:
-  auth, routing by traffic, request settings, forwarding to the gateway).
+  auth, routing by traffic, request settings, handing the request to the gateway).
 
-The three are measured in interleaved rounds (machine load drifts on a shared box) and the
-overhead is the difference of the p50 latencies (goal: at most 1 ms for ``scoring_uri`` over
-``replica``). The SDK's own ``online_endpoints.invoke()`` is timed too (each call also GETs the
-endpoint and its keys; reported, not bounded). Prints JSON.
+The three are measured side by side: one client process per round holds a kept-alive
+connection to each and posts to them in turn (the order rotating), so a shared machine's load
+drifts alike for all three. The overhead is the difference of the p50 latencies (goal: at most
+1 ms for ``scoring_uri`` over ``replica``), and its spread is that of the differences between
+requests of the same cycle. The SDK's own ``online_endpoints.invoke()`` is timed too (each call
+also GETs the endpoint and its keys; reported, not bounded). Prints JSON.
 
     python benchmarks/bench_v2_routing.py [--requests 2000] [--rounds 5] [--invokes 20]
 """
@@ -73,36 +75,43 @@ def _server(root: Path) -> Iterator[Any]:
 
 
 def _post_loop(
-    target: dict[str, Any],
+    targets: list[dict[str, Any]],
     count: int,
     queue: multiprocessing.Queue[Any],
 ) -> None:
-    """In the client process: ``count`` keep-alive POSTs; each latency in seconds, and how many
-    answers closed the connection (the next request then connects again, as any client does)."""
+    """In the client process: ``count`` cycles of one keep-alive POST to each target, the
+    targets' order rotating from cycle to cycle, so every target sees the same moments of a
+    shared machine's load. Each latency in seconds per target, and how many answers closed the
+    connection (the next request then connects again, as any client does)."""
+    conns = {target["name"]: _connect(target) for target in targets}
+    latencies: dict[str, list[float]] = {target["name"]: [] for target in targets}
+    closed = dict.fromkeys(latencies, 0)
+    for i in range(count + 50):  # the first 50: warm-up (connection, TLS handshake, caches)
+        shift = i % len(targets)
+        for target in targets[shift:] + targets[:shift]:
+            name = target["name"]
+            headers = {"Content-Type": "application/json", **target["headers"]}
+            started = time.perf_counter()
+            conns[name].request("POST", target["path"], BODY, headers)
+            answer = conns[name].getresponse()
+            data = answer.read()
+            elapsed = time.perf_counter() - started
+            if answer.status != 200 or b"sum" not in data:
+                queue.put(RuntimeError(f"{name}: {answer.status} {data[:200]!r}"))
+                return
+            if i >= 50:
+                latencies[name].append(elapsed)
+                closed[name] += answer.getheader("Connection", "").lower() == "close"
+    for conn in conns.values():
+        conn.close()
+    queue.put((latencies, closed))
+
+
+def _connect(target: dict[str, Any]) -> http.client.HTTPConnection:
     if target["tls"]:
         context = ssl.create_default_context(cafile=target["ca"])
-        conn: http.client.HTTPConnection = _NoDelayHttps(
-            "127.0.0.1", target["port"], context=context
-        )
-    else:
-        conn = _NoDelayHttp("127.0.0.1", target["port"])
-    headers = {"Content-Type": "application/json", **target["headers"]}
-    latencies = []
-    closed = 0
-    for i in range(count + 50):  # the first 50: warm-up (connection, TLS handshake, caches)
-        started = time.perf_counter()
-        conn.request("POST", target["path"], BODY, headers)
-        answer = conn.getresponse()
-        data = answer.read()
-        elapsed = time.perf_counter() - started
-        if answer.status != 200 or b"sum" not in data:
-            queue.put(RuntimeError(f"{target['name']}: {answer.status} {data[:200]!r}"))
-            return
-        if i >= 50:
-            latencies.append(elapsed)
-            closed += answer.getheader("Connection", "").lower() == "close"
-    conn.close()
-    queue.put((latencies, closed))
+        return _NoDelayHttps("127.0.0.1", target["port"], context=context)
+    return _NoDelayHttp("127.0.0.1", target["port"])
 
 
 class _NoDelayHttp(http.client.HTTPConnection):
@@ -120,21 +129,33 @@ class _NoDelayHttps(http.client.HTTPSConnection):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _measure(target: dict[str, Any], count: int) -> tuple[list[float], int]:
+def _measure(
+    targets: list[dict[str, Any]], count: int
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """One round: ``count`` cycles over ``targets`` from a fresh client process."""
     queue: multiprocessing.Queue[Any] = multiprocessing.Queue()
-    worker = multiprocessing.Process(target=_post_loop, args=(target, count, queue))
+    worker = multiprocessing.Process(target=_post_loop, args=(targets, count, queue))
     worker.start()
     result = queue.get()
     worker.join()
     if isinstance(result, Exception):
         raise result
     latencies, closed = result
-    return list(latencies), int(closed)
+    return dict(latencies), dict(closed)
 
 
 def _ms(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 3)
+
+
+def _spread(values: list[float], baseline: list[float]) -> dict[str, float]:
+    differences = [value - base for value, base in zip(values, baseline, strict=True)]
+    return {
+        "p10": _ms(differences, 0.1),
+        "p50": _ms(differences, 0.5),
+        "p90": _ms(differences, 0.9),
+    }
 
 
 def main() -> None:
@@ -221,10 +242,10 @@ def main() -> None:
         closed = dict.fromkeys(latencies, 0)
         per_round = max(1, args.requests // args.rounds)
         for _ in range(args.rounds):
-            for target in targets:
-                measured, reconnects = _measure(target, per_round)
-                latencies[target["name"]] += measured
-                closed[target["name"]] += reconnects
+            measured, reconnects = _measure(targets, per_round)
+            for name in latencies:
+                latencies[name] += measured[name]
+                closed[name] += reconnects[name]
 
         invokes = []
         for _ in range(args.invokes):
@@ -263,6 +284,14 @@ def main() -> None:
                     "scoring_uri_vs_replica": round(
                         _ms(latencies["scoring_uri"], 0.1) - _ms(latencies["replica"], 0.1), 3
                     ),
+                },
+                # The same cycle's requests (moments apart) compared pairwise: the spread of
+                # the overhead itself, with the machine's drift between cycles taken out.
+                "overhead_paired_ms": {
+                    "scoring_uri_vs_replica": _spread(
+                        latencies["scoring_uri"], latencies["replica"]
+                    ),
+                    "gateway_vs_replica": _spread(latencies["gateway"], latencies["replica"]),
                 },
                 "goal_overhead_p50_ms": 1.0,
                 # Answers with "Connection: close": the client connects again (a TLS handshake

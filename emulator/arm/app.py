@@ -49,16 +49,14 @@ class ArmApplication:
         self.strict_auth = strict_auth
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        scoring = scoring_responses.SCORING_PATH.fullmatch(environ.get("PATH_INFO") or "/")
+        if scoring is not None:  # an endpoint's scoring URI: its keys, not ARM's tokens
+            return self.scoring.serve(self.context, environ, start_response, **scoring.groupdict())
         request = Request(environ)
         response = self.dispatch(request)
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        scoring = scoring_responses.SCORING_PATH.fullmatch(request.path)
-        if scoring is not None:  # an endpoint's scoring URI: its keys, not ARM's tokens
-            response = self.scoring.handle(self.context, request, **scoring.groupdict())
-            logger.info("%s %s -> %d", request.method, request.path, response.status_code)
-            return response
         blob = blob_responses.BLOB_PATH.fullmatch(request.path)
         if blob is not None:  # the default datastore's account: Storage's protocol, not ARM's
             response = blob_responses.handle(

@@ -7,10 +7,12 @@ served on the emulator's own port (:data:`SCORING_PATH`):
 2. the deployment (:mod:`emulator.endpoints.routing`: the ``azureml-model-deployment`` header,
    else the traffic weights; 404 ``NoValidDeployments`` when no deployment has traffic), with
    its ``request_settings`` applied to its gateway's admission gate and timeout;
-3. the request forwarded over a kept-alive connection to that deployment's gateway, and the
-   replica's answer passed on **byte for byte** with its status and headers (its content type
-   included: a text or binary answer is not turned into JSON), plus Azure's
-   ``azureml-model-deployment`` header naming the deployment that answered;
+3. the request handed to that deployment's gateway (:meth:`Gateway.answer`: it runs in this
+   process, so no loopback connection and no second HTTP parse; its admission gate, timeout
+   and faults apply as on its socket), and the replica's answer passed on **byte for byte**
+   with its status and headers (its content type included: a text or binary answer is not
+   turned into JSON), plus Azure's ``azureml-model-deployment`` header naming the deployment
+   that answered;
 4. Azure's status table for online endpoints where the front end answers itself: 408 when the
    replica does not answer within ``request_timeout_ms``, 429 when
    ``max_concurrent_requests_per_instance`` times instances requests are in flight and none frees
@@ -21,20 +23,22 @@ served on the emulator's own port (:data:`SCORING_PATH`):
    its answer discarded.
 
 The front end's own answers are ARM-shaped (``{"error": {"code", "message"}}``), which the
-SDK's ``invoke`` turns into the exception's message. The texts of 408, 424 and 429 are those of
-Azure's troubleshooting guide for online endpoints (its status-code table); none was recorded.
+SDK's ``invoke`` turns into the exception's message. It is served straight on the WSGI environ
+(:meth:`Scoring.serve`): werkzeug's request and response objects were 40 % of the handler's
+profile on this hot path. The texts of 408, 424 and 429 are those of Azure's troubleshooting
+guide for online endpoints (its status-code table); none was recorded.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import re
-import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.http import HTTP_STATUS_CODES
 
 from emulator.arm.endpoint_auth import credential_refusal
 from emulator.arm.exceptions import ArmError, ResourceNotFound
@@ -42,6 +46,7 @@ from emulator.arm.responses import ArmContext
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.routing import DEPLOYMENT_HEADER, RequestSettings, Router, deliver_to
 from emulator.exceptions import EmulatorError
+from emulator.server.messages import HttpRequest, HttpResponse
 from emulator.services.deployment import Deployment
 from emulator.services.responses import HINT_HEADER, overloaded_message
 from emulator.store.root import EmulatorRoot
@@ -56,32 +61,36 @@ SCORING_PATH = re.compile(
     re.IGNORECASE,
 )
 
-#: Request headers not passed to the deployment: the endpoint's credential (the replica has
-#: none to check), and what belongs to one connection.
+#: Request headers (as WSGI environ keys) not passed to the deployment: the endpoint's
+#: credential (the replica has none to check), and what belongs to one connection (``Host``
+#: is passed on, as the web-service gateways pass it; ``Content-Length`` is the gateway's).
 _NOT_FORWARDED = frozenset(
     {
-        "authorization",
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "expect",
+        "HTTP_AUTHORIZATION",
+        "HTTP_CONNECTION",
+        "HTTP_KEEP_ALIVE",
+        "HTTP_PROXY_AUTHORIZATION",
+        "HTTP_TE",
+        "HTTP_TRAILER",
+        "HTTP_TRANSFER_ENCODING",
+        "HTTP_UPGRADE",
+        "HTTP_EXPECT",
+        "HTTP_CONTENT_TYPE",  # CONTENT_TYPE's (werkzeug's rule)
+        "HTTP_CONTENT_LENGTH",
     }
 )
+#: The environ key of :data:`DEPLOYMENT_HEADER`.
+_DEPLOYMENT_KEY = "HTTP_" + DEPLOYMENT_HEADER.upper().replace("-", "_")
 #: Answer headers the emulator's server writes itself.
 _NOT_RETURNED = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 )
-#: Seconds beyond the deployment's own limits before the forwarding socket gives up (the
-#: gateway answers 408/429 first; this only catches a gateway that stopped answering).
-_SOCKET_SLACK_S = 10.0
-#: Idle connections kept per gateway.
-_MAX_IDLE = 16
+_JSON = [("Content-Type", "application/json; charset=utf-8")]
+#: An answer: status, headers, body.
+_Reply = tuple[int, list[tuple[str, str]], bytes]
+#: Seconds beyond the deployment's own limits before the front end stops waiting for the
+#: gateway (which answers 408/429 first; this only catches a gateway that stopped answering).
+_GATEWAY_SLACK_S = 10.0
 #: Mirrored copies in flight at once; beyond, a copy is dropped (and logged) rather than
 #: piling up threads behind a slow mirror deployment: the copy is best effort, the live
 #: answer never waits for it.
@@ -105,67 +114,84 @@ class _FrontAnswer(ArmError):
 
 
 class Scoring:
-    """The scoring URIs of one emulator root's endpoints (the ARM application holds one): the
-    routing state and the kept-alive connections to the deployments' gateways."""
+    """The scoring URIs of one emulator root's endpoints (the ARM application holds one) and
+    their routing state."""
 
     def __init__(self, root: EmulatorRoot) -> None:
         self.router = Router(root)
-        self._connections = _Connections()
         self._mirror_slots = threading.BoundedSemaphore(MAX_MIRRORED_IN_FLIGHT)
+
+    def serve(
+        self,
+        ctx: ArmContext,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        **names: str,
+    ) -> list[bytes]:
+        """The WSGI answer to one request to a scoring URI (``names``: :data:`SCORING_PATH`'s
+        groups), logged as the ARM face logs its requests."""
+        status, headers, body = self.handle(ctx, environ, **names)
+        method = environ["REQUEST_METHOD"]
+        logger.info("%s %s -> %d", method, environ["PATH_INFO"], status)
+        bodiless = 100 <= status < 200 or status in (204, 304)
+        if not bodiless:
+            headers.append(("Content-Length", str(len(body))))
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}", headers)
+        return [] if bodiless or method == "HEAD" else [body]
 
     def handle(
         self,
         ctx: ArmContext,
-        request: Request,
+        environ: dict[str, Any],
         subscription: str,
         resource_group: str,
         workspace: str,
         endpoint: str,
-    ) -> Response:
+    ) -> _Reply:
         """Answer one request to the scoring URI of ``endpoint`` (errors as Azure's front end
         gives them, never a traceback)."""
         try:
-            return self._score(ctx, request, subscription, resource_group, workspace, endpoint)
+            return self._score(ctx, environ, subscription, resource_group, workspace, endpoint)
         except ArmError as exc:
-            return _json(exc.status, exc.body())
+            return exc.status, list(_JSON), exc.body()
         except EmulatorError as exc:
-            return _json(exc.status or 400, json.dumps(exc.to_arm()).encode())
+            return exc.status or 400, list(_JSON), json.dumps(exc.to_arm()).encode()
         except Exception:
-            logger.exception("%s %s failed", request.method, request.path)
+            logger.exception("%s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
             error = ArmError(
                 "The emulator failed to score the request. [emulator] Its log (amlemu up's "
                 "output, or <root>/daemon/daemon.log) has the traceback; please report it."
             )
-            return _json(500, error.body())
+            return 500, list(_JSON), error.body()
 
     def _score(
         self,
         ctx: ArmContext,
-        request: Request,
+        environ: dict[str, Any],
         subscription: str,
         resource_group: str,
         workspace: str,
         endpoint: str,
-    ) -> Response:
+    ) -> _Reply:
         workspace_id = self.router.workspace_id(subscription, resource_group, workspace)
         if workspace_id is None:
             raise ResourceNotFound(
                 f"Workspace '{workspace}' does not exist; nothing is served here."
             )
         record = self.router.endpoint(workspace_id, endpoint)
-        refused = credential_refusal(ctx, record, request.headers.get("Authorization"))
+        refused = credential_refusal(ctx, record, environ.get("HTTP_AUTHORIZATION"))
         if refused is not None:
             raise Unauthorized(refused)
-        route = self.router.choose(workspace_id, record, request.headers.get(DEPLOYMENT_HEADER))
-        body = request.get_data()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
-        target = "/score" + (f"?{request.query_string.decode()}" if request.query_string else "")
+        route = self.router.choose(workspace_id, record, environ.get(_DEPLOYMENT_KEY))
+        body = _body(environ)
+        headers = _forwarded(environ)
+        method, query = environ["REQUEST_METHOD"], environ.get("QUERY_STRING")
+        target = f"/score?{query}" if query else "/score"
         if route.mirror is not None:
-            self._mirror(
-                ctx.root, workspace_id, route.mirror, request.method, target, body, headers
-            )
+            self._mirror(ctx.root, workspace_id, route.mirror, method, target, body, headers)
         deployment = route.deployment
-        live = deliver_to(ctx.root, workspace_id, deployment)
+        settings = RequestSettings.of(deployment)
+        live = deliver_to(ctx.root, workspace_id, deployment, settings)
         if live is None:
             raise _FrontAnswer(
                 503,
@@ -174,35 +200,42 @@ class Scoring:
                 "that created it has ended; run the emulator as a daemon (amlemu up) to keep "
                 "deployments running, or create the deployment again.",
             )
-        settings = RequestSettings.of(deployment)
-        status, answer_headers, answer = self._forward(
-            live, settings, request.method, target, body, headers
-        )
-        return _answer(deployment, settings, live.name, status, answer_headers, answer)
+        answer = self._forward(deployment.name, live, settings, method, target, body, headers)
+        return _answer(deployment, settings, live.name, answer)
 
     def _forward(
         self,
+        deployment: str,
         live: Deployment,
         settings: RequestSettings,
         method: str,
         target: str,
         body: bytes,
-        headers: dict[str, str],
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers: tuple[tuple[str, str], ...],
+    ) -> HttpResponse:
+        path, _, query = target.partition("?")
+        request = HttpRequest(method, target, path, query, headers, body)
         timeout = (settings.request_timeout_ms + settings.max_queue_wait_ms) / 1000
         try:
-            return self._connections.request(
-                live.gateway.port, method, target, body, headers, timeout + _SOCKET_SLACK_S
-            )
+            answer = live.gateway.answer(request, timeout + _GATEWAY_SLACK_S)
         except TimeoutError as exc:
-            raise _timeout(live.name, settings) from exc
-        except (OSError, http.client.HTTPException) as exc:
+            raise _timeout(deployment, settings) from exc
+        except OSError as exc:
             raise _FrontAnswer(
                 502,
                 "BadGateway",
                 f"The deployment's replicas could not be reached ({exc}). [emulator] See the "
                 "deployment's get_logs().",
             ) from exc
+        if answer is None:
+            raise _FrontAnswer(
+                502,
+                "BadGateway",
+                f"Deployment '{deployment}' dropped the request without answering (an injected "
+                "drop fault, or the deployment stopped meanwhile). [emulator] See the "
+                "deployment's get_logs().",
+            )
+        return answer
 
     def _mirror(
         self,
@@ -212,7 +245,7 @@ class Scoring:
         method: str,
         target: str,
         body: bytes,
-        headers: dict[str, str],
+        headers: tuple[tuple[str, str], ...],
     ) -> None:
         """Send a copy to the mirror deployment in the background; its answer is discarded
         (a failure is logged, never seen by the client)."""
@@ -226,13 +259,13 @@ class Scoring:
 
         def copy() -> None:
             try:
-                live = deliver_to(root, workspace_id, mirror)
+                settings = RequestSettings.of(mirror)
+                live = deliver_to(root, workspace_id, mirror, settings)
                 if live is None:
                     logger.info("mirror deployment '%s' has no running replica", mirror.name)
                     return
-                settings = RequestSettings.of(mirror)
-                status, _, _ = self._forward(live, settings, method, target, body, headers)
-                logger.debug("mirror deployment '%s' answered %d", mirror.name, status)
+                answer = self._forward(mirror.name, live, settings, method, target, body, headers)
+                logger.debug("mirror deployment '%s' answered %d", mirror.name, answer.status)
             except (ArmError, EmulatorError) as exc:
                 logger.info("mirror deployment '%s': %s", mirror.name, exc)
             finally:
@@ -245,12 +278,11 @@ def _answer(
     deployment: DeploymentRecord,
     settings: RequestSettings,
     service: str,
-    status: int,
-    headers: list[tuple[str, str]],
-    body: bytes,
-) -> Response:
+    answer: HttpResponse,
+) -> _Reply:
     """The gateway's answer as the endpoint gives it: the replica's own passed on (5xx as 424),
     the gateway's own mapped to Azure's status table."""
+    status, headers, body = answer.status, answer.headers, answer.body
     front = any(name.lower() == HINT_HEADER for name, _ in headers)
     if front and status == 503 and body == overloaded_message(service).encode():
         instances = int(deployment.sku.get("capacity") or 1)
@@ -290,10 +322,7 @@ def _answer(
             ("ms-azureml-model-error-reason", "model_error"),
         ]
         status = 424
-    response = Response(body, status=status, headers=kept)
-    if not any(k.lower() == "content-type" for k, _ in kept):
-        del response.headers["Content-Type"]  # none from the replica: none from us
-    return response
+    return status, kept, body
 
 
 def _timeout(deployment: str, settings: RequestSettings) -> _FrontAnswer:
@@ -307,78 +336,35 @@ def _timeout(deployment: str, settings: RequestSettings) -> _FrontAnswer:
     )
 
 
-def _json(status: int, body: bytes) -> Response:
-    return Response(body, status=status, content_type="application/json; charset=utf-8")
+def _body(environ: dict[str, Any]) -> bytes:
+    """The request body: ``CONTENT_LENGTH`` bytes, or up to the end of a chunked one."""
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        return bytes(stream.read())
+    length = environ.get("CONTENT_LENGTH") or ""
+    size = int(length) if length.isdigit() else 0
+    chunks = []
+    left = size
+    while left > 0:
+        data = stream.read(left)
+        if not data:
+            raise _FrontAnswer(
+                400,
+                "BadRequest",
+                f"The request body ended after {size - left} of its {size} bytes (Content-Length).",
+            )
+        chunks.append(data)
+        left -= len(data)
+    return b"".join(chunks)
 
 
-class _NoDelayConnection(http.client.HTTPConnection):
-    """http.client writes a request's head and body separately: without ``TCP_NODELAY``,
-    Nagle's algorithm holds the body back until the gateway acknowledges the head, which a
-    delayed ACK postpones by tens of milliseconds (measured: 17 ms per request on loopback)."""
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _Connections:
-    """Kept-alive HTTP connections to the deployments' gateways (loopback), shared by the
-    server's threads: a connection is taken for one exchange and put back when the answer
-    allows reuse, so a client's keep-alive requests cost no TCP handshake downstream either."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: dict[int, list[http.client.HTTPConnection]] = {}
-
-    def request(
-        self,
-        port: int,
-        method: str,
-        target: str,
-        body: bytes,
-        headers: dict[str, str],
-        timeout: float,
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """One exchange; a reused connection the gateway closed while idle is retried once on a
-        fresh one (the request never reached it)."""
-        with self._lock:
-            idle = self._idle.get(port)
-            conn = idle.pop() if idle else None
-        if conn is not None:
-            try:
-                return self._exchange(port, conn, method, target, body, headers, timeout)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                pass
-        conn = _NoDelayConnection("127.0.0.1", port, timeout=timeout)
-        return self._exchange(port, conn, method, target, body, headers, timeout)
-
-    def _exchange(
-        self,
-        port: int,
-        conn: http.client.HTTPConnection,
-        method: str,
-        target: str,
-        body: bytes,
-        headers: dict[str, str],
-        timeout: float,
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        try:
-            conn.timeout = timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
-            conn.request(method, target, body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-        except BaseException:
-            conn.close()
-            raise
-        kept = False
-        if not answer.will_close:
-            with self._lock:
-                idle = self._idle.setdefault(port, [])
-                if len(idle) < _MAX_IDLE:
-                    idle.append(conn)
-                    kept = True
-        if not kept:
-            conn.close()
-        return answer.status, answer.getheaders(), data
+def _forwarded(environ: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The request headers passed to the deployment, named as werkzeug names them."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in _NOT_FORWARDED:
+                headers.append((key[5:].replace("_", "-").title(), value))
+        elif key == "CONTENT_TYPE" and value:
+            headers.append(("Content-Type", value))
+    return tuple(headers)

@@ -9,14 +9,14 @@ next request until it has been idle for ``idle_timeout`` seconds.
 
 One thread per connection, at most ``max_connections`` at once; when all are taken, the
 longest-waiting idle connection is closed for the newcomer. TLS handshakes run in the
-connection's thread, so a slow client cannot hold up the accept loop. Parsing of the request
-line and headers is :mod:`http.server`'s.
+connection's thread, so a slow client cannot hold up the accept loop. The request line and
+header fields are parsed as :mod:`http.server` parses them, without the email package
+(:mod:`emulator.daemon.http_head`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.server
 import logging
 import selectors
 import socket
@@ -36,6 +36,7 @@ from emulator.daemon.http_body import (
     RequestBody,
     request_body,
 )
+from emulator.daemon.http_head import RequestHead
 
 _log = logging.getLogger(__name__)
 
@@ -134,8 +135,8 @@ class _Answer:
             self._handler.close_connection = True  # the client cannot find the next answer
 
 
-class WSGIRequestHandler(http.server.BaseHTTPRequestHandler):
-    """One connection: requests parsed by :mod:`http.server`, each served by the WSGI app."""
+class WSGIRequestHandler(RequestHead):
+    """One connection: requests parsed as :mod:`http.server` does, each served by the WSGI app."""
 
     protocol_version = "HTTP/1.1"
     server_version = "amlemu"

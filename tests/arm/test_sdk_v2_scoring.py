@@ -387,7 +387,9 @@ def test_mirrored_copies_beyond_the_bound_are_dropped_not_queued(
     release = threading.Event()
     started: list[str] = []
 
-    def held(root: EmulatorRoot, workspace_id: int, record: DeploymentRecord) -> None:
+    def held(
+        root: EmulatorRoot, workspace_id: int, record: DeploymentRecord, _: RequestSettings
+    ) -> None:
         started.append(record.name)
         release.wait(30)  # a mirror deployment that does not answer
 
@@ -396,14 +398,14 @@ def test_mirrored_copies_beyond_the_bound_are_dropped_not_queued(
     scoring = scoring_responses.Scoring(root)
     mirror = DeploymentRecord("ep1", "gray", {}, {}, {}, "Succeeded", None, "", "")
     for _ in range(5):
-        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", {})
+        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", ())
     deadline = time.monotonic() + 10
     while len(started) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert started == ["gray", "gray"]  # two in flight, three dropped
     release.set()
     while len(started) < 3 and time.monotonic() < deadline:  # slots free again once answered
-        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", {})
+        scoring._mirror(root, 1, mirror, "POST", "/score", b"{}", ())
         time.sleep(0.01)
     assert len(started) >= 3
 
