@@ -56,6 +56,8 @@ class V1Services:
     def __init__(self, root: EmulatorRoot) -> None:
         self.root = root
         self._lock = threading.Lock()
+        #: Held while a deploy changes records and while the watcher reads one.
+        self._records = threading.RLock()
         self._hosted: set[tuple[int, str]] = set()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -84,11 +86,12 @@ class V1Services:
         image = _image(state, request.get("image"))
         compute_type = str(request.get("computeType") or "")
         spec = daemon_spec(workspace_of(state), compute_type, _arguments(request))
-        self.sweep()  # a service deleted elsewhere frees its port before a new one takes it
-        record = state.service_manager().deploy(
-            name, spec, image, overwrite=bool(request.get("overwrite"))
-        )
-        self._host(state.id, name)
+        with self._records:  # the watcher never sees the record an overwrite replaces as gone
+            self.sweep()  # a service deleted elsewhere frees its port before a new one takes it
+            record = state.service_manager().deploy(
+                name, spec, image, overwrite=bool(request.get("overwrite"))
+            )
+            self._host(state.id, name)
         logger.info(
             "Hosting %s service '%s' of workspace '%s', handed over by a client.",
             compute_type,
@@ -127,11 +130,10 @@ class V1Services:
         self.sweep()
         return {}
 
-    def restore(self) -> list[str]:
+    def restore(self) -> None:
         """Bring back the services this root's daemon hosted when it ended (stopped, killed or
-        crashed); returns their names. Each starts in the background, ``Transitioning`` until
-        its replicas are ready, as a deploy."""
-        brought = []
+        crashed). Each starts in the background, ``Transitioning`` until its replicas are
+        ready, as a deploy."""
         for state in workspace_states(self.root).all():
             for record in state.services.records():
                 arguments = stored_arguments(record)
@@ -150,9 +152,6 @@ class V1Services:
                             error={"code": "ServiceRestoreFailed", "message": str(exc)},
                             owner_pid=os.getpid(),
                         )
-                    continue
-                brought.append(record.name)
-        return brought
 
     def _resume(
         self, state: WorkspaceState, record: ServiceRecord, arguments: dict[str, Any]
@@ -185,25 +184,29 @@ class V1Services:
         with self._lock:
             hosted = sorted(self._hosted)
         for workspace_id, name in hosted:
-            state = workspace_states(self.root).by_id(workspace_id)
-            record = state.services.get(name) if state else None
-            if state is None or record is None or record.owner_pid != os.getpid():
-                HOST.remove(self.root.path, workspace_id, name)  # deleted by another process
-                with self._lock:
-                    self._hosted.discard((workspace_id, name))
-                logger.info("Stopped service '%s': it was deleted.", name)
-                continue
-            if record.state not in _LIVE:
-                continue
-            manager = state.service_manager()
-            manager.refresh(record)
-            deployment = manager.deployment(name)
-            if deployment is not None and deployment.route is not None:
-                auth = deployment.route.auth
-                if record.primary_key and auth.primary_key != record.primary_key:
-                    auth.regen_key("Primary", record.primary_key)
-                if record.secondary_key and auth.secondary_key != record.secondary_key:
-                    auth.regen_key("Secondary", record.secondary_key)
+            with self._records:
+                self._sweep_one(workspace_id, name)
+
+    def _sweep_one(self, workspace_id: int, name: str) -> None:
+        state = workspace_states(self.root).by_id(workspace_id)
+        record = state.services.get(name) if state else None
+        if state is None or record is None or record.owner_pid != os.getpid():
+            HOST.remove(self.root.path, workspace_id, name)  # deleted by another process
+            with self._lock:
+                self._hosted.discard((workspace_id, name))
+            logger.info("Stopped service '%s': it was deleted.", name)
+            return
+        if record.state not in _LIVE:
+            return
+        manager = state.service_manager()
+        manager.refresh(record)
+        deployment = manager.deployment(name)
+        if deployment is not None and deployment.route is not None:
+            auth = deployment.route.auth
+            if record.primary_key and auth.primary_key != record.primary_key:
+                auth.regen_key("Primary", record.primary_key)
+            if record.secondary_key and auth.secondary_key != record.secondary_key:
+                auth.regen_key("Secondary", record.secondary_key)
 
     def stop(self) -> None:
         """Stop the watcher (the services themselves stop with the daemon's other ones)."""

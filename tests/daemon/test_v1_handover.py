@@ -29,6 +29,9 @@ from emulator.daemon.lifecycle import process_gone
 from emulator.daemon.server import EmulatorServer
 from emulator.daemon.v1_services import V1Services
 from emulator.exceptions import BadArgument, NotFound, OperationFailed
+from emulator.sdk.webservice.handover import DAEMON_SETTING
+from emulator.services.records import ServiceState
+from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
 
 DEPLOY = """\
@@ -50,6 +53,7 @@ service.wait_for_deployment()
 print(json.dumps({"uri": service.scoring_uri, "key": service.get_keys()[0]}))
 """
 
+CAPTURE: dict[str, Any] = {"capture_output": True, "text": True, "check": True}
 #: What the service answers (run() returns the raw body, which the server JSON-encodes).
 ECHOED = (200, json.dumps('{"data": [1, 2]}'))
 
@@ -331,3 +335,27 @@ def test_the_route_takes_only_tokens_signed_for_it(tmp_path: Path) -> None:
             receiver.request("deploy", {"name": "svc"})
         with pytest.raises(NotFound, match="No operation 'undeploy'"):
             receiver.request("undeploy", {})
+
+
+def test_a_service_that_cannot_be_rebuilt_stays_failed_with_the_reason(tmp_path: Path) -> None:
+    root = EmulatorRoot(tmp_path / "root")
+    state, _ = workspace_states(root).create("sub", "rg", "ws")
+    record = state.services.create(
+        "svc-gone",
+        "ACI",
+        image_id="deleted-image:1",
+        model_ids=[],
+        settings={DAEMON_SETTING: {"configuration": {"cpu_cores": 0.5}}},
+    )
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **CAPTURE)
+    state.services.update(  # as a daemon that has since ended left it
+        record,
+        owner_pid=int(ended.stdout),
+        state=ServiceState.FAILED,
+        error={"code": "ServiceHostStopped", "message": "stopped: received SIGTERM"},
+    )
+    V1Services(root).restore()
+    restored = state.services.get("svc-gone")
+    assert restored is not None and restored.state is ServiceState.FAILED
+    assert restored.error is not None and restored.error["code"] == "ServiceRestoreFailed"
+    assert "Image deleted-image:1 not found in workspace ws" in restored.error["message"]
