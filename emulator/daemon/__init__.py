@@ -4,7 +4,9 @@ loopback HTTPS with a per-root local CA, so the real ``azure-ai-ml`` client can 
 :mod:`~emulator.daemon.ca` (the CA), :mod:`~emulator.daemon.trust` (the clients' CA bundle),
 :mod:`~emulator.daemon.server` (the HTTPS server), :mod:`~emulator.daemon.files` (lock, pid and
 port files), :mod:`~emulator.daemon.lifecycle` (up/down/status),
-:mod:`~emulator.daemon.client_env` (the variables that point a client here).
+:mod:`~emulator.daemon.client_env` (the variables that point a client here),
+:mod:`~emulator.daemon.v1_services` and :mod:`~emulator.daemon.handover` (the SDK v1 services
+it hosts for the scripts attached to it).
 """
 
 
