@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,14 +22,17 @@ from urllib.parse import urlparse
 import pytest
 
 from emulator.cli.main import main
+from emulator.cli.ml.invoke_file import read_job_ports
 from emulator.cli.ml.job_verbs import job_dict
 from emulator.cli.ml.specs import entity_dict
 from emulator.daemon.session import v2_session
+from emulator.exceptions import InvalidSetting
 from emulator.settings import BUILDER_ENV, ROOT_ENV
 from emulator.store.root import EmulatorRoot
 
 with warnings.catch_warnings():  # azure-ai-ml 1.35 warns about marshmallow 4 while importing
     warnings.simplefilter("ignore")
+    import azure.ai.ml as ml
     from azure.ai.ml import MLClient
     from azure.ai.ml.operations._run_history_constants import RunHistoryConstants
     from azure.ai.ml.operations._run_operations import RunOperations
@@ -515,6 +519,17 @@ settings:
             "azureml://datastores/<datastore-name>/paths/<path>",
         ),
         (
+            ["batch-endpoint", "invoke", "-n", "ep", "-f", "data.yml"],
+            1,
+            "ERROR: --file data.yml: unknown field(s) '$schema', 'description', 'name', 'path', "
+            "'type'; an invoke file holds `inputs:` and `outputs:` only.",
+        ),
+        (
+            ["batch-endpoint", "invoke", "-n", "ep", "-f", "data.yml", "--input", "in"],
+            1,
+            "ERROR: Give the job's input with --input or its inputs with --file/-f, not both.",
+        ),
+        (
             ["batch-endpoint", "invoke", "-n", "ep", "--input-type", "uri_file"],
             1,
             "ERROR: --input-type applies to --input: give --input PATH as well.",
@@ -555,3 +570,152 @@ def test_bad_flags_are_usage_errors(
         main(["ml", *argv])
     assert usage.value.code == 2
     assert message in capsys.readouterr().err
+
+
+PIPELINE_COMPONENT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json
+type: pipeline
+name: upper_batch
+version: 1
+inputs:
+  words:
+    type: uri_folder
+  suffix:
+    type: string
+outputs:
+  shouted:
+    type: uri_folder
+jobs:
+  upper:
+    type: command
+    inputs:
+      words: ${{parent.inputs.words}}
+      suffix: ${{parent.inputs.suffix}}
+    outputs:
+      shouted: ${{parent.outputs.shouted}}
+    component:
+      type: command
+      name: upper_step
+      version: 1
+      code: src
+      environment:
+        image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest
+      inputs:
+        words:
+          type: uri_folder
+        suffix:
+          type: string
+      outputs:
+        shouted:
+          type: uri_folder
+      command: >-
+        python upper.py --words ${{inputs.words}} --suffix ${{inputs.suffix}}
+        --out ${{outputs.shouted}}
+"""
+
+UPPER = """\
+import argparse, pathlib
+
+parser = argparse.ArgumentParser()
+for flag in ("--words", "--suffix", "--out"):
+    parser.add_argument(flag)
+args = parser.parse_args()
+words = sorted(pathlib.Path(args.words).glob("*.txt"))
+rows = [path.read_text().strip().upper() + args.suffix for path in words]
+(pathlib.Path(args.out) / "shouted.txt").write_text("\\n".join(rows) + "\\n")
+print("shouted", len(rows), "words")
+"""
+
+PIPELINE_DEPLOYMENT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponentBatchDeployment.schema.json
+name: upper-dpl
+endpoint_name: words-batch
+type: pipeline
+component: ./upper/component.yml
+settings:
+  default_compute: cpu-cluster
+"""
+
+#: az ml batch-endpoint invoke -f: the job's named inputs (a local folder, a literal).
+INVOKE_YML = """\
+inputs:
+  words:
+    type: uri_folder
+    path: ../words
+  suffix:
+    type: string
+    default: "!"
+"""
+
+
+def test_a_pipeline_deployment_from_yaml_runs_a_job_invoked_with_an_inputs_file(cli: Cli) -> None:
+    (Path("upper") / "src").mkdir(parents=True)
+    Path("upper", "component.yml").write_text(PIPELINE_COMPONENT_YML)
+    Path("upper", "src", "upper.py").write_text(UPPER)
+    Path("pipeline-deployment.yml").write_text(PIPELINE_DEPLOYMENT_YML)
+    Path("jobs").mkdir()
+    Path("jobs", "inputs.yml").write_text(INVOKE_YML)  # paths relative to this file
+    Path("words").mkdir()
+    for word in ("alpha", "beta", "gamma"):
+        Path("words", f"{word}.txt").write_text(word)
+    cli.ok("compute", "create", "-n", "cpu-cluster", "--type", "amlcompute", *WORKSPACE)
+    cli.ok("batch-endpoint", "create", "-f", "endpoint.yml", "-n", "words-batch")
+
+    deployment = cli.json("batch-deployment", "create", "-f", "pipeline-deployment.yml")
+    assert (deployment["name"], deployment["type"]) == ("upper-dpl", "pipeline")
+    assert deployment["settings"] == {"default_compute": "cpu-cluster"}
+    assert "/components/" in deployment["component"]  # registered by the SDK from the file
+
+    job = cli.json("batch-endpoint", "invoke", "-n", "words-batch", "-f", "jobs/inputs.yml")
+    shown = cli.json("job", "show", "-n", job["name"])
+    assert (shown["type"], shown["status"]) == ("pipeline", "Completed")
+    steps = cli.json("job", "list", "-p", job["name"], "--query", "[].[display_name, status]")
+    assert steps == [["upper", "Completed"]]
+    cli.ok("job", "download", "-n", job["name"], "--output-name", "shouted", "-p", "out")
+    shouted = Path("out", "named-outputs", "shouted", "shouted.txt").read_text()
+    assert shouted.split() == ["ALPHA!", "BETA!", "GAMMA!"]
+
+
+def test_an_invoke_file_gives_the_sdks_inputs_and_outputs(tmp_path: Path) -> None:
+    spec = tmp_path / "jobs" / "inputs.yml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "inputs:\n"
+        "  data: {type: uri_file, path: ../in/f1.txt}\n"
+        "  asset: {path: 'azureml:sample-files@latest'}\n"
+        "  threshold: {type: number, default: 0.5}\n"
+        "outputs:\n"
+        "  score: {type: uri_folder, path: 'azureml://datastores/workspaceblobstore/paths/o'}\n"
+    )
+    ports = read_job_ports(spec, ml)
+    assert (ports.inputs["data"].type, ports.inputs["data"].path) == (
+        "uri_file",
+        str(tmp_path / "in" / "f1.txt"),  # relative to the file
+    )
+    assert (ports.inputs["asset"].type, ports.inputs["asset"].path) == (
+        "uri_folder",
+        "azureml:sample-files@latest",
+    )
+    assert (ports.inputs["threshold"].type, ports.inputs["threshold"].default) == ("number", 0.5)
+    score = ports.outputs["score"]
+    assert (score.type, score.path) == (
+        "uri_folder",
+        "azureml://datastores/workspaceblobstore/paths/o",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("inputs:\n  data: ./in\n", "Input 'data' is './in': give it as a mapping"),
+        ("inputs:\n  data: {type: uri_folder}\n", "Input 'data' (uri_folder) has no path"),
+        ("inputs: [a, b]\n", "`inputs:` must map names to {type, path}"),
+        ("inputs: {data: [unclosed\n", "Error while parsing yaml file"),
+        ("", "give the job's `inputs:` and/or `outputs:`"),
+    ],
+)
+def test_a_bad_invoke_file_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    spec = tmp_path / "inputs.yml"
+    spec.write_text(text)
+    with pytest.raises(InvalidSetting, match=re.escape(message)):
+        read_job_ports(spec, ml)

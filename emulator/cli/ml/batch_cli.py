@@ -112,6 +112,9 @@ def _batch_endpoint(verbs: Any, adder: Callable[[Any], flags.VerbAdder]) -> None
         "--input", help="a local path, azureml:NAME@latest, a datastore path or an https URL"
     )
     invoke.add_argument("--input-type", choices=INPUT_TYPES, help="the input's type")
+    invoke.add_argument(
+        "--file", "-f", help="a YAML file with the job's named inputs: and outputs:"
+    )
     invoke.add_argument("--job-name", help="the job's name (default: one made up)")
     invoke.add_argument("--experiment-name", help="the experiment the job is filed under")
     invoke.add_argument(

@@ -3,7 +3,8 @@
 ``invoke`` builds what ``az ml`` builds from its flags and hands it to the SDK's
 ``batch_endpoints.invoke``: ``--input`` (a local path, uploaded by the SDK, a datastore path, a
 data asset ``azureml:NAME@latest`` / ``azureml:NAME:VERSION``, or a served ``https://`` URL) as
-``Input(type=--input-type, path=...)``; ``--mini-batch-size``, ``--instance-count`` and
+``Input(type=--input-type, path=...)``, or ``--file inputs.yml`` with the job's named inputs
+and outputs (:mod:`~emulator.cli.ml.invoke_file`); ``--mini-batch-size``, ``--instance-count`` and
 ``--output-path azureml://datastores/<datastore>/paths/<path>`` as the SDK's batch-job
 ``params_override`` keys (``mini_batch_size``, ``compute.instance_count``,
 ``output_dataset.datastore_id`` (the datastore's ARM id) / ``output_dataset.path``, the
@@ -24,6 +25,7 @@ from typing import Any
 
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.endpoint_verbs import confirm, overrides
+from emulator.cli.ml.invoke_file import read_job_ports
 from emulator.cli.ml.specs import entity_dict, load_spec
 from emulator.exceptions import InvalidSetting
 
@@ -74,9 +76,16 @@ def list_jobs(conn: Connection, args: argparse.Namespace) -> Any:
 def invoke(conn: Connection, args: argparse.Namespace) -> Any:
     if args.input_type and not args.input:
         raise InvalidSetting("--input-type applies to --input: give --input PATH as well.")
+    if args.file is not None and args.input:
+        raise InvalidSetting(
+            "Give the job's input with --input or its inputs with --file/-f, not both."
+        )
     extra: dict[str, Any] = {}
     if args.input:
         extra["input"] = conn.sdk.ml.Input(type=args.input_type or "uri_folder", path=args.input)
+    if args.file is not None:
+        ports = read_job_ports(args.file, conn.sdk.ml)
+        extra.update({key: value for key, value in vars(ports).items() if value})
     if args.job_name:
         extra["job_name"] = args.job_name
     if args.experiment_name:
