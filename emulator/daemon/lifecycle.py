@@ -69,7 +69,7 @@ def serve(
                     time.sleep(3600)
             except KeyboardInterrupt as exc:  # SIGTERM/SIGHUP arrive as HostTerminated
                 logger.info("Stopping: %s", exc or "interrupted (Ctrl-C)")
-                v1.stop()  # no record refreshed while the services stop
+                v1.stop(getattr(exc, "reason", None) or "was interrupted (Ctrl-C)")
                 stop_hosted_services(exc)
                 return int(getattr(exc, "exit_code", 128 + signal.SIGINT))
             finally:

@@ -208,11 +208,31 @@ class V1Services:
             if record.secondary_key and auth.secondary_key != record.secondary_key:
                 auth.regen_key("Secondary", record.secondary_key)
 
-    def stop(self) -> None:
-        """Stop the watcher (the services themselves stop with the daemon's other ones)."""
+    def stop(self, reason: str | None = None) -> None:
+        """Stop the watcher; with ``reason`` (``received SIGTERM``...) the daemon is ending:
+        stop the services too, their records saying so and that the next ``amlemu up`` brings
+        them back (the daemon's other services are stopped by its host's shutdown)."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join()
+        if reason is None:
+            return
+        with self._lock:
+            hosted = sorted(self._hosted)
+            self._hosted.clear()
+        for workspace_id, name in hosted:
+            HOST.remove(self.root.path, workspace_id, name)
+            state = workspace_states(self.root).by_id(workspace_id)
+            record = state.services.get(name) if state else None
+            if state is None or record is None or record.owner_pid != os.getpid():
+                continue
+            with contextlib.suppress(LookupError):  # deleted meanwhile
+                state.services.update(
+                    record,
+                    state=ServiceState.FAILED,
+                    error=_stopped_error(reason),
+                    port=None,
+                )
 
     def _host(self, workspace_id: int, name: str) -> None:
         with self._lock:
@@ -263,6 +283,17 @@ def daemon_services(root: EmulatorRoot, pid: int) -> list[tuple[WorkspaceState, 
         for record in state.services.records()
         if record.owner_pid == pid and stored_arguments(record) is not None
     ]
+
+
+def _stopped_error(reason: str) -> dict[str, Any]:
+    """The record of a service the daemon stopped on its way out (``ServiceHostStopped``, as
+    any host's: :meth:`V1Services.restore` brings those back)."""
+    return {
+        "code": HOST_ENDED[0],
+        "message": f"stopped: the emulator daemon (pid {os.getpid()}) {reason}, so it stopped "
+        "the service's replicas and endpoint. [emulator] The next `amlemu up` for this root "
+        "brings it back at the same scoring URI.",
+    }
 
 
 def _answer(record: ServiceRecord) -> dict[str, Any]:

@@ -177,7 +177,8 @@ def test_a_v1_service_deployed_under_amlemu_run_belongs_to_the_daemon(
     assert refused(uri)
     stopped = inspect(daemon_root, tmp_path)
     assert stopped["state"] == "Failed"
-    assert f"(pid {daemon}) received SIGTERM" in json.dumps(stopped["error"])
+    assert f"the emulator daemon (pid {daemon}) received SIGTERM" in stopped["error"]["message"]
+    assert "The next `amlemu up` for this root brings it back" in stopped["error"]["message"]
 
     # the next daemon brings it back at the same scoring URI, as it was last updated
     assert daemon_root.amlemu("up", "--detach").returncode == 0
