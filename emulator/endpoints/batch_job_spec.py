@@ -136,8 +136,10 @@ def parse(properties: dict[str, Any], workspace: str) -> BatchJobSpec:
 def _compute(compute: Any) -> dict[str, Any]:
     if not isinstance(compute, dict):
         raise _bad("The batch job's compute must be an object (instanceCount).")
-    other = sorted(k for k, v in compute.items() if v is not None)
-    other = [k for k in other if k not in ("instanceCount", "isLocal")]
+    # isLocal: what BatchJobSchema always sends (True); the job runs on the deployment's.
+    other = sorted(
+        k for k, v in compute.items() if v is not None and k not in ("instanceCount", "isLocal")
+    )
     if other:
         raise _bad(
             f"The batch job's compute sets {', '.join(map(repr, other))}: a job overrides only "
