@@ -32,7 +32,7 @@ from emulator.exceptions import InvalidSetting
 #: ``--output-path``: a folder on a datastore, as az ml documents it.
 _OUTPUT_PATH = re.compile(r"^azureml://datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
 #: The statuses after which a job changes no more (Azure's JobStatus words).
-_ENDED = ("Completed", "Failed", "Canceled", "NotResponding")
+_ENDED = ("Completed", "Failed", "Canceled")
 #: How often a command with no daemon looks at its job while it runs.
 _POLL_SECONDS = 0.5
 
