@@ -7,6 +7,7 @@ The scripts are users' own: ``azureml.core`` through the shim, nothing of the em
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -21,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from daemon_harness import DaemonRoot
 
 from emulator.daemon.ca import LocalCA
@@ -297,6 +302,72 @@ def test_aks_services_come_back_behind_their_clusters_router(
     assert daemon_root.amlemu("up", "--detach").returncode == 0
     for uri, key in services.values():  # one router per cluster: the same port for both
         wait_for(lambda: not refused(uri) and score(uri, key) == ECHOED, f"{uri} back")  # noqa: B023
+
+
+DEPLOY_TLS = """\
+import json, ssl, sys, urllib.request
+from azureml.core import Environment, Workspace
+from azureml.core.model import InferenceConfig, Model
+from azureml.core.webservice import AciWebservice
+
+cname, cert, key = sys.argv[1:4]
+ws = Workspace.create(name="ws", subscription_id="sub", resource_group="rg", exist_ok=True)
+with open("score.py", "w") as script:
+    script.write("def init():\\n    pass\\n\\n\\ndef run(raw):\\n    return raw\\n")
+with open("model.txt", "w") as weights:
+    weights.write("weights")
+model = Model.register(ws, "model.txt", "m")
+config = AciWebservice.deploy_configuration(
+    ssl_enabled=True, ssl_cert_pem_file=cert, ssl_key_pem_file=key, ssl_cname=cname
+)
+inference = InferenceConfig(entry_script="score.py", environment=Environment("e"))
+service = Model.deploy(ws, "svc-tls", [model], inference, config)
+service.wait_for_deployment()
+request = urllib.request.Request(service.scoring_uri, data=b"{}", method="POST")
+with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=cert)) as answer:
+    print(json.dumps({"uri": service.scoring_uri, "status": answer.status}))
+"""
+
+
+def self_signed(directory: Path, cname: str) -> tuple[Path, Path]:
+    """A certificate for ``cname`` that clients trust by itself (PEM files: cert, key)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cname)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(cname)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir()
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return directory / "cert.pem", directory / "key.pem"
+
+
+@pytest.mark.slow
+def test_the_deploying_script_reaches_an_ssl_service_at_its_cname(
+    daemon_root: DaemonRoot, tmp_path: Path
+) -> None:
+    cname = "scoring-handover.contoso.test"  # no DNS resolves it: only the emulator can
+    cert, key = self_signed(tmp_path / "tls", cname)
+    assert daemon_root.amlemu("up", "--detach").returncode == 0
+    deployed = run_script(daemon_root, tmp_path / "deploy", DEPLOY_TLS, cname, str(cert), str(key))
+    assert deployed["status"] == 200
+    assert str(deployed["uri"]).startswith(f"https://{cname}:")
+    assert daemon_root.hosted_by(daemon_root.daemon_pid())  # served by the daemon
 
 
 @pytest.mark.slow

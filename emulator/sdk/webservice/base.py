@@ -235,7 +235,7 @@ class Webservice:
     ) -> Webservice:
         config.validate_configuration()
         spec = cls._spec(workspace, config, target)  # the SDK's checks, here either way
-        record = hand_over(workspace, name, image, config, target, overwrite)
+        record = hand_over(workspace, name, image, config, spec, overwrite)
         if record is None:  # no daemon for the root: hosted by this process
             record = services(workspace).deploy(name, spec, image, overwrite=overwrite)
         return cls._from_record(workspace, record)

@@ -55,19 +55,21 @@ def hand_over(
     name: str,
     image: ImageRecord,
     config: WebserviceDeploymentConfiguration,
-    target: Any,
+    spec: DeploymentSpec,
     overwrite: bool,
 ) -> ServiceRecord | None:
     """Deploy through the root's daemon when this process is attached to one; returns the new
-    service's record (``None``: no daemon, the caller hosts the service itself)."""
+    service's record (``None``: no daemon, the caller hosts the service itself). ``spec`` is
+    what this process made of ``config``: its cluster is the one the target object named, and
+    an ``ssl_enabled`` service's cname resolves to loopback here too (:mod:`emulator.services.
+    tls`), so this script reaches the service at its scoring URI as when it hosted it."""
     state = workspace.emulator_state
     receiver = HOST.receiver(state.root.path)
     if receiver is None:
         return None
     arguments = configuration_arguments(config)
-    target_name = getattr(target, "name", None)
-    if target_name and config.compute_type == "AKS":  # what _spec does with a target object
-        arguments["compute_target_name"] = target_name
+    if spec.compute_name and config.compute_type == "AKS":  # the target object's, or the same
+        arguments["compute_target_name"] = spec.compute_name
     with v1_errors():
         receiver.request(
             "deploy",
@@ -80,6 +82,8 @@ def hand_over(
                 "overwrite": bool(overwrite),
             },
         )
+    if spec.tls is not None:
+        spec.tls.publish()
     record = state.services.get(name)
     if record is None:  # deleted by someone else between the daemon's answer and this read
         raise WebserviceException(
