@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from emulator.environments.environment import Environment
 from emulator.runtime.probes import ProbeSettings
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.webservice.aks_status import image_environment, replica_status
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
     AksServiceDeploymentConfiguration,
@@ -95,11 +97,22 @@ class AksWebservice(Webservice):
         self.num_replicas = (
             deployment.replica_count if deployment is not None else settings.get("numReplicas")
         )
+        self.deployment_status = replica_status(deployment)
+        # A version of an AksEndpoint: its share of the endpoint's traffic and its role.
+        self.is_default = settings.get("isDefault")
+        self.traffic_percentile = settings.get("trafficPercentile")
+        self.version_type = settings.get("type")
         #: [emulator] The port of the cluster's gRPC endpoint (accelerated services only; on
         #: the scoring URI's host). Azure serves gRPC on the scoring URI's port 80.
         self.grpc_port = GRPC.port(
             self._manager.root.path, self._manager.workspace_id, self.compute_name, self.name
         )
+
+    @property
+    def environment(self) -> Environment | None:
+        """The environment the service's image was built from (``None`` for a legacy image
+        configuration's image)."""
+        return image_environment(self.workspace, self.image_id)
 
     @property
     def scale_history(self) -> list[Any]:
@@ -175,6 +188,7 @@ class AksWebservice(Webservice):
             "auth_enabled": s.get("authEnabled"),
             "token_auth_enabled": s.get("aadAuthEnabled"),
             "enable_app_insights": s.get("appInsightsEnabled"),
+            "collect_model_data": (s.get("dataCollection") or {}).get("storageEnabled"),
             "cpu_cores": resources.get("cpu"),
             "cpu_cores_limit": resources.get("cpuLimit"),
             "memory_gb": resources.get("memoryInGB"),

@@ -35,7 +35,10 @@ def selected(
     tags: Sequence[Any] | None = None,
     properties: Sequence[Any] | None = None,
 ) -> bool:
-    """Whether ``record`` passes every filter given (``None``/empty: no filter)."""
+    """Whether ``record`` passes every filter given (``None``/empty: no filter). A version of
+    an ``AksEndpoint`` is listed under its endpoint (``versions``), not on its own."""
+    if record.settings.get("endpointName"):
+        return False
     if compute_type and record.compute_type.upper() != compute_type.upper():
         return False
     if image_id and record.image_id != image_id:
