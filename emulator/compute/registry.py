@@ -161,8 +161,10 @@ class ComputeRegistry:
         cluster_purpose: str | None = None,
         load_balancer_type: str | None = None,
         load_balancer_subnet: str | None = None,
+        ssl: dict[str, str] | None = None,
     ) -> ClusterRecord:
-        """Attach an existing, unattached cluster of the subscription under ``name``.
+        """Attach an existing, unattached cluster of the subscription under ``name`` (``ssl``:
+        the attach configuration's, replacing the cluster's).
 
         The cluster purpose defaults to FastProd, as for a new cluster.
         """
@@ -196,7 +198,7 @@ class ComputeRegistry:
             check_cluster_size(record.size, record.agent_count, purpose)
             conn.execute(
                 "UPDATE compute_targets SET workspace_id=?, name=?, is_attached=1,"
-                " cluster_purpose=?, load_balancer_type=?, load_balancer_subnet=?, state=?,"
+                " cluster_purpose=?, load_balancer_type=?, load_balancer_subnet=?, ssl=?, state=?,"
                 " pending_state=?, ready_at=?, errors='[]', updated_time=? WHERE id=?",
                 (
                     self.workspace.id,
@@ -204,9 +206,35 @@ class ComputeRegistry:
                     purpose,
                     load_balancer_type or record.load_balancer_type,
                     load_balancer_subnet or record.load_balancer_subnet,
+                    json.dumps(dict(record.ssl) if ssl is None else ssl),
                     ProvisioningState.CREATING.value,
                     ProvisioningState.SUCCEEDED.value,
                     now + provisioning_seconds(),
+                    timestamp(),
+                    record.id,
+                ),
+            )
+        return self._by_id(record.id)
+
+    def update_aks(
+        self,
+        name: str,
+        *,
+        ssl: dict[str, str] | None = None,
+        load_balancer_type: str | None = None,
+        load_balancer_subnet: str | None = None,
+    ) -> ClusterRecord:
+        """Change a cluster's SSL configuration or load balancer (``None``: kept)."""
+        now = time.time()
+        with self.root.db.transaction() as conn:
+            record = self._require(conn, name, now)
+            conn.execute(
+                "UPDATE compute_targets SET ssl=?, load_balancer_type=?, load_balancer_subnet=?,"
+                " updated_time=? WHERE id=?",
+                (
+                    json.dumps(dict(record.ssl) if ssl is None else ssl),
+                    load_balancer_type or record.load_balancer_type,
+                    load_balancer_subnet or record.load_balancer_subnet,
                     timestamp(),
                     record.id,
                 ),

@@ -22,6 +22,7 @@ from emulator.sdk.compute_config import (
     ComputeTargetProvisioningConfiguration,
     resolve_provisioning,
 )
+from emulator.sdk.compute_update import AksUpdateConfiguration, SslConfiguration
 from emulator.sdk.exceptions import ComputeTargetException, UserErrorException
 from emulator.sdk.translation import v1_errors
 
@@ -32,10 +33,12 @@ __all__ = [
     "AksAttachConfiguration",
     "AksCompute",
     "AksProvisioningConfiguration",
+    "AksUpdateConfiguration",
     "ComputeTarget",
     "ComputeTargetAttachConfiguration",
     "ComputeTargetException",
     "ComputeTargetProvisioningConfiguration",
+    "SslConfiguration",
 ]
 
 RESERVED_NAMES = ("amlcompute", "local", "containerinstance")
@@ -316,16 +319,7 @@ class AksCompute(ComputeTarget):
         workspace: Workspace, name: str, config: AksProvisioningConfiguration
     ) -> AksCompute:
         config.validate_configuration()
-        for label, path in (("cert", config.ssl_cert_pem_file), ("key", config.ssl_key_pem_file)):
-            if path:
-                try:
-                    with open(path, encoding="utf-8") as fh:
-                        fh.read()
-                except OSError as exc:
-                    raise ComputeTargetException(
-                        f"Error, unable to read SSL {label} pem file provided paths:\n{path}\n"
-                        f"[emulator] {exc}"
-                    ) from None
+        _check_pem_files(config)
         resolved = resolve_provisioning(config)
         record = workspace.emulator_state.compute.create_aks(
             name,
@@ -345,6 +339,7 @@ class AksCompute(ComputeTarget):
     @v1_errors()
     def _attach(workspace: Workspace, name: str, config: AksAttachConfiguration) -> AksCompute:
         config.validate_configuration()
+        _check_pem_files(config)
         resource_group, cluster_name = config.target()
         record = workspace.emulator_state.compute.attach_aks(
             name,
@@ -353,9 +348,56 @@ class AksCompute(ComputeTarget):
             cluster_purpose=config.cluster_purpose,
             load_balancer_type=config.load_balancer_type,
             load_balancer_subnet=config.load_balancer_subnet,
+            ssl=config.ssl(),
         )
         target = object.__new__(AksCompute)
         target._bind(workspace, record)
+        return target
+
+    @v1_errors()
+    def update(self, update_configuration: AksUpdateConfiguration) -> None:
+        """Change the cluster's SSL configuration or load balancer (at once: nothing to
+        re-provision offline); ``wait_for_completion`` returns straight away."""
+        update_configuration.validate_configuration()
+        ssl = update_configuration.ssl_payload(dict(self._record.ssl))
+        record = self.workspace.emulator_state.compute.update_aks(
+            self.name,
+            ssl=ssl,
+            load_balancer_type=update_configuration.load_balancer_type,
+            load_balancer_subnet=update_configuration.load_balancer_subnet,
+        )
+        self._bind(self.workspace, record)
+
+    def get_credentials(self) -> dict[str, Any]:
+        """Azure answers the cluster's kubeconfig; an emulated cluster has no Kubernetes API."""
+        raise ComputeTargetException(
+            f"[emulator] AksCompute.get_credentials: cluster {self.name} is emulated and has no "
+            "Kubernetes API server, so there is no kubeconfig to return offline."
+        )
+
+    @staticmethod
+    def deserialize(workspace: Workspace, object_dict: dict[str, Any]) -> AksCompute:
+        """The cluster a payload (``serialize()``, or Azure's JSON) describes, read from
+        ``workspace``; checked as the SDK checks it first."""
+        properties = object_dict.get("properties")
+        if not isinstance(properties, dict) or "computeType" not in properties:
+            raise ComputeTargetException(f"Invalid cluster payload:\n{object_dict}")
+        if properties["computeType"] != AksCompute._compute_type:
+            raise ComputeTargetException(f'Invalid cluster payload, not "AKS":\n{object_dict}')
+        for arm_key in ("location", "id", "tags"):
+            if arm_key not in object_dict:
+                raise ComputeTargetException(
+                    f'Invalid cluster payload, missing ["{arm_key}"]:\n{object_dict}'
+                )
+        for key in ("description", "provisioningErrors", "provisioningState", "resourceId"):
+            if key not in properties:
+                raise ComputeTargetException(
+                    f'Invalid cluster payload, missing ["properties"]["{key}"]:\n{object_dict}'
+                )
+        name = str(object_dict.get("name") or str(object_dict["id"]).rsplit("/", 1)[-1])
+        target = ComputeTarget(workspace, name)
+        if not isinstance(target, AksCompute):
+            raise ComputeTargetException(f'Invalid cluster payload, not "AKS":\n{object_dict}')
         return target
 
     def serialize(self) -> dict[str, Any]:
@@ -371,6 +413,20 @@ class AksCompute(ComputeTarget):
             "loadBalancerSubnet": self.load_balancer_subnet,
         }
         return payload
+
+
+def _check_pem_files(config: AksProvisioningConfiguration | AksAttachConfiguration) -> None:
+    """The SDK reads the SSL cert and key files when the cluster is created or attached."""
+    for label, path in (("cert", config.ssl_cert_pem_file), ("key", config.ssl_key_pem_file)):
+        if path:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    fh.read()
+            except OSError as exc:
+                raise ComputeTargetException(
+                    f"Error, unable to read SSL {label} pem file provided paths:\n{path}\n"
+                    f"[emulator] {exc}"
+                ) from None
 
 
 def _subclasses() -> list[type[ComputeTarget]]:

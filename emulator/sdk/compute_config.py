@@ -216,8 +216,44 @@ class AksAttachConfiguration(ComputeTargetAttachConfiguration):
         self.cluster_name = cluster_name
         self.resource_id = resource_id
         self.cluster_purpose = cluster_purpose
+        self.ssl_cname: str | None = None
+        self.ssl_cert_pem_file: str | None = None
+        self.ssl_key_pem_file: str | None = None
+        self.leaf_domain_label: str | None = None
+        self.overwrite_existing_domain = False
         self.load_balancer_type = load_balancer_type
         self.load_balancer_subnet = load_balancer_subnet
+
+    def enable_ssl(
+        self,
+        ssl_cname: str | None = None,
+        ssl_cert_pem_file: str | None = None,
+        ssl_key_pem_file: str | None = None,
+        leaf_domain_label: str | None = None,
+        overwrite_existing_domain: bool = False,
+    ) -> AksAttachConfiguration:
+        """Serve the cluster's services over SSL with your certificate (cname, cert and key
+        files) or a Microsoft one (leaf domain label); checked at once, as the SDK does."""
+        if ssl_cname:
+            self.ssl_cname = ssl_cname
+        if ssl_cert_pem_file:
+            self.ssl_cert_pem_file = ssl_cert_pem_file
+        if ssl_key_pem_file:
+            self.ssl_key_pem_file = ssl_key_pem_file
+        if leaf_domain_label:
+            self.leaf_domain_label = leaf_domain_label
+        if overwrite_existing_domain:
+            self.overwrite_existing_domain = overwrite_existing_domain
+        self.validate_configuration()
+        return self
+
+    def ssl(self) -> dict[str, str] | None:
+        """The cluster's ``sslConfiguration`` after the attach (``None``: the cluster's own)."""
+        if self.ssl_cname:
+            return {"status": "Enabled", "cname": self.ssl_cname}
+        if self.leaf_domain_label:
+            return {"status": "Auto", "leafDomainLabel": self.leaf_domain_label}
+        return None
 
     def validate_configuration(self) -> None:
         """resource_id, or resource_group with cluster_name; raises ``ComputeTargetException``."""
@@ -247,6 +283,24 @@ class AksAttachConfiguration(ComputeTargetAttachConfiguration):
                 "Please provide resource_group and cluster_name for the AKS compute resource "
                 "being attached. Or please provide resource_id for the resource being attached."
             )
+        own_ssl = (self.ssl_cname, self.ssl_cert_pem_file, self.ssl_key_pem_file)
+        if any(own_ssl):
+            if not all(own_ssl):
+                raise ComputeTargetException(
+                    "Invalid configuration, not all ssl information provided. To enable SSL "
+                    "validation please provide the cname, cert pem file, and key pem file."
+                )
+            if self.leaf_domain_label:
+                raise ComputeTargetException(
+                    "Invalid configuration. When cname, cert pem file, and key pem file is "
+                    "provided, leaf domain label should not be provided."
+                )
+            if self.overwrite_existing_domain:
+                raise ComputeTargetException(
+                    "Invalid configuration. Overwrite existing domain only applies to leaf "
+                    "domain label. When cname, cert pem file, and key pem file is provided, "
+                    "Overwrite existing domain should not be provided."
+                )
         if self.load_balancer_type is not None and (
             self.load_balancer_type not in LOAD_BALANCER_TYPES
         ):

@@ -196,6 +196,17 @@ class Image:
     def models(self) -> list[Model]:
         return [Model(self.workspace, id=model_id) for model_id in self.model_ids]
 
+    @classmethod
+    def deserialize(cls, workspace: Workspace, image_payload: dict[str, Any]) -> Image:
+        """The image a payload (``serialize()``, or Azure's JSON) names, read from
+        ``workspace`` (it must be registered there, as the SDK's remark says)."""
+        for key in ("imageType", "id"):
+            if key not in image_payload:
+                raise WebserviceException(
+                    f"Invalid image payload, missing {key} for image:\n{image_payload}"
+                )
+        return Image(workspace, id=str(image_payload["id"]))
+
     @staticmethod
     @v1_errors()
     def create(

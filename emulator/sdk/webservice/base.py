@@ -19,7 +19,7 @@ from emulator.faults.api import ServiceFaults
 from emulator.images.records import CreationState
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
-from emulator.sdk.webservice import polling, scoring
+from emulator.sdk.webservice import members, polling, scoring
 from emulator.sdk.webservice.handover import (
     DAEMON_SETTING,
     configuration_arguments,
@@ -54,7 +54,7 @@ def services(workspace: Workspace) -> ServiceManager:
     return workspace.emulator_state.service_manager()
 
 
-class Webservice:
+class Webservice(members.WebserviceMembers):
     """A deployed service; ``Webservice(ws, name)`` returns the ACI/AKS/Local subclass."""
 
     _webservice_type: ClassVar[str | None] = None

@@ -37,6 +37,14 @@ class LocalWebservice(Webservice):
     _webservice_type = "Local"
     deploy_configuration = staticmethod(local_deploy_configuration)
 
+    #: The SDK's state names and Docker network (its containers join it; here only a name).
+    NETWORK_NAME = "azureml-local"
+    STATE_DELETED = "deleted"
+    STATE_DEPLOYING = "deploying"
+    STATE_FAILED = "failed"
+    STATE_RUNNING = "running"
+    STATE_UNKNOWN = "unknown"
+
     def __init__(self, workspace: Workspace, name: str, must_exist: bool = True) -> None:
         super().__init__(workspace, name)
 
@@ -117,6 +125,35 @@ class LocalWebservice(Webservice):
     ) -> None:
         super().delete()
         self.state = "deleted"
+
+    def get_logs(self, num_lines: int = 5000, raw: bool = False) -> str:
+        """The container's log (``raw`` is accepted and, as in the SDK, changes nothing)."""
+        return super().get_logs(num_lines)
+
+    def deploy_to_cloud(
+        self, name: str | None = None, deployment_config: Any = None, deployment_target: Any = None
+    ) -> Webservice:
+        """Deploy what this local service runs (its image: the same models, script and
+        environment) to ACI, or to AKS with an AKS ``deployment_target``."""
+        if self.state not in (self.STATE_RUNNING, self.STATE_DEPLOYING, self.STATE_FAILED):
+            raise WebserviceException(
+                f"The LocalWebservice is not deployable (state = {self.state}). Recreate it, or "
+                "use the Model.deploy() method directly."
+            )
+        target_name = name or self.name
+        if target_name == self.name:
+            raise WebserviceException(
+                f"[emulator] Local and cloud services share one name space here, and {self.name} "
+                "is this local service's name: pass name= for the cloud service (Azure keeps "
+                "local services out of the workspace)."
+            )
+        return Webservice.deploy_from_image(
+            self.workspace, target_name, self.image, deployment_config, deployment_target
+        )
+
+    @classmethod
+    def deserialize(cls, workspace: Workspace, webservice_payload: Any) -> Any:
+        raise NotImplementedError("Local web services cannot be deserialized.")
 
     def get_keys(self) -> tuple[str | None, str | None]:
         raise NotImplementedError("Local web services do not support auth keys.")
