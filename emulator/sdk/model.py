@@ -12,12 +12,13 @@ from emulator.exceptions import ModelPathNotFound
 from emulator.models.naming import validate_model_name
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry, latest_per_name, not_found_message
-from emulator.models.resolution import closest_name, models_dir, resolve_local
+from emulator.models.resolution import closest_name, resolve_local
+from emulator.sdk import dataset_model_samples as model_samples
 from emulator.sdk.exceptions import (
-    ModelNotFoundException,
     UserErrorException,
     WebserviceException,
 )
+from emulator.sdk.model_files import checked_source, download_into_cache
 from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 
@@ -93,6 +94,10 @@ class Model:
         self.run_id: str | None = None
         self.experiment_name: str | None = None
         self.library_versions = dict(record.library_versions)
+        samples = model_samples.load(workspace, record)
+        self.sample_input_dataset = samples.sample_input_dataset
+        self.sample_output_dataset = samples.sample_output_dataset
+        self.resource_configuration = samples.resource_configuration
 
     @property
     def emulator_record(self) -> ModelRecord:
@@ -131,7 +136,7 @@ class Model:
             raise WebserviceException(
                 "Model framework version cannot be provided without a valid framework"
             )
-        source = _checked_source(model_path)
+        source = checked_source(model_path)
         for child in child_paths or ():
             if not (source / child).exists():
                 raise WebserviceException(f'Error, provided child path "{child}" cannot be found')
@@ -139,6 +144,9 @@ class Model:
             raise WebserviceException("Tags must be a dict")
         if properties is not None and not isinstance(properties, dict):
             raise WebserviceException("Properties must be a dict")
+        samples = model_samples.checked(
+            workspace, sample_input_dataset, sample_output_dataset, resource_configuration
+        )
         print(f"Registering model {model_name}")
         record = _registry(workspace).register(
             source,
@@ -150,6 +158,7 @@ class Model:
             framework_version=model_framework_version,
             child_paths=child_paths,
         )
+        model_samples.save(workspace, record, samples)
         return Model._from_record(workspace, record)
 
     # -- queries ---------------------------------------------------------------------------------
@@ -194,9 +203,9 @@ class Model:
             except ModelPathNotFound as exc:
                 if _workspace is None:
                     raise WebserviceException(exc.message) from exc
-                return _download_into_cache(_workspace, model_name, version)
+                return download_into_cache(_workspace, model_name, version)
         if _workspace is not None:
-            return _download_into_cache(_workspace, model_name, None)
+            return download_into_cache(_workspace, model_name, None)
         return resolve_local(model_name, None)
 
     @staticmethod
@@ -231,7 +240,7 @@ class Model:
         profile_name: str,
         models: Sequence[Any],
         inference_config: Any,
-        input_dataset: Sequence[Any] | None = None,
+        input_dataset: Any = None,
         cpu: float | None = None,
         memory_in_gb: float | None = None,
         description: str | None = None,
@@ -332,7 +341,7 @@ class Model:
             "experimentName": self.experiment_name,
             "runId": self.run_id,
             "datasets": {},
-            "resourceRequirements": None,
+            **model_samples.load(self.workspace, self._record).serialize(),
         }
 
     @staticmethod
@@ -357,24 +366,6 @@ class Model:
 
 def _registry(workspace: Workspace) -> ModelRegistry:
     return workspace.emulator_state.models
-
-
-def _checked_source(model_path: str | os.PathLike[str]) -> Path:
-    """The SDK's path rules: it must exist and lie inside the current working directory."""
-    cwd = os.getcwd()
-    full = os.path.normpath(os.path.join(cwd, os.fspath(model_path)))
-    if not os.path.exists(full):
-        raise FileNotFoundError(
-            f"Path does not exist: {full} [emulator] model_path is resolved against the working "
-            f"directory {cwd}; check the spelling or chdir to where the model is."
-        )
-    if os.path.commonpath([cwd, full]) != cwd:
-        raise PermissionError(
-            "Unauthorized access: Path outside current working directory. [emulator] Azure ML "
-            f"only uploads paths under the working directory ({cwd}); {full} is outside it. "
-            "Copy the model below the working directory or chdir to its parent first."
-        )
-    return Path(full)
 
 
 def matches_filter(values: dict[str, str], wanted: TagFilter | None) -> bool:
@@ -413,19 +404,6 @@ def _suggestion(workspace: Workspace, name: str) -> str:
     if names:
         return f". [emulator] Registered models: {', '.join(names)}"
     return ". [emulator] No models are registered in this workspace yet."
-
-
-def _download_into_cache(workspace: Workspace, model_name: str, version: int | None) -> str:
-    """The SDK's remote branch: download into ``MODELS_DIR/<name>/<version>``."""
-    record = _registry(workspace).get(model_name, version)
-    if record is None:
-        known = sorted(f"{r.name}/{r.version}" for r in _registry(workspace).records())
-        raise ModelNotFoundException(
-            f"Model/Version {model_name}/{version} not found in workspace. {known}"
-        )
-    target = os.path.join(models_dir(), record.name, str(record.version))
-    _registry(workspace).materialize(record, Path(target), exist_ok=True)
-    return os.path.join(target, record.root_name)
 
 
 def resolve_models(workspace: Workspace, models: Sequence[Any]) -> tuple[ModelRecord, ...]:

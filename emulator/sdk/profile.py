@@ -8,9 +8,10 @@ enough calls or seconds have passed (see :mod:`emulator.validation.profiling`). 
 kept in ``<root>/workspaces/<id>/profiles/<name>.json``, so ``ModelProfile(ws, name)`` finds it
 from any process.
 
-[emulator] ``input_dataset`` is a list of requests (strings are sent as they are, other JSON
-values JSON-encoded); the SDK takes a ``TabularDataset`` with one string column, which the
-emulator does not have. ``wait_for_completion`` does not raise on failure, as in the SDK: the
+``input_dataset`` is what the SDK takes: a registered ``TabularDataset`` with one column (each
+value a request body) or, as an emulator addition, a ``FileDataset`` (each file a request body)
+or a plain list of requests (strings sent as they are, other JSON values JSON-encoded).
+``wait_for_completion`` does not raise on failure, as in the SDK: the
 state is ``Failed`` and ``get_details()['error']`` says why.
 """
 
@@ -26,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from emulator.sdk.dataset_abstract import AbstractDataset
+from emulator.sdk.dataset_tabular import TabularDataset
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.inference_config import InferenceConfig
 from emulator.sdk.model import resolve_models
@@ -108,7 +111,7 @@ def profile_models(
     profile_name: str,
     models: Sequence[Any],
     inference_config: InferenceConfig,
-    input_dataset: Sequence[Any] | None = None,
+    input_dataset: Any = None,
     cpu: float | None = None,
     memory_in_gb: float | None = None,
     description: str | None = None,
@@ -173,18 +176,41 @@ def profile_models(
     return result
 
 
-def _samples(input_dataset: Sequence[Any] | None) -> list[Sample]:
+def _samples(input_dataset: Any) -> list[Sample]:
     if input_dataset is None:
         return []
+    if isinstance(input_dataset, AbstractDataset):
+        return _dataset_samples(input_dataset)
     if isinstance(input_dataset, (str, bytes)) or not isinstance(input_dataset, Sequence):
         raise WebserviceException(
-            f"input_dataset must be a list of requests, not {type(input_dataset).__name__}. "
-            "[emulator] Pass request bodies (strings) or JSON values; the SDK's TabularDataset "
-            "is not emulated."
+            f"input_dataset must be a TabularDataset or FileDataset, not "
+            f"{type(input_dataset).__name__}. [emulator] A list of request bodies works too."
         )
     if not input_dataset:
         raise WebserviceException("input_dataset must contain at least one request.")
     return [Sample.from_value(item, f"request {i}") for i, item in enumerate(input_dataset, 1)]
+
+
+def _dataset_samples(dataset: AbstractDataset) -> list[Sample]:
+    """A tabular dataset's rows (one column: each value a request body), as Azure profiles
+    them; a file dataset's files, each file's content a request body."""
+    if isinstance(dataset, TabularDataset):
+        columns, rows = dataset._table()
+        if len(columns) != 1:
+            raise WebserviceException(
+                f"The input dataset for profiling must have exactly one column, whose values are "
+                f"the requests; it has {len(columns)}: {', '.join(columns)}. [emulator] Select "
+                "it with dataset.keep_columns('<column>')."
+            )
+        bodies = [row[columns[0]] for row in rows]
+    else:
+        bodies = [data.local.read_bytes() for data in dataset._files()]
+    if not bodies:
+        raise WebserviceException("input_dataset must contain at least one request.")
+    return [
+        Sample.from_value(body if isinstance(body, (str, bytes)) else str(body), f"request {i}")
+        for i, body in enumerate(bodies, 1)
+    ]
 
 
 def _check_range(name: str, value: float | None, bounds: tuple[float, float]) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from emulator.environments.environment import Environment
     from emulator.sdk.compute import ComputeTarget
+    from emulator.sdk.datastore import AzureBlobDatastore
     from emulator.sdk.image import Image
     from emulator.sdk.model import Model
     from emulator.sdk.webservice import Webservice
@@ -216,6 +217,26 @@ class Workspace:
     def _environment_store(self) -> WorkspaceEnvironments:
         """The store ``Environment.register/get/list`` use (see environments/registered.py)."""
         return WorkspaceEnvironments(self._state)
+
+    @property
+    def datastores(self) -> dict[str, AzureBlobDatastore]:
+        """Name → datastore: the default ``workspaceblobstore`` (the v2 face's too)."""
+        from emulator.sdk.datastore import Datastore
+
+        return Datastore._all(self)
+
+    def get_default_datastore(self) -> AzureBlobDatastore:
+        """The default datastore, ``workspaceblobstore``."""
+        from emulator.sdk.datastore import Datastore
+
+        return Datastore.get_default(self)
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """Name → latest version of every registered dataset (the workspace's data assets)."""
+        from emulator.sdk.dataset import Dataset
+
+        return Dataset.get_all(self)
 
     @property
     def webservices(self) -> dict[str, Webservice]:

@@ -97,7 +97,7 @@ def test_a_container_over_the_requested_memory_fails_the_profile(
         ({"cpu": 5}, "Expected cpu value is between 0.1 and 3.5. Provided: 5"),
         ({"memory_in_gb": 0.01}, "Expected memory_in_gb value is between 0.1 and 15.0"),
         ({"profile_name": "a/b"}, "Invalid profile_name 'a/b'"),
-        ({"input_dataset": "{}"}, "input_dataset must be a list of requests, not str"),
+        ({"input_dataset": "{}"}, "input_dataset must be a TabularDataset or FileDataset, not str"),
     ],
 )
 def test_invalid_arguments_are_refused_before_profiling(

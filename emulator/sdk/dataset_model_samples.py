@@ -1,0 +1,156 @@
+"""A registered model's sample input and output datasets and its resource configuration:
+what ``Model.register(sample_input_dataset=, sample_output_dataset=, resource_configuration=)``
+records and ``model.sample_input_dataset`` / ``model.resource_configuration`` show back.
+
+Azure keeps them on the model version (``sampleInputData: aml://dataset/<id>``,
+``resourceRequirements``); they never change after registration. They are kept per model
+version in ``<workspace dir>/model-samples/<name>/<version>.json`` (written then renamed, so
+another process never reads half a file), each dataset by its id and whole definition: a
+registered dataset reads back as its registered version, an unregistered one (Azure saves it
+anonymously) from the definition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.models.records import ModelRecord
+from emulator.sdk import dataset_records
+from emulator.sdk.dataset_abstract import AbstractDataset, dataset_from
+from emulator.sdk.exceptions import UserErrorException, WebserviceException
+from emulator.sdk.resource_configuration import ResourceConfiguration
+from emulator.sdk.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ModelSamples:
+    """What a model version was registered with (each None when not given)."""
+
+    sample_input_dataset: AbstractDataset | None
+    sample_output_dataset: AbstractDataset | None
+    resource_configuration: ResourceConfiguration | None
+
+    def serialize(self) -> dict[str, Any]:
+        """The model's fields as the service shows them."""
+        return {
+            "sampleInputData": _url(self.sample_input_dataset),
+            "sampleOutputData": _url(self.sample_output_dataset),
+            "resourceRequirements": (
+                self.resource_configuration.serialize() if self.resource_configuration else None
+            ),
+        }
+
+
+def checked(
+    workspace: Workspace,
+    sample_input_dataset: object,
+    sample_output_dataset: object,
+    resource_configuration: object,
+) -> ModelSamples:
+    """The SDK's checks at registration (before anything is stored)."""
+    for param, value in (
+        ("sample input dataset", sample_input_dataset),
+        ("sample output dataset", sample_output_dataset),
+    ):
+        if value is not None and not isinstance(value, AbstractDataset):
+            raise WebserviceException(
+                f"Invalid {param} of type {type(value)} passed, must be of type TabularDataset "
+                "or FileDataset"
+            )
+    if resource_configuration is not None:
+        if not isinstance(resource_configuration, ResourceConfiguration):
+            raise WebserviceException(
+                f"Invalid resource_configuration of type {type(resource_configuration)}: pass "
+                "ResourceConfiguration(cpu=..., memory_in_gb=..., gpu=...)."
+            )
+        resource_configuration._validate_configuration()
+    for dataset in (sample_input_dataset, sample_output_dataset):
+        if isinstance(dataset, AbstractDataset):
+            dataset._ensure_saved(workspace)
+    return ModelSamples(
+        sample_input_dataset if isinstance(sample_input_dataset, AbstractDataset) else None,
+        sample_output_dataset if isinstance(sample_output_dataset, AbstractDataset) else None,
+        resource_configuration
+        if isinstance(resource_configuration, ResourceConfiguration)
+        else None,
+    )
+
+
+def save(workspace: Workspace, record: ModelRecord, samples: ModelSamples) -> None:
+    """Keep ``samples`` with the model version ``record`` (nothing when none was given)."""
+    data = {
+        "sampleInputData": _entry(samples.sample_input_dataset),
+        "sampleOutputData": _entry(samples.sample_output_dataset),
+        "resourceRequirements": (
+            samples.resource_configuration.serialize() if samples.resource_configuration else None
+        ),
+    }
+    if not any(data.values()):
+        return
+    path = _path(workspace, record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def load(workspace: Workspace, record: ModelRecord) -> ModelSamples:
+    """What the model version was registered with."""
+    try:
+        data = json.loads(_path(workspace, record).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ModelSamples(None, None, None)
+    except (OSError, ValueError) as exc:
+        raise UserErrorException(
+            f"The sample data of model {record.model_id} cannot be read ({exc}). [emulator] "
+            f"The file {_path(workspace, record)} is damaged; register the model again."
+        ) from None
+    return ModelSamples(
+        _dataset(workspace, data.get("sampleInputData")),
+        _dataset(workspace, data.get("sampleOutputData")),
+        ResourceConfiguration.deserialize(data.get("resourceRequirements")),
+    )
+
+
+def _entry(dataset: AbstractDataset | None) -> dict[str, Any] | None:
+    if dataset is None:
+        return None
+    return {
+        "id": dataset.id,
+        "registered": dataset.name is not None,
+        "definition": dataset._definition,
+    }
+
+
+def _dataset(workspace: Workspace, entry: dict[str, Any] | None) -> AbstractDataset | None:
+    if not entry:
+        return None
+    if entry.get("registered"):
+        try:
+            stored = dataset_records.by_id(workspace, entry["id"])
+        except UserErrorException:
+            pass  # its data asset is gone: the definition still says what it was
+        else:
+            registered: AbstractDataset = dataset_from(stored.definition, workspace, stored)
+            return registered
+    dataset: AbstractDataset = dataset_from(entry["definition"], workspace)
+    dataset._saved_id = entry["id"]
+    return dataset
+
+
+def _url(dataset: AbstractDataset | None) -> str | None:
+    return f"aml://dataset/{dataset.id}" if dataset is not None else None
+
+
+def _path(workspace: Workspace, record: ModelRecord) -> Path:
+    return (
+        workspace.emulator_state.directory
+        / "model-samples"
+        / record.name
+        / f"{record.version}.json"
+    )

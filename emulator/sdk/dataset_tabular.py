@@ -1,0 +1,100 @@
+"""``azureml.data.TabularDataset``: rows read from delimited files on the datastore (or a URL
+the root serves), with the SDK's lazily added steps."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from emulator.sdk.dataset_abstract import AbstractDataset
+from emulator.sdk.dataset_tabular_read import Row, apply_steps, read_rows, to_dataframe
+from emulator.sdk.exceptions import UserErrorException
+
+__all__ = ["TabularDataset"]
+
+
+class TabularDataset(AbstractDataset):
+    """A table: ``to_pandas_dataframe()`` reads it; ``take``/``skip``/... derive new ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def _table(self) -> tuple[list[str], list[Row]]:
+        columns, rows = read_rows(self._files(), self._definition["read"] or {})
+        return apply_steps(columns, rows, self._definition["steps"])
+
+    def _rows(self) -> list[Row]:
+        """The rows as dicts (column → value): what ``Model.profile`` sends as requests."""
+        return self._table()[1]
+
+    def to_pandas_dataframe(
+        self, on_error: str = "null", out_of_range_datetime: str = "null"
+    ) -> Any:
+        """The table as a pandas DataFrame (pandas must be installed)."""
+        return to_dataframe(*self._table())
+
+    def take(self, count: int) -> TabularDataset:
+        """The first ``count`` rows."""
+        return self._with_step("take", _count(count))
+
+    def skip(self, count: int) -> TabularDataset:
+        """All but the first ``count`` rows."""
+        return self._with_step("skip", _count(count))
+
+    def keep_columns(self, columns: str | list[str], validate: bool = False) -> TabularDataset:
+        """Only ``columns``."""
+        derived = self._with_step("keep_columns", _names(columns))
+        if validate:
+            derived._table()
+        return derived
+
+    def drop_columns(self, columns: str | list[str]) -> TabularDataset:
+        """Every column but ``columns``."""
+        return self._with_step("drop_columns", _names(columns))
+
+    def take_sample(self, probability: float, seed: int | None = None) -> TabularDataset:
+        """Each row kept with ``probability`` (a fixed ``seed`` picks the same rows again)."""
+        return self._with_step("sample", _probability(probability), _seed(seed))
+
+    def random_split(
+        self, percentage: float, seed: int | None = None
+    ) -> tuple[TabularDataset, TabularDataset]:
+        """Two datasets: about ``percentage`` of the rows, and the others."""
+        fixed = _seed(seed)
+        share = _probability(percentage)
+        return self._with_step("split", share, fixed, True), self._with_step(
+            "split", share, fixed, False
+        )
+
+    @property
+    def timestamp_columns(self) -> tuple[None, None]:
+        """(fine grain, coarse grain): none is set on an emulated dataset."""
+        return (None, None)
+
+
+def _count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise UserErrorException(f"count must be a non-negative integer, not {count!r}.")
+    return count
+
+
+def _names(columns: str | list[str]) -> list[str]:
+    names = [columns] if isinstance(columns, str) else list(columns)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise UserErrorException(
+            f"columns must be a column name or a list of them, not {columns!r}."
+        )
+    return names
+
+
+def _probability(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise UserErrorException(
+            f"The value {value!r} must be a number between 0 and 1 (exclusive)."
+        )
+    return float(value)
+
+
+def _seed(seed: int | None) -> int:
+    """The seed to store: the given one, else one drawn now (so both halves of a split agree)."""
+    return seed if seed is not None else random.SystemRandom().randrange(2**31)
