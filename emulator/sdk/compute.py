@@ -295,6 +295,17 @@ class AksCompute(ComputeTarget):
     provisioning_configuration = staticmethod(AksProvisioningConfiguration)
 
     @staticmethod
+    def attach(workspace: Workspace, name: str, resource_id: str) -> AksCompute:  # type: ignore[override]
+        """Deprecated in the SDK, which raises this: attach with ``attach_configuration``."""
+        raise ComputeTargetException(
+            "This method is DEPRECATED. Please use the following code to attach a AKS compute "
+            "resource.\n# Attach AKS\nattach_config = AksCompute.attach_configuration("
+            'resource_group="name_of_resource_group",\n'
+            '                                                cluster_name="name_of_aks_cluster")'
+            "\ncompute = ComputeTarget.attach(workspace, name, attach_config)"
+        )
+
+    @staticmethod
     def attach_configuration(
         resource_group: str | None = None,
         cluster_name: str | None = None,

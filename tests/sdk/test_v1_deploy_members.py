@@ -108,6 +108,7 @@ def test_local_from_model_then_to_the_cloud(aml_workspace: Any, workdir: Path) -
     from azureml.core import Image
     from azureml.core.image import ContainerImage
     from azureml.core.webservice import AciWebservice, LocalWebservice, Webservice
+    from azureml.exceptions import WebserviceException
 
     (workdir / "score.py").write_text(SCRIPT)
     image_config = ContainerImage.image_configuration("score.py", "python")
@@ -128,6 +129,16 @@ def test_local_from_model_then_to_the_cloud(aml_workspace: Any, workdir: Path) -
 
     image = Image.deserialize(aml_workspace, local.image.serialize())
     assert image.id == local.image_id
+    AciWebservice.deploy_configuration().validate_image(image)
+    with pytest.raises(WebserviceException, match="Image is None"):
+        LocalWebservice.deploy_configuration().validate_image(None)
+
+    assert [s.name for s in LocalWebservice.list(aml_workspace)] == ["members-local"]
+    assert LocalWebservice.list(aml_workspace, model_name="no-such-model") == []
+    local.delete()
+    assert LocalWebservice.list(aml_workspace, all=True) == []
+    with pytest.raises(WebserviceException, match="members-local does not exist"):
+        local.update_deployment_state(must_exist=True)
 
 
 def test_aks_compute_deserialize_update_credentials(aml_workspace: Any, cluster: Any) -> None:
@@ -155,6 +166,8 @@ def test_aks_compute_deserialize_update_credentials(aml_workspace: Any, cluster:
 
     with pytest.raises(ComputeTargetException, match="no Kubernetes API server"):
         cluster.get_credentials()
+    with pytest.raises(ComputeTargetException, match="This method is DEPRECATED"):
+        AksCompute.attach(aml_workspace, "old-style", cluster.cluster_resource_id)
 
 
 def test_attach_with_ssl(aml_workspace: Any, cluster: Any) -> None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.translation import v1_errors
-from emulator.sdk.webservice.base import Webservice
+from emulator.sdk.webservice.base import Webservice, services
 from emulator.sdk.webservice.handover import on_daemon
+from emulator.sdk.webservice.listing import selected
 from emulator.sdk.webservice_config import (
     LocalWebserviceDeploymentConfiguration,
     local_deploy_configuration,
@@ -150,6 +151,33 @@ class LocalWebservice(Webservice):
         return Webservice.deploy_from_image(
             self.workspace, target_name, self.image, deployment_config, deployment_target
         )
+
+    def update_deployment_state(self, must_exist: bool = False) -> None:
+        """Re-read the service; ``must_exist``: raise when it is gone (as for a container)."""
+        if must_exist and self._manager.get(self.name) is None:
+            raise WebserviceException(f"Local webservice {self.name} does not exist.")
+        super().update_deployment_state()
+
+    @staticmethod
+    def list(  # type: ignore[override]
+        workspace: Workspace,
+        model_name: str | None = None,
+        model_id: str | None = None,
+        all: bool | None = None,
+    ) -> list[Webservice]:
+        """The workspace's local services: running ones, or every one with ``all``; filtered
+        by model name or id."""
+        manager = services(workspace)
+        found = []
+        for stored in manager.registry.records():
+            record = manager.refresh(stored)
+            if record.compute_type != "Local":
+                continue
+            if not selected(record, model_name=model_name, model_id=model_id):
+                continue
+            if all or record.state is ServiceState.HEALTHY:
+                found.append(Webservice._from_record(workspace, record))
+        return found
 
     @classmethod
     def deserialize(cls, workspace: Workspace, webservice_payload: Any) -> Any:

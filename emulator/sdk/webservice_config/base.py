@@ -50,6 +50,19 @@ class WebserviceDeploymentConfiguration:
         """Print the resource requirements, as the SDK does before deploying."""
         raise NotImplementedError
 
+    @classmethod
+    def validate_image(cls, image: Any) -> None:
+        """The SDK's check of an image about to be deployed: built, and of a deployable flavor
+        (``WebApiContainer`` or ``AccelContainer``)."""
+        if image is None:
+            raise WebserviceException("Image is None")
+        if image.creation_state != "Succeeded":
+            raise WebserviceException(
+                f'Unable to create service with image {image.id} in non "Succeeded" creation state.'
+            )
+        if image.image_flavor not in ("WebApiContainer", "AccelContainer"):
+            raise WebserviceException(f"Deployment of {image.image_flavor} images is not supported")
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({fields})"
