@@ -135,6 +135,13 @@ class AbstractDataset:
             {"tags": {k: v for k, v in self.tags.items() if k not in (tags or [])}}
         )
 
+    def unregister_all_versions(self) -> None:
+        """Unregister every version of this dataset's name (the definition stays usable)."""
+        if self._stored is None or self._workspace is None:
+            raise UserErrorException("To unregister this dataset it must be registered.")
+        dataset_records.unregister_all(self._workspace, self._stored.name)
+        self._stored = None
+
     def _changed(self, changes: dict[str, Any]) -> Any:
         if self._stored is None or self._workspace is None:
             raise UserErrorException("To update this dataset it must be registered.")

@@ -4,6 +4,8 @@ with (``from_delimited_files``, ``from_files``, ``upload_directory``)."""
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from typing import Any
 
 from emulator.sdk.dataset_abstract import AbstractDataset
@@ -38,14 +40,9 @@ class TabularDatasetFactory:
     ) -> TabularDataset:
         """A table read from the CSV (or other delimited) files at ``path``; with ``validate``
         the files are read now, so a wrong path or separator fails here, as in Azure."""
-        if partition_format is not None:
-            raise UserErrorException(
-                "partition_format is not emulated. [emulator] Include the partition folder as a "
-                "column with include_path=True instead."
-            )
+        _no_partitions(partition_format)
         if not isinstance(separator, str) or len(separator) != 1:
             raise UserErrorException(f"separator must be a single character, not {separator!r}.")
-        workspace, uris = to_uris(path)
         read = {
             "separator": separator,
             "header": bool(getattr(header, "value", header)),
@@ -55,12 +52,104 @@ class TabularDatasetFactory:
             "empty_as_string": bool(empty_as_string),
             "support_multi_line": bool(support_multi_line),
         }
-        dataset: TabularDataset = TabularDataset._create(
-            {"type": "Tabular", "uris": uris, "read": read, "steps": []}, workspace
+        return _tabular(path, read, validate)
+
+    @staticmethod
+    def from_json_lines_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: dict[str, Any] | None = None,
+        partition_format: str | None = None,
+        invalid_lines: str = "error",
+        encoding: str = "utf8",
+    ) -> TabularDataset:
+        """A table of the JSON objects, one a line, of the files at ``path``."""
+        _no_partitions(partition_format)
+        if invalid_lines not in ("error", "drop"):
+            raise UserErrorException(
+                f"invalid_lines must be 'error' or 'drop', not {invalid_lines!r}."
+            )
+        read = {
+            "format": "json_lines",
+            "include_path": bool(include_path),
+            "invalid_lines": invalid_lines,
+            "encoding": str(encoding).lower(),
+        }
+        return _tabular(path, read, validate)
+
+    @staticmethod
+    def from_parquet_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: dict[str, Any] | None = None,
+        partition_format: str | None = None,
+    ) -> TabularDataset:
+        """A table of the Parquet files at ``path`` (reading them needs pyarrow)."""
+        _no_partitions(partition_format)
+        return _tabular(path, {"format": "parquet", "include_path": bool(include_path)}, validate)
+
+    @staticmethod
+    def register_pandas_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        show_progress: bool = True,
+        row_group_size: int | None = None,
+        make_target_path_unique: bool = True,
+    ) -> TabularDataset:
+        """Write ``dataframe`` to ``target`` on the datastore and register it as ``name`` (a new
+        version when the name exists). [emulator] Written as CSV, not Parquet, so reading it back
+        needs no pyarrow; column types are inferred again when read."""
+        if not hasattr(dataframe, "to_csv"):
+            raise UserErrorException(
+                f"dataframe must be a pandas DataFrame, not {type(dataframe).__name__}."
+            )
+        datastore, folder = _target(target)
+        if make_target_path_unique:
+            folder = "/".join(p for p in ((folder or "").strip("/"), str(uuid.uuid4())) if p)
+        with tempfile.TemporaryDirectory() as scratch:
+            dataframe.to_csv(os.path.join(scratch, "part-00000.csv"), index=False)
+            datastore.upload(scratch, folder, overwrite=True, show_progress=show_progress)
+        table = TabularDatasetFactory.from_delimited_files((datastore, f"{folder}/part-00000.csv"))
+        registered: TabularDataset = table.register(
+            datastore.workspace, name, description, tags, create_new_version=True
         )
-        if validate:
-            dataset._table()
-        return dataset
+        return registered
+
+
+def _tabular(path: Any, read: dict[str, Any], validate: bool) -> TabularDataset:
+    """A tabular dataset over ``path`` read with ``read``; with ``validate`` it is read now, so
+    a wrong path or option fails here, as in Azure."""
+    workspace, uris = to_uris(path)
+    dataset: TabularDataset = TabularDataset._create(
+        {"type": "Tabular", "uris": uris, "read": read, "steps": []}, workspace
+    )
+    if validate:
+        dataset._table()
+    return dataset
+
+
+def _no_partitions(partition_format: str | None) -> None:
+    if partition_format is not None:
+        raise UserErrorException(
+            "partition_format is not emulated. [emulator] Include the partition folder as a "
+            "column with include_path=True instead."
+        )
+
+
+def _target(target: Any) -> tuple[AzureBlobDatastore, str | None]:
+    """The datastore and folder of a ``DataPath`` or ``(datastore, folder)`` target."""
+    if isinstance(target, DataPath):
+        return target._datastore, target.path_on_datastore
+    if isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], AzureBlobDatastore):
+        return target[0], target[1]
+    raise UserErrorException(
+        f"Invalid target {target!r}: pass DataPath(datastore, 'folder') or (datastore, 'folder')."
+    )
 
 
 class FileDatasetFactory:
@@ -93,19 +182,7 @@ class FileDatasetFactory:
     ) -> FileDataset:
         """Upload ``src_dir`` to ``target`` (a ``DataPath`` or ``(datastore, path)``) and return
         the file dataset of what is there."""
-        if isinstance(target, DataPath):
-            datastore, folder = target._datastore, target.path_on_datastore
-        elif (
-            isinstance(target, tuple)
-            and len(target) == 2
-            and isinstance(target[0], AzureBlobDatastore)
-        ):
-            datastore, folder = target
-        else:
-            raise UserErrorException(
-                f"Invalid target {target!r}: pass DataPath(datastore, 'folder') or "
-                "(datastore, 'folder')."
-            )
+        datastore, folder = _target(target)
         if pattern is not None:
             import fnmatch
 

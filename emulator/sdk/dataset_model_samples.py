@@ -3,7 +3,7 @@ what ``Model.register(sample_input_dataset=, sample_output_dataset=, resource_co
 records and ``model.sample_input_dataset`` / ``model.resource_configuration`` show back.
 
 Azure keeps them on the model version (``sampleInputData: aml://dataset/<id>``,
-``resourceRequirements``); they never change after registration. They are kept per model
+``resourceRequirements``); ``Model.update`` may replace them. They are kept per model
 version in ``<workspace dir>/model-samples/<name>/<version>.json`` (written then renamed, so
 another process never reads half a file), each dataset by its id and whole definition: a
 registered dataset reads back as its registered version, an unregistered one (Azure saves it
@@ -97,6 +97,29 @@ def save(workspace: Workspace, record: ModelRecord, samples: ModelSamples) -> No
     temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def update(
+    workspace: Workspace,
+    record: ModelRecord,
+    sample_input_dataset: object,
+    sample_output_dataset: object,
+    resource_configuration: object,
+) -> None:
+    """``Model.update``: what is given replaces what the version was registered with."""
+    if sample_input_dataset is sample_output_dataset is resource_configuration is None:
+        return
+    given = checked(workspace, sample_input_dataset, sample_output_dataset, resource_configuration)
+    current = load(workspace, record)
+    save(
+        workspace,
+        record,
+        ModelSamples(
+            given.sample_input_dataset or current.sample_input_dataset,
+            given.sample_output_dataset or current.sample_output_dataset,
+            given.resource_configuration or current.resource_configuration,
+        ),
+    )
 
 
 def load(workspace: Workspace, record: ModelRecord) -> ModelSamples:

@@ -30,6 +30,7 @@ from emulator.assets.datastore import (
     storage_account,
 )
 from emulator.exceptions import EmulatorError
+from emulator.sdk import dataset_mltable
 from emulator.sdk.dataset_paths import _GLOB, resolve
 from emulator.sdk.datastore_reference import datastore_uri
 from emulator.sdk.exceptions import UserErrorException
@@ -37,8 +38,6 @@ from emulator.sdk.workspace import Workspace
 
 #: Where a data version keeps the SDK v1 definition and id it was registered with.
 V1_KEY = "azuremlV1Dataset"
-
-_MLTABLE_STEPS = ("take", "skip", "keep_columns", "drop_columns")
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def register(
     ``create_new_version``; the same definition again is the latest version, not a new one."""
     assets = _assets(workspace)
     latest = assets.latest(name)
-    if latest is not None:
+    if latest is not None and not latest.archived:
         if not create_new_version:
             raise UserErrorException(
                 f'There is already a dataset registered under name "{name}". Specify '
@@ -108,6 +107,15 @@ def update(workspace: Workspace, stored: StoredDataset, **changes: Any) -> Store
     )
 
 
+def unregister_all(workspace: Workspace, name: str) -> None:
+    """Every version of ``name`` archived: gone for SDK v1 (``get_by_name`` fails, the name can
+    be registered again), kept for SDK v2 as archived versions, as data assets are never
+    deleted in Azure."""
+    assets = _assets(workspace)
+    for data in assets.versions(name):
+        assets.put(name, data.version, {**data.spec, "isArchived": True})
+
+
 def by_name(workspace: Workspace, name: str, version: str | int = "latest") -> StoredDataset:
     """The version ``version`` (or the latest) of ``name``."""
     if version != "latest":
@@ -119,7 +127,7 @@ def by_name(workspace: Workspace, name: str, version: str | int = "latest") -> S
             ) from None
     assets = _assets(workspace)
     found = assets.latest(name) if version == "latest" else assets.get(name, str(version))
-    if found is None:
+    if found is None or found.archived:
         shown = "" if version == "latest" else f" (version: {version})"
         known = ", ".join(c.name for c in assets.containers()) or "none yet"
         raise UserErrorException(
@@ -134,7 +142,7 @@ def by_id(workspace: Workspace, dataset_id: str) -> StoredDataset:
     assets = _assets(workspace)
     for container in assets.containers():
         for data in assets.versions(container.name):
-            if (data.spec.get(V1_KEY) or {}).get("id") == dataset_id:
+            if (data.spec.get(V1_KEY) or {}).get("id") == dataset_id and not data.archived:
                 return _stored(workspace, data)
     raise UserErrorException(f'Cannot find dataset with id "{dataset_id}" in the workspace.')
 
@@ -213,27 +221,10 @@ def _mltable(workspace: Workspace, definition: dict[str, Any]) -> dict[str, Any]
             paths.append({"file": uri})
         else:
             paths.append({"folder": uri})
-    transformations: list[dict[str, Any]] = []
-    read = definition.get("read")
-    if read is not None:
-        transformations.append(
-            {
-                "read_delimited": {
-                    "delimiter": read.get("separator", ","),
-                    "header": "all_files_same_headers" if read.get("header", True) else "no_header",
-                    "encoding": read.get("encoding", "utf8"),
-                    "empty_as_string": bool(read.get("empty_as_string", False)),
-                    "include_path_column": bool(read.get("include_path", False)),
-                    "support_multi_line": bool(read.get("support_multi_line", False)),
-                }
-            }
-        )
-    for step in definition["steps"]:
-        if step[0] in _MLTABLE_STEPS:
-            transformations.append({step[0]: step[1]})
+    steps = dataset_mltable.transformations(definition)
     table: dict[str, Any] = {"paths": paths}
-    if transformations:
-        table["transformations"] = transformations
+    if steps:
+        table["transformations"] = steps
     return table
 
 
@@ -253,28 +244,7 @@ def _from_v2(workspace: Workspace, data: DataVersion) -> dict[str, Any]:
     if data.data_type in ("uri_file", "uri_folder"):
         return {"type": "File", "uris": [data.data_uri], "read": None, "steps": []}
     table = _read_mltable(workspace, data.data_uri)
-    folder = data.data_uri.rstrip("/") + "/"
-    uris = [  # relative paths are relative to the MLTable's folder
-        uri if "://" in uri else folder + uri.removeprefix("./")
-        for uri in (str(next(iter(entry.values()))) for entry in table.get("paths") or [])
-    ]
-    read: dict[str, Any] | None = None
-    steps: list[list[Any]] = []
-    for transformation in table.get("transformations") or []:
-        kind, value = next(iter(transformation.items()))
-        if kind == "read_delimited":
-            value = value or {}
-            read = {
-                "separator": value.get("delimiter", ","),
-                "header": value.get("header", "all_files_same_headers") != "no_header",
-                "encoding": value.get("encoding", "utf8"),
-                "empty_as_string": bool(value.get("empty_as_string", False)),
-                "include_path": bool(value.get("include_path_column", False)),
-                "infer_column_types": True,
-            }
-        elif kind in _MLTABLE_STEPS:
-            steps.append([kind, value])
-    return {"type": "Tabular" if read else "File", "uris": uris, "read": read, "steps": steps}
+    return dataset_mltable.definition(table, data.data_uri.rstrip("/") + "/")
 
 
 def _read_mltable(workspace: Workspace, data_uri: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from emulator.sdk.dataset_formats import read_json_lines, read_parquet
 from emulator.sdk.dataset_paths import DataFile
 from emulator.sdk.exceptions import UserErrorException
 
@@ -23,7 +24,18 @@ PATH_COLUMN = "Path"
 
 
 def read_rows(files: Sequence[DataFile], options: dict[str, Any]) -> tuple[list[str], list[Row]]:
-    """Columns and rows of ``files`` read with the factory's ``options``."""
+    """Columns and rows of ``files`` read with the factory's ``options`` (its ``format``)."""
+    kind = options.get("format", "delimited")
+    if kind == "json_lines":
+        return read_json_lines(files, options)
+    if kind == "parquet":
+        return read_parquet(files, options)
+    return _read_delimited(files, options)
+
+
+def _read_delimited(
+    files: Sequence[DataFile], options: dict[str, Any]
+) -> tuple[list[str], list[Row]]:
     separator = options.get("separator", ",")
     header = options.get("header", True)
     encoding = _encoding(options.get("encoding", "utf8"))

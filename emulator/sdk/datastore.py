@@ -7,8 +7,8 @@ storage account and ``azureml-blobstore-<guid>`` container in the emulated blob 
 ``azureml://datastores/workspaceblobstore/paths/<path>``, and the reverse.
 
 [emulator] Each workspace has that one datastore, as on the v2 face; registering another
-(``register_azure_blob_container`` and friends) would point at a storage account or database
-outside this machine, so those raise ``UserErrorException`` saying so.
+(``register_azure_blob_container`` and friends, :mod:`emulator.sdk.datastore_register`) would
+point at storage outside this machine, so those raise ``UserErrorException`` saying so.
 """
 
 from __future__ import annotations
@@ -21,15 +21,52 @@ from pathlib import Path
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.datastore import DEFAULT_DATASTORE, blob_container, storage_account
 from emulator.sdk.datastore_reference import DataReference
+from emulator.sdk.datastore_register import DatastoreRegistration
 from emulator.sdk.exceptions import UserErrorException
 from emulator.sdk.workspace import Workspace
 
-__all__ = ["AzureBlobDatastore", "Datastore"]
+__all__ = ["AbstractDatastore", "AzureBlobDatastore", "Datastore"]
 
 logger = logging.getLogger("emulator.datastore")
 
 
-class AzureBlobDatastore:
+class AbstractDatastore:
+    """What every datastore has: its workspace, name and type."""
+
+    def __init__(self, workspace: Workspace, name: str, datastore_type: str) -> None:
+        self._workspace = workspace
+        self._name = name
+        self._datastore_type = datastore_type
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace
+
+    @property
+    def datastore_type(self) -> str:
+        return self._datastore_type
+
+    def set_as_default(self) -> None:
+        """Only ``workspaceblobstore`` can be the default: the one datastore of an emulated
+        workspace, which is the default already."""
+        if self._name != DEFAULT_DATASTORE:
+            raise UserErrorException(
+                f"Datastore {self._name!r} can not be the default. [emulator] The workspace's "
+                f"default datastore is '{DEFAULT_DATASTORE}'."
+            )
+
+    def unregister(self) -> None:
+        raise UserErrorException(
+            f"Datastore {self._name} can not be unregistered: it is the workspace's default "
+            "datastore. [emulator] Every emulated workspace keeps its workspaceblobstore."
+        )
+
+
+class AzureBlobDatastore(AbstractDatastore):
     """The workspace's blob datastore: uploads and downloads go to the emulated blob plane."""
 
     def __init__(
@@ -48,9 +85,7 @@ class AzureBlobDatastore:
         resource_group: str | None = None,
         service_data_access_auth_identity: str | None = None,
     ) -> None:
-        self._workspace = workspace
-        self._name = name
-        self._datastore_type = "AzureBlob"
+        super().__init__(workspace, name, "AzureBlob")
         self.container_name = container_name
         self.account_name = account_name
         self.sas_token = sas_token
@@ -62,18 +97,6 @@ class AzureBlobDatastore:
         self.subscription_id = subscription_id or workspace.subscription_id
         self.resource_group = resource_group or workspace.resource_group
         self.service_data_access_auth_identity = service_data_access_auth_identity
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def workspace(self) -> Workspace:
-        return self._workspace
-
-    @property
-    def datastore_type(self) -> str:
-        return self._datastore_type
 
     @property
     def is_sas(self) -> bool:
@@ -205,17 +228,6 @@ class AzureBlobDatastore:
         _say(show_progress, f"Downloaded {written} files")
         return written
 
-    # -- registration ----------------------------------------------------------------------------
-
-    def set_as_default(self) -> None:
-        """It is the default already: the one datastore of an emulated workspace."""
-
-    def unregister(self) -> None:
-        raise UserErrorException(
-            f"Datastore {self.name} can not be unregistered: it is the workspace's default "
-            "datastore. [emulator] Every emulated workspace keeps its workspaceblobstore."
-        )
-
     def __repr__(self) -> str:
         return (
             f"AzureBlobDatastore(name={self.name!r}, container_name={self.container_name!r}, "
@@ -231,14 +243,16 @@ class AzureBlobDatastore:
         return hash((self._workspace, self.name))
 
 
-class Datastore:
-    """``Datastore(ws, name)`` / ``Datastore.get(ws, name)``: the workspace's datastores."""
+class Datastore(AbstractDatastore, DatastoreRegistration):
+    """``Datastore(ws, name)`` / ``Datastore.get(ws, name)``: the workspace's datastores. As in
+    the SDK, constructing one returns the datastore's own object (an ``AzureBlobDatastore``)."""
 
     def __new__(cls, workspace: Workspace, name: str | None = None) -> AzureBlobDatastore:  # type: ignore[misc]
         return Datastore.get(workspace, name) if name else Datastore.get_default(workspace)
 
     def __init__(self, workspace: Workspace, name: str | None = None) -> None:
-        """Never runs: ``__new__`` returns the datastore object itself, as the SDK does."""
+        """Never runs: ``__new__`` returns another class's object, so Python skips it; it is
+        here for the SDK's signature."""
 
     @staticmethod
     def get(workspace: Workspace, datastore_name: str) -> AzureBlobDatastore:

@@ -37,6 +37,19 @@ class DataReference:
         self.path_on_compute = path_on_compute
         self.overwrite = overwrite
 
+    @staticmethod
+    def create(
+        data_reference_name: str | None = None,
+        datapath: DataPath | None = None,
+        datapath_compute_binding: object = None,
+    ) -> DataReference:
+        """The reference to ``datapath`` (mounted, the SDK's default binding)."""
+        if datapath is None:
+            raise UserErrorException(
+                "DataReference.create needs a datapath: DataPath(datastore, path)."
+            )
+        return datapath.create_data_reference(data_reference_name, datapath_compute_binding)
+
     def path(
         self, path: str | None = None, data_reference_name: str | None = None
     ) -> DataReference:

@@ -306,9 +306,22 @@ class Model:
         )
 
     def update(
-        self, tags: dict[str, str] | None = None, description: str | None = None, **kwargs: Any
+        self,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        sample_input_dataset: object = None,
+        sample_output_dataset: object = None,
+        resource_configuration: object = None,
+        **kwargs: Any,
     ) -> None:
-        """Replace the tags and/or the description."""
+        """Replace the tags, the description, the sample datasets and/or the resources."""
+        model_samples.update(
+            self.workspace,
+            self._record,
+            sample_input_dataset,
+            sample_output_dataset,
+            resource_configuration,
+        )
         remove = list(self.tags) if tags is not None else []
         self._update(add_tags=tags, remove_tags=remove, description=description)
 

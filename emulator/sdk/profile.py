@@ -70,6 +70,7 @@ class ModelProfile:
         self.requested_memory_in_gb: float | None = data.get("requestedMemoryInGB")
         self.recommended_cpu: float | None = data.get("recommendedCpu")
         self.recommended_memory: float | None = data.get("recommendedMemoryInGB")
+        self.input_dataset_id: str | None = data.get("inputDatasetId")
 
     def wait_for_completion(self, show_output: bool = False) -> None:
         """Block until the profile has Succeeded or Failed."""
@@ -144,6 +145,11 @@ def profile_models(
         "state": "Running",
         "requestedCpu": cpu,
         "requestedMemoryInGB": memory_in_gb,
+        "inputDatasetId": (
+            input_dataset._ensure_saved(workspace)
+            if isinstance(input_dataset, AbstractDataset)
+            else None
+        ),
         "error": None,
         "ownerPid": os.getpid(),
     }

@@ -231,6 +231,12 @@ class Workspace:
 
         return Datastore.get_default(self)
 
+    def set_default_datastore(self, name: str) -> None:
+        """Make ``name`` the default datastore: only ``workspaceblobstore`` exists here."""
+        from emulator.sdk.datastore import Datastore
+
+        Datastore.get(self, name).set_as_default()
+
     @property
     def datasets(self) -> dict[str, Any]:
         """Name → latest version of every registered dataset (the workspace's data assets)."""

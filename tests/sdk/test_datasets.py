@@ -237,3 +237,120 @@ def test_to_pandas_dataframe_names_the_fix_without_pandas_and_builds_one_with_it
             ["sepal", "petal", "species"],
         )
     ]
+
+
+def test_other_datastores_cannot_be_registered_offline_and_the_default_stays(ws: Any) -> None:
+    from azureml.core import Datastore
+    from azureml.exceptions import UserErrorException
+
+    with pytest.raises(UserErrorException, match=r"'blobs' \(Azure Blob container\).*upload"):
+        Datastore.register_azure_blob_container(
+            ws, datastore_name="blobs", container_name="c", account_name="a", account_key="k"
+        )
+    with pytest.raises(UserErrorException, match="cannot be registered"):
+        Datastore.register_azure_sql_database(ws, "sql", "server", "db", username="u")
+    with pytest.raises(UserErrorException, match="cannot be registered"):
+        Datastore.register_dbfs(ws, "dbfs")
+    default = ws.get_default_datastore()
+    assert (default.workspace, default.name) == (ws, "workspaceblobstore")
+    default.set_as_default()
+    ws.set_default_datastore("workspaceblobstore")
+    with pytest.raises(UserErrorException, match="'other' was not found"):
+        ws.set_default_datastore("other")
+    with pytest.raises(UserErrorException, match="can not be unregistered"):
+        default.unregister()
+
+
+def test_references_and_data_paths_name_the_same_place(ws: Any) -> None:
+    from azureml.core import Dataset
+    from azureml.data.data_reference import DataReference
+    from azureml.data.datapath import DataPath
+
+    datastore = _upload(ws)
+    path = DataPath(datastore=datastore, path_on_datastore="iris/more", name="more")
+    reference = DataReference.create(data_reference_name="more", datapath=path)
+    assert (reference.path_on_datastore, reference.mode, str(reference)) == (
+        "iris/more",
+        "mount",
+        "$AZUREML_DATAREFERENCE_more",
+    )
+    assert reference.as_download(path_on_compute="/tmp/x").to_config()["mode"] == "download"
+    assert datastore.path("iris").path("more").path_on_datastore == "iris/more"
+    for given in (path, reference, (datastore, "iris/more")):
+        assert Dataset.File.from_files(path=given).to_path() == ["/extra.csv"]
+    assert DataPath.create_from_data_reference(reference).datastore_name == "workspaceblobstore"
+
+
+def test_unregister_all_versions_frees_the_name(ws: Any) -> None:
+    from azureml.core import Dataset
+
+    files = Dataset.File.from_files((_upload(ws), "iris"))
+    first = files.register(ws, "files")
+    files.take(1).register(ws, "files", create_new_version=True)
+    first.unregister_all_versions()
+    assert first.name is None and "files" not in ws.datasets
+    with pytest.raises(Exception, match='Cannot find dataset registered with name "files"'):
+        Dataset.get_by_name(ws, "files")
+    with pytest.raises(Exception, match="Cannot find dataset with id"):
+        Dataset.get_by_id(ws, files.register(ws, "other").id.replace("-", "0"))
+    again = files.register(ws, "files")  # no create_new_version needed: the name is free
+    assert Dataset.get_by_name(ws, "files").id == again.id
+
+
+def test_json_lines_parquet_and_a_registered_dataframe(
+    ws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azureml.core import Dataset
+    from azureml.data.datapath import DataPath
+
+    datastore = ws.get_default_datastore()
+    Path("lines").mkdir()
+    Path("lines/a.jsonl").write_text('{"id": 1, "tag": "x"}\n\n{"id": 2, "extra": true}\n')
+    Path("lines/bad.jsonl").write_text('{"id": 3}\n[1, 2]\n')
+    datastore.upload("lines", "lines", show_progress=False)
+    table = Dataset.Tabular.from_json_lines_files((datastore, "lines/a.jsonl"))
+    assert table._table() == (
+        ["id", "tag", "extra"],
+        [{"id": 1, "tag": "x", "extra": None}, {"id": 2, "tag": None, "extra": True}],
+    )
+    with pytest.raises(Exception, match=r"Line 2 of /bad\.jsonl is not a JSON object"):
+        Dataset.Tabular.from_json_lines_files((datastore, "lines/bad.jsonl"))
+    dropped = Dataset.Tabular.from_json_lines_files(
+        (datastore, "lines/bad.jsonl"), invalid_lines="drop"
+    )
+    assert dropped._rows() == [{"id": 3}]
+    registered = table.register(ws, "lines")
+    Path("down").mkdir()
+    datastore.download("down", prefix="azureml/datasets/lines/1/", show_progress=False)
+    mltable = Path("down/azureml/datasets/lines/1/MLTable").read_text()
+    assert "read_json_lines" in mltable
+    assert Dataset.get_by_name(ws, "lines")._rows() == registered._rows()
+
+    Path("pq").mkdir()
+    Path("pq/t.parquet").write_bytes(b"PAR1")
+    datastore.upload("pq", "pq", show_progress=False)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if pyarrow were not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ImportError, match="pip install pyarrow"):
+        Dataset.Tabular.from_parquet_files(path=(datastore, "pq/*.parquet"))
+
+    class Frame:  # what register_pandas_dataframe uses of a DataFrame
+        def to_csv(self, path: str, index: bool) -> None:
+            assert index is False
+            Path(path).write_text("a,b\n1,x\n2,y\n")
+
+    frame = Dataset.Tabular.register_pandas_dataframe(
+        Frame(),
+        DataPath(datastore, "frames"),
+        "frame",
+        description="from pandas",
+        show_progress=False,
+    )
+    assert (frame.name, frame.version, frame.description) == ("frame", 1, "from pandas")
+    assert frame._rows() == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    second = Dataset.Tabular.register_pandas_dataframe(
+        Frame(), (datastore, "frames"), "frame", show_progress=False
+    )
+    assert second.version == 2  # a unique folder per call: a new version
+    with pytest.raises(Exception, match="must be a pandas DataFrame"):
+        Dataset.Tabular.register_pandas_dataframe([1], (datastore, "f"), "x")

@@ -59,6 +59,12 @@ def test_sample_datasets_and_resources_are_kept_on_the_model(ws: Any) -> None:
     plain = Model.register(ws, "model.pkl", "plain")
     assert (plain.sample_input_dataset, plain.resource_configuration) == (None, None)
     assert plain.serialize()["resourceRequirements"] is None
+    plain.update(description="now with samples", sample_input_dataset=inputs)
+    plain.update(resource_configuration=ResourceConfiguration(cpu=2, gpu=1))
+    again = Model(ws, "plain")
+    assert again.description == "now with samples"
+    assert again.sample_input_dataset.id == inputs.id
+    assert again.resource_configuration == ResourceConfiguration(cpu=2, gpu=1)
 
 
 def test_bad_samples_and_resources_are_refused_before_anything_is_registered(ws: Any) -> None:
@@ -108,6 +114,7 @@ def test_model_profile_sends_the_datasets_rows_as_requests(
     profile.wait_for_completion()
     assert profile.state == "Succeeded", profile.get_details()
     assert set(seen.read_text().splitlines()) == {'{"x": 1}', '{"x": 2}'}
+    assert profile.input_dataset_id == requests.id
     wide = Dataset.Tabular.from_delimited_files((store, "samples/wide.csv"))
     with pytest.raises(WebserviceException, match=r"exactly one column.*a, b.*keep_columns"):
         Model.profile(ws, "too-wide", [model], config, input_dataset=wide)
