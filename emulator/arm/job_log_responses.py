@@ -1,5 +1,5 @@
-"""What ``ml_client.jobs.stream(name)`` polls for a batch job: the run history's run details,
-whose ``logFiles`` name the job's logs by URL.
+"""What ``ml_client.jobs.stream(name)`` polls for a batch job (or a pipeline's step job): the
+run history's run details, whose ``logFiles`` name the run's logs by URL.
 
 azure-ai-ml 1.35.2 (``_job_ops_helper.stream_logs_until_completion``, read and measured against
 this face) prints ``RunId``/``Web View``, then GETs
@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,8 +27,9 @@ from werkzeug.wrappers import Request
 from emulator.arm.responses import ArmContext, resolve_workspace
 from emulator.assets.datastore import blob_container, storage_account
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
+from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord
 from emulator.exceptions import NotFound
-from emulator.state import WorkspaceState, batch_files
+from emulator.state import WorkspaceState, batch_files, pipeline_runs
 
 
 def _blob_url(ctx: ArmContext, state: WorkspaceState, blob: str) -> str:
@@ -40,19 +42,26 @@ def _blob_url(ctx: ArmContext, state: WorkspaceState, blob: str) -> str:
     return f"{ctx.base_url}/{path}?sv=2021-08-06&sr=b&sp=r&sig={signature}"
 
 
-def _details(ctx: ArmContext, state: WorkspaceState, job: BatchJobRecord, run: str) -> Any:
-    """RunDetails of the job (or its scoring step): the status read first, then the logs, so
-    that a terminal status comes with the log's last lines (the record ends only after the
-    engine wrote them)."""
-    logs = batch_files.publish_logs(state, job)
+def _details(
+    ctx: ArmContext,
+    state: WorkspaceState,
+    run: str,
+    record: BatchJobRecord | StepRecord,
+    target: str,
+    logs: dict[str, str],
+) -> Any:
+    """RunDetails of the run (a job, its scoring step, or a pipeline's step job): ``record``
+    read before its ``logs`` were copied, so that a terminal status comes with the log's last
+    lines (the record ends only after the engine wrote them)."""
+    error = record.error
     return {
         "runId": run,
-        "status": job.status,
-        "target": job.deployment,
-        "createdTimeUtc": job.created_time,
+        "status": record.status,
+        "target": target,
+        "createdTimeUtc": record.created_time,
         "logFiles": {name: _blob_url(ctx, state, blob) for name, blob in logs.items()},
         "warnings": [],
-        **({"error": {"error": {"code": "UserError", "message": job.error}}} if job.error else {}),
+        **({"error": {"error": {"code": "UserError", "message": error}}} if error else {}),
     }
 
 
@@ -64,9 +73,16 @@ def run_details(
     workspace: str,
     run: str,
 ) -> Any:
-    """``runs/<run>/details``: the batch job's status, error and log URLs."""
+    """``runs/<run>/details``: the run's status, error and log URLs (a pipeline's step job
+    streams its command's output, ``user_logs/std_log.txt`` of its folder)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return _details(ctx, state, _job_of(state, run), run)
+    step = PipelineSteps(state.root, state.id).find(run)
+    if step is not None:
+        compute = pipeline_runs.recorded_compute(BatchJobs(state.root, state.id).get(step.job))
+        logs = batch_files.publish_run_logs(state, step.run, Path(step.directory))
+        return _details(ctx, state, step.run, step, compute or "", logs)
+    job = _job_of(state, run)
+    return _details(ctx, state, run, job, job.deployment, batch_files.publish_logs(state, job))
 
 
 def _job_of(state: WorkspaceState, run: str) -> BatchJobRecord:

@@ -172,14 +172,19 @@ def invoke(
         )
     deployment = BatchDeployments(ctx.root, state.id).get(ep.name, name)
     inputs = properties.get("inputData") or {}
-    if not isinstance(inputs, dict) or not inputs:
+    pipeline = batch_pipeline.is_pipeline(deployment.properties)
+    # A pipeline's job takes the inputs its pipeline declares, none for one that has none
+    # (pipeline_runs names a missing one); a model deployment's job scores files, so it has one.
+    if not isinstance(inputs, dict) or (not inputs and not pipeline):
         raise BadArgument(
             "The batch job has no input. [emulator] Pass input=Input(type=..., path=...) to "
             "batch_endpoints.invoke.",
             code="UserError",
         )
-    pipeline = batch_pipeline.is_pipeline(deployment.properties)
     spec = None if pipeline else batch_job_spec.parse(properties, state.record.name)
+    outputs = batch_job_spec.parse_outputs(properties, state.record.name) if pipeline else {}
+    if pipeline:
+        pipeline_runs.check_outputs(state, deployment, outputs)
     # A model deployment's job: what Azure refuses at submission is refused here, before a
     # job exists (its outputs and overrides, a deployment not ready, a data asset not there);
     # inputs are read by the job, so a datastore path or URL not there fails the job.
@@ -193,7 +198,7 @@ def invoke(
     )
     try:
         if prepared is None:
-            pipeline_runs.start(state, deployment, job, inputs)
+            pipeline_runs.start(state, deployment, job, inputs, outputs)
         else:
             batch_runs.start(
                 state, prepared, job, lambda into: _materialize(ctx, state, inputs, into)

@@ -91,8 +91,7 @@ def _parent_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
             "outputs": {
                 name: {
                     "jobOutputType": "uri_folder",
-                    "uri": f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/paths/"
-                    f"{pipeline_runs.output_path(job.name, name)}",
+                    "uri": pipeline_runs.job_output_uri(job, name),
                     "mode": "ReadWriteMount",
                 }
                 for name in outputs
@@ -246,6 +245,16 @@ def resolve_uris(
             continue
         path = batch_files.step_output_path(state, run, output)  # a model job's score
         if path is None:
-            path = pipeline_runs.output_path(run, output)
+            path = _pipeline_output_path(state, run, output)
         resolved[str(asset)] = {"uri": _datastore_uri(state, path), "type": "uri_folder"}
     return {"values": resolved}
+
+
+def _pipeline_output_path(state: WorkspaceState, run: str, output: str) -> str:
+    """The datastore path of output ``output`` of ``run``: a pipeline job's where its invoke
+    put it, a step's at Azure's default."""
+    try:
+        job = BatchJobs(state.root, state.id).get(run)
+    except EmulatorError:
+        return pipeline_runs.output_path(run, output)
+    return pipeline_runs.job_output_path(job, output)

@@ -30,6 +30,8 @@ from emulator.exceptions import BadArgument
 
 #: The output a model deployment's job writes (Azure's name; the only one it has).
 SCORE = "score"
+#: The output name azure-ai-ml gives a v1 ``output_dataset`` that names its datastore by name.
+V1_OUTPUT = "output_name"
 URI_FOLDER, URI_FILE = "uri_folder", "uri_file"
 _OUTPUT_KINDS = {"urifolder": URI_FOLDER, "urifile": URI_FILE}
 #: The request properties azure-ai-ml's BatchJobSchema can send.
@@ -54,6 +56,8 @@ _OVERRIDABLE = (
     "retry_settings.timeout, compute.instance_count"
 )
 _DATASTORE_ID = re.compile(r".*/datastores/(?P<name>[^/]+)/?", re.IGNORECASE)
+#: ``azureml:<datastore>``: a datastore by name, with no path in it.
+_SHORT_DATASTORE = re.compile(r"azureml:[A-Za-z0-9_]+")
 _WORKSPACE_SCOPE = re.compile(
     r"azureml://subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/"
     r"(?P<workspace>[^/]+)/datastores/",
@@ -161,35 +165,60 @@ def _output(properties: dict[str, Any], workspace: str) -> JobOutput | None:
         outputs = {SCORE: {"jobOutputType": "UriFolder", "uri": uri}}
     if not outputs:
         return None
+    if isinstance(outputs, dict) and set(outputs) == {V1_OUTPUT}:
+        # azure-ai-ml's conversion of a v1 output_dataset naming a datastore by name
+        # (convert_v1_dataset_to_v2): the job's one output, a uri_file at path/output file.
+        outputs = {SCORE: outputs[V1_OUTPUT]}
     if not isinstance(outputs, dict) or set(outputs) != {SCORE}:
         names = ", ".join(map(repr, outputs)) if isinstance(outputs, dict) else repr(outputs)
         raise _bad(
             f"The batch job's outputs are {names}: a model deployment's job has one output, "
             f"'{SCORE}'. Pass outputs={{'{SCORE}': Output(type='uri_folder', path=...)}}."
         )
-    output = outputs[SCORE]
+    return parse_output(SCORE, outputs[SCORE], workspace)
+
+
+def parse_outputs(properties: dict[str, Any], workspace: str) -> dict[str, JobOutput]:
+    """A pipeline job's ``outputData`` (``outputs={name: Output(path=...)}``): each output's
+    place, by the rules of a model job's ``score`` output (a folder or file on the default
+    datastore of ``workspace``)."""
+    outputs = properties.get("outputData") or {}
+    if not isinstance(outputs, dict):
+        raise _bad("The batch job's outputData must be an object: output name -> Output.")
+    return {str(name): parse_output(str(name), value, workspace) for name, value in outputs.items()}
+
+
+def parse_output(name: str, output: Any, workspace: str) -> JobOutput:
+    """Where the job's output ``name`` goes, from its ``{"jobOutputType", "uri"}``; refused
+    (400, naming the fix) when it is not a folder or file on the workspace's default
+    datastore."""
     if not isinstance(output, dict) or not output.get("uri"):
-        raise _bad(f"The output '{SCORE}' has no path. Pass Output(type=..., path=...).")
+        raise _bad(f"The output '{name}' has no path. Pass Output(type=..., path=...).")
     spelled = str(output.get("jobOutputType") or "UriFolder").replace("_", "").casefold()
     kind = _OUTPUT_KINDS.get(spelled)
     if kind is None:
         raise _bad(
-            f"The output '{SCORE}' is of type {output.get('jobOutputType')!r}: a batch job "
+            f"The output '{name}' is of type {output.get('jobOutputType')!r}: a batch job "
             "writes its output to a uri_folder (the output file in it) or a uri_file."
         )
     uri = str(output["uri"])
     found = DATASTORE_URI.fullmatch(uri)
     if found is None:
         raise _bad(
-            f"The output '{SCORE}' path {uri!r} is not a datastore path: batch jobs write their "
-            "output to a datastore. Give azureml://datastores/<datastore>/paths/<path>."
+            f"The output '{name}' path {uri!r} is not a datastore path: batch jobs write their "
+            "output to a datastore. Give azureml://datastores/<datastore>/paths/<path>"
+            + (
+                f" (for the datastore itself: azureml://datastores/{uri[8:]}/paths/<folder>/)."
+                if _SHORT_DATASTORE.fullmatch(uri)
+                else "."
+            )
         )
     scope = _WORKSPACE_SCOPE.match(uri)
     if scope is not None and scope["workspace"].casefold() != workspace.casefold():
-        raise _bad(f"The output '{SCORE}' path {uri!r} is in another workspace than {workspace}.")
+        raise _bad(f"The output '{name}' path {uri!r} is in another workspace than {workspace}.")
     if found["datastore"].casefold() != DEFAULT_DATASTORE:
         raise BadArgument(
-            f"Datastore '{found['datastore']}' of the output '{SCORE}' ({uri}) does not exist in "
+            f"Datastore '{found['datastore']}' of the output '{name}' ({uri}) does not exist in "
             f"workspace {workspace}. [emulator] Each workspace has the default datastore "
             f"'{DEFAULT_DATASTORE}' only: write the output there.",
             code="UserError",
@@ -197,7 +226,7 @@ def _output(properties: dict[str, Any], workspace: str) -> JobOutput | None:
     path = found["path"].strip("/")
     if kind == URI_FILE and (not path or found["path"].endswith("/")):
         raise _bad(
-            f"The uri_file output '{SCORE}' path {uri!r} names a folder: end it with the output "
+            f"The uri_file output '{name}' path {uri!r} names a folder: end it with the output "
             "file's name (.../paths/results/predictions.csv), or declare it uri_folder."
         )
     return JobOutput(kind, uri, path)

@@ -12,6 +12,7 @@ themselves run in the process that created the job (:mod:`emulator.state.batch_r
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import uuid
@@ -157,6 +158,17 @@ class BatchJobs:
         with self._db.read() as conn:
             rows = conn.execute(query + " ORDER BY j.created_time DESC", args).fetchall()
         return [_record(row) for row in rows]
+
+    def page(self, skip: int, count: int) -> tuple[builtins.list[BatchJobRecord], bool]:
+        """The workspace's jobs, every endpoint's, newest first (the later insert first when
+        two share a timestamp): ``count`` of them after the first ``skip``, and whether more
+        follow."""
+        query = _SELECT + (
+            " WHERE j.workspace_id = ? ORDER BY j.created_time DESC, j.rowid DESC LIMIT ? OFFSET ?"
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query, (self.workspace_id, count + 1, skip)).fetchall()
+        return [_record(row) for row in rows[:count]], len(rows) > count
 
     def _row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute(

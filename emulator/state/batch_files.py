@@ -90,20 +90,26 @@ def publish_outputs(workspace: WorkspaceState, job: BatchJobRecord) -> None:
         blobs.put(account, container, path + source.relative_to(folder).as_posix(), source)
 
 
-def stream_log_blob(job: BatchJobRecord) -> str:
-    """Where the job's streamed log lies on the default datastore."""
-    return f"ExperimentRun/dcid.{job.name}/{STREAM_LOG}"
+def stream_log_blob(run: str) -> str:
+    """Where the streamed log of run ``run`` lies on the default datastore."""
+    return f"ExperimentRun/dcid.{run}/{STREAM_LOG}"
 
 
 def publish_logs(workspace: WorkspaceState, job: BatchJobRecord) -> dict[str, str]:
     """The job's log files as they stand now, copied onto the default datastore: log name (as
-    Azure's run details name it) -> blob name; none before the job wrote a line.
+    Azure's run details name it) -> blob name; none before the job wrote a line."""
+    return publish_run_logs(workspace, job.name, Path(job.directory))
+
+
+def publish_run_logs(workspace: WorkspaceState, run: str, directory: Path) -> dict[str, str]:
+    """The log files of run ``run`` (a job, or a pipeline's step) whose folder is
+    ``directory``, as :func:`publish_logs` says.
 
     Whole lines only: ``jobs.stream`` remembers how many lines of a log it printed, so a line
     caught half-written would be printed cut and its rest never. A copy per call, made when a
     client asks (no thread copies logs while the engine and the watcher run).
     """
-    source = Path(job.directory) / STREAM_LOG
+    source = directory / STREAM_LOG
     try:
         text = source.read_bytes()
     except FileNotFoundError:
@@ -116,8 +122,8 @@ def publish_logs(workspace: WorkspaceState, job: BatchJobRecord) -> dict[str, st
         blobs.put(
             storage_account(workspace.record),
             blob_container(workspace.record),
-            stream_log_blob(job),
+            stream_log_blob(run),
             snapshot,
             content_type="text/plain; charset=utf-8",
         )
-    return {STREAM_LOG: stream_log_blob(job)}
+    return {STREAM_LOG: stream_log_blob(run)}

@@ -13,8 +13,9 @@ does for model deployments. Folders, under the job's::
 
 A step's outputs are copied onto the default datastore at ``azureml/<step run>/<output>/``
 before the step reads ``Completed``, the pipeline's outputs (a step output bound to
-``${{parent.outputs.<name>}}``) at ``azureml/<job>/<name>/`` before the job does: where
-``jobs.download(name, output_name=...)`` reads them (:func:`output_path`).
+``${{parent.outputs.<name>}}``) before the job does, in the folder the invoke's
+``outputs={name: Output(path=...)}`` gave, else at ``azureml/<job>/<name>/``: where
+``jobs.download(name, output_name=...)`` reads them (:func:`job_output_path`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from emulator.assets import inputs as inputs_resolver
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.components import Components
-from emulator.assets.datastore import blob_container, storage_account
+from emulator.assets.datastore import DEFAULT_DATASTORE, blob_container, storage_account
 from emulator.batch.pipeline import (
     COMPLETED,
     FAILED,
@@ -43,6 +44,7 @@ from emulator.batch.pipeline import (
 from emulator.batch.runtime import WorkerRuntime
 from emulator.endpoints import batch_pipeline
 from emulator.endpoints.batch import BatchDeploymentRecord
+from emulator.endpoints.batch_job_spec import URI_FOLDER, JobOutput
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_plan import PlannedStep, Source, plan
 from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord, StepSpec
@@ -57,9 +59,49 @@ _PIPELINE_FILE = "pipeline.json"
 
 
 def output_path(run: str, output: str) -> str:
-    """Where the output ``output`` of ``run`` (a pipeline job, or one of its steps) lies on the
-    default datastore."""
+    """Where the output ``output`` of ``run`` (a step, or a pipeline job whose invoke gave that
+    output no place) lies on the default datastore: Azure's default."""
     return f"azureml/{run}/{output}/"
+
+
+def job_output_path(job: BatchJobRecord, output: str) -> str:
+    """Where the pipeline output ``output`` of ``job`` lies on the default datastore: the
+    folder its invoke's ``outputs`` gave, else Azure's default."""
+    given = _recorded(job).get("paths")
+    if isinstance(given, dict) and isinstance(given.get(output), str):
+        return str(given[output])
+    return output_path(job.name, output)
+
+
+def job_output_uri(job: BatchJobRecord, output: str) -> str:
+    """The pipeline output ``output`` of ``job`` as ``jobs.get`` shows it: the client's own
+    URI when its invoke gave one."""
+    given = _recorded(job).get("uris")
+    if isinstance(given, dict) and isinstance(given.get(output), str):
+        return str(given[output])
+    return f"azureml://datastores/{DEFAULT_DATASTORE}/paths/{job_output_path(job, output)}"
+
+
+def check_outputs(
+    workspace: WorkspaceState, deployment: BatchDeploymentRecord, outputs: dict[str, JobOutput]
+) -> None:
+    """Refuse (before a job exists) outputs the deployment's pipeline does not declare, and a
+    ``uri_file`` one: the steps write their outputs as folders."""
+    pipeline = batch_pipeline.pipeline_of(workspace.root, workspace.id, deployment.properties)
+    declared = list(pipeline.spec.get("outputs") or {})
+    for name, output in outputs.items():
+        if name not in declared:
+            raise BadArgument(
+                f"Output '{name}' is not an output of pipeline component '{pipeline.name}' "
+                f"(its outputs: {', '.join(declared) or 'none'}). Pass outputs keyed by those.",
+                code="UserError",
+            )
+        if output.kind != URI_FOLDER:
+            raise BadArgument(
+                f"The output '{name}' is a {output.kind}: a pipeline's outputs are folders. "
+                f"Pass Output(type='uri_folder', path='{output.uri.rsplit('/', 1)[0]}/').",
+                code="UserError",
+            )
 
 
 def _recorded(job: BatchJobRecord) -> dict[str, Any]:
@@ -89,11 +131,13 @@ def start(
     deployment: BatchDeploymentRecord,
     job: BatchJobRecord,
     inputs: dict[str, Any],
+    outputs: dict[str, JobOutput] | None = None,
 ) -> None:
     """Start ``job`` on the pipeline of ``deployment`` over ``inputs`` (the invoke's
-    ``inputData``); the job's inputs are read now (Azure's text for one not there), the steps
-    run in a background thread, each prepared (its environment's image built) when its turn
-    comes."""
+    ``inputData``), its pipeline outputs going where ``outputs`` says (checked by
+    :func:`check_outputs`; the others to Azure's default); the job's inputs are read now
+    (Azure's text for one not there), the steps run in a background thread, each prepared
+    (its environment's image built) when its turn comes."""
     pipeline = batch_pipeline.pipeline_of(workspace.root, workspace.id, deployment.properties)
     planned = plan(Components(workspace.root, workspace.id), pipeline)
     job_dir = Path(job.directory)
@@ -117,12 +161,15 @@ def start(
             "batch_endpoints.invoke.",
             code="UserError",
         )
+    given_out = outputs or {}
     (job_dir / _PIPELINE_FILE).write_text(
         json.dumps(
             {
                 "component": f"{pipeline.name}:{pipeline.version}",
                 "outputs": list(pipeline.spec.get("outputs") or {}),
                 "compute": batch_pipeline.settings(deployment.properties).get("default_compute"),
+                "paths": {name: f"{o.path}/" if o.path else "" for name, o in given_out.items()},
+                "uris": {name: o.uri for name, o in given_out.items()},
             }
         ),
         encoding="utf-8",
@@ -311,7 +358,7 @@ def _publish(workspace: WorkspaceState, job: BatchJobRecord, planned: list[Plann
         folders = _outputs(job, step)
         for step_output, name in step.pipeline_outputs.items():
             if step_output in folders:
-                _copy(workspace, folders[step_output], output_path(job.name, name))
+                _copy(workspace, folders[step_output], job_output_path(job, name))
 
 
 def _copy(workspace: WorkspaceState, folder: Path, prefix: str) -> None:
