@@ -137,9 +137,48 @@ class AksWebservice(Webservice):
         return self._manager.auth(record).issue_access_token()
 
     def update(
-        self, image: Any = None, models: Any = None, inference_config: Any = None, **settings: Any
+        self,
+        image: Any = None,
+        autoscale_enabled: bool | None = None,
+        autoscale_min_replicas: int | None = None,
+        autoscale_max_replicas: int | None = None,
+        autoscale_refresh_seconds: int | None = None,
+        autoscale_target_utilization: int | None = None,
+        collect_model_data: bool | None = None,
+        auth_enabled: bool | None = None,
+        cpu_cores: float | None = None,
+        memory_gb: float | None = None,
+        enable_app_insights: bool | None = None,
+        scoring_timeout_ms: int | None = None,
+        replica_max_concurrent_requests: int | None = None,
+        max_request_wait_time: int | None = None,
+        num_replicas: int | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        description: str | None = None,
+        models: Any = None,
+        inference_config: Any = None,
+        gpu_cores: int | None = None,
+        period_seconds: int | None = None,
+        initial_delay_seconds: int | None = None,
+        timeout_seconds: int | None = None,
+        success_threshold: int | None = None,
+        failure_threshold: int | None = None,
+        namespace: str | None = None,
+        token_auth_enabled: bool | None = None,
+        cpu_cores_limit: float | None = None,
+        memory_gb_limit: float | None = None,
+        **kwargs: Any,
     ) -> None:
-        """Change any deployment setting (or the image); new replicas take over when healthy."""
+        """Change any deployment setting (or the image); new replicas take over when healthy.
+        The parameters are the SDK's, in its order."""
+        arguments = dict(locals())
+        settings = {
+            key: value
+            for key, value in arguments.items()
+            if key not in ("self", "image", "models", "inference_config", "kwargs", "__class__")
+        }
+        settings.update(kwargs)
         if (
             image is None
             and models is None
