@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.sdk.environment_registry import WorkspaceEnvironments
 from emulator.sdk.exceptions import UserErrorException, WorkspaceException
 from emulator.sdk.workspace_config import find_config, read_config, write_config
+from emulator.sdk.workspace_members import WorkspaceMembers
 from emulator.settings import strict_mode
 from emulator.state import WorkspaceState, workspace_states
 
@@ -35,7 +36,7 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_RESOURCE_GROUP = "emulator-rg"
 
 
-class Workspace:
+class Workspace(WorkspaceMembers):
     """A workspace identified by subscription, resource group and name."""
 
     def __init__(
