@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,22 @@ from emulator.sdk.workspace import Workspace
 
 @dataclass(frozen=True)
 class ModelSamples:
-    """What a model version was registered with (each None when not given)."""
+    """What a model version was registered with (each None when not given), and its dataset
+    references by scenario (``Model.register(datasets=[('training', ds)])``)."""
 
     sample_input_dataset: AbstractDataset | None
     sample_output_dataset: AbstractDataset | None
     resource_configuration: ResourceConfiguration | None
+    datasets: dict[str, list[AbstractDataset]] = field(default_factory=dict)
 
     def serialize(self) -> dict[str, Any]:
         """The model's fields as the service shows them."""
         return {
+            "datasets": [
+                {"name": scenario, "id": dataset.id}
+                for scenario, found in self.datasets.items()
+                for dataset in found
+            ],
             "sampleInputData": _url(self.sample_input_dataset),
             "sampleOutputData": _url(self.sample_output_dataset),
             "resourceRequirements": (
@@ -51,8 +59,10 @@ def checked(
     sample_input_dataset: object,
     sample_output_dataset: object,
     resource_configuration: object,
+    datasets: object = None,
 ) -> ModelSamples:
     """The SDK's checks at registration (before anything is stored)."""
+    references = _references(workspace, datasets)
     for param, value in (
         ("sample input dataset", sample_input_dataset),
         ("sample output dataset", sample_output_dataset),
@@ -78,6 +88,47 @@ def checked(
         resource_configuration
         if isinstance(resource_configuration, ResourceConfiguration)
         else None,
+        references,
+    )
+
+
+def _references(workspace: Workspace, datasets: object) -> dict[str, list[AbstractDataset]]:
+    """``[(scenario, dataset), ...]`` as scenario → datasets, each dataset saved."""
+    if datasets is None:
+        return {}
+    if not isinstance(datasets, Sequence) or isinstance(datasets, str):
+        raise WebserviceException(
+            "datasets must be a list of (scenario, dataset) tuples, e.g. [('training', ds)]."
+        )
+    references: dict[str, list[AbstractDataset]] = {}
+    for pair in datasets:
+        scenario, dataset = pair if isinstance(pair, tuple) and len(pair) == 2 else (None, pair)
+        if not isinstance(dataset, AbstractDataset) or not isinstance(scenario, str):
+            raise WebserviceException(
+                f"Invalid dataset of type {type(dataset)} passed, must be of type Dataset or "
+                "DatasetSnapshot. [emulator] Pass (scenario, TabularDataset or FileDataset) tuples."
+            )
+        dataset._ensure_saved(workspace)
+        references.setdefault(scenario, []).append(dataset)
+    return references
+
+
+def add_references(workspace: Workspace, record: ModelRecord, datasets: object) -> None:
+    """``Model.add_dataset_references``: more (scenario, dataset) pairs for the version."""
+    added = _references(workspace, datasets)
+    current = load(workspace, record)
+    merged = {k: list(v) for k, v in current.datasets.items()}
+    for scenario, found in added.items():
+        merged.setdefault(scenario, []).extend(found)
+    save(
+        workspace,
+        record,
+        ModelSamples(
+            current.sample_input_dataset,
+            current.sample_output_dataset,
+            current.resource_configuration,
+            merged,
+        ),
     )
 
 
@@ -89,6 +140,11 @@ def save(workspace: Workspace, record: ModelRecord, samples: ModelSamples) -> No
         "resourceRequirements": (
             samples.resource_configuration.serialize() if samples.resource_configuration else None
         ),
+        "datasets": [
+            {"scenario": scenario, **(_entry(dataset) or {})}
+            for scenario, found in samples.datasets.items()
+            for dataset in found
+        ],
     }
     if not any(data.values()):
         return
@@ -118,6 +174,7 @@ def update(
             given.sample_input_dataset or current.sample_input_dataset,
             given.sample_output_dataset or current.sample_output_dataset,
             given.resource_configuration or current.resource_configuration,
+            current.datasets,
         ),
     )
 
@@ -137,7 +194,19 @@ def load(workspace: Workspace, record: ModelRecord) -> ModelSamples:
         _dataset(workspace, data.get("sampleInputData")),
         _dataset(workspace, data.get("sampleOutputData")),
         ResourceConfiguration.deserialize(data.get("resourceRequirements")),
+        _loaded_references(workspace, data.get("datasets") or []),
     )
+
+
+def _loaded_references(
+    workspace: Workspace, entries: list[dict[str, Any]]
+) -> dict[str, list[AbstractDataset]]:
+    references: dict[str, list[AbstractDataset]] = {}
+    for entry in entries:
+        dataset = _dataset(workspace, entry)
+        if dataset is not None:
+            references.setdefault(entry["scenario"], []).append(dataset)
+    return references
 
 
 def _entry(dataset: AbstractDataset | None) -> dict[str, Any] | None:

@@ -98,6 +98,7 @@ class Model:
         self.sample_input_dataset = samples.sample_input_dataset
         self.sample_output_dataset = samples.sample_output_dataset
         self.resource_configuration = samples.resource_configuration
+        self.datasets = samples.datasets
 
     @property
     def emulator_record(self) -> ModelRecord:
@@ -145,7 +146,7 @@ class Model:
         if properties is not None and not isinstance(properties, dict):
             raise WebserviceException("Properties must be a dict")
         samples = model_samples.checked(
-            workspace, sample_input_dataset, sample_output_dataset, resource_configuration
+            workspace, sample_input_dataset, sample_output_dataset, resource_configuration, datasets
         )
         print(f"Registering model {model_name}")
         record = _registry(workspace).register(
@@ -325,6 +326,11 @@ class Model:
         remove = list(self.tags) if tags is not None else []
         self._update(add_tags=tags, remove_tags=remove, description=description)
 
+    def add_dataset_references(self, datasets: Sequence[tuple[str, Any]]) -> None:
+        """Add ``(scenario, dataset)`` pairs to this version's dataset references."""
+        model_samples.add_references(self.workspace, self._record, datasets)
+        self._bind(self.workspace, self._record)
+
     @v1_errors()
     def _update(self, **changes: Any) -> None:
         self._bind(self.workspace, _registry(self.workspace).update(self._record, **changes))
@@ -353,7 +359,6 @@ class Model:
             "version": self.version,
             "experimentName": self.experiment_name,
             "runId": self.run_id,
-            "datasets": {},
             **model_samples.load(self.workspace, self._record).serialize(),
         }
 

@@ -118,3 +118,26 @@ def test_model_profile_sends_the_datasets_rows_as_requests(
     wide = Dataset.Tabular.from_delimited_files((store, "samples/wide.csv"))
     with pytest.raises(WebserviceException, match=r"exactly one column.*a, b.*keep_columns"):
         Model.profile(ws, "too-wide", [model], config, input_dataset=wide)
+
+
+def test_dataset_references_by_scenario_are_kept_and_added_to(ws: Any) -> None:
+    from azureml.core import Dataset, Model
+    from azureml.exceptions import WebserviceException
+
+    store = ws.get_default_datastore()
+    training = Dataset.Tabular.from_delimited_files((store, "samples/wide.csv")).register(
+        ws, "training"
+    )
+    scoring = Dataset.File.from_files((store, "samples/requests.csv"))
+    model = Model.register(ws, "model.pkl", "referenced", datasets=[("training", training)])
+    assert [d.id for d in model.datasets["training"]] == [training.id]
+    model.add_dataset_references([("scoring", scoring), ("training", training)])
+    again = Model(ws, "referenced", version=1)
+    assert sorted(again.datasets) == ["scoring", "training"]
+    assert len(again.datasets["training"]) == 2
+    assert again.datasets["scoring"][0].to_path() == ["/requests.csv"]
+    assert {"name": "scoring", "id": scoring.id} in again.serialize()["datasets"]
+    with pytest.raises(WebserviceException, match="Invalid dataset of type"):
+        Model.register(ws, "model.pkl", "bad", datasets=[("training", "not a dataset")])
+    with pytest.raises(WebserviceException, match=r"list of \(scenario, dataset\) tuples"):
+        model.add_dataset_references("training")
