@@ -20,7 +20,10 @@ served on the emulator's own port (:data:`SCORING_PATH`):
    status in ``ms-azureml-model-error-statuscode``), 502 when the replica drops the request
    (``run()`` crashed its worker), 503 when no replica is ready or running;
 5. with ``mirror_traffic``, a copy of the request to the mirror deployment in the background,
-   its answer discarded.
+   its answer discarded;
+6. a no-code Triton deployment (:mod:`emulator.endpoints.triton`) answers the V2 protocol's
+   ``/v2/...`` routes at the scoring URI's base (``.../<endpoint>/v2/...``; ``.../score/v2/...``
+   too, what a client given the whole scoring URI asks), in this process.
 
 The front end's own answers are ARM-shaped (``{"error": {"code", "message"}}``), which the
 SDK's ``invoke`` turns into the exception's message. It is served straight on the WSGI environ
@@ -43,10 +46,12 @@ from werkzeug.http import HTTP_STATUS_CODES
 from emulator.arm.endpoint_auth import credential_refusal
 from emulator.arm.exceptions import ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext
+from emulator.endpoints import triton
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.routing import DEPLOYMENT_HEADER, RequestSettings, Router, deliver_to
 from emulator.exceptions import EmulatorError
 from emulator.server.messages import HttpRequest, HttpResponse
+from emulator.server.triton.app import TritonServer
 from emulator.services.deployment import Deployment
 from emulator.services.responses import HINT_HEADER, overloaded_message
 from emulator.store.root import EmulatorRoot
@@ -57,7 +62,7 @@ logger = logging.getLogger("emulator.arm")
 #: authenticated with the endpoint's keys instead of ARM tokens and without an api-version.
 SCORING_PATH = re.compile(
     r"/inference/(?P<subscription>[^/]+)/(?P<resource_group>[^/]+)/(?P<workspace>[^/]+)"
-    r"/(?P<endpoint>[^/]+)/score/?",
+    r"/(?P<endpoint>[^/]+)/(?:score/?|(?:score/)?(?P<v2>v2(?:/.*)?))",
     re.IGNORECASE,
 )
 
@@ -147,11 +152,12 @@ class Scoring:
         resource_group: str,
         workspace: str,
         endpoint: str,
+        v2: str | None = None,
     ) -> _Reply:
-        """Answer one request to the scoring URI of ``endpoint`` (errors as Azure's front end
-        gives them, never a traceback)."""
+        """Answer one request to the scoring URI of ``endpoint`` (``v2``: the ``v2/...`` path
+        of a V2 protocol request; errors as Azure's front end gives them, never a traceback)."""
         try:
-            return self._score(ctx, environ, subscription, resource_group, workspace, endpoint)
+            return self._score(ctx, environ, subscription, resource_group, workspace, endpoint, v2)
         except ArmError as exc:
             return exc.status, list(_JSON), exc.body()
         except EmulatorError as exc:
@@ -172,6 +178,7 @@ class Scoring:
         resource_group: str,
         workspace: str,
         endpoint: str,
+        v2: str | None,
     ) -> _Reply:
         workspace_id = self.router.workspace_id(subscription, resource_group, workspace)
         if workspace_id is None:
@@ -184,6 +191,9 @@ class Scoring:
             raise Unauthorized(refused)
         route = self.router.choose(workspace_id, record, environ.get(_DEPLOYMENT_KEY))
         body = _body(environ)
+        served = triton.served(ctx.root.path, workspace_id, record.name, route.deployment.name)
+        if served is not None or v2 is not None:
+            return _triton(route.deployment, served, environ, v2, body)
         headers = _forwarded(environ)
         method, query = environ["REQUEST_METHOD"], environ.get("QUERY_STRING")
         target = f"/score?{query}" if query else "/score"
@@ -323,6 +333,36 @@ def _answer(
         ]
         status = 424
     return status, kept, body
+
+
+def _triton(
+    deployment: DeploymentRecord,
+    served: TritonServer | None,
+    environ: dict[str, Any],
+    v2: str | None,
+    body: bytes,
+) -> _Reply:
+    """A V2 protocol request answered by the deployment's Triton server (in this process)."""
+    if served is None:
+        raise _FrontAnswer(
+            404,
+            "NotFound",
+            f"Deployment '{deployment.name}' does not serve the V2 inference protocol (/{v2}): "
+            "only no-code deployments of Triton models do. [emulator] Send scoring requests "
+            "to the scoring URI (.../score).",
+        )
+    if v2 is None:
+        raise _FrontAnswer(
+            404,
+            "NotFound",
+            f"Deployment '{deployment.name}' serves a Triton model: it answers the V2 inference "
+            "protocol at the scoring URI's base (/v2/health/ready, /v2/models/<name>/infer), "
+            "not /score. [emulator] Give tritonclient the scoring URI without https:// and "
+            "/score.",
+        )
+    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+    status, answer_headers, answer = served(environ["REQUEST_METHOD"], "/" + v2, headers, body)
+    return status, [*answer_headers, (DEPLOYMENT_HEADER, deployment.name)], answer
 
 
 def _timeout(deployment: str, settings: RequestSettings) -> _FrontAnswer:

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlparse
 from emulator._version import __version__
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
+from emulator.endpoints import triton
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
 from emulator.endpoints.instances import InstancePlan, check_quota, plan
 from emulator.endpoints.kubernetes import replica_limits
@@ -164,11 +165,13 @@ def _serialized(workspace: WorkspaceAssets, record: DeploymentRecord) -> threadi
         return _LOCKS.setdefault(key, threading.Lock())
 
 
-def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment:
+def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment | None:
     """Build the image of ``record`` and run its instances; returns once ``init()`` returned
     in them. A deployment this process already runs is updated as Azure rolls an update out:
     the new instances start beside the old ones, which keep the traffic until every new one is
-    ready, then stop. Raises :class:`~emulator.exceptions.OperationFailed` (Azure's text and
+    ready, then stop. A no-code deployment of a Triton model repository is loaded and served
+    in this process instead (:mod:`emulator.endpoints.triton`; ``None`` returned). Raises
+    :class:`~emulator.exceptions.OperationFailed` (Azure's text and
     the log's tail) when the quota, the build or ``init()`` fails; a failed update leaves the
     previous version serving, a failed creation leaves nothing running."""
     instances = plan(record, workspace.record)
@@ -176,6 +179,13 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
     work = workspace.directory / "online" / record.endpoint.lower() / record.name.lower()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    if triton.is_no_code(record):
+        model = _model(workspace, str(record.properties.get("model") or ""))
+        if triton.is_repository(model):
+            root, models = workspace.root.path, workspace.models
+            triton.serve(root, workspace.id, models, record, model, work)
+            stop_online(root, workspace.id, record.endpoint, record.name)
+            return None
     image = build_image(workspace, record, work)
     cpu_cores, memory_gb = instances.cpu_cores, instances.memory_gb
     if instances.size is None:  # a Kubernetes deployment: its pods' limits
@@ -212,12 +222,14 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
         tail = live.logs(TAIL_LINES)
         stop(workspace, record.endpoint, record.name)
         raise _not_ready(f"{NOT_READY}\nContainer logs (last {TAIL_LINES} lines):\n{tail}")
+    triton.stop(workspace.root.path, workspace.id, record.endpoint, record.name)
     return live
 
 
 def stop(workspace: WorkspaceAssets, endpoint: str, name: str) -> None:
-    """Stop the deployment's replicas, when this process runs them."""
+    """Stop the deployment's replicas (or its Triton server), when this process runs them."""
     stop_online(workspace.root.path, workspace.id, endpoint, name)
+    triton.stop(workspace.root.path, workspace.id, endpoint, name)
 
 
 def running(workspace: WorkspaceAssets, endpoint: str, name: str) -> Deployment | None:
