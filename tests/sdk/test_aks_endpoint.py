@@ -101,6 +101,7 @@ def test_first_version_is_default_and_takes_all_traffic(endpoint: Any) -> None:
     assert blue.deployment_status["availableReplicas"] == 1
     # the default version takes what no version claims: all of it
     assert _split(endpoint, 5) == {"blue": 5}
+    assert endpoint.run("{}") == {"version": "blue"}
     # read back from the workspace, listed as the endpoint (not its versions)
     again = Webservice(endpoint.workspace, "rollout")
     assert isinstance(again, AksEndpoint) and list(again.versions) == ["blue"]
@@ -138,9 +139,19 @@ def test_traffic_is_split_by_percentile(endpoint: Any, workdir: Path) -> None:
     # green 50 % + unclaimed 20 %, blue 30 %
     assert _split(endpoint, 20) == {"green": 14, "blue": 6}
 
+    # a new script for green: its replicas roll over, its share and role stay
+    endpoint.update_version("green", inference_config=_config(workdir, "teal"))
+    green = endpoint.versions["green"]
+    assert (green.is_default, green.traffic_percentile, green.version_type) == (
+        True,
+        50,
+        "Control",
+    )
+    assert _split(endpoint, 10) == {"teal": 7, "blue": 3}
+
     endpoint.delete_version("blue")
     assert list(endpoint.versions) == ["green"]
-    assert _split(endpoint, 3) == {"green": 3}
+    assert _split(endpoint, 3) == {"teal": 3}
 
 
 def test_rollout_rules_name_the_fix(endpoint: Any, workdir: Path) -> None:
