@@ -27,7 +27,7 @@ from emulator.assets import datastore
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.datastore import DEFAULT_DATASTORE
 from emulator.exceptions import BadArgument
-from emulator.models.records import ModelRecord
+from emulator.models.records import CUSTOM_MODEL, V2_TYPE_PROPERTY, ModelRecord
 from emulator.state import WorkspaceState
 
 _DATASTORE_URI = re.compile(
@@ -172,10 +172,10 @@ def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
         "properties": {
             "description": record.description,
             "tags": record.tags,
-            "properties": record.properties,
+            "properties": {k: v for k, v in record.properties.items() if k != V2_TYPE_PROPERTY},
             "isAnonymous": False,
             "isArchived": False,
-            "modelType": "custom_model",
+            "modelType": record.v2_type,
             # Azure's long datastore URI (no providers/ segment: the SDK's LONG_URI_REGEX_FORMAT,
             # which local deployments of a registered model parse to download it)
             "modelUri": f"azureml://subscriptions/{state.record.subscription_id}/resourceGroups/"
@@ -265,11 +265,16 @@ def put_model_version(
     with tempfile.TemporaryDirectory() as tmp:
         source = _fetch_files(ctx, state, uri, Path(tmp))
         try:
+            properties = dict(props.get("properties") or {})
+            properties.pop(V2_TYPE_PROPERTY, None)
+            model_type = str(props.get("modelType") or CUSTOM_MODEL)
+            if model_type != CUSTOM_MODEL:
+                properties[V2_TYPE_PROPERTY] = model_type
             record = state.models.register(
                 source,
                 name,
                 tags=props.get("tags") or {},
-                properties=props.get("properties") or {},
+                properties=properties,
                 description=props.get("description"),
             )
         except BadArgument as exc:

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
-from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
+from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning, triton
 from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
 from emulator.endpoints.kubernetes import check_deployment
 from emulator.endpoints.operations import begin_operation, wait_ended
@@ -204,7 +204,11 @@ def get_logs(
     record = deployments.get(ep.name, deployment)
     body = request.get_json(silent=True) or {}
     tail = body.get("tail") if isinstance(body, dict) else None
+    lines = int(tail) if isinstance(tail, int) else 5000
+    served = triton.log(state.root.path, state.id, ep.name, record.name, lines)
+    if served is not None:  # a no-code Triton deployment: its server's log
+        return {"content": served}
     live = provisioning.running(state, ep.name, record.name)
     if live is None:
         return {"content": provisioning.absent_note(record)}
-    return {"content": live.logs(int(tail) if isinstance(tail, int) else 5000)}
+    return {"content": live.logs(lines)}

@@ -181,7 +181,7 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
     work.mkdir(parents=True)
     if triton.is_no_code(record):
         model = _model(workspace, str(record.properties.get("model") or ""))
-        if triton.is_repository(model):
+        if triton.is_triton(model):
             root, models = workspace.root.path, workspace.models
             triton.serve(root, workspace.id, models, record, model, work)
             stop_online(root, workspace.id, record.endpoint, record.name)

@@ -1,5 +1,6 @@
-"""No-code Triton deployments: a model that is a Triton model repository, deployed without a
-scoring script or environment, served with Triton's V2 protocol on ONNX Runtime.
+"""No-code Triton deployments: a model registered as ``triton_model`` (a Triton model
+repository), deployed without a scoring script or environment, served with Triton's V2 protocol
+on ONNX Runtime.
 
 Azure deploys a ``triton_model`` with neither ``code_configuration`` nor ``environment`` onto
 its Triton image; the endpoint's scoring URI base then answers ``/v2/...``. Here the model's
@@ -23,6 +24,9 @@ from emulator.models.registry import ModelRegistry
 from emulator.server.triton.app import TritonServer
 from emulator.server.triton.repository import RepositoryError
 
+#: The SDK v2 model type of a Triton model repository (``AssetTypes.TRITON_MODEL``).
+TRITON_MODEL = "triton_model"
+
 _Key = tuple[str, int, str, str]
 _LOCK = threading.Lock()
 _SERVED: dict[_Key, TritonServer] = {}
@@ -34,15 +38,9 @@ def is_no_code(record: DeploymentRecord) -> bool:
     return not props.get("codeConfiguration") and not props.get("environmentId")
 
 
-def is_repository(model: ModelRecord) -> bool:
-    """Whether the model's files are a Triton model repository (``<model>/config.pbtxt``
-    under the registered folder)."""
-    if model.kind != "folder":
-        return False
-    return any(
-        len(parts) == 3 and parts[2] == "config.pbtxt"
-        for parts in (f.path.split("/") for f in model.files)
-    )
+def is_triton(model: ModelRecord) -> bool:
+    """Whether the model was registered as a Triton model repository (``triton_model``)."""
+    return model.v2_type == TRITON_MODEL
 
 
 def serve(
@@ -75,6 +73,14 @@ def served(root: Path, workspace_id: int, endpoint: str, deployment: str) -> Tri
     """The deployment's Triton server, when this process serves it."""
     with _LOCK:
         return _SERVED.get(_key(root, workspace_id, endpoint, deployment))
+
+
+def log(root: Path, workspace_id: int, endpoint: str, deployment: str, lines: int) -> str | None:
+    """The last ``lines`` of the deployment's Triton log (``None``: not served here)."""
+    server = served(root, workspace_id, endpoint, deployment)
+    if server is None:
+        return None
+    return "".join(f"{line}\n" for line in server.log_lines[-lines:] if lines > 0)
 
 
 def stop(root: Path, workspace_id: int, endpoint: str, deployment: str) -> None:

@@ -6,6 +6,13 @@ import json
 from dataclasses import dataclass
 from sqlite3 import Row
 
+#: The property that keeps an SDK v2 model's type (``triton_model``, ``mlflow_model``; none is
+#: ``custom_model``): what a deployment without code or environment is served by. The ARM face
+#: answers it as ``modelType`` and leaves it out of the model's ``properties``.
+V2_TYPE_PROPERTY = "azureml.modelType"
+#: An SDK v2 model's type when none was given (SDK v1 models included).
+CUSTOM_MODEL = "custom_model"
+
 
 @dataclass(frozen=True)
 class ModelFile:
@@ -41,6 +48,11 @@ class ModelRecord:
     created_time: str
     created_by: str
     files: tuple[ModelFile, ...]
+
+    @property
+    def v2_type(self) -> str:
+        """The SDK v2 type it was registered with (:data:`V2_TYPE_PROPERTY`)."""
+        return self.properties.get(V2_TYPE_PROPERTY) or CUSTOM_MODEL
 
     @property
     def model_id(self) -> str:

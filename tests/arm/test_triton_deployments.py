@@ -62,6 +62,11 @@ def _triton(client: MLClient, endpoint: str) -> tuple[httpclient.InferenceServer
 def test_tritonclient_infers_with_binary_and_json_tensors(client: MLClient, tmp_path: Path) -> None:
     created = _deploy(client, repository(tmp_path), "tri1")
     assert created.provisioning_state == "Succeeded"
+    name, version = str(created.model).split("/models/")[1].split("/versions/")
+    assert client.models.get(name, version).type == "triton_model"
+    assert client.models.get(name, version).properties == {}
+    log = client.online_deployments.get_logs("blue", "tri1", lines=10)
+    assert "successfully loaded 'simple' version 1" in log
     endpoint = client.online_endpoints.get("tri1")
     endpoint.traffic = {"blue": 100}
     client.online_endpoints.begin_create_or_update(endpoint).result()

@@ -48,6 +48,20 @@ class TritonServer:
 
     def __init__(self, repository: Path) -> None:
         self.models: dict[str, LoadedModel] = load_repository(repository)
+        #: What Triton logs at startup, in its words: each model loaded, then its model table.
+        self.log_lines = [
+            f"successfully loaded '{name}' version {model.version}"
+            for name, model in self.models.items()
+        ]
+        width = max(len(name) for name in self.models)
+        self.log_lines += [
+            f"| {'Model'.ljust(width)} | Version | Status |",
+            *(
+                f"| {n.ljust(width)} | {m.version.ljust(7)} | READY  |"
+                for n, m in self.models.items()
+            ),
+            "Started HTTPService (the endpoint's scoring URI base: /v2/...)",
+        ]
 
     def __call__(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         try:
