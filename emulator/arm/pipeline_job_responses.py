@@ -95,7 +95,8 @@ def _parent_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
                     "mode": "ReadWriteMount",
                 }
                 for name in outputs
-            },
+            }
+            | _artifacts(job.name),
             "jobs": {},
             "settings": {},
             **({"error": {"message": job.error}} if job.error else {}),
@@ -126,11 +127,23 @@ def _step_body(state: WorkspaceState, job: BatchJobRecord, step: StepRecord) -> 
             "codeId": str(spec.get("code") or "").removeprefix("azureml:") or None,
             "environmentVariables": spec.get("environment_variables") or {},
             "inputs": {},
-            "outputs": {},
+            "outputs": _artifacts(step.run),
             **({"error": {"message": step.error}} if step.error else {}),
             "services": _studio(state, step.directory),
         },
     }
+
+
+def _artifacts(run: str) -> dict[str, Any]:
+    """The run's ``default`` output, its artifact folder (logs): azure-ai-ml's
+    ``jobs.download(all=True)`` fetches it (without it the client looks for the datastore
+    ``workspaceartifactstore``, which an emulated workspace lacks), and ``jobs.stream`` lists
+    the logs there."""
+    # Azure's form (no paths/ segment, no trailing slash): the client lists the logs under
+    # the text after the datastore's name + "/user_logs/".
+    artifacts = pipeline_runs.artifacts_path(run).rstrip("/")
+    uri = f"azureml://datastores/{datastore.DEFAULT_DATASTORE}/{artifacts}"
+    return {"default": {"jobOutputType": "uri_folder", "uri": uri, "mode": "ReadWriteMount"}}
 
 
 def _component_spec(state: WorkspaceState, step: StepRecord) -> dict[str, Any]:

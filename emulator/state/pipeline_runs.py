@@ -15,7 +15,9 @@ A step's outputs are copied onto the default datastore at ``azureml/<step run>/<
 before the step reads ``Completed``, the pipeline's outputs (a step output bound to
 ``${{parent.outputs.<name>}}``) before the job does, in the folder the invoke's
 ``outputs={name: Output(path=...)}`` gave, else at ``azureml/<job>/<name>/``: where
-``jobs.download(name, output_name=...)`` reads them (:func:`job_output_path`).
+``jobs.download(name, output_name=...)`` reads them (:func:`job_output_path`). A step's and the
+job's ``logs/`` and ``user_logs/`` are copied to ``ExperimentRun/dcid.<run>/`` once it ended
+(:func:`artifacts_path`: ``jobs.download(name, all=True)`` fetches them).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from emulator.endpoints.batch import BatchDeploymentRecord
 from emulator.endpoints.batch_job_spec import URI_FOLDER, JobOutput
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_plan import PlannedStep, Source, plan
-from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord, StepSpec
+from emulator.endpoints.pipeline_steps import TERMINAL, PipelineSteps, StepRecord, StepSpec
 from emulator.exceptions import BadArgument
 from emulator.state.workspace_state import WorkspaceState
 
@@ -102,6 +104,19 @@ def check_outputs(
                 f"Pass Output(type='uri_folder', path='{output.uri.rsplit('/', 1)[0]}/').",
                 code="UserError",
             )
+
+
+def artifacts_path(run: str) -> str:
+    """Where the run's logs lie on the default datastore (Azure's artifact folder of a run,
+    ``jobs.download(name, all=True)`` fetches it into ``artifacts/``)."""
+    return f"ExperimentRun/dcid.{run}/"
+
+
+def _publish_logs(workspace: WorkspaceState, run: str, folder: Path) -> None:
+    """The ``logs/`` and ``user_logs/`` trees of ``folder`` onto the run's artifact folder."""
+    for tree in ("logs", "user_logs"):
+        if (folder / tree).is_dir():
+            _copy(workspace, folder / tree, f"{artifacts_path(run)}{tree}/")
 
 
 def _recorded(job: BatchJobRecord) -> dict[str, Any]:
@@ -266,6 +281,8 @@ def _run(
         if status == COMPLETED:  # its outputs on the datastore before it reads Completed
             for name, folder in _outputs(job, planned[index]).items():
                 _copy(workspace, folder, output_path(record.run, name))
+        if status in TERMINAL:  # and its logs, once it ended
+            _publish_logs(workspace, record.run, _step_dir(job, planned[index]))
         steps.set_status(record.run, status, error)
         if status == PREPARING:
             jobs.set_status(job.name, RUNNING)
@@ -287,6 +304,7 @@ def _run(
         status = run.start().wait()
         if status == COMPLETED:
             _publish(workspace, job, planned)
+        _publish_logs(workspace, job.name, Path(job.directory))
         jobs.set_status(job.name, status, run.error)
     except Exception as exc:  # a job must end, never read Running forever
         logger.exception("Pipeline job %s: storing its outcome failed", job.name)

@@ -148,3 +148,20 @@ def test_stream_of_a_step_job_prints_its_commands_output_as_it_is_written(
     assert printed.index("step started") < printed.index("step done")
     assert printed.index("step done") < printed.index("Execution Summary")
     assert settle(client, job.name) == "Completed"
+
+
+def test_download_all_fetches_the_outputs_and_the_logs_of_a_job_and_a_step(
+    client: MLClient, tmp_path: Path
+) -> None:
+    one_step_deployment(client, "greet", GREET, ("greeting",))
+    job = client.batch_endpoints.invoke(endpoint_name="greet")
+    assert settle(client, job.name, timeout=120) == "Completed"
+    client.jobs.download(job.name, download_path=str(tmp_path / "job"), all=True)
+    assert (tmp_path / "job" / "named-outputs" / "greeting" / "hi.txt").read_text() == "hi\n"
+    parent_log = (tmp_path / "job" / "artifacts" / "user_logs" / "std_log.txt").read_text()
+    (step,) = client.jobs.list(parent_job_name=job.name)
+    assert f"({step.name}): Completed" in parent_log
+    client.jobs.download(step.name, download_path=str(tmp_path / "step"), all=True)
+    assert (tmp_path / "step" / "named-outputs" / "greeting" / "hi.txt").read_text() == "hi\n"
+    step_log = (tmp_path / "step" / "artifacts" / "user_logs" / "std_log.txt").read_text()
+    assert "greeting" in step_log.splitlines()
