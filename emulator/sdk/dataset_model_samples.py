@@ -179,6 +179,14 @@ def update(
     )
 
 
+def ids(workspace: Workspace, record: ModelRecord) -> set[str]:
+    """The ids of every dataset the version refers to (``Model.list(dataset_id=...)``)."""
+    samples = load(workspace, record)
+    found = [samples.sample_input_dataset, samples.sample_output_dataset]
+    found += [dataset for datasets in samples.datasets.values() for dataset in datasets]
+    return {dataset.id for dataset in found if dataset is not None and dataset.id}
+
+
 def load(workspace: Workspace, record: ModelRecord) -> ModelSamples:
     """What the model version was registered with."""
     try:

@@ -186,6 +186,8 @@ class Model:
         records = _filter(records, tags, properties, model_framework)
         if run_id is not None:
             records = []
+        if dataset_id is not None:
+            records = [r for r in records if dataset_id in model_samples.ids(workspace, r)]
         if latest:
             records = latest_per_name(records)
         return [Model._from_record(workspace, r) for r in records]

@@ -137,6 +137,9 @@ def test_dataset_references_by_scenario_are_kept_and_added_to(ws: Any) -> None:
     assert len(again.datasets["training"]) == 2
     assert again.datasets["scoring"][0].to_path() == ["/requests.csv"]
     assert {"name": "scoring", "id": scoring.id} in again.serialize()["datasets"]
+    Model.register(ws, "model.pkl", "unrelated")
+    assert [m.name for m in Model.list(ws, dataset_id=training.id)] == ["referenced"]
+    assert Model.list(ws, dataset_id=scoring.id)[0].name == "referenced"
     with pytest.raises(WebserviceException, match="Invalid dataset of type"):
         Model.register(ws, "model.pkl", "bad", datasets=[("training", "not a dataset")])
     with pytest.raises(WebserviceException, match=r"list of \(scenario, dataset\) tuples"):
