@@ -61,6 +61,8 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.contrib.services": "emulator.server.contrib",
     "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
     "azureml.contrib.services.aml_response": "emulator.server.contrib.aml_response",
+    "azureml.monitoring": "emulator.server.monitoring",
+    "azureml.monitoring.modeldatacollector": "emulator.server.monitoring",
     # azureml-inference-server-http's own paths for the same classes (its api package).
     "azureml_inference_server_http": None,
     "azureml_inference_server_http.api": None,
@@ -73,7 +75,10 @@ ROOTS = ("azureml", "azureml_inference_server_http")
 
 
 def _is_shimmed_name(name: str) -> bool:
-    return any(name == root or name.startswith(root + ".") for root in ROOTS)
+    """Whether ``name`` is one of :data:`ROOTS` or below one. Asked of every entry of
+    ``sys.modules`` at each activation and deactivation (per test under the pytest plugin), so
+    C-level string tests instead of a generator: 0.1 ms instead of 0.7 ms for 1,400 modules."""
+    return name.startswith(ROOTS) and name.partition(".")[0] in ROOTS
 
 
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

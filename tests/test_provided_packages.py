@@ -85,6 +85,12 @@ def _model_path(distribution: str) -> Callable[[Server], None]:
     return check
 
 
+def _monitoring(server: Server) -> None:
+    reply = server.call("POST", "/score", b'{"data": [1, 2]}', JSON)
+    assert json.loads(reply.body) == {"same_class": True, "collected": None}
+    assert "azureml-monitoring: provided by the emulator, behaves as 0.1.0a21" in server.build_log
+
+
 SCENARIOS: dict[str, Scenario] = {
     "inference-schema": Scenario(
         SAMPLE_PIP, SCORING / "server" / "score_schema.py", _inference_schema
@@ -101,6 +107,9 @@ SCENARIOS: dict[str, Scenario] = {
         ("azureml-contrib-services",),
         SCORING / "server" / "score_raw.py",
         _raw_http("azureml-contrib-services"),
+    ),
+    "azureml-monitoring": Scenario(
+        ("azureml-monitoring",), SCORING / "provided" / "score_monitoring.py", _monitoring
     ),
     "azureml-core": Scenario(
         ("azureml-core",),

@@ -131,6 +131,7 @@ def _print_service(d: dict[str, Any], show_keys: bool) -> None:
         ),
     ]
     print_fields(fields)
+    _print_model_data(d["modelData"])
     replicas = d["replicas"]
     if replicas:
         print("replicas:")
@@ -153,6 +154,22 @@ def _print_service(d: dict[str, Any], show_keys: bool) -> None:
             print(f"  limits {mechanism}: {detail}")
     if d["error"]:
         print_section("error", pretty_error(d["error"]))
+
+
+def _print_model_data(data: dict[str, Any]) -> None:
+    """The service's collected data (ModelDataCollector), as files under Azure's blob paths."""
+    if not data["collectModelData"] and not data["files"]:
+        return
+    state = "on" if data["collectModelData"] else "off (files collected before)"
+    print_fields([("model data", f"{state}: {data['folder']}")])
+    if data["files"]:
+        print_table(
+            ("  FILE", "BYTES", "LINES", "MODIFIED"),
+            (
+                (f"  {f['path']}", str(f["bytes"]), str(f["lines"]), f["modified"])
+                for f in data["files"]
+            ),
+        )
 
 
 def _print_compute(d: dict[str, Any]) -> None:

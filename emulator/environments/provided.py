@@ -45,6 +45,8 @@ class ProvidedDistribution:
 
 
 _CORE = f"azureml-core {SDK_VERSION}"
+#: The azureml-monitoring release whose collector the emulator's follows (PyPI's latest).
+MONITORING_VERSION = "0.1.0a21"
 
 PROVIDED_BY_EMULATOR: dict[str, ProvidedDistribution] = {
     provided.name: provided
@@ -70,6 +72,11 @@ PROVIDED_BY_EMULATOR: dict[str, ProvidedDistribution] = {
                 "azureml.contrib.services.aml_response",
             ),
             f"{SDK_VERSION} (azmlinfsrv {INFSRV_VERSION}'s AMLRequest and AMLResponse)",
+        ),
+        ProvidedDistribution(
+            "azureml-monitoring",
+            ("azureml.monitoring", "azureml.monitoring.modeldatacollector"),
+            f"{MONITORING_VERSION} (ModelDataCollector writing Azure's CSV blobs as files)",
         ),
         ProvidedDistribution("azureml-core", ("azureml.core", "azureml.core.model"), _CORE),
         ProvidedDistribution(

@@ -1,4 +1,5 @@
-"""What an ``Environment`` does with a workspace: register, get, list and label versions.
+"""What an ``Environment`` does with a workspace: register, get, list and label versions, and
+store private wheels (``add_private_pip_wheel``).
 
 The SDK's calls take the workspace as an argument (``Environment.get(ws, name)``,
 ``env.register(ws)``). This layer keeps no registry of its own and imports none: the workspace
@@ -8,7 +9,9 @@ keeps each version in the workspace's asset registry, the record the SDK v2 face
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from emulator.errors import UserErrorException
@@ -27,6 +30,8 @@ class EnvironmentStore(Protocol):
     def register(self, environment: Environment) -> Environment: ...
 
     def label(self, name: str, version: str, labels: list[str]) -> None: ...
+
+    def add_private_wheel(self, path: Path, exist_ok: bool) -> str: ...
 
 
 def store_of(workspace: Any, call: str) -> EnvironmentStore:
@@ -67,3 +72,14 @@ class RegistryMethods:
     def label(workspace: Any, name: str, version: str, labels: Iterable[str]) -> None:
         """Attach ``labels`` to a version (a label moves from any other version of the name)."""
         store_of(workspace, "label").label(name, str(version), list(labels))
+
+    @staticmethod
+    def add_private_pip_wheel(workspace: Any, file_path: str, exist_ok: bool = False) -> str:
+        """Store a wheel in the workspace's storage account; the URL to list in an
+        environment's pip packages (its image build installs the stored file). A name already
+        stored raises unless ``exist_ok``, which returns its URL and keeps its content."""
+        if not os.path.isfile(file_path):
+            raise UserErrorException(f"Please make sure the wheel file exists at: {file_path}")
+        return store_of(workspace, "add_private_pip_wheel").add_private_wheel(
+            Path(file_path), exist_ok
+        )

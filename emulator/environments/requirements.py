@@ -63,6 +63,7 @@ CONDA_ONLY = frozenset(
 #: conda packages the build provides anyway (the interpreter and its installer).
 _IMPLICIT = frozenset({"python", "pip", "setuptools", "wheel"})
 
+_URL_LINE = re.compile(r"^(?:https?|file)://", re.IGNORECASE)
 _CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?(?P<name>[A-Za-z0-9_.\-]+)\s*(?P<version>.*)$")
 
 
@@ -77,6 +78,9 @@ class ResolvedRequirements:
     provided_by_emulator: list[str] = field(default_factory=list)
     unavailable: list[tuple[str, str]] = field(default_factory=list)
     python_version: str | None = None
+    #: Lines naming a package by URL (pip's "URL to an archive"), such as the private wheels
+    #: ``Environment.add_private_pip_wheel`` stores: the image build resolves them offline.
+    urls: list[str] = field(default_factory=list)
 
     def requirements_txt(self) -> str:
         """A pip requirements file: options first, then one requirement per line."""
@@ -131,6 +135,9 @@ def _pip_version(conda_version: str) -> str:
 
 
 def _add_pip(resolved: ResolvedRequirements, line: str) -> None:
+    if _URL_LINE.match(line.strip()):
+        resolved.urls.append(line.strip())
+        return
     try:
         requirement = Requirement(line)
     except InvalidRequirement as exc:

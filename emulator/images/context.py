@@ -5,6 +5,8 @@
     <context>/Dockerfile                   generated (see dockerfile.py)
     <context>/environment/conda.yml        the environment's conda spec, as given
     <context>/environment/requirements.txt that spec mapped to PyPI (see requirements.py)
+    <context>/environment/wheels/          the workspace's private wheels it lists (see
+                                           private_wheels.py)
     <context>/environment/emulator-requirements.txt  the emulator's own dependencies (less
                                            what the user pinned of inference-schema)
     <context>/python/                      the emulator and the azureml.* modules
@@ -29,6 +31,7 @@ from emulator.environments.requirements import ResolvedRequirements, resolve_req
 from emulator.images.buildlog import BuildFailed, BuildLog
 from emulator.images.compat import runtime_requirements, write_python_tree
 from emulator.images.dockerfile import APP_ROOT, render_dockerfile, resolve_base_image
+from emulator.images.private_wheels import fetch_private_wheels
 from emulator.models.layout import lay_out_models, model_dir_for
 from emulator.models.records import ModelRecord
 from emulator.store.blobs import BlobStore
@@ -100,7 +103,10 @@ def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildC
     (dest / "environment" / "conda.yml").write_text(
         env.python.conda_dependencies.serialize_to_string()
     )
-    (dest / "environment" / "requirements.txt").write_text(resolved.requirements_txt())
+    private = fetch_private_wheels(resolved, dest / "environment", blobs)
+    (dest / "environment" / "requirements.txt").write_text(
+        resolved.requirements_txt() + "".join(f"{line}\n" for line in private)
+    )
     (dest / "environment" / "emulator-requirements.txt").write_text(
         "".join(f"{line}\n" for line in defer_to_user_pins(runtime_requirements(), resolved.pip))
     )
@@ -116,11 +122,11 @@ def write_context(request: ImageRequest, dest: Path, blobs: BlobStore) -> BuildC
         env_vars["AZUREML_SOURCE_DIRECTORY"] = request.source_directory.name
     requested_base = request.base_image or env.docker.base_image
     base_image = resolve_base_image(requested_base)
-    notes = []
+    notes = [f"Private package {line[2:]}; installed from the build context" for line in private]
     if base_image != requested_base:
         notes.append(f"Base image {requested_base} is not available offline; using {base_image}.")
     (dest / "Dockerfile").write_text(
-        render_dockerfile(base_image, env_vars, request.extra_docker_steps)
+        render_dockerfile(base_image, env_vars, request.extra_docker_steps, wheels=bool(private))
     )
     (dest / "build.json").write_text(
         json.dumps(

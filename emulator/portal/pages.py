@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.errors import AzureMLException
-from emulator.portal import charts, telemetry
+from emulator.portal import charts, model_data, telemetry
 from emulator.portal.metrics import MetricsRecorder
 from emulator.sdk.model import Model
 from emulator.sdk.workspace import Workspace
@@ -147,6 +147,7 @@ def _live(details: dict[str, Any], recorder: MetricsRecorder) -> dict[str, Any]:
         "charts": "".join(charts_html),
         "logs": [(r["replica"], _tail(r["log"])) for r in details["replicas"]],
         "telemetry": telemetry.section(name, telemetry.recorded(details["replicas"]), enabled),
+        "model_data": model_data.section(name, details["modelData"]),
     }
 
 

@@ -11,10 +11,12 @@ environment on its image (python from the conda file, else the image's own).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from emulator.assets.private_wheels import PrivateWheels
 from emulator.assets.versions import AssetVersion, AssetVersions
 from emulator.environments.conda import CondaDependencies
 from emulator.environments.curated import CURATED, RESERVED_PREFIX, curated, is_reserved
@@ -172,3 +174,10 @@ class WorkspaceEnvironments:
             if wanted != current:
                 spec = {**asset.spec, LABELS_KEY: wanted}
                 self._versions.put(name, asset.version, spec, mutable=(LABELS_KEY,))
+
+    def add_private_wheel(self, path: Path, exist_ok: bool) -> str:
+        """Store ``path`` among the workspace's private wheels; the URL naming it."""
+        try:
+            return PrivateWheels(self._state.root).add(self._state.record, path, exist_ok)
+        except Conflict as exc:
+            raise UserErrorException(exc.message) from None

@@ -29,6 +29,7 @@ from emulator.services.gateway import Gateway
 from emulator.services.grpc_gateway import GRPC
 from emulator.services.hosting import HOST
 from emulator.services.injection.hosting import HostedFaults
+from emulator.services.model_data import replica_environment
 from emulator.services.records import ServiceRecord, ServiceState
 from emulator.services.registry import ServiceRegistry
 from emulator.services.settings import ServiceSettings
@@ -208,7 +209,7 @@ class ServiceManager:
     def _start(self, record: ServiceRecord, spec: DeploymentSpec, image: ImageRecord) -> Deployment:
         grpc_model = accelerated.load_model(image)  # before any replica: a bad model fails fast
         gateway = self._gateway(spec)
-        template = _template(spec, image)
+        template = _template(spec, image, self._environment(record, spec))
         faults = HostedFaults(self.root.path, self.workspace_id, record.name)
         deployment = Deployment(
             record.name, template, gateway, spec.route, self.auth(record), spec.replicas, faults
@@ -248,6 +249,15 @@ class ServiceManager:
                 "free one."
             ) from exc
         return gateway
+
+    def _environment(self, record: ServiceRecord, spec: DeploymentSpec) -> dict[str, str]:
+        """The replicas' variables: the face's, then the service's own (model data collection)."""
+        return {
+            **spec.environment,
+            **replica_environment(
+                self.root, self.workspace_id, record.name, record.compute_type, spec.settings
+            ),
+        }
 
     def _owner(self, record: ServiceRecord) -> str:
         return f"service:{self.workspace_id}:{record.name}"
@@ -353,11 +363,11 @@ class ServiceManager:
             **({"image_id": image.image_id, "model_ids": image.model_ids} if image else {}),
         )
         if image is not None:
-            template = _template(spec, image)
+            template = _template(spec, image, self._environment(record, spec))
         else:  # same image, new resources and probes
             template = replace(
                 deployment.template,
-                environment=dict(spec.environment),
+                environment=self._environment(record, spec),
                 cpu_cores=spec.cpu_cores,
                 memory_gb=spec.memory_gb,
                 liveness=spec.liveness,
@@ -391,13 +401,15 @@ class ServiceManager:
             return record
 
 
-def _template(spec: DeploymentSpec, image: ImageRecord) -> ReplicaTemplate:
+def _template(
+    spec: DeploymentSpec, image: ImageRecord, environment: dict[str, str]
+) -> ReplicaTemplate:
     """Replicas of ``image``: run by Docker when Docker built it, else as processes."""
     return ReplicaTemplate(
         image_location=image.location or "",
         image_name=image.image_id,
         backend="docker" if image.builder == "docker" else "process",
-        environment=dict(spec.environment),
+        environment=environment,
         cpu_cores=spec.cpu_cores,
         memory_gb=spec.memory_gb,
         liveness=spec.liveness,

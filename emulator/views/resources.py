@@ -22,6 +22,7 @@ from emulator.sdk.model import Model
 from emulator.sdk.webservice.base import Webservice, webservice_of
 from emulator.sdk.workspace import Workspace
 from emulator.store.blobs import pid_alive
+from emulator.views.model_data import model_data_details
 from emulator.views.replicas import service_replicas
 from emulator.views.text import mask
 
@@ -202,6 +203,7 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
         ],
         "hostPid": owner,
         "hostAlive": owner is not None and pid_alive(owner),
+        "modelData": model_data_details(service),
     }
 
 

@@ -1,6 +1,6 @@
 // The service page follows its service: every two seconds it fetches /services/<name>/live
-// (state, server-rendered SVG charts, log tails, Application Insights items) and swaps those
-// parts in place.
+// (state, server-rendered SVG charts, log tails, Application Insights items, collected model
+// data) and swaps those parts in place.
 (function () {
   "use strict";
   var charts = document.getElementById("charts");
@@ -8,6 +8,7 @@
   var url = charts.getAttribute("data-live");
   var state = document.getElementById("state");
   var telemetry = document.getElementById("telemetry");
+  var modelData = document.getElementById("model-data");
 
   function follow(pre, text) {
     var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
@@ -23,6 +24,7 @@
         charts.innerHTML = live.charts || charts.innerHTML;
         if (state) { state.textContent = live.state; state.className = "state " + live.state; }
         if (telemetry && telemetry.innerHTML !== live.telemetry) { telemetry.innerHTML = live.telemetry; }
+        if (modelData && live.model_data && modelData.innerHTML !== live.model_data) { modelData.innerHTML = live.model_data; }
         live.logs.forEach(function (entry) {
           var pre = document.querySelector('pre.log[data-replica="' + entry[0] + '"]');
           if (pre) { follow(pre, entry[1]); }

@@ -37,6 +37,7 @@ from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
 from emulator.runtime.limits import GIB
 from emulator.server import config as server_config
+from emulator.server import model_data
 
 __all__ = [
     "NAME",
@@ -84,7 +85,7 @@ class DockerBackend:
             host_config = client.create_host_config(
                 network_mode="host",
                 init=True,
-                binds=_telemetry_binds(spec),
+                binds=_telemetry_binds(spec) + _model_data_binds(spec),
                 **_resource_limits(client, spec),
             )
             try:
@@ -343,6 +344,16 @@ def _telemetry_binds(spec: LaunchSpec) -> list[str]:
     if not path:
         return []
     folder = str(Path(path).parent)
+    return [f"{folder}:{folder}:rw"]
+
+
+def _model_data_binds(spec: LaunchSpec) -> list[str]:
+    """The folder standing for the workspace's ``modeldata`` container (a service deployed with
+    ``collect_model_data=True``), mounted at the same path: the collector writes there."""
+    folder = spec.environment.get(model_data.DATA_DIR)
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
     return [f"{folder}:{folder}:rw"]
 
 
