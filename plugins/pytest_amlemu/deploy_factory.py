@@ -153,19 +153,24 @@ class AmlDeploy:
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: Callable[[], Workspace],
         settings: TestSettings,
         test_directory: Path,
         track: Track,
         shared: Callable[[], ReusePool] | None = None,
     ) -> None:
-        self.workspace = workspace
+        self._workspace = workspace
         self.settings = settings
         self.services: list[Webservice] = []
         self._builders: list[str] = []
         self._test_directory = test_directory
         self._track = track
         self._shared = shared
+
+    @property
+    def workspace(self) -> Workspace:
+        """The test's workspace (made on first use when the test reuses services)."""
+        return self._workspace()
 
     def __call__(
         self,

@@ -6,6 +6,7 @@ Each test gets its own emulator root and workspace, so tests stay independent un
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,21 +75,34 @@ def _aml_shared_services(request: pytest.FixtureRequest) -> Iterator[ReusePool]:
 def aml_deploy(
     request: pytest.FixtureRequest,
     aml_root: Path,
-    aml_workspace: Workspace,
     _aml_settings: TestSettings,
     _aml_shared_services: ReusePool,
 ) -> Iterator[AmlDeploy]:
     """``aml_deploy(entry_script, models=(), environment=None, target="aci", ...)``: a healthy
-    service; every service it made is deleted after the test."""
+    service; every service it made is deleted after the test.
+
+    A reusing test (``aml_reuse``) deploys into the shared workspace, so its own workspace is
+    made only when something asks for it (``aml_workspace``, ``aml_deploy.workspace``): a new
+    workspace is a new SQLite registry, whose writes cost more than the rest of such a test.
+    The ``azureml`` import shim is active for the test either way."""
+
+    def workspace() -> Workspace:
+        created: Workspace = request.getfixturevalue("aml_workspace")
+        return created
+
     node = request.node
+    reuse = _aml_settings.reuse
+    if not reuse:
+        workspace()  # set up before the test (and torn down after this fixture)
     factory = AmlDeploy(
-        aml_workspace,
+        workspace,
         _aml_settings,
         request.path.parent,
         lambda service: track(node, service),
-        (lambda: _aml_shared_services) if _aml_settings.reuse else None,
+        (lambda: _aml_shared_services) if reuse else None,
     )
-    yield factory
+    with emulator.mock_aml() if reuse else contextlib.nullcontext():
+        yield factory
     if request.config.stash[OPTIONS_KEY].keep:
         keep(request.config, factory.services, aml_root)
     else:

@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from emulator.environments.hashing import environment_hash
-from emulator.errors import WebserviceException
 from emulator.sdk.model import Model
 from emulator.sdk.webservice import Webservice
+from emulator.sdk.webservice.base import webservice_of
 from emulator.sdk.workspace import Workspace
 from emulator.settings import ROOT_ENV
 from pytest_amlemu.deploy_factory import (
@@ -119,14 +119,16 @@ class ReusePool:
         return service
 
     def _serving(self, service: Webservice | None) -> Webservice | None:
-        """A fresh view of ``service`` if it still serves (a test may have deleted it)."""
+        """A fresh view of ``service`` if it still serves: a test may have deleted it, and a
+        replica that died makes it ``Unhealthy`` or ``Failed`` (the record's state is brought
+        up to date from the live replicas as it is read). One registry read: every reusing
+        test pays for it, and ``Webservice(ws, name)`` reads the row twice."""
         if service is None:
             return None
-        try:
-            current = Webservice(self.workspace, service.name)
-        except WebserviceException:
+        record = self.workspace.emulator_state.service_manager().get(service.name)
+        if record is None or record.state.value not in _SERVING_STATES:
             return None
-        return current if current.state in _SERVING_STATES else None
+        return webservice_of(self.workspace, record)
 
     def _with_local_models(self, request: DeployRequest, key: str) -> DeployRequest:
         """Models registered in a test's workspace, downloaded so the shared one can register

@@ -86,3 +86,122 @@ def test_the_option_opts_every_test_in(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
     pids = {line.split("PID ")[1] for line in result.outlines if "PID " in line}
     assert len(pids) == 1
+
+
+#: Scoring "die" ends the replica and marks its service broken: every restart's init() fails
+#: (the flag names the service, so a new deployment of the same script starts).
+BREAKABLE = """
+import os
+
+BROKEN = {broken!r}
+SERVICE = os.environ["AMLEMU_LABEL_SERVICE"]
+
+def init():
+    if os.path.exists(BROKEN) and open(BROKEN).read() == SERVICE:
+        raise RuntimeError("broken on purpose: " + SERVICE)
+
+def run(raw):
+    if raw == '"die"':
+        with open(BROKEN, "w") as flag:
+            flag.write(SERVICE)
+        os._exit(1)
+    return os.getpid()
+"""
+
+RECOVERY_TESTS = """
+import json
+import time
+
+import pytest
+
+def record(label, service):
+    with open("seen.jsonl", "a") as handle:
+        handle.write(json.dumps([label, service.name, service.run("{}")]) + "\\n")
+
+@pytest.mark.aml_reuse
+def test_1_deletes_the_shared_service(aml_deploy):
+    service = aml_deploy("score_pid.py")
+    record("deleted", service)
+    service.delete()
+
+@pytest.mark.aml_reuse
+def test_2_after_the_delete(aml_deploy):
+    record("after delete", aml_deploy("score_pid.py"))
+
+@pytest.mark.aml_reuse
+def test_3_breaks_the_shared_service(aml_deploy):
+    service = aml_deploy("score_breakable.py")
+    record("broken", service)
+    try:
+        service.run('"die"')  # the replica exits; every restart's init() fails
+    except Exception:
+        pass
+    deadline = time.monotonic() + 120
+    while service.state == "Healthy" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        service.update_deployment_state()
+    assert service.state in ("Unhealthy", "Failed")
+
+@pytest.mark.aml_reuse
+def test_4_after_the_failure(aml_deploy):
+    record("after failure", aml_deploy("score_breakable.py"))
+
+@pytest.mark.aml_reuse
+def test_5_first_version(aml_deploy):
+    record("v1", aml_deploy("score_version.py"))
+    with open("score_version.py", "w") as script:
+        script.write("def init():\\n    pass\\n\\ndef run(raw):\\n    return 'v2'\\n")
+
+@pytest.mark.aml_reuse
+def test_6_changed_script(aml_deploy):
+    record("v2", aml_deploy("score_version.py"))
+"""
+
+
+def test_a_deleted_failed_or_changed_shared_service_is_not_reused(
+    pytester: pytest.Pytester,
+) -> None:
+    broken = str(pytester.path / "broken.flag")
+    pytester.makepyfile(
+        score_pid=SCRIPT,
+        score_breakable=BREAKABLE.format(broken=broken),
+        score_version="def init():\n    pass\n\ndef run(raw):\n    return 'v1'\n",
+        test_recovery=RECOVERY_TESTS,
+    )
+    pytester.inline_run(*QUIET).assertoutcome(passed=6)
+    seen = _seen(pytester)
+    assert seen["after delete"][0] != seen["deleted"][0]  # deployed again, and it answers
+    assert seen["after failure"][0] != seen["broken"][0]
+    assert seen["after failure"][1] != seen["broken"][1]
+    assert seen["v1"] == (seen["v1"][0], "v1") and seen["v2"][1] == "v2"
+    assert seen["v2"][0] != seen["v1"][0]
+    for name, _ in seen.values():
+        assert not _running(name)
+
+
+def test_a_reusing_test_still_has_the_shim_and_its_own_workspace(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        score_pid=SCRIPT,
+        test_lazy="""
+        import os
+        import pytest
+
+        @pytest.mark.aml_reuse
+        def test_shim_and_workspace(aml_deploy, aml_root):
+            from azureml.core import Webservice, Workspace
+
+            service = aml_deploy("score_pid.py")
+            assert isinstance(service, Webservice)
+            own = aml_deploy.workspace
+            assert isinstance(own, Workspace) and own.name == "test-workspace"
+            assert os.environ["AZUREML_EMULATOR_ROOT"] == str(aml_root)
+            assert service.workspace.name != own.name  # the shared one is not the test's
+
+        def test_the_shim_ends_with_the_test():
+            with pytest.raises(ImportError):
+                import azureml.core  # noqa: F401
+        """,
+    )
+    pytester.inline_run(*QUIET).assertoutcome(passed=2)
