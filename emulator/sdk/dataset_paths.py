@@ -45,7 +45,6 @@ class DataFile:
 
     relative: str
     local: Path
-    source: str
 
 
 def to_uris(path: Any) -> tuple[Workspace | None, list[str]]:
@@ -102,7 +101,7 @@ def _workspace_datastore(uri: str) -> AzureBlobDatastore | None:
 def resolve(workspace: Workspace | None, uris: Sequence[str]) -> list[DataFile]:
     """The files ``uris`` stand for, in order, named relative to their common folder; raises
     ``UserErrorException`` for a path with no data behind it."""
-    found: list[tuple[str, str, Path, str]] = []  # (base folder, full name, content, source)
+    found: list[tuple[str, str, Path]] = []  # (base folder, full name, content)
     for uri in uris:
         found.extend(
             _datastore_files(workspace, uri)
@@ -112,15 +111,15 @@ def resolve(workspace: Workspace | None, uris: Sequence[str]) -> list[DataFile]:
     common = posixpath.commonpath([base for base, *_ in found]) if found else ""
     common = common.strip("/")
     files = []
-    for _, full, local, source in found:
+    for _, full, local in found:
         relative = (
             full[len(common) :].lstrip("/") if common and full.startswith(common + "/") else full
         )
-        files.append(DataFile("/" + relative, local, source))
+        files.append(DataFile("/" + relative, local))
     return files
 
 
-def _datastore_files(workspace: Workspace | None, uri: str) -> list[tuple[str, str, Path, str]]:
+def _datastore_files(workspace: Workspace | None, uri: str) -> list[tuple[str, str, Path]]:
     match = DATASTORE_URI.fullmatch(uri)
     assert match is not None
     if workspace is None:
@@ -138,8 +137,9 @@ def _datastore_files(workspace: Workspace | None, uri: str) -> list[tuple[str, s
     blobs = BlobContainers(workspace.emulator_state.root)
     account, container = storage_account(record), blob_container(record)
     path = match["path"].strip("/")
-    if _GLOB.search(path):
-        head = path[: _GLOB.search(path).start()]  # type: ignore[union-attr]
+    glob = _GLOB.search(path)
+    if glob is not None:
+        head = path[: glob.start()]
         base = head.rsplit("/", 1)[0] if "/" in head else ""
         pattern = glob_pattern(path)
         members = [b for b in blobs.list(account, container, head) if pattern.fullmatch(b.name)]
@@ -151,7 +151,7 @@ def _datastore_files(workspace: Workspace | None, uri: str) -> list[tuple[str, s
             members, base = blobs.list(account, container, path + "/" if path else ""), path
     if not members:
         raise _no_data(uri, "nothing is stored there; upload it with datastore.upload(...) first")
-    return [(base, b.name, blobs.content_path(b), uri) for b in members]
+    return [(base, b.name, blobs.content_path(b)) for b in members]
 
 
 def glob_pattern(glob: str) -> re.Pattern[str]:
@@ -181,7 +181,7 @@ def glob_pattern(glob: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _url_files(workspace: Workspace | None, url: str) -> list[tuple[str, str, Path, str]]:
+def _url_files(workspace: Workspace | None, url: str) -> list[tuple[str, str, Path]]:
     root = EmulatorRoot.current() if workspace is None else workspace.emulator_state.root
     local = ServedUrls(root).local_path(url)
     if local is None or not local.exists():
@@ -192,9 +192,9 @@ def _url_files(workspace: Workspace | None, url: str) -> list[tuple[str, str, Pa
         )
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     if local.is_file():
-        return [("", name, local, url)]
+        return [("", name, local)]
     return [
-        (name, f"{name}/{p.relative_to(local).as_posix()}", p, url)
+        (name, f"{name}/{p.relative_to(local).as_posix()}", p)
         for p in sorted(local.rglob("*"))
         if p.is_file()
     ]
