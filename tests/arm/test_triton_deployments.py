@@ -31,8 +31,12 @@ def client(arm_server: EmulatorServer, v2_env: dict[str, str]) -> MLClient:
     return MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
 
 
-def _deploy(client: MLClient, repository: Path, endpoint: str) -> ManagedOnlineDeployment:
-    client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=endpoint)).result()
+def _deploy(
+    client: MLClient, repository: Path, endpoint: str, auth_mode: str = "key"
+) -> ManagedOnlineDeployment:
+    client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name=endpoint, auth_mode=auth_mode)
+    ).result()
     deployment = ManagedOnlineDeployment(
         name="blue",
         endpoint_name=endpoint,
@@ -174,3 +178,19 @@ def test_a_repository_of_another_backend_fails_the_deployment_naming_it(
     assert "platform 'tensorflow_savedmodel'" in str(failed.value)
     assert "Only ONNX models are served" in str(failed.value)
     assert client.online_deployments.get("blue", "tri3").provisioning_state == "Failed"
+
+
+def test_an_aml_token_endpoint_takes_its_token(client: MLClient, tmp_path: Path) -> None:
+    _deploy(client, repository(tmp_path), "tri4", auth_mode="aml_token")
+    uri = client.online_endpoints.get("tri4").scoring_uri
+    token = client.online_endpoints.get_keys("tri4").access_token
+    triton = httpclient.InferenceServerClient(
+        url=uri[len("https://") : -len("/score")],
+        ssl=True,
+        ssl_options={"ca_certs": os.environ["SSL_CERT_FILE"]},
+    )
+    route = {"azureml-model-deployment": "blue"}
+    assert triton.is_model_ready("simple", headers={**route, "Authorization": f"Bearer {token}"})
+    with pytest.raises(InferenceServerException) as refused:
+        triton.get_server_metadata(headers=route)
+    assert refused.value.status() == "401"

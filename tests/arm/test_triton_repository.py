@@ -9,7 +9,10 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from onnx import TensorProto, helper, save_model
+from tritonclient.utils import deserialize_bytes_tensor, serialize_byte_tensor
 
 from emulator.server.triton.app import TritonServer
 from emulator.server.triton.config import ConfigError, parse_text_proto
@@ -17,9 +20,9 @@ from emulator.server.triton.repository import RepositoryError
 from tests.arm.triton_support import CONFIG, repository
 
 
-def _infer(server: TritonServer, document: object, **headers: str) -> tuple[int, dict]:
+def _infer(server: TritonServer, document: object, model: str = "simple") -> tuple[int, dict]:
     status, answer_headers, body = server(
-        "POST", "/v2/models/simple/infer", headers, json.dumps(document).encode()
+        "POST", f"/v2/models/{model}/infer", {}, json.dumps(document).encode()
     )
     assert ("Content-Type", "application/json") in answer_headers
     return status, json.loads(body)
@@ -129,3 +132,66 @@ def test_compressed_request_and_answer(tmp_path: Path) -> None:
     outputs = json.loads(gzip.decompress(body))["outputs"]
     assert [o["data"] for o in outputs] == [[3, 3, 3, 3], [1, 1, 1, 1]]
     assert server("GET", "/v2/models/simple/versions/2", {}, b"")[0] == 404
+
+
+ECHO = """
+name: "echo"
+backend: "onnxruntime"
+max_batch_size: 0
+input [ { name: "TEXT" data_type: TYPE_STRING dims: [ -1 ] } ]
+output [ { name: "SAME" data_type: TYPE_STRING dims: [ -1 ] } ]
+"""
+
+
+def test_bytes_tensors_in_binary_and_json(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "echo"
+    (folder / "1").mkdir(parents=True)
+    (folder / "config.pbtxt").write_text(ECHO)
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["TEXT"], ["SAME"])],
+        "echo",
+        [helper.make_tensor_value_info("TEXT", TensorProto.STRING, ["n"])],
+        [helper.make_tensor_value_info("SAME", TensorProto.STRING, ["n"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    save_model(model, str(folder / "1" / "model.onnx"))
+    server = TritonServer(tmp_path / "models")
+
+    # tritonclient's own BYTES serialization (4-byte length + bytes per element)
+    raw = serialize_byte_tensor(np.array([b"caf\xc3\xa9", b""], dtype=np.object_)).item()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "TEXT",
+                    "datatype": "BYTES",
+                    "shape": [2],
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    status, headers, body = server(
+        "POST",
+        "/v2/models/echo/infer",
+        {"inference-header-content-length": str(len(header))},
+        header + raw,
+    )
+    assert status == 200, body
+    size = int(dict(headers)["Inference-Header-Content-Length"])
+    [output] = json.loads(body[:size])["outputs"]
+    assert (output["datatype"], output["shape"]) == ("BYTES", [2])
+    assert list(deserialize_bytes_tensor(body[size:])) == [b"caf\xc3\xa9", b""]
+
+    status, answer = _infer(
+        server,
+        {"inputs": [{"name": "TEXT", "datatype": "BYTES", "shape": [1], "data": ["hi"]}]},
+        "echo",
+    )
+    assert status == 200
+    assert answer["outputs"][0]["data"] == ["hi"]
+    metadata = json.loads(server("GET", "/v2/models/echo", {}, b"")[2])
+    assert metadata["platform"] == "onnxruntime_onnx"
+    assert metadata["inputs"] == [{"name": "TEXT", "datatype": "BYTES", "shape": [-1]}]

@@ -71,7 +71,7 @@ class LoadedModel:
     def infer(self, inputs: dict[str, tuple[str, np.ndarray]]) -> dict[str, tuple[str, np.ndarray]]:
         """The outputs of ``inputs`` (checked first, with Triton's messages)."""
         self.check(inputs)
-        feed = {name: array for name, (_, array) in inputs.items()}
+        feed = {name: _runtime_array(name, d, array) for name, (d, array) in inputs.items()}
         names = [t.name for t in self.config.outputs]
         try:
             results = self.session.run(names, feed)
@@ -126,6 +126,20 @@ class LoadedModel:
                     f"unexpected shape for input '{name}' for model '{config.name}'. Expected "
                     f"{_dims(wanted)}, got {_dims(shape)}"
                 )
+
+
+def _runtime_array(name: str, datatype: str, array: np.ndarray) -> np.ndarray:
+    """``array`` as ONNX Runtime takes it: BYTES elements as text (its string tensors hold
+    UTF-8; it would turn ``bytes`` into their ``repr``)."""
+    if datatype != "BYTES":
+        return array
+    try:
+        texts = [item.decode("utf-8") for item in array.reshape(-1)]
+    except UnicodeDecodeError:
+        raise ProtocolError(
+            f"input '{name}': BYTES elements must be UTF-8 text for an ONNX string tensor"
+        ) from None
+    return np.array(texts, dtype=np.object_).reshape(array.shape)
 
 
 #: What the metadata says of a model whose config named its backend rather than its platform.
