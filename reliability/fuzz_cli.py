@@ -4,13 +4,16 @@ command and option its parser knows) mixed with arbitrary text.
 Property: parsing either succeeds or exits with argparse's usage error (2) or ``--help``/
 ``--version`` (0), never anything else; and running the ``models`` and ``faults`` commands that
 parse (in a scratch root with one workspace) exits 0, 1 or 2 with a message, never a traceback.
+Distinct argument lists are counted (by the SHA-256 of their JSON) for the runner's summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
+import json
 import os
 import tempfile
 from collections import Counter
@@ -78,6 +81,7 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
     )
     outcomes: Counter[str] = Counter()
     cases = 0
+    distinct: set[bytes] = set()
 
     @settings(
         max_examples=examples,
@@ -90,6 +94,7 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
     def property_holds(argv: list[str]) -> None:
         nonlocal cases
         cases += 1
+        distinct.add(hashlib.sha256(json.dumps(argv).encode()).digest())
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             try:
@@ -117,6 +122,7 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
             crash = f"{type(exc).__name__}: {str(exc)[:300]}"
     return {
         "cases": cases,
+        "distinct": len(distinct),
         "commands": len(paths),
         "vocabulary": len(words),
         "outcomes": dict(sorted(outcomes.items())),

@@ -4,11 +4,16 @@ a fuzzer does not produce by chance (slowloris, header floods, oversized bodies)
 Property, for every case: an answer arrives within the deadline and its status is below 500 —
 the gateway's own limits (413, 408, 431, 414, 400), the server's (400, 405, 415) or the
 script's validation (400, 415) — and the service keeps answering well-formed requests.
+
+The fuzzer runs until it has sent a given number of *distinct* requests (counted by the SHA-256
+of their bytes), in rounds of Hypothesis with seeds 0, 1, 2, ...: deterministic, and a count
+that duplicates cannot inflate.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import socket
 import time
@@ -16,12 +21,17 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from reliability.world import MAX_BODY_BYTES, PAYLOAD, READ_TIMEOUT, World
 
 DEADLINE_S = 10.0
+#: Rounds that add no new distinct request before the fuzzer gives up short of its target.
+STALE_ROUNDS = 3
+#: Cases per round at least: Hypothesis opens every run with its simplest case, the same
+#: whatever the seed, so rounds of a handful of cases would repeat themselves.
+MIN_ROUND = 100
 _TOKEN = st.text(
     alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=":"),
     min_size=1,
@@ -68,11 +78,16 @@ class Probe:
         self.key = world.key
         self.statuses: Counter[str] = Counter()
         self.cases = 0
+        self.sent: set[bytes] = set()  # SHA-256 of every request's bytes
         self.problems: list[str] = []
 
     def raw(self, data: bytes, pause: float = 0.0, chunks: list[bytes] | None = None) -> str:
         """Send ``data`` (then ``chunks``, ``pause`` s apart); the status, or why none came."""
         self.cases += 1
+        digest = hashlib.sha256(data)
+        for chunk in chunks or []:
+            digest.update(chunk)
+        self.sent.add(digest.digest())
         started = time.monotonic()
         try:
             with socket.create_connection((self.host, self.port), timeout=DEADLINE_S) as sock:
@@ -123,14 +138,45 @@ class Probe:
         return self.request("POST", PAYLOAD, "application/json", {}) == "200"
 
 
-def fuzz_gateway(world: World, examples: int, seed: int = 0) -> dict[str, Any]:
+def fuzz_gateway(world: World, distinct: int) -> dict[str, Any]:
+    """Send at least ``distinct`` different bad requests (fewer only if Hypothesis runs dry:
+    then ``ok`` is false), then the hostile clients; the property holds for each."""
     probe = Probe(world)
+    crash = None
+    rounds = stale = 0
+    while len(probe.sent) < distinct and stale < STALE_ROUNDS and crash is None:
+        before = len(probe.sent)
+        crash = _fuzz_round(probe, rounds, max(MIN_ROUND, distinct - before))
+        rounds += 1
+        stale = stale + 1 if len(probe.sent) == before else 0
+    fuzzed = len(probe.sent)
+    special = _hostile_clients(probe)
+    sent = len(probe.sent)  # the bad requests only: the health check below is a good one
+    healthy = probe.healthy()
+    crashes = (crash is not None) + len(probe.problems) + (not healthy)
+    return {
+        "cases": probe.cases,
+        "distinct": sent,
+        "rounds": rounds,
+        "statuses": dict(sorted(probe.statuses.items())),
+        "hostile": special,
+        "counterexample": crash,
+        "problems": probe.problems[:10],
+        "healthy_after": healthy,
+        "crashes": crashes,
+        "ok": crashes == 0 and fuzzed >= distinct,
+    }
 
+
+def _fuzz_round(probe: Probe, round_seed: int, examples: int) -> str | None:
+    """One Hypothesis run of ``examples`` cases with seed ``round_seed``; the shrunk
+    counterexample if the property failed (recorded: the run goes on to the hostile clients)."""
+
+    @seed(round_seed)
     @settings(
         max_examples=examples,
         deadline=None,
         database=None,
-        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     @given(
@@ -146,24 +192,11 @@ def fuzz_gateway(world: World, examples: int, seed: int = 0) -> dict[str, Any]:
         status = probe.request(method, body, content_type, headers, auth)
         assert status.isdigit() and int(status) < 500, status
 
-    crash = None
     try:
         property_holds()
-    except Exception as exc:  # the shrunk counterexample: recorded, the run goes on
-        crash = f"{type(exc).__name__}: {str(exc)[:300]}"
-    special = _hostile_clients(probe)
-    healthy = probe.healthy()
-    crashes = (crash is not None) + len(probe.problems) + (not healthy)
-    return {
-        "cases": probe.cases,
-        "statuses": dict(sorted(probe.statuses.items())),
-        "hostile": special,
-        "counterexample": crash,
-        "problems": probe.problems[:10],
-        "healthy_after": healthy,
-        "crashes": crashes,
-        "ok": crashes == 0,
-    }
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:300]}"
+    return None
 
 
 def _hostile_clients(probe: Probe) -> dict[str, str]:

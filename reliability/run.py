@@ -6,8 +6,9 @@
 Scenarios, in order: steady load on an AKS service with two replicas; the same load with a
 replica killed (SIGKILL) and the gateway restarted on its port; a whole emulator process killed
 and a new one redeploying from the persisted records; concurrent model registrations from
-several processes, half of them killed; hypothesis fuzzing of ``/score`` through the gateway
-and of the CLI's argument parsers. Everything runs in a temporary emulator root.
+several processes, half of them killed; hypothesis fuzzing of the CLI's argument parsers and of
+``/score`` through the gateway, until ``--fuzz-inputs`` distinct bad inputs (by content hash;
+10,000 in the full run) were sent. Everything runs in a temporary emulator root.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from typing import Any
 from reliability.world import MAX_BODY_BYTES, READ_TIMEOUT, configure, create_world
 
 REPLICAS = 2
+#: Distinct bad inputs the full (60 s) run fuzzes; shorter and longer runs in proportion.
+FULL_RUN_FUZZ_INPUTS = 10_000
+FULL_RUN_SECONDS = 60.0
+MIN_FUZZ_INPUTS = 500
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -38,11 +43,21 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--registrars", type=int, default=8, help="processes registering models (8; half killed)"
     )
-    parser.add_argument("--fuzz-examples", type=int, help="HTTP fuzz cases (default 40 x seconds)")
+    parser.add_argument(
+        "--fuzz-inputs",
+        type=int,
+        help=f"distinct bad inputs to fuzz, CLI and HTTP (default {FULL_RUN_FUZZ_INPUTS:,} for "
+        f"{FULL_RUN_SECONDS:g} s of load, in proportion otherwise, at least {MIN_FUZZ_INPUTS})",
+    )
     parser.add_argument("--cli-examples", type=int, default=300, help="CLI fuzz cases (300)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.registrars < 2:
         parser.error("--clients must be >= 1, --seconds > 0 and --registrars >= 2")
+    if args.fuzz_inputs is None:
+        scaled = FULL_RUN_FUZZ_INPUTS * args.seconds / FULL_RUN_SECONDS
+        args.fuzz_inputs = max(MIN_FUZZ_INPUTS, round(scaled))
+    if args.fuzz_inputs < 1 or args.cli_examples < 1:
+        parser.error("--fuzz-inputs and --cli-examples must be >= 1")
     return args
 
 
@@ -82,13 +97,13 @@ def run_all(scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
     world = create_world(scratch / "work", REPLICAS, concurrency)
     timings["setup"] = round(time.monotonic() - started, 1)
     fault_seconds = max(3.0, args.seconds / 2)
-    examples = args.fuzz_examples or int(40 * args.seconds)
     timed("load", lambda: steady_load(world, args.clients, args.seconds))
     timed("faults", lambda: faults_during_load(world, args.clients, fault_seconds))
     timed("restart", lambda: emulator_restart(world))
     timed("registry", lambda: registry_under_kills(scratch / "registry", args.registrars, 5))
-    timed("fuzz", lambda: fuzz_gateway(world, examples))
     timed("cli_fuzz", lambda: fuzz_cli(args.cli_examples))
+    http_inputs = max(1, args.fuzz_inputs - results["cli_fuzz"]["distinct"])
+    timed("fuzz", lambda: fuzz_gateway(world, http_inputs))
     world.service.delete()
 
     statuses: Counter[str] = Counter()
@@ -104,6 +119,7 @@ def run_all(scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
             "replicas": REPLICAS,
             "max_body_bytes": MAX_BODY_BYTES,
             "read_timeout_s": READ_TIMEOUT,
+            "fuzz_inputs": args.fuzz_inputs,
         },
         "requests": sum(statuses.values()),
         "statuses": dict(sorted(statuses.items())),
@@ -114,6 +130,7 @@ def run_all(scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
         "memory_mb": results["load"]["memory_mb"],
         "faults_survived": survived,
         "fuzz_cases": results["fuzz"]["cases"] + results["cli_fuzz"]["cases"],
+        "fuzz_distinct_inputs": results["fuzz"]["distinct"] + results["cli_fuzz"]["distinct"],
         "crashes": results["fuzz"]["crashes"] + results["cli_fuzz"]["crashes"],
         "ok": all(result["ok"] for result in results.values()),
         "phase_seconds": timings,
