@@ -101,21 +101,22 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=40, help="reusing tests per session (40)")
     parser.add_argument("--runs", type=int, default=3, help="pytest sessions (3)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="amlemu-bench-reuse-"))
-    (workdir / "echo.py").write_text(ECHO)
-    tests = TESTS.format(count=args.tests + 1, floor=args.tests)
-    (workdir / "test_reuse_bench.py").write_text(tests)
-    (workdir / "bench_timing.py").write_text(TIMING_PLUGIN)
     first: list[float] = []
     reusing: list[float] = []
     floor: list[float] = []
     per_run = []
-    for _ in range(args.runs):
-        deploy_s, seconds, empty = run_once(workdir)
-        first.append(deploy_s)
-        reusing += seconds
-        floor += empty
-        per_run.append(round(statistics.median(seconds) * 1000, 2))
+    with tempfile.TemporaryDirectory(prefix="amlemu-bench-reuse-") as scratch:
+        workdir = Path(scratch)
+        (workdir / "echo.py").write_text(ECHO)
+        tests = TESTS.format(count=args.tests + 1, floor=args.tests)
+        (workdir / "test_reuse_bench.py").write_text(tests)
+        (workdir / "bench_timing.py").write_text(TIMING_PLUGIN)
+        for _ in range(args.runs):
+            deploy_s, seconds, empty = run_once(workdir)
+            first.append(deploy_s)
+            reusing += seconds
+            floor += empty
+            per_run.append(round(statistics.median(seconds) * 1000, 2))
     print(
         json.dumps(
             {
