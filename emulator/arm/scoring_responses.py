@@ -39,7 +39,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -51,10 +51,12 @@ from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.routing import DEPLOYMENT_HEADER, RequestSettings, Router, deliver_to
 from emulator.exceptions import EmulatorError
 from emulator.server.messages import HttpRequest, HttpResponse
-from emulator.server.triton.app import TritonServer
 from emulator.services.deployment import Deployment
 from emulator.services.responses import HINT_HEADER, overloaded_message
 from emulator.store.root import EmulatorRoot
+
+if TYPE_CHECKING:
+    from emulator.server.triton.app import TritonServer
 
 logger = logging.getLogger("emulator.arm")
 

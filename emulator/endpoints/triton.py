@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.exceptions import OperationFailed
 from emulator.models.records import ModelRecord
 from emulator.models.registry import ModelRegistry
-from emulator.server.triton.app import TritonServer
-from emulator.server.triton.repository import RepositoryError
+
+if TYPE_CHECKING:
+    # Imported where a repository is loaded: the server needs numpy and onnxruntime (the accel
+    # extra), which `python -m emulator` inside a user's image must not need to start.
+    from emulator.server.triton.app import TritonServer
 
 #: The SDK v2 model type of a Triton model repository (``AssetTypes.TRITON_MODEL``).
 TRITON_MODEL = "triton_model"
@@ -54,6 +58,17 @@ def serve(
     """Load ``model``'s repository for ``record`` and serve it from now on (a previous version
     of the deployment is replaced once the new one loaded: a failed update leaves it serving).
     :class:`~emulator.exceptions.OperationFailed` with Triton's reason when it does not load."""
+    try:
+        from emulator.server.triton.app import TritonServer
+        from emulator.server.triton.repository import RepositoryError
+    except ImportError as exc:
+        raise OperationFailed(
+            f"ResourceNotReady: deployment '{record.name}' serves a Triton model repository, "
+            f"which needs numpy and onnxruntime ({exc}). [emulator] Install them: pip install "
+            "'azureml-emulator[accel]'.",
+            code="ResourceNotReady",
+            status=400,
+        ) from None
     repository = models.materialize(model, work / "model", exist_ok=True)
     try:
         server = TritonServer(repository)
