@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from emulator import Workspace
+from emulator import Workspace, mock_aml
 
 SCRIPT = Path(__file__).resolve().parents[2] / "fixtures" / "scoring" / "monitoring"
 CORRELATION_COLUMNS = [
@@ -113,6 +113,10 @@ def test_collected_inputs_and_predictions_land_where_azure_puts_them(
     service = _deploy(
         aml_workspace, workdir, "dc-svc", collect_model_data=True, enable_app_insights=True
     )
+    assert service.data_collection.serialize() == {
+        "eventHubEnabled": False,
+        "storageEnabled": True,
+    }
     assert service.run('{"data": [1, 2], "id": "first"}') == {"label": "small", "collected": True}
     assert service.run('{"data": [4, 5]}') == {"label": "big", "collected": True}
 
@@ -156,10 +160,22 @@ def test_collected_inputs_and_predictions_land_where_azure_puts_them(
     assert '"type": "request"' in telemetry.stdout
 
 
+def test_data_collection_reads_the_payload_as_the_sdk_does() -> None:
+    with mock_aml():
+        from azureml.core.webservice.aks import DataCollection
+        from azureml.exceptions import WebserviceException
+
+        with pytest.raises(WebserviceException, match="missing eventHubEnabled for DataCollect"):
+            DataCollection.deserialize({"storageEnabled": True})
+        read = DataCollection.deserialize({"eventHubEnabled": False, "storageEnabled": True})
+    assert (read.event_hub_enabled, read.storage_enabled) == (False, True)
+
+
 def test_without_the_switch_nothing_is_collected_until_an_update_turns_it_on(
     aml_workspace: Workspace, aml_root: Path, workdir: Path, fast_env: None
 ) -> None:
     service = _deploy(aml_workspace, workdir, "quiet-svc")
+    assert service.data_collection.storage_enabled is False
     assert service.run('{"data": [1, 2]}') == {"label": "small", "collected": False}
     assert "Data collection is not enabled. Set environment variable " in service.get_logs()
     assert not list((aml_root / "workspaces").rglob("*.csv"))
@@ -168,6 +184,7 @@ def test_without_the_switch_nothing_is_collected_until_an_update_turns_it_on(
     service.wait_for_deployment()
     service.update(num_replicas=1)  # another setting changed: collection stays on
     service.wait_for_deployment()
+    assert service.data_collection.storage_enabled is True
     deadline = time.monotonic() + 30  # old replicas drain before they stop
     while service.run('{"data": [3, 3]}')["collected"] is not True:
         assert time.monotonic() < deadline, "the updated replicas never collected"

@@ -12,6 +12,7 @@ from emulator.sdk.webservice_config import (
     AksServiceDeploymentConfiguration,
     LocalWebserviceDeploymentConfiguration,
 )
+from emulator.sdk.webservice_config.data_collection import DataCollection
 
 AciServiceDeploymentConfiguration._webservice_type = AciWebservice
 AksServiceDeploymentConfiguration._webservice_type = AksWebservice
@@ -25,6 +26,7 @@ __all__ = [
     "AksEndpointDeploymentConfiguration",
     "AksServiceDeploymentConfiguration",
     "AksWebservice",
+    "DataCollection",
     "LocalWebservice",
     "LocalWebserviceDeploymentConfiguration",
     "Webservice",

@@ -14,6 +14,7 @@ from emulator.sdk.webservice_config import (
     AksServiceDeploymentConfiguration,
     aks_deploy_configuration,
 )
+from emulator.sdk.webservice_config.data_collection import DataCollection
 from emulator.server.telemetry import service_environment as app_insights_environment
 from emulator.services.auth import AccessToken
 from emulator.services.grpc_gateway import GRPC
@@ -93,6 +94,12 @@ class AksWebservice(Webservice):
         self.liveness_probe_requirements = settings.get("livenessProbeRequirements")
         self.namespace = settings.get("namespace")
         self.enable_app_insights = settings.get("appInsightsEnabled", False)
+        collection = settings.get("dataCollection")
+        self.data_collection = (
+            DataCollection.deserialize({"eventHubEnabled": False, **collection})
+            if collection
+            else None
+        )
         deployment = self._manager.deployment(self.name)
         self.num_replicas = (
             deployment.replica_count if deployment is not None else settings.get("numReplicas")

@@ -86,7 +86,7 @@ class AciSettings:
             "authEnabled": self.auth_enabled,
             "sslEnabled": self.ssl_enabled,
             "appInsightsEnabled": self.enable_app_insights,
-            "dataCollection": {"storageEnabled": self.collect_model_data},
+            "dataCollection": {"eventHubEnabled": False, "storageEnabled": self.collect_model_data},
             "cname": self.ssl_cname,
             "dnsNameLabel": self.dns_name_label,
             "encryptionProperties": (

@@ -97,7 +97,7 @@ class AksSettings:
         """The service's view of these settings, under the REST payload's keys."""
         return {
             "numReplicas": self.num_replicas,
-            "dataCollection": {"storageEnabled": self.collect_model_data},
+            "dataCollection": {"eventHubEnabled": False, "storageEnabled": self.collect_model_data},
             "appInsightsEnabled": self.enable_app_insights,
             "storageInitEnabled": not self.blobfuse_enabled,
             "autoScaler": {
