@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.test import Client
 
 from emulator import Workspace, mock_aml
+from emulator.portal.app import PortalApp
 
 SCRIPT = Path(__file__).resolve().parents[2] / "fixtures" / "scoring" / "monitoring"
 CORRELATION_COLUMNS = [
@@ -81,6 +83,12 @@ def _deploy(ws: Workspace, workdir: Path, name: str, **config: Any) -> Any:
 def _rows(path: Path) -> list[list[str]]:
     with path.open(newline="") as handle:
         return list(csv.reader(handle))
+
+
+def _portal_section(ws: Workspace, service: str) -> str:
+    """The portal's service page, its Model data section."""
+    page = Client(PortalApp(ws)).get(f"/services/{service}").text
+    return page.split("<h2>Model data</h2>")[1].split("<h2>")[0]
 
 
 def _day(service_folder: Path, designation: str) -> Path:
@@ -155,6 +163,9 @@ def test_collected_inputs_and_predictions_land_where_azure_puts_them(
     described = amlemu(aml_root, "describe", "services", "dc-svc")
     assert str(service_folder) in described.stdout
     assert "collected-model/2/inputs/" in described.stdout
+    section = _portal_section(aml_workspace, "dc-svc")
+    assert "collected-model/2/inputs/" in section and "· 3 lines ·" in section
+    assert "sepal,petal,$aml_dc_correlation_id," in section  # the header, then the newest rows
     telemetry = amlemu(aml_root, "logs", "dc-svc", "--telemetry")
     assert telemetry.returncode == 0, telemetry.stderr
     assert '"type": "request"' in telemetry.stdout
@@ -179,6 +190,9 @@ def test_without_the_switch_nothing_is_collected_until_an_update_turns_it_on(
     assert service.run('{"data": [1, 2]}') == {"label": "small", "collected": False}
     assert "Data collection is not enabled. Set environment variable " in service.get_logs()
     assert not list((aml_root / "workspaces").rglob("*.csv"))
+    section = _portal_section(aml_workspace, "quiet-svc")
+    assert "Model data collection is off for this service" in section
+    assert "collect_model_data=True" in section
 
     service.update(collect_model_data=True)
     service.wait_for_deployment()
