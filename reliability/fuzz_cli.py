@@ -4,7 +4,8 @@ command and option its parser knows) mixed with arbitrary text.
 Property: parsing either succeeds or exits with argparse's usage error (2) or ``--help``/
 ``--version`` (0), never anything else; and running the ``models`` and ``faults`` commands that
 parse (in a scratch root with one workspace) exits 0, 1 or 2 with a message, never a traceback.
-Distinct argument lists are counted (by the SHA-256 of their JSON) for the runner's summary.
+Distinct argument lists (by the SHA-256 of their JSON), and those refused (usage error, or a
+command that ran and failed with its message), are counted for the runner's summary.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     cases = 0
     distinct: set[bytes] = set()
+    refused: set[bytes] = set()
 
     @settings(
         max_examples=examples,
@@ -94,7 +96,8 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
     def property_holds(argv: list[str]) -> None:
         nonlocal cases
         cases += 1
-        distinct.add(hashlib.sha256(json.dumps(argv).encode()).digest())
+        key = hashlib.sha256(json.dumps(argv).encode()).digest()
+        distinct.add(key)
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             try:
@@ -102,6 +105,8 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
             except SystemExit as exit_:
                 assert exit_.code in (0, 2), f"parse {argv!r} exited {exit_.code}"
                 outcomes[f"parse exit {exit_.code}"] += 1
+                if exit_.code == 2:
+                    refused.add(key)
                 return
             outcomes["parsed"] += 1
             if args.command not in RUNNABLE or "--root" in argv:
@@ -113,6 +118,8 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
         assert code in (0, 1, 2), f"run {argv!r} exited {code}"
         assert "Traceback" not in sink.getvalue(), sink.getvalue()
         outcomes[f"run exit {code}"] += 1
+        if code != 0:
+            refused.add(key)
 
     crash = None
     with _scratch_root():
@@ -123,6 +130,7 @@ def fuzz_cli(examples: int) -> dict[str, Any]:
     return {
         "cases": cases,
         "distinct": len(distinct),
+        "distinct_refused": len(refused),
         "commands": len(paths),
         "vocabulary": len(words),
         "outcomes": dict(sorted(outcomes.items())),

@@ -5,9 +5,10 @@ Property, for every case: an answer arrives within the deadline and its status i
 the gateway's own limits (413, 408, 431, 414, 400), the server's (400, 405, 415) or the
 script's validation (400, 415) — and the service keeps answering well-formed requests.
 
-The fuzzer runs until it has sent a given number of *distinct* requests (counted by the SHA-256
-of their bytes), in rounds of Hypothesis with seeds 0, 1, 2, ...: deterministic, and a count
-that duplicates cannot inflate.
+The fuzzer runs until a given number of *distinct* bad requests (counted by the SHA-256 of their
+bytes) were refused with a 4xx, in rounds of Hypothesis with seeds 0, 1, 2, ...: deterministic,
+and a count that neither repeats nor the generated requests that happen to be well-formed (200)
+inflate.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Probe:
         self.statuses: Counter[str] = Counter()
         self.cases = 0
         self.sent: set[bytes] = set()  # SHA-256 of every request's bytes
+        self.refused: set[bytes] = set()  # ... of those answered with a 4xx
         self.problems: list[str] = []
 
     def raw(self, data: bytes, pause: float = 0.0, chunks: list[bytes] | None = None) -> str:
@@ -87,7 +89,8 @@ class Probe:
         digest = hashlib.sha256(data)
         for chunk in chunks or []:
             digest.update(chunk)
-        self.sent.add(digest.digest())
+        key = digest.digest()
+        self.sent.add(key)
         started = time.monotonic()
         try:
             with socket.create_connection((self.host, self.port), timeout=DEADLINE_S) as sock:
@@ -108,6 +111,8 @@ class Probe:
             return self._record(f"error:{type(error).__name__}", started)
         parts = answer.split(b" ", 2)
         status = parts[1].decode("latin-1") if len(parts) > 1 else "no answer"
+        if status.isdigit() and 400 <= int(status) < 500:
+            self.refused.add(key)
         return self._record(status, started)
 
     def request(
@@ -138,25 +143,26 @@ class Probe:
         return self.request("POST", PAYLOAD, "application/json", {}) == "200"
 
 
-def fuzz_gateway(world: World, distinct: int) -> dict[str, Any]:
-    """Send at least ``distinct`` different bad requests (fewer only if Hypothesis runs dry:
-    then ``ok`` is false), then the hostile clients; the property holds for each."""
+def fuzz_gateway(world: World, refused: int) -> dict[str, Any]:
+    """Fuzz until ``refused`` different bad requests were refused (fewer only if Hypothesis
+    runs dry: then ``ok`` is false), then the hostile clients; the property holds for each."""
     probe = Probe(world)
     crash = None
     rounds = stale = 0
-    while len(probe.sent) < distinct and stale < STALE_ROUNDS and crash is None:
-        before = len(probe.sent)
-        crash = _fuzz_round(probe, rounds, max(MIN_ROUND, distinct - before))
+    while len(probe.refused) < refused and stale < STALE_ROUNDS and crash is None:
+        before = len(probe.refused)
+        crash = _fuzz_round(probe, rounds, max(MIN_ROUND, refused - before))
         rounds += 1
-        stale = stale + 1 if len(probe.sent) == before else 0
-    fuzzed = len(probe.sent)
+        stale = stale + 1 if len(probe.refused) == before else 0
+    fuzzed = len(probe.refused)
     special = _hostile_clients(probe)
-    sent = len(probe.sent)  # the bad requests only: the health check below is a good one
+    sent, bad = len(probe.sent), len(probe.refused)  # before the (good) health check
     healthy = probe.healthy()
     crashes = (crash is not None) + len(probe.problems) + (not healthy)
     return {
         "cases": probe.cases,
         "distinct": sent,
+        "distinct_refused": bad,
         "rounds": rounds,
         "statuses": dict(sorted(probe.statuses.items())),
         "hostile": special,
@@ -164,7 +170,7 @@ def fuzz_gateway(world: World, distinct: int) -> dict[str, Any]:
         "problems": probe.problems[:10],
         "healthy_after": healthy,
         "crashes": crashes,
-        "ok": crashes == 0 and fuzzed >= distinct,
+        "ok": crashes == 0 and fuzzed >= refused,
     }
 
 

@@ -8,7 +8,8 @@ replica killed (SIGKILL) and the gateway restarted on its port; a whole emulator
 and a new one redeploying from the persisted records; concurrent model registrations from
 several processes, half of them killed; hypothesis fuzzing of the CLI's argument parsers and of
 ``/score`` through the gateway, until ``--fuzz-inputs`` distinct bad inputs (by content hash;
-10,000 in the full run) were sent. Everything runs in a temporary emulator root.
+10,000 in the full run) were refused (a 4xx, a usage error). Everything runs in a temporary
+emulator root.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--fuzz-inputs",
         type=int,
-        help=f"distinct bad inputs to fuzz, CLI and HTTP (default {FULL_RUN_FUZZ_INPUTS:,} for "
-        f"{FULL_RUN_SECONDS:g} s of load, in proportion otherwise, at least {MIN_FUZZ_INPUTS})",
+        help=f"distinct bad inputs fuzzed until refused, CLI and HTTP (default "
+        f"{FULL_RUN_FUZZ_INPUTS:,} for {FULL_RUN_SECONDS:g} s of load, in proportion otherwise, "
+        f"at least {MIN_FUZZ_INPUTS})",
     )
     parser.add_argument("--cli-examples", type=int, default=300, help="CLI fuzz cases (300)")
     args = parser.parse_args(argv)
@@ -102,7 +104,7 @@ def run_all(scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
     timed("restart", lambda: emulator_restart(world))
     timed("registry", lambda: registry_under_kills(scratch / "registry", args.registrars, 5))
     timed("cli_fuzz", lambda: fuzz_cli(args.cli_examples))
-    http_inputs = max(1, args.fuzz_inputs - results["cli_fuzz"]["distinct"])
+    http_inputs = max(1, args.fuzz_inputs - results["cli_fuzz"]["distinct_refused"])
     timed("fuzz", lambda: fuzz_gateway(world, http_inputs))
     world.service.delete()
 
@@ -131,6 +133,9 @@ def run_all(scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
         "faults_survived": survived,
         "fuzz_cases": results["fuzz"]["cases"] + results["cli_fuzz"]["cases"],
         "fuzz_distinct_inputs": results["fuzz"]["distinct"] + results["cli_fuzz"]["distinct"],
+        "fuzz_distinct_bad_inputs": (
+            results["fuzz"]["distinct_refused"] + results["cli_fuzz"]["distinct_refused"]
+        ),
         "crashes": results["fuzz"]["crashes"] + results["cli_fuzz"]["crashes"],
         "ok": all(result["ok"] for result in results.values()),
         "phase_seconds": timings,

@@ -35,7 +35,7 @@ def test_short_reliability_run_passes() -> None:
     assert summary["registry"]["killed"] == 4 and summary["registry"]["duplicates"] == 0
     assert summary["fuzz"]["hostile"]["slowloris_408"] == "408"
     assert summary["fuzz_cases"] >= 500 and summary["memory_mb"]["flat"]
-    # Distinct inputs (by content hash) reach the target, and repeats are not counted twice.
-    assert 500 <= summary["fuzz_distinct_inputs"] <= summary["fuzz_cases"]
-    parts = summary["fuzz"]["distinct"] + summary["cli_fuzz"]["distinct"]
-    assert parts == summary["fuzz_distinct_inputs"] and summary["fuzz"]["ok"]
+    # Distinct refused inputs (by content hash) reach the target; repeats count once.
+    bad, distinct = summary["fuzz_distinct_bad_inputs"], summary["fuzz_distinct_inputs"]
+    assert 500 <= bad <= distinct <= summary["fuzz_cases"] and summary["fuzz"]["ok"]
+    assert summary["fuzz"]["distinct_refused"] + summary["cli_fuzz"]["distinct_refused"] == bad
