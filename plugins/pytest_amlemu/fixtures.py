@@ -7,6 +7,7 @@ Each test gets its own emulator root and workspace, so tests stay independent un
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,9 @@ def aml_root(
     roots = request.config.stash[ROOTS_KEY]
     if roots.explicit:
         root = roots.new(request.node.name)
-    else:
-        root = tmp_path_factory.mktemp("amlemu-root")
+    else:  # beside tmp_path's; mktemp() would list every root made so far to number this one
+        base = tmp_path_factory.getbasetemp()
+        root = Path(tempfile.mkdtemp(prefix="amlemu-root-", dir=base))
     monkeypatch.setenv(ROOT_ENV, str(root))
     return root
 
