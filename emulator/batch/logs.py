@@ -82,8 +82,8 @@ class JobLogs:
         text = f"{_now():%Y-%m-%d %H:%M:%S,%f}"[:-3] + f" INFO {message}"
         with self._lock:
             self._lines.append(text)
-            _append(self.master_file, text)
-            _append(self.std_log_file, text)
+            append_line(self.master_file, text)
+            append_line(self.std_log_file, text)
         if self._on_line is not None:
             self._on_line(text)
 
@@ -98,7 +98,7 @@ class JobLogs:
             f"({succeeded} succeeded, {failed} failed; {items_failed} items failed)."
         )
         with self._lock:
-            _append(self.progress_file, text)
+            append_line(self.progress_file, text)
 
     def processed(self, row: Sequence[object]) -> None:
         with self._lock, open(self.report_file, "a", newline="", encoding="utf-8") as handle:
@@ -121,12 +121,12 @@ class JobLogs:
         path = self.root / "user" / "error" / node / f"{process}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            _append(path, text)
-            _append(self.user_error_file, f"[{node}/{process}] {text}")
+            append_line(path, text)
+            append_line(self.user_error_file, f"[{node}/{process}] {text}")
 
     def failed_mini_batch(self, mini_batch: int, tries: int, items: int, reason: str) -> None:
         with self._lock:
-            _append(
+            append_line(
                 self.job_error_file,
                 f"mini batch {mini_batch} failed after {tries} tries ({items} items): {reason}",
             )
@@ -136,6 +136,7 @@ class JobLogs:
             self.result_file.write_text(text.rstrip() + "\n", encoding="utf-8")
 
 
-def _append(path: Path, text: str) -> None:
+def append_line(path: Path, text: str) -> None:
+    """Append ``text`` to ``path`` as one line (whatever newline it ended with)."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(text.rstrip("\n") + "\n")

@@ -20,6 +20,7 @@ the job end ``Canceled``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -30,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.batch.logs import append_line
 from emulator.batch.runtime import WorkerRuntime
 from emulator.exceptions import EmulatorError
 
@@ -191,7 +193,7 @@ class PipelineRun:
             message = (
                 f"Step '{step.name}' cannot run: {exc} [emulator] Fix the component's command."
             )
-            _append(step.log_file, message)
+            append_line(step.log_file, message)
             return FAILED, message
         self._on_step(index, RUNNING, None)
         with open(step.log_file, "ab") as log:
@@ -206,6 +208,10 @@ class PipelineRun:
             )
             with self._lock:
                 self._process = process
+                # A cancel between the check above and now found no process to stop.
+                canceled_before_start = self._canceled
+            if canceled_before_start:
+                _stop(process)
             code = process.wait()
             with self._lock:
                 self._process = None
@@ -242,13 +248,15 @@ def _environment(step: CommandStep) -> dict[str, str]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
+    """Terminate the step's process group, killing it after a grace period; a group that is
+    already gone (or no longer ours to signal) is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGTERM)
+    try:
         process.wait(_STOP_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _last_line(path: Path) -> str:
@@ -258,8 +266,3 @@ def _last_line(path: Path) -> str:
         return ""
     found = [line.strip() for line in lines if line.strip()]
     return found[-1] if found else ""
-
-
-def _append(path: Path, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(text.rstrip("\n") + "\n")
