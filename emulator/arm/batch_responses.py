@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, resolve_workspace
+from emulator.arm.version_responses import workspace_arm_id
 from emulator.batch.settings import BatchSettings
 from emulator.endpoints import batch_pipeline, batch_provisioning
 from emulator.endpoints.batch import (
@@ -40,14 +41,6 @@ STATUS_HOLD_SECONDS = 5.0
 _FROM_REST = {"aadtoken": "aad_token", "key": "key", "amltoken": "aml_token"}
 
 
-def _workspace_id(state: WorkspaceState) -> str:
-    ws = state.record
-    return (
-        f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
-        f"{PROVIDER}/workspaces/{ws.name}"
-    )
-
-
 def jobs_uri(ctx: ArmContext, state: WorkspaceState, endpoint: str) -> str:
     """Where a batch endpoint's jobs are created (``invoke`` POSTs there): a path on the
     emulator's port (Azure's is ``https://<endpoint>.<region>.inference.ml.azure.com/jobs``)."""
@@ -63,7 +56,7 @@ def endpoint_body(
 ) -> dict[str, Any]:
     """A batch endpoint as ARM returns it (what ``BatchEndpoint._from_rest_object`` reads)."""
     return {
-        "id": f"{_workspace_id(state)}/batchEndpoints/{record.name}",
+        "id": f"{workspace_arm_id(state)}/batchEndpoints/{record.name}",
         "name": record.name,
         "type": f"{PROVIDER}/workspaces/batchEndpoints",
         "location": state.record.location,
@@ -160,8 +153,9 @@ def delete_endpoint(
 def deployment_body(state: WorkspaceState, record: BatchDeploymentRecord) -> dict[str, Any]:
     """A batch deployment as ARM returns it (what ``BatchDeployment._from_rest_object`` reads;
     the endpoint's name is parsed from ``id``)."""
+    endpoint_id = f"{workspace_arm_id(state)}/batchEndpoints/{record.endpoint}"
     return {
-        "id": f"{_workspace_id(state)}/batchEndpoints/{record.endpoint}/deployments/{record.name}",
+        "id": f"{endpoint_id}/deployments/{record.name}",
         "name": record.name,
         "type": f"{PROVIDER}/workspaces/batchEndpoints/deployments",
         "location": state.record.location,

@@ -24,6 +24,7 @@ from emulator.arm.endpoint_auth import AAD_AUDIENCES
 from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
 from emulator.arm.identity import TokenRejected, verify_token
 from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.version_responses import workspace_arm_id
 from emulator.assets import inputs as inputs_resolver
 from emulator.endpoints import batch_job_spec, batch_pipeline
 from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
@@ -66,18 +67,10 @@ def _sdk_audience(ctx: ArmContext) -> str:
     return "https://ml.azure." + ".".join(portal.split(".")[2:]).replace("/", "")
 
 
-def _workspace_id(state: WorkspaceState) -> str:
-    ws = state.record
-    return (
-        f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
-        f"{PROVIDER}/workspaces/{ws.name}"
-    )
-
-
 def batch_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
     """A job as ``invoke`` and ``list_jobs`` return it (``BatchJob._from_rest_object``)."""
     return {
-        "id": f"{_workspace_id(state)}/batchEndpoints/{job.endpoint}/jobs/{job.name}",
+        "id": f"{workspace_arm_id(state)}/batchEndpoints/{job.endpoint}/jobs/{job.name}",
         "name": job.name,
         "type": f"{PROVIDER}/workspaces/batchEndpoints/jobs",
         "systemData": {"createdAt": job.created_time, "lastModifiedAt": job.modified_time},
@@ -99,7 +92,7 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
         "outputType": "output_data",
     }
     return {
-        "id": f"{_workspace_id(state)}/jobs/{job.name}",
+        "id": f"{workspace_arm_id(state)}/jobs/{job.name}",
         "name": job.name,
         "type": f"{PROVIDER}/workspaces/jobs",
         "systemData": {"createdAt": job.created_time, "lastModifiedAt": job.modified_time},
@@ -135,7 +128,7 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
                 "Studio": {
                     "jobServiceType": "Studio",
                     "endpoint": f"{Path(job.directory).absolute().as_uri()}?wsid="
-                    f"{_workspace_id(state)}",
+                    f"{workspace_arm_id(state)}",
                 }
             },
         },

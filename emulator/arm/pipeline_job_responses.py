@@ -18,8 +18,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from emulator.arm.compute_responses import compute_id
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.version_responses import workspace_arm_id
 from emulator.assets import datastore
 from emulator.assets.components import Components
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
@@ -30,14 +32,6 @@ from emulator.state import WorkspaceState, batch_files, pipeline_runs
 #: The job type tag of a pipeline job (azure-ai-ml's ``PipelineConstants.PIPELINE_JOB_TYPE``).
 PIPELINE_JOB_TYPE = "azureml.pipelinejob"
 _OUTPUT_ASSET = "_output_data_"
-
-
-def _workspace_id(state: WorkspaceState) -> str:
-    ws = state.record
-    return (
-        f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
-        f"{PROVIDER}/workspaces/{ws.name}"
-    )
 
 
 def _datastore_uri(state: WorkspaceState, path: str) -> str:
@@ -56,14 +50,14 @@ def _steps(state: WorkspaceState, job: BatchJobRecord) -> list[StepRecord]:
 def _studio(state: WorkspaceState, directory: str) -> dict[str, Any]:
     """Azure's is the studio page of the run (``...?wsid=<workspace id>``, to which the client
     appends ``&tid=<tenant>``); here the run's folder, with its ``user_logs/``."""
-    uri = f"{Path(directory).absolute().as_uri()}?wsid={_workspace_id(state)}"
+    uri = f"{Path(directory).absolute().as_uri()}?wsid={workspace_arm_id(state)}"
     return {"Studio": {"jobServiceType": "Studio", "endpoint": uri}}
 
 
 def _parent_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any]:
     outputs = pipeline_runs.recorded_outputs(job)
     return {
-        "id": f"{_workspace_id(state)}/jobs/{job.name}",
+        "id": f"{workspace_arm_id(state)}/jobs/{job.name}",
         "name": job.name,
         "type": f"{PROVIDER}/workspaces/jobs",
         "systemData": {"createdAt": job.created_time, "lastModifiedAt": job.modified_time},
@@ -109,7 +103,7 @@ def _step_body(state: WorkspaceState, job: BatchJobRecord, step: StepRecord) -> 
     """A child as ``jobs.get`` reads it: the command job of its component."""
     spec = _component_spec(state, step)
     return {
-        "id": f"{_workspace_id(state)}/jobs/{step.run}",
+        "id": f"{workspace_arm_id(state)}/jobs/{step.run}",
         "name": step.run,
         "type": f"{PROVIDER}/workspaces/jobs",
         "systemData": {"createdAt": step.created_time, "lastModifiedAt": step.modified_time},
@@ -153,7 +147,7 @@ def _component_spec(state: WorkspaceState, step: StepRecord) -> dict[str, Any]:
 
 def _compute_id(state: WorkspaceState, job: BatchJobRecord) -> str | None:
     compute = pipeline_runs.recorded_compute(job)
-    return f"{_workspace_id(state)}/computes/{compute}" if compute else None
+    return compute_id(state, compute) if compute else None
 
 
 def job_body(state: WorkspaceState, name: str) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from emulator.exceptions import BadArgument, NotFound
 from emulator.services.deployment import Deployment
 from emulator.services.online import online
 from emulator.services.settings import ServiceSettings
+from emulator.services.split import WeightedRoundRobin
 from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceStore
 
@@ -123,21 +124,12 @@ class Route:
 
 
 class _EndpointCounters:
-    """The round robin's running weights and the mirror counter of one endpoint."""
+    """The round robin over the live traffic and the mirror counter of one endpoint."""
 
     def __init__(self, weights: dict[str, int], mirror: dict[str, int]) -> None:
-        self.weights = weights
+        self.robin = WeightedRoundRobin(weights)
         self.mirror_table = mirror
-        self.current = dict.fromkeys(weights, 0)
         self.routed = 0
-
-    def next_live(self) -> str:
-        total = sum(self.weights.values())
-        for name, weight in self.weights.items():
-            self.current[name] += weight
-        chosen = max(self.current, key=lambda name: self.current[name])
-        self.current[chosen] -= total
-        return chosen
 
     def next_mirrored(self, percent: int) -> bool:
         """Whether the request now routed is copied: exactly ``percent`` of every 100."""
@@ -259,9 +251,13 @@ class Router:
         key = (workspace_id, endpoint.name.casefold())
         with self._lock:
             counters = self._counters.get(key)
-            if counters is None or (counters.weights, counters.mirror_table) != (weights, mirror):
+            if counters is None or (counters.robin.weights, counters.mirror_table) != (
+                weights,
+                mirror,
+            ):
                 counters = self._counters[key] = _EndpointCounters(weights, mirror)
-            live = counters.next_live()
+            live = counters.robin.next()
+            assert live is not None  # weights has a positive share: checked above
             copied = next(
                 (name for name, share in mirror.items() if counters.next_mirrored(share)), None
             )

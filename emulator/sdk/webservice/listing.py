@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.webservice.endpoint_versions import is_version
 from emulator.services.records import ServiceRecord
 
 #: ``compute_type`` values the SDK accepts (compared case-insensitively).
@@ -37,7 +38,7 @@ def selected(
 ) -> bool:
     """Whether ``record`` passes every filter given (``None``/empty: no filter). A version of
     an ``AksEndpoint`` is listed under its endpoint (``versions``), not on its own."""
-    if record.settings.get("endpointName"):
+    if is_version(record):
         return False
     if compute_type and record.compute_type.upper() != compute_type.upper():
         return False
