@@ -4,7 +4,7 @@ rows of each; swapped in by the page's live refresh like the telemetry table."""
 
 from __future__ import annotations
 
-from collections import deque
+import io
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,30 @@ def section(service: str, data: dict[str, Any]) -> str:
 
 
 def _head_and_tail(path: Path) -> str:
-    """The header line and the newest :data:`ROWS` lines of a collected file."""
+    """The header line and the newest :data:`ROWS` lines of a collected file, read from its
+    end (the live refresh asks on every poll; a day's file can be large), with line endings
+    read as a text reader does (the CSV writer ends rows with ``\\r\\n``)."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with path.open("rb") as handle:
             first = handle.readline()
-            last = deque(handle, maxlen=ROWS)
+            start = handle.tell()
+            position = handle.seek(0, io.SEEK_END)
+            tail = b""
+            while position > start and tail.count(b"\n") <= ROWS:
+                step = min(_BLOCK, position - start)
+                position -= step
+                handle.seek(position)
+                tail = handle.read(step) + tail
     except OSError:
         return "(removed)"
-    return first + "".join(last)
+    return "".join(_text(line) for line in [first, *tail.splitlines(keepends=True)[-ROWS:]])
+
+
+#: Bytes read at a time from the file's end.
+_BLOCK = 1 << 16
+
+
+def _text(line: bytes) -> str:
+    """One line as ``open(encoding="utf-8", errors="replace")`` reads it: ending in ``\\n``."""
+    body = line.rstrip(b"\r\n")
+    return body.decode("utf-8", errors="replace") + ("\n" if len(body) < len(line) else "")

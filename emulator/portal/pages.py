@@ -82,7 +82,10 @@ def compute(ws: Workspace) -> dict[str, Any]:
 def services(ws: Workspace, base_url: str | None) -> dict[str, Any]:
     """The v1 services and, beside them, the SDK v2 online endpoints with their deployments."""
     return {
-        "services": [resources.service_details(service) for service in resources.list_services(ws)],
+        "services": [
+            resources.service_details(service, model_data=False)
+            for service in resources.list_services(ws)
+        ],
         "endpoints": online.list_endpoints(ws.emulator_state, base_url),
         "served": base_url is not None,
     }

@@ -166,9 +166,13 @@ def service_row(service: Webservice) -> tuple[str, ...]:
     )
 
 
-def service_details(service: Webservice, show_keys: bool = False) -> dict[str, Any]:
+def service_details(
+    service: Webservice, show_keys: bool = False, *, model_data: bool = True
+) -> dict[str, Any]:
     """The service's payload plus the deployments blade: id, swagger, auth and keys (masked
-    unless ``show_keys``), models, replicas with their pids and logs, and the host process."""
+    unless ``show_keys``), models, replicas with their pids and logs, the host process and,
+    unless ``model_data`` is off, its collected files (which a list view never shows: reading
+    them costs a pass over every file)."""
     record = service.emulator_record
     settings = record.settings
     auth_mode = str(settings.get("authMode", "off"))
@@ -177,7 +181,7 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
         keys = (mask(keys[0]), mask(keys[1]))
     owner = record.owner_pid
     root = service.workspace.emulator_state.root.path
-    return {
+    details = {
         **service.serialize(),
         "serviceId": record.name,
         "operationId": service.emulator_operation_id,
@@ -203,8 +207,10 @@ def service_details(service: Webservice, show_keys: bool = False) -> dict[str, A
         ],
         "hostPid": owner,
         "hostAlive": owner is not None and pid_alive(owner),
-        "modelData": model_data_details(service),
     }
+    if model_data:
+        details["modelData"] = model_data_details(service)
+    return details
 
 
 def _replica_summary(settings: dict[str, Any], compute_type: str) -> str:
