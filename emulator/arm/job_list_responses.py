@@ -63,7 +63,7 @@ def list_jobs(
     records, more = BatchJobs(ctx.root, state.id).page(skip, PAGE_SIZE)
     value = []
     for job in records:
-        body = pipeline_job_responses.job_body(state, job.name)
+        body = pipeline_job_responses.job_body(state, job)
         value.append(body if body is not None else pipeline_job_body(state, job))
     answer: dict[str, Any] = {"value": value}
     if more:

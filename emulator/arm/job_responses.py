@@ -244,10 +244,12 @@ def get_job(
 ) -> Any:
     """``jobs.get``: a batch job (404 for another name)."""
     state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    pipeline = pipeline_job_responses.job_body(state, name)
-    if pipeline is not None:
-        return pipeline
-    return pipeline_job_body(state, BatchJobs(ctx.root, state.id).get(name))
+    step = pipeline_job_responses.step_body(state, name)
+    if step is not None:
+        return step
+    job = BatchJobs(ctx.root, state.id).get(name)
+    pipeline = pipeline_job_responses.job_body(state, job)
+    return pipeline if pipeline is not None else pipeline_job_body(state, job)
 
 
 def cancel_job(

@@ -150,13 +150,17 @@ def _compute_id(state: WorkspaceState, job: BatchJobRecord) -> str | None:
     return compute_id(state, compute) if compute else None
 
 
-def job_body(state: WorkspaceState, name: str) -> dict[str, Any] | None:
-    """``jobs.get`` of a pipeline job or one of its steps; ``None`` for other jobs."""
+def step_body(state: WorkspaceState, name: str) -> dict[str, Any] | None:
+    """``jobs.get`` of a pipeline job's step; ``None`` for a name that is no step."""
     step = PipelineSteps(state.root, state.id).find(name)
-    jobs = BatchJobs(state.root, state.id)
-    if step is not None:
-        return _step_body(state, jobs.get(step.job), step)
-    job = jobs.get(name)
+    if step is None:
+        return None
+    return _step_body(state, BatchJobs(state.root, state.id).get(step.job), step)
+
+
+def job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, Any] | None:
+    """``jobs.get`` of ``job`` (read once by the caller) when it is a pipeline job; ``None``
+    for a model deployment's job."""
     return _parent_body(state, job) if _steps(state, job) else None
 
 
