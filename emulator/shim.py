@@ -30,7 +30,7 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.core.image.image": "emulator.sdk.image",
     "azureml.core.image.container": "emulator.sdk.image",
     "azureml.core.conda_dependencies": "emulator.environments.conda",
-    "azureml.core.environment": "emulator.environments.environment",
+    "azureml.core.environment": "emulator.sdk.environment_module",
     "azureml.core.runconfig": "emulator.sdk.runconfig",
     "azureml.core.webservice": "emulator.sdk.webservice",
     "azureml.core.webservice.webservice": "emulator.sdk.webservice",

@@ -30,8 +30,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling, in either interpreter
+from api_diff_behaviour import behaviour, test_reader
 
 DEFAULT_SPEC = "azureml-core==1.61.*"
 _STAMP = ".api_diff_spec"
@@ -107,14 +111,16 @@ def _own_classes(klass: type) -> list[type]:
 
 def _member(raw: object, klass: type, name: str) -> dict[str, Any]:
     if isinstance(raw, staticmethod):
-        return {"kind": "staticmethod", "params": _params(raw.__func__, drop_first=False)}
-    if isinstance(raw, classmethod):
-        return {"kind": "classmethod", "params": _params(raw.__func__, drop_first=True)}
-    if isinstance(raw, property):
-        return {"kind": "property", "params": None}
-    if inspect.isfunction(raw):
-        return {"kind": "method", "params": _params(raw, drop_first=True)}
-    return {"kind": "attribute", "params": None}
+        found = {"kind": "staticmethod", "params": _params(raw.__func__, drop_first=False)}
+    elif isinstance(raw, classmethod):
+        found = {"kind": "classmethod", "params": _params(raw.__func__, drop_first=True)}
+    elif isinstance(raw, property):
+        found = {"kind": "property", "params": None}
+    elif inspect.isfunction(raw):
+        found = {"kind": "method", "params": _params(raw, drop_first=True)}
+    else:
+        return {"kind": "attribute", "params": None}
+    return {**found, **behaviour(raw)}
 
 
 def describe_class(klass: type) -> dict[str, Any]:
@@ -127,7 +133,13 @@ def describe_class(klass: type) -> dict[str, Any]:
     for owner in _own_classes(klass):
         for name in _instance_attributes(owner):
             members.setdefault(name, {"kind": "attribute", "params": None})
-    return {"origin": f"{klass.__module__}.{klass.__qualname__}", "members": members}
+    if any("__new__" in vars(owner) for owner in _own_classes(klass)) and "__init__" in members:
+        members["__init__"].pop("placeholder", None)  # ``__new__`` makes the object
+    return {
+        "origin": f"{klass.__module__}.{klass.__qualname__}",
+        "members": members,
+        "bases": [k.__name__ for k in _own_classes(klass)[1:]],
+    }
 
 
 def describe_modules(modules: list[str], roots: tuple[str, ...]) -> dict[str, Any]:
@@ -210,6 +222,13 @@ def member_problems(real: dict[str, Any], ours: dict[str, Any] | None) -> list[s
     """Why ``ours`` cannot stand in for the real member (``["missing"]`` when absent)."""
     if ours is None:
         return ["missing"]
+    if "not_emulated" in ours:
+        return [f"not emulated: {ours['not_emulated']}"]
+    if not {"refuses", "placeholder"} & set(real):  # doing nothing as the SDK does is fine
+        if "refuses" in ours:
+            return [f"not emulated: always raises {ours['refuses']}"]
+        if "placeholder" in ours:
+            return [f"not emulated: a placeholder ({ours['placeholder']})"]
     if real["kind"] not in _CALLABLE_KINDS:
         if ours["kind"] in _CALLABLE_KINDS and real["kind"] == "property":
             return ["a method here, a property in the SDK"]
@@ -223,8 +242,24 @@ def member_problems(real: dict[str, Any], ours: dict[str, Any] | None) -> list[s
     return _param_problems(real["params"], ours["params"])
 
 
-def compare(real: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
-    """Per-class coverage of the real surface by ours, the gaps, and what could not be read."""
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def compare(
+    real: dict[str, Any],
+    ours: dict[str, Any],
+    tested: Callable[[set[str], str], bool] | None = None,
+) -> dict[str, Any]:
+    """Per-class coverage of the real surface by ours, the gaps, and what could not be read.
+    ``tested(class names, member)``: whether a test reaches the member through the class or one
+    of the shim's subclasses of it (``names``); compatible members it does not reach are listed
+    as untested and not counted as tested."""
+    reached_as: dict[str, set[str]] = {}  # a shim class's name -> it and its shim subclasses
+    for described in ours.values():
+        for name, klass in described.get("classes", {}).items():
+            for base in [name, *klass.get("bases", [])]:
+                reached_as.setdefault(base, set()).add(name)
     classes: list[dict[str, Any]] = []
     missing_classes: list[str] = []
     unavailable: dict[str, str] = {}
@@ -247,19 +282,26 @@ def compare(real: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
         module, name, klass, our_class = compared
         assert our_class is not None
         gaps = {}
+        untested = []
         for member, spec in sorted(klass["members"].items()):
             problems = member_problems(spec, our_class["members"].get(member))
             if problems:
                 gaps[member] = problems
+            elif tested is not None and not tested(reached_as.get(name, {name}), member):
+                untested.append(member)
         total = len(klass["members"])
         absent = sum(1 for problems in gaps.values() if problems == ["missing"])
+        refused = sum(1 for p in gaps.values() if p[0].startswith("not emulated"))
         classes.append(
             {
                 "class": f"{module}.{name}",
                 "real": total,
                 "present": total - absent,
                 "compatible": total - len(gaps),
+                "tested": total - len(gaps) - len(untested),
+                "not_emulated": refused,
                 "gaps": gaps,
+                "untested": untested,
             }
         )
     classes.sort(key=lambda c: str(c["class"]))
@@ -272,7 +314,10 @@ def compare(real: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
             "real": real_total,
             "present": sum(c["present"] for c in classes),
             "compatible": compatible,
-            "percent_compatible": round(100.0 * compatible / real_total, 1) if real_total else 0.0,
+            "tested": sum(c["tested"] for c in classes),
+            "not_emulated": sum(c["not_emulated"] for c in classes),
+            "percent_compatible": _percent(compatible, real_total),
+            "percent_tested": _percent(sum(c["tested"] for c in classes), real_total),
         },
         "missing_classes": missing_classes,
         "unavailable_modules": unavailable,
@@ -282,19 +327,31 @@ def compare(real: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     """The coverage table, then every gap, as plain text."""
     width = max([len(c["class"]) for c in report["classes"]] + [5])
-    lines = [f"{'class':<{width}}  real  present  compatible"]
-    for c in report["classes"]:
+    lines = [f"{'class':<{width}}  real  present  compatible  tested  not emulated"]
+    for c in [*report["classes"], {"class": "TOTAL", **report["totals"]}]:
         lines.append(
             f"{c['class']:<{width}}  {c['real']:>4}  {c['present']:>7}  {c['compatible']:>10}"
+            f"  {c['tested']:>6}  {c['not_emulated']:>12}"
         )
     t = report["totals"]
-    lines.append(f"{'TOTAL':<{width}}  {t['real']:>4}  {t['present']:>7}  {t['compatible']:>10}")
-    lines.append(f"compatible: {t['percent_compatible']}% of the real members")
-    lines.append("")
-    lines.append("Gaps:")
-    for c in report["classes"]:
-        for member, problems in c["gaps"].items():
-            lines.append(f"  {c['class']}.{member}: {'; '.join(problems)}")
+    lines.append(
+        f"compatible: {t['percent_compatible']}% of the real members (present, a call that "
+        "binds on the SDK binds here, and not a refusal or placeholder)"
+    )
+    lines.append(f"tested: {t['percent_tested']}% (compatible, and a test reads or calls it)")
+    for title, wanted in (
+        ("Not emulated (the SDK's error, with the reason):", True),
+        ("Gaps:", False),
+    ):
+        lines.extend(["", title])
+        for c in report["classes"]:
+            for member, problems in c["gaps"].items():
+                if problems[0].startswith("not emulated") == wanted:
+                    lines.append(f"  {c['class']}.{member}: {'; '.join(problems)}")
+    lines.extend(["", "Compatible but no test reads or calls them:"])
+    lines.extend(
+        f"  {c['class']}: {', '.join(c['untested'])}" for c in report["classes"] if c["untested"]
+    )
     if report["missing_classes"]:
         lines.append("")
         lines.append("Import paths of public classes that the shim does not have:")
@@ -356,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Path.home() / ".cache" / "azureml-emulator" / "api-diff",
         help="scratch virtualenv for the real SDK (kept: reruns are fast)",
     )
+    parser.add_argument(
+        "--tests",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / "tests",
+        help="the tests whose calls count a member as tested",
+    )
     parser.add_argument("--introspect", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--shim", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("modules", nargs="*", help=argparse.SUPPRESS)
@@ -371,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = shimmed_modules()
     python = ensure_venv(args.venv, args.spec)
     report = compare(
-        introspect(str(python), modules, shim=False), introspect(sys.executable, modules, shim=True)
+        introspect(str(python), modules, shim=False),
+        introspect(sys.executable, modules, shim=True),
+        test_reader(args.tests),
     )
     report["spec"] = args.spec
     print(json.dumps(report, indent=2) if args.json else render(report))

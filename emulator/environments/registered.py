@@ -1,5 +1,6 @@
-"""What an ``Environment`` does with a workspace: register, get, list and label versions, and
-store private wheels (``add_private_pip_wheel``).
+"""What an ``Environment`` does with a workspace: register, get, list and label versions,
+store private wheels (``add_private_pip_wheel``) and build its image (``build``,
+``build_local``, ``get_image_details``).
 
 The SDK's calls take the workspace as an argument (``Environment.get(ws, name)``,
 ``env.register(ws)``). This layer keeps no registry of its own and imports none: the workspace
@@ -32,6 +33,14 @@ class EnvironmentStore(Protocol):
     def label(self, name: str, version: str, labels: list[str]) -> None: ...
 
     def add_private_wheel(self, path: Path, exist_ok: bool) -> str: ...
+
+    def build(self, environment: Environment, image_build_compute: str | None) -> Any: ...
+
+    def build_local(
+        self, environment: Environment, platform: str | None, options: dict[str, Any]
+    ) -> None: ...
+
+    def image_details(self, environment: Environment) -> Any: ...
 
 
 def store_of(workspace: Any, call: str) -> EnvironmentStore:
@@ -72,6 +81,20 @@ class RegistryMethods:
     def label(workspace: Any, name: str, version: str, labels: Iterable[str]) -> None:
         """Attach ``labels`` to a version (a label moves from any other version of the name)."""
         store_of(workspace, "label").label(name, str(version), list(labels))
+
+    def build(self, workspace: Any, image_build_compute: str | None = None) -> Any:
+        """Register this definition and build its image in the workspace (returns Azure's
+        ``ImageBuildDetails``: ``status``, ``get_log()``, ``wait_for_completion()``)."""
+        return store_of(workspace, "build").build(cast("Environment", self), image_build_compute)
+
+    def build_local(self, workspace: Any, platform: str | None = None, **kwargs: Any) -> None:
+        """Build the registered version's image on this machine now, streaming the log
+        (``useDocker=True``: with Docker)."""
+        store_of(workspace, "build_local").build_local(cast("Environment", self), platform, kwargs)
+
+    def get_image_details(self, workspace: Any) -> Any:
+        """Azure's image-details dict (``DockerImageDetails``) of the registered version."""
+        return store_of(workspace, "get_image_details").image_details(cast("Environment", self))
 
     @staticmethod
     def add_private_pip_wheel(workspace: Any, file_path: str, exist_ok: bool = False) -> str:

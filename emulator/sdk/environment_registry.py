@@ -11,6 +11,7 @@ environment on its image (python from the conda file, else the image's own).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,18 @@ from emulator.environments.conda import CondaDependencies
 from emulator.environments.curated import CURATED, RESERVED_PREFIX, curated, is_reserved
 from emulator.environments.environment import Environment
 from emulator.exceptions import Conflict
+from emulator.images.builders.select import select_builder
+from emulator.sdk.environment_build import (
+    DockerImageDetails,
+    ImageBuildDetails,
+    build_here,
+    image_details,
+    start_environment_build,
+)
 from emulator.sdk.exceptions import UserErrorException
 from emulator.state import WorkspaceState
+
+logger = logging.getLogger("emulator.environment")
 
 #: Where a version keeps the SDK v1 definition it was registered with.
 V1_KEY = "azuremlV1Definition"
@@ -90,6 +101,11 @@ class WorkspaceEnvironments:
     def __init__(self, state: WorkspaceState) -> None:
         self._state = state
         self._versions = AssetVersions(state.root, state.id, "environments")
+
+    @property
+    def state(self) -> WorkspaceState:
+        """The workspace whose environments these are (its image registry builds them)."""
+        return self._state
 
     def get(self, name: str, version: str | None, label: str | None) -> Environment:
         """The version asked for, the one carrying ``label``, or the latest."""
@@ -174,6 +190,38 @@ class WorkspaceEnvironments:
             if wanted != current:
                 spec = {**asset.spec, LABELS_KEY: wanted}
                 self._versions.put(name, asset.version, spec, mutable=(LABELS_KEY,))
+
+    def build(self, environment: Environment, image_build_compute: str | None) -> ImageBuildDetails:
+        """Register ``environment`` (an unchanged definition keeps its version) and start its
+        image's build, or find the image its definition already has."""
+        if environment.version is None:
+            logger.warning(
+                "Building a non-registered environment is not supported. Registering environment."
+            )
+        registered = self.register(environment)
+        builder = select_builder(self._state.root)
+        record = start_environment_build(self._state, registered, builder, image_build_compute)
+        return ImageBuildDetails(self, record.image_id)
+
+    def build_local(
+        self, environment: Environment, platform: str | None, options: dict[str, Any]
+    ) -> None:
+        """Build the registered version's image on this machine now (the SDK builds what is
+        registered under the name, not unsaved changes)."""
+        build_here(self._state, self._registered(environment), platform, dict(options))
+
+    def image_details(self, environment: Environment) -> DockerImageDetails:
+        """Azure's image-details dict of the registered version."""
+        return image_details(self._state, self._registered(environment))
+
+    def _registered(self, environment: Environment) -> Environment:
+        try:
+            return self.get(environment.name, environment.version, None)
+        except UserErrorException:
+            raise UserErrorException(
+                f"Environment '{environment.name}' is not registered. [emulator] Register it "
+                "first: env = env.register(ws)."
+            ) from None
 
     def add_private_wheel(self, path: Path, exist_ok: bool) -> str:
         """Store ``path`` among the workspace's private wheels; the URL naming it."""

@@ -42,6 +42,18 @@ class Widget:
     def gone(self):
         return None
 
+    def fetch(self, key):
+        return {"key": key}
+
+    def vacuum(self):
+        return self.name
+
+    def abstract(self):
+        raise NotImplementedError
+
+    def offline(self):
+        return 1
+
 
 class OnlyReal:
     pass
@@ -68,6 +80,36 @@ class Widget:
 
     def label(self):
         return "x"
+
+    def fetch(self, key):
+        raise KeyError(f"no {key} here: the cloud keeps it")
+
+    def vacuum(self):
+        'Nothing to clean.'
+        return None
+
+    def abstract(self):
+        raise NotImplementedError
+
+    @not_emulated("training runs need Azure")
+    def offline(self):
+        return 1
+"""
+
+MARKER = """
+import functools
+
+
+def not_emulated(reason):
+    def decorate(function):
+        @functools.wraps(function)
+        def refuse(*args, **kwargs):
+            raise RuntimeError(reason)
+
+        refuse.__not_emulated__ = reason
+        return refuse
+
+    return decorate
 """
 
 
@@ -94,7 +136,7 @@ def _describe(api_diff: ModuleType, tmp_path: Path, name: str, source: str) -> d
 @pytest.fixture
 def report(api_diff: ModuleType, tmp_path: Path) -> dict[str, Any]:
     real = _describe(api_diff, tmp_path, "toy_real_sdk", REAL)
-    ours = _describe(api_diff, tmp_path, "toy_shim_sdk", OURS)
+    ours = _describe(api_diff, tmp_path, "toy_shim_sdk", MARKER + OURS)
     result: dict[str, Any] = api_diff.compare({"toy": real}, {"toy": ours})
     return result
 
@@ -103,7 +145,8 @@ def test_members_and_instance_attributes_are_read(api_diff: ModuleType, tmp_path
     real = _describe(api_diff, tmp_path, "toy_real_sdk", REAL)
     members = real["classes"]["Widget"]["members"]
     assert set(members) == {
-        "LIMIT", "__init__", "get", "save", "resize", "run", "label", "gone", "name",
+        "LIMIT", "__init__", "get", "save", "resize", "run", "label", "gone", "name", "fetch",
+        "vacuum", "abstract", "offline",
     }  # fmt: skip
     assert members["get"]["kind"] == "staticmethod"
     assert [p["name"] for p in members["get"]["params"]] == ["workspace", "name", "version"]
@@ -129,21 +172,46 @@ def test_each_incompatibility_is_named(report: dict[str, Any]) -> None:
         "'input_data' is required here; the SDK has no such parameter",
     ]
     assert gaps["label"] == ["a method here, a property in the SDK"]
-    assert set(gaps) == {"gone", "__init__", "get", "save", "resize", "run", "label"}
+    # Present with the SDK's signature, but doing nothing: not emulated, with the reason.
+    assert gaps["fetch"] == ["not emulated: always raises KeyError: no  here: the cloud keeps it"]
+    assert gaps["vacuum"] == ["not emulated: a placeholder (its body does nothing)"]
+    assert gaps["offline"] == ["not emulated: training runs need Azure"]
+    # Raising NotImplementedError as the SDK's own abstract member does is no gap.
+    assert "abstract" not in gaps
+    assert set(gaps) == {
+        "gone", "__init__", "get", "save", "resize", "run", "label", "fetch", "vacuum", "offline",
+    }  # fmt: skip
 
 
 def test_counts_and_missing_classes(report: dict[str, Any], api_diff: ModuleType) -> None:
     (widget,) = report["classes"]
     assert (widget["class"], widget["real"], widget["present"], widget["compatible"]) == (
-        "toy.Widget", 9, 8, 2,
+        "toy.Widget", 13, 12, 3,
     )  # fmt: skip
     assert report["totals"] == {
-        "real": 9, "present": 8, "compatible": 2, "percent_compatible": 22.2,
+        "real": 13, "present": 12, "compatible": 3, "tested": 3, "not_emulated": 3,
+        "percent_compatible": 23.1, "percent_tested": 23.1,
     }  # fmt: skip
     assert report["missing_classes"] == ["toy.OnlyReal"]
     text = api_diff.render(report)
     assert "toy.Widget.gone: missing" in text
-    assert "compatible: 22.2% of the real members" in text
+    assert "toy.Widget.offline: not emulated: training runs need Azure" in text
+    assert "compatible: 23.1% of the real members" in text
+
+
+def test_members_no_test_reads_are_listed_untested(api_diff: ModuleType, tmp_path: Path) -> None:
+    real = _describe(api_diff, tmp_path, "toy_real_sdk", REAL)
+    ours = _describe(api_diff, tmp_path, "toy_shim_sdk", MARKER + OURS)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_widget.py").write_text("w = Widget('a')\nw.abstract\n", encoding="utf-8")
+    (tests / "test_other.py").write_text("LIMIT = thing.LIMIT\n", encoding="utf-8")
+    report = api_diff.compare({"toy": real}, {"toy": ours}, api_diff.test_reader(tests))
+    (widget,) = report["classes"]
+    # LIMIT is read only in a file that never names Widget: untested.
+    assert widget["untested"] == ["LIMIT", "name"]
+    assert (widget["compatible"], widget["tested"]) == (3, 1)
+    assert "toy.Widget: LIMIT, name" in api_diff.render(report)
 
 
 def test_a_module_missing_on_one_side_is_reported_not_compared(api_diff: ModuleType) -> None:
