@@ -41,8 +41,8 @@ from emulator.runtime import messages, reaper
 from emulator.runtime.backends.base import Backend, ExitStatus, Launch, LaunchSpec
 from emulator.runtime.backends.select import select_backend
 from emulator.runtime.labels import container_labels, session_id
-from emulator.runtime.ports import PortReservation
-from emulator.runtime.probes import ProbeSettings
+from emulator.runtime.ports import FixedPorts, PortReservation
+from emulator.runtime.probes import ImageRoutes, ProbeSettings
 from emulator.runtime.watch import RunEnd, RunWatch
 from emulator.server.config import TELEMETRY_FILE
 from emulator.server.telemetry import telemetry_path
@@ -104,6 +104,13 @@ class ContainerConfig:
     #: A readiness probe of its own (SDK v2 deployments): ``None`` = liveness failures take the
     #: replica out of traffic at once (v1 AKS). See :mod:`emulator.runtime.watch`.
     readiness: ProbeSettings | None = None
+    #: A custom container's own port and routes (SDK v2 ``inference_config``): the replica's
+    #: port is its scoring port and the probes ask its routes; ``None``: the scoring server on
+    #: a reserved port, probed at ``GET /``.
+    routes: ImageRoutes | None = None
+    #: Host folders mounted read-only in the container (host path -> container path; the
+    #: docker backend only: a process shares the host's files anyway).
+    mounts: Mapping[str, str] = field(default_factory=dict)
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     time_scale: float | None = None
     log_path: Path | None = None
@@ -144,7 +151,7 @@ class Container:
             / session_id()
             / f"{config.name}-{uuid4().hex[:8]}.log"
         )
-        self._reservation: PortReservation | None = None
+        self._reservation: PortReservation | FixedPorts | None = None
         self._port = 0
         self._state_lock = threading.Condition()
         self._status = ContainerStatus(ContainerState.TRANSITIONING, 0, 0)
@@ -178,8 +185,11 @@ class Container:
         backend) when the image cannot be started at all."""
         if self._thread is not None:
             raise RuntimeError(f"container {self.name} was already started")
-        self._reservation = PortReservation()
-        self._port = self._reservation.port
+        routes = self.config.routes
+        self._reservation = (
+            PortReservation() if routes is None else FixedPorts(routes.ports, self.name)
+        )
+        self._port = self._reservation.port if routes is None else routes.scoring.port
         self._update(port=self._port, reason="Starting")
         try:
             launch = self.backend.launch(self._spec())
@@ -261,6 +271,7 @@ class Container:
             cpu_cores=config.cpu_cores,
             memory_gb=config.memory_gb,
             labels=container_labels(config.name, config.service, config.replica),
+            mounts=config.mounts,
         )
 
     def _supervise_safely(self, launch: Launch) -> None:
@@ -338,6 +349,7 @@ class Container:
             port=self._port,
             liveness=self.config.liveness,
             readiness=self.config.readiness,
+            routes=self.config.routes,
             scale=self.scale,
             grace_seconds=self.config.restart.termination_grace_seconds * self.scale,
             stopping=self._stopping,

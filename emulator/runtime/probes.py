@@ -3,7 +3,8 @@
 :class:`ProbeSettings` holds the AKS ``livenessProbeRequirements`` with the SDK's documented
 defaults (period 10 s, initial delay 310 s, timeout 2 s, success 1, failure 3); the container
 scales the period (see :mod:`emulator.timing`). :class:`ProbeCounter` applies the
-thresholds: results count only while consecutive, as in Kubernetes.
+thresholds: results count only while consecutive, as in Kubernetes. A custom container (an SDK
+v2 environment's ``inference_config``) is probed where its image says: :class:`ImageRoutes`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,30 @@ class ProbeSettings:
                 raise ValueError(f"{name} must be greater than zero.")
         if self.initial_delay_seconds < 0:
             raise ValueError("initial_delay_seconds must not be negative.")
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One route of a custom container: ``http://127.0.0.1:<port><path>``."""
+
+    port: int
+    path: str
+
+
+@dataclass(frozen=True)
+class ImageRoutes:
+    """A custom container's own routes (an SDK v2 environment's ``inference_config``): its
+    image listens on their ports itself (fixed, not reserved by the emulator), the probes ask
+    the liveness and readiness routes, the gateway sends scoring requests to ``scoring``."""
+
+    scoring: HttpRoute
+    liveness: HttpRoute
+    readiness: HttpRoute
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """The distinct ports the image listens on."""
+        return tuple(sorted({self.scoring.port, self.liveness.port, self.readiness.port}))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ probe schedule can be read (and changed) in one place, apart from the restart po
   ``failure_threshold`` failures and comes back after ``success_threshold`` successes.
 - ``failure_threshold`` liveness failures in a row, at any time: the run is stopped (with the
   termination grace) and the watch ends, saying why.
+- Where: ``GET /`` of the scoring server, or a custom container's own liveness and readiness
+  routes (:class:`~emulator.runtime.probes.ImageRoutes`), each probed at its port and path.
 
 The watcher decides nothing about restarts: it tells its listener when the replica may get
 traffic (``on_ready``) and when not (``on_unready``, with the reason), and returns a
@@ -32,7 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emulator.runtime.backends.base import ExitStatus, Launch
-from emulator.runtime.probes import ProbeCounter, ProbeResult, ProbeSettings, http_probe
+from emulator.runtime.probes import (
+    HttpRoute,
+    ImageRoutes,
+    ProbeCounter,
+    ProbeResult,
+    ProbeSettings,
+    http_probe,
+)
 
 #: How often the supervisor checks a run (exit, readiness); not an Azure setting.
 TICK_SECONDS = 0.05
@@ -63,6 +72,7 @@ class RunWatch:
         port: int,
         liveness: ProbeSettings,
         readiness: ProbeSettings | None,
+        routes: ImageRoutes | None = None,
         scale: float,
         grace_seconds: float,
         stopping: threading.Event,
@@ -72,6 +82,12 @@ class RunWatch:
         self.port = port
         self.liveness = liveness
         self.readiness = readiness
+        default = HttpRoute(port, "/")
+        self.live_route = default if routes is None else routes.liveness
+        #: Without a readiness probe of its own, liveness's answers gate traffic (v1 AKS).
+        self.ready_route = (
+            default if routes is None else routes.readiness if readiness else routes.liveness
+        )
         self.scale = scale
         self.grace_seconds = grace_seconds
         self.stopping = stopping
@@ -101,7 +117,7 @@ class RunWatch:
             if ready_at is None and now < ready_from:
                 self.stopping.wait(min(TICK_SECONDS, ready_from - now))
             elif ready_at is None:
-                result = http_probe(self.port, ready_settings.timeout_seconds)
+                result = _probe(self.ready_route, ready_settings.timeout_seconds)
                 readiness.observe(result)
                 if readiness.passed:
                     ready_at, next_probe = now, now + period
@@ -109,18 +125,18 @@ class RunWatch:
                     continue
                 if now >= live_from and now >= next_probe:
                     # Once per period, as Kubernetes; unscaled (see the module docstring).
-                    liveness.observe(result)
+                    liveness.observe(self._liveness(result, settings.timeout_seconds))
                     next_probe = now + settings.period_seconds
                 if not result.ok:
                     self.stopping.wait(TICK_SECONDS)
             elif now >= next_probe:
-                result = http_probe(self.port, settings.timeout_seconds)
+                result = _probe(self.live_route, settings.timeout_seconds)
                 liveness.observe(result)
                 next_probe = time.monotonic() + period
                 if gate is None:
                     self._liveness_gates_traffic(result)
                 else:
-                    readiness.observe(result)
+                    readiness.observe(self._readiness(result, ready_settings.timeout_seconds))
                     self._readiness_gates_traffic(readiness)
             if liveness.failed:
                 why = (
@@ -130,6 +146,16 @@ class RunWatch:
                 launch.stop(self.grace_seconds)
                 return RunEnd(launch.exit_status(), why, ready_for)
         return RunEnd(None, "stopped", 0.0)
+
+    def _liveness(self, readiness: ProbeResult, timeout: float) -> ProbeResult:
+        """Liveness's answer, given readiness's: the same when both ask the same route."""
+        same = self.live_route == self.ready_route
+        return readiness if same else _probe(self.live_route, timeout)
+
+    def _readiness(self, liveness: ProbeResult, timeout: float) -> ProbeResult:
+        """Readiness's answer, given liveness's: the same when both ask the same route."""
+        same = self.live_route == self.ready_route
+        return liveness if same else _probe(self.ready_route, timeout)
 
     def _ready(self) -> None:
         self.serving = True
@@ -150,6 +176,10 @@ class RunWatch:
             self.on_unready(f"Readiness probe failed {readiness.failures} times: {detail}")
         elif readiness.passed and not self.serving:
             self._ready()
+
+
+def _probe(route: HttpRoute, timeout: float) -> ProbeResult:
+    return http_probe(route.port, timeout, route.path)
 
 
 def exit_reason(status: ExitStatus) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from emulator.exceptions import EmulatorError, OperationFailed
 from emulator.runtime.container import Container, ContainerConfig, ContainerState
-from emulator.runtime.probes import ProbeSettings
+from emulator.runtime.probes import ImageRoutes, ProbeSettings
 from emulator.services.auth import ServiceAuth
 from emulator.services.gateway import Gateway
 from emulator.services.injection.hosting import HostedFaults
@@ -43,6 +43,11 @@ class ReplicaTemplate:
     memory_gb: float | None = None
     liveness: ProbeSettings = field(default_factory=ProbeSettings)
     readiness: ProbeSettings | None = None
+    #: A custom container's own port and routes (``inference_config``); ``None``: the scoring
+    #: server's (see :class:`~emulator.runtime.container.ContainerConfig`).
+    routes: ImageRoutes | None = None
+    #: Host folders mounted read-only in the replicas (host path -> container path).
+    mounts: Mapping[str, str] = field(default_factory=dict)
 
 
 class Deployment:
@@ -91,7 +96,10 @@ class Deployment:
         """The gateway's view: every replica with its port and readiness (called per request)."""
         with self._lock:
             containers = list(self._containers)
-        return [Replica(id=c.name, port=c.port, ready=c.ready) for c in containers]
+        return [
+            Replica(id=c.name, port=c.port, ready=c.ready, path=_scoring_path(c))
+            for c in containers
+        ]
 
     def scale(self, count: int) -> None:
         """Add or remove replicas until there are ``count`` (the autoscaler calls this)."""
@@ -228,6 +236,8 @@ class Deployment:
             replica=self._counter,
             liveness=template.liveness,
             readiness=template.readiness,
+            routes=template.routes,
+            mounts=template.mounts,
         )
         backend = self.faults.backend(template.backend) if self.faults else template.backend
         container = Container(config, backend)
@@ -239,6 +249,12 @@ class Deployment:
             raise OperationFailed(
                 f"Replica {config.name} of service {self.name} could not be started: {exc}"
             ) from exc
+
+
+def _scoring_path(container: Container) -> str | None:
+    """Where a custom container answers scoring requests (``None``: the request's own path)."""
+    routes = container.config.routes
+    return None if routes is None else routes.scoring.path
 
 
 def _wait_all(containers: list[Container], timeout: float) -> dict[str, Any] | None:

@@ -14,12 +14,15 @@ from typing import Protocol
 
 @dataclass(frozen=True, kw_only=True)
 class Replica:
-    """One replica's scoring server: ``http://host:port``; ``ready`` as its readiness probe says."""
+    """One replica's scoring server: ``http://host:port``; ``ready`` as its readiness probe says.
+    ``path``: where a custom container scores (its ``scoring_route``), which a scoring request's
+    path is replaced with (its query kept); ``None``: the request's own path."""
 
     id: str
     host: str = "127.0.0.1"
     port: int
     ready: bool = True
+    path: str | None = None
 
 
 class _HasReplicas(Protocol):

@@ -206,6 +206,9 @@ class ServiceRoute:
                 self.name, settings.replica_max_concurrent_requests, settings.max_request_wait_time
             )
         response: HttpResponse | None = None
+        if replica.path is not None:  # a custom container's scoring_route
+            query = target.partition("?")[2]
+            target = f"{replica.path}?{query}" if query else replica.path
         try:
             if plan is not None and plan.delay:
                 response = await self._delayed(plan.delay, replica, request, target)

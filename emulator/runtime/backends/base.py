@@ -34,6 +34,8 @@ class LaunchSpec:
     cpu_cores: float | None = None
     memory_gb: float | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Host folders mounted read-only (host path -> container path); the docker backend's.
+    mounts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

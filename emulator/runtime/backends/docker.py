@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.exceptions import OperationFailed
-from emulator.images.builders.docker import SETUP_HINT, _connect
+from emulator.images.builders.docker import IMAGE_LABEL, SETUP_HINT, _connect
 from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
 from emulator.runtime.limits import GIB
@@ -85,7 +85,7 @@ class DockerBackend:
             host_config = client.create_host_config(
                 network_mode="host",
                 init=True,
-                binds=_telemetry_binds(spec) + _model_data_binds(spec),
+                binds=_telemetry_binds(spec) + _model_data_binds(spec) + _mount_binds(spec),
                 **_resource_limits(client, spec),
             )
             try:
@@ -328,8 +328,12 @@ def _inspect_image(client: Any, location: str, errors: Any) -> dict[str, Any]:
 
 
 def _command(image: Mapping[str, Any], port: int) -> list[str] | None:
-    """The image's command with its ``--port`` set to ``port`` (``None``: the image's own)."""
-    command = list((image.get("Config") or {}).get("Cmd") or [])
+    """The image's command with its ``--port`` set to ``port`` (``None``: the image's own; a
+    custom container, not built by the emulator, always runs its own as configured)."""
+    config = image.get("Config") or {}
+    if IMAGE_LABEL not in (config.get("Labels") or {}):
+        return None
+    command = list(config.get("Cmd") or [])
     for index, arg in enumerate(command[:-1]):
         if arg == "--port":
             command[index + 1] = str(port)
@@ -355,6 +359,11 @@ def _model_data_binds(spec: LaunchSpec) -> list[str]:
         return []
     Path(folder).mkdir(parents=True, exist_ok=True)
     return [f"{folder}:{folder}:rw"]
+
+
+def _mount_binds(spec: LaunchSpec) -> list[str]:
+    """The spec's read-only mounts (a custom container's model at ``AZUREML_MODEL_DIR``)."""
+    return [f"{host}:{inside}:ro" for host, inside in spec.mounts.items()]
 
 
 def _resource_limits(client: Any, spec: LaunchSpec) -> dict[str, int]:

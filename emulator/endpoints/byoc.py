@@ -1,0 +1,265 @@
+"""Bring your own container: an online deployment whose environment is a custom image with an
+``inference_config`` (``liveness_route``, ``readiness_route``, ``scoring_route``: a port and a
+path each), run on the Docker backend as configured.
+
+azure-ai-ml sends the routes in the environment version's ``inferenceConfig``
+(``{"livenessRoute": {"port": 8080, "path": "/health"}, ...}``, measured by serializing
+``Environment(image=..., inference_config=...)._to_rest_object()``). Azure then runs the image
+itself, with no scoring script and no inference server: the endpoint's ``/score`` goes to the
+scoring route, the kubelet probes the liveness route (failures restart the container) and the
+readiness route (failures take it out of traffic), and a ``model`` is mounted under
+``/var/azureml-app/azureml-models/<name>/<version>``, named by ``AZUREML_MODEL_DIR``. The emulator
+does the same with a bind mount (read-only), the deployment's ``environment_variables`` passed
+through as given.
+
+What the machine forces (see the README): there is no registry, so the image must already be in
+the local engine (else the error says how to build or load it); the containers share the host's
+network (Docker's bridge is off), so the image listens on its configured ports on the host and
+one replica per port can run here: ``instance_count`` above 1 is refused with the reason, and an
+update replaces the replica (stop, then start) instead of rolling new replicas in beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from emulator.assets.versions import AssetVersions
+from emulator.endpoints.deployments import DeploymentRecord
+from emulator.endpoints.instances import InstancePlan
+from emulator.exceptions import BadArgument, OperationFailed
+from emulator.models.layout import MODELS_DIRNAME, lay_out_models, model_dir_for
+from emulator.models.records import ModelRecord
+from emulator.runtime.backends.docker import connect
+from emulator.runtime.probes import HttpRoute, ImageRoutes, ProbeSettings, http_probe
+from emulator.services.deployment import Deployment, ReplicaTemplate
+from emulator.services.online import start_online, stop_online
+from emulator.services.records import ServiceState
+from emulator.store.root import EmulatorRoot
+
+#: Where Azure puts the application in an inference container (models under azureml-models/).
+APP_ROOT = PurePosixPath("/var/azureml-app")
+#: The environment variable naming the deployed model's folder in the container.
+MODEL_DIR_ENV = "AZUREML_MODEL_DIR"
+#: Lines of the container's log quoted in a failed deployment's error.
+TAIL_LINES = 50
+_ENVIRONMENT_ID = re.compile(r".*/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+_ROUTES = (
+    ("scoringRoute", "scoring_route"),
+    ("livenessRoute", "liveness_route"),
+    ("readinessRoute", "readiness_route"),
+)
+
+
+@dataclass(frozen=True)
+class CustomContainer:
+    """What a deployment's environment says to run: the image and its routes."""
+
+    environment: str
+    image: str
+    routes: ImageRoutes
+
+
+def custom_container(
+    root: EmulatorRoot, workspace_id: int, properties: Mapping[str, Any]
+) -> CustomContainer | None:
+    """The custom container a deployment's environment names (``None``: no environment, or
+    one without ``inferenceConfig``: an image the emulator builds; provisioning reports an
+    environment that does not exist); :class:`BadArgument` naming what Azure would refuse."""
+    found = _ENVIRONMENT_ID.fullmatch(str(properties.get("environmentId") or ""))
+    if found is None:
+        return None
+    name = f"{found['name']}:{found['version']}"
+    asset = AssetVersions(root, workspace_id, "environments").get(found["name"], found["version"])
+    spec = {} if asset is None else asset.spec
+    config = spec.get("inferenceConfig")
+    if not config:
+        return None
+    if not isinstance(config, Mapping):
+        raise _refused(f"inference_config of environment '{name}' must be an object.")
+    image = str(spec.get("image") or "")
+    if not image:
+        raise _refused(
+            f"Environment '{name}' has an inference_config but no image. [emulator] Build the "
+            "image into the local Docker engine (docker build -t <name:tag> <folder>) and name "
+            "it in Environment(image=...)."
+        )
+    if spec.get("condaFile"):
+        raise _refused(
+            f"Environment '{name}' has an inference_config and a conda_file. [emulator] The "
+            "emulator runs a custom image as it is: install the packages in its Dockerfile "
+            "and leave conda_file out."
+        )
+    scoring, liveness, readiness = (_route(config, wire, field, name) for wire, field in _ROUTES)
+    return CustomContainer(name, image, ImageRoutes(scoring, liveness, readiness))
+
+
+class Workspace(Protocol):
+    """What running a custom container reads of its workspace (provisioning's workspace)."""
+
+    @property
+    def root(self) -> EmulatorRoot: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+def provision(
+    workspace: Workspace,
+    record: DeploymentRecord,
+    instances: InstancePlan,
+    container: CustomContainer,
+    model: ModelRecord | None,
+    limits: tuple[float | None, float | None],
+    work: Path,
+) -> Deployment:
+    """Run ``container`` for ``record`` and return once its readiness route answers; raises
+    :class:`OperationFailed` with the reason (no engine, no image, a busy port, a crash, a
+    readiness route that keeps failing), leaving nothing running."""
+    root, workspace_id = workspace.root.path, workspace.id
+    _check_instances(record, instances, container)
+    _check_image(container)
+    if record.properties.get("modelMountPath"):
+        raise _refused(
+            "model_mount_path is not emulated. [emulator] Leave it out and read the model "
+            f"where {MODEL_DIR_ENV} points (/var/azureml-app/azureml-models/<name>/<version>)."
+        )
+    environment: dict[str, str] = {}
+    mounts: dict[str, str] = {}
+    if model is not None:
+        app = work / "app"
+        lay_out_models(app, (model,), workspace.root.blobs)
+        mounts[str(app / MODELS_DIRNAME)] = str(APP_ROOT / MODELS_DIRNAME)
+        environment[MODEL_DIR_ENV] = model_dir_for(Path(APP_ROOT), (model,)).as_posix()
+    template = ReplicaTemplate(
+        image_location=container.image,
+        image_name=container.image,
+        backend="docker",
+        environment={**environment, **instances.environment},
+        cpu_cores=limits[0],
+        memory_gb=limits[1],
+        liveness=instances.liveness,
+        readiness=instances.readiness,
+        routes=container.routes,
+        mounts=mounts,
+    )
+    # The old replica holds the ports: it stops before the new one starts.
+    stop_online(root, workspace_id, record.endpoint, record.name)
+    live = start_online(root, workspace_id, record.endpoint, record.name, template, 1)
+    window = max(_window(instances.liveness), _window(instances.readiness))
+    status, _ = live.wait(window)
+    if status is ServiceState.HEALTHY:
+        return live
+    tail = live.logs(TAIL_LINES)
+    probes = _probe_report(container.routes, instances) if status is not ServiceState.FAILED else ""
+    stop_online(root, workspace_id, record.endpoint, record.name)
+    raise OperationFailed(
+        f"ResourceNotReady: the container of image {container.image} did not become ready."
+        f"{probes}\nContainer logs (last {TAIL_LINES} lines):\n{tail}",
+        code="ResourceNotReady",
+        status=400,
+    )
+
+
+def _route(config: Mapping[str, Any], wire: str, field: str, environment: str) -> HttpRoute:
+    route = config.get(wire)
+    if not isinstance(route, Mapping):
+        raise _refused(
+            f"inference_config.{field} of environment '{environment}' is missing: Azure needs "
+            "liveness_route, readiness_route and scoring_route, each with a port and a path."
+        )
+    port, path = route.get("port"), route.get("path")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise _refused(
+            f"inference_config.{field}.port of environment '{environment}' must be a port "
+            f"number (1-65535), not {port!r}."
+        )
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise _refused(
+            f"inference_config.{field}.path of environment '{environment}' must be a path "
+            f"starting with '/', not {path!r}."
+        )
+    return HttpRoute(port, path)
+
+
+def _check_instances(
+    record: DeploymentRecord, instances: InstancePlan, container: CustomContainer
+) -> None:
+    """One replica per port here (host networking): more is refused, saying why."""
+    most = instances.autoscale.max_instances if instances.autoscale else instances.count
+    if most <= 1:
+        return
+    ports = ", ".join(str(port) for port in container.routes.ports)
+    raise OperationFailed(
+        f"Deployment '{record.name}' asks for {most} instances of custom container "
+        f"{container.image}, which listens on port {ports}. [emulator] Replicas here share the "
+        "host's network (Docker's bridge is off), so only one can listen on a port: use "
+        "instance_count=1 (and no scale settings above it) on this machine."
+    )
+
+
+def _check_image(container: CustomContainer) -> None:
+    """The image must be in the local engine (no registry here); the engine must answer."""
+    client = connect(purpose=f"run custom container image {container.image}")
+    try:
+        import docker.errors
+
+        try:
+            client.inspect_image(container.image)
+        except docker.errors.ImageNotFound as exc:
+            raise OperationFailed(
+                f"Image {container.image} of environment '{container.environment}' is not in "
+                "the local Docker engine, and there is no registry here to pull it from. "
+                f"[emulator] Build it there (docker build -t {container.image} <folder with "
+                "its Dockerfile>) or load a saved copy (docker save -o image.tar "
+                f"{container.image} where it exists, then docker load -i image.tar), and create "
+                "the deployment again."
+            ) from exc
+        except docker.errors.APIError as exc:
+            raise OperationFailed(
+                f"Image {container.image} of environment '{container.environment}' cannot be "
+                f"run: {getattr(exc, 'explanation', None) or exc}"
+            ) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+def _window(probe: ProbeSettings) -> float:
+    """Azure's start-up allowance of a probe, in its (unscaled) seconds: the initial delay,
+    then ``failure_threshold`` periods."""
+    return probe.initial_delay_seconds + probe.period_seconds * probe.failure_threshold
+
+
+def _probe_report(routes: ImageRoutes, instances: InstancePlan) -> str:
+    """The probes' answers now, in the kubelet's words (what Azure's events show)."""
+    lines = []
+    for kind, route, settings in (
+        ("Readiness", routes.readiness, instances.readiness),
+        ("Liveness", routes.liveness, instances.liveness),
+    ):
+        result = http_probe(route.port, settings.timeout_seconds, route.path)
+        if result.ok:
+            continue
+        url = f"http://127.0.0.1:{route.port}{route.path}"
+        if result.detail.startswith("HTTP "):
+            detail = f"HTTP probe failed with statuscode: {result.detail[5:]}"
+        else:
+            detail = f'Get "{url}": {result.detail}'
+        lines.append(f"\n{kind} probe failed: {detail}")
+    window = max(_window(instances.liveness), _window(instances.readiness))
+    return "".join(lines) + (
+        f"\n[emulator] Azure keeps waiting for the readiness route until the deployment times "
+        f"out; the emulator stops after the probes' start-up allowance ({window:g} s: "
+        "initial_delay + period x failure_threshold of readiness_probe / liveness_probe)."
+    )
+
+
+def _refused(message: str) -> BadArgument:
+    return BadArgument(message, code="UserError")
