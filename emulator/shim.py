@@ -57,6 +57,7 @@ SHIMMED_MODULES: dict[str, str | None] = {
     "azureml.train.automl": "emulator.sdk.automl",
     "azureml.accel": "emulator.sdk.accel",
     "azureml.accel.client": "emulator.sdk.accel_client",
+    "azureml.accel.models": "emulator.sdk.accel_models",
     "azureml.contrib": None,
     "azureml.contrib.services": "emulator.server.contrib",
     "azureml.contrib.services.aml_request": "emulator.server.contrib.aml_request",
@@ -111,13 +112,19 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if target is None:
             return
         source = importlib.import_module(target)
-        exported: list[str] = vars(source)["__all__"]
+        namespace = vars(source)
+        exported: list[str] = namespace["__all__"]
+        # A name the source loads on first use (its module ``__getattr__``, e.g. the gRPC client
+        # of ``azureml.accel``, which needs grpcio) is not read here: the shim module passes
+        # the lookup on, so importing it needs no optional dependency.
+        lazy = "__getattr__" in namespace
         for attr in exported:
-            setattr(module, attr, getattr(source, attr))
+            if attr in namespace or not lazy:
+                setattr(module, attr, getattr(source, attr))
         module.__dict__["__all__"] = list(exported)
         module.__doc__ = source.__doc__
-        if "__getattr__" in vars(source):  # a module that answers unknown names itself
-            module.__dict__["__getattr__"] = vars(source)["__getattr__"]
+        if lazy:  # a module that answers unknown names itself
+            module.__dict__["__getattr__"] = namespace["__getattr__"]
 
 
 _FINDER = _ShimFinder()
