@@ -19,6 +19,7 @@ from emulator.sdk.exceptions import (
     WebserviceException,
 )
 from emulator.sdk.model_files import checked_source, download_into_cache
+from emulator.sdk.model_members import ModelMembers
 from emulator.sdk.translation import v1_errors
 from emulator.sdk.workspace import Workspace
 
@@ -30,7 +31,7 @@ __all__ = ["Model"]
 TagFilter = Sequence["str | Sequence[str]"]
 
 
-class Model:
+class Model(ModelMembers):
     """A registered model version; construct it to look one up in a workspace."""
 
     class Framework:
@@ -93,6 +94,9 @@ class Model:
         self.unpack = False
         self.run_id: str | None = None
         self.experiment_name: str | None = None
+        self.run: Any = None  # registered from a training run in Azure; never offline
+        self.parent_id: str | None = None
+        self.derived_model_ids: list[str] | None = None
         self.library_versions = dict(record.library_versions)
         samples = model_samples.load(workspace, record)
         self.sample_input_dataset = samples.sample_input_dataset

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +72,26 @@ class ModelProfile:
         self.recommended_cpu: float | None = data.get("recommendedCpu")
         self.recommended_memory: float | None = data.get("recommendedMemoryInGB")
         self.input_dataset_id: str | None = data.get("inputDatasetId")
+        self.id: str | None = data.get("id")
+        self.create_operation_id: str | None = data.get("id")
+        self.parent_request_id: str | None = data.get("id")
+        self.model_ids: list[str] | None = data.get("modelIds")
+        self.environment: dict[str, Any] | None = data.get("environment")
+        self.requested_queries_per_second: float | None = data.get("requestedQueriesPerSecond")
+        self.error_logs_url: str | None = data.get("errorLogsUri")
+        # What was measured (None until the profile has Succeeded).
+        self.max_utilized_memory: float | None = data.get("maxUtilizedMemoryInGB")
+        self.max_utilized_cpu: float | None = data.get("maxUtilizedCpu")
+        self.measured_queries_per_second: float | None = data.get("measuredQueriesPerSecond")
+        self.total_queries: int | None = data.get("totalQueries")
+        self.success_queries: int | None = data.get("successQueries")
+        self.success_rate: float | None = data.get("successRate")
+        self.average_latency_in_ms: float | None = data.get("averageLatencyInMs")
+        self.latency_percentile_50_in_ms: float | None = data.get("latencyPercentile50InMs")
+        self.latency_percentile_90_in_ms: float | None = data.get("latencyPercentile90InMs")
+        self.latency_percentile_95_in_ms: float | None = data.get("latencyPercentile95InMs")
+        self.latency_percentile_99_in_ms: float | None = data.get("latencyPercentile99InMs")
+        self.latency_percentile_999_in_ms: float | None = data.get("latencyPercentile999InMs")
 
     def wait_for_completion(self, show_output: bool = False) -> None:
         """Block until the profile has Succeeded or Failed."""
@@ -138,8 +159,16 @@ def profile_models(
         )
     samples = _samples(input_dataset)
     request = inference_config._image_request(profile_name, resolve_models(workspace, models))
+    environment = inference_config.environment
     data = {
         "name": profile_name,
+        "id": str(uuid.uuid4()),
+        "modelIds": [record.model_id for record in request.models],
+        "environment": (
+            None
+            if environment is None
+            else {"name": environment.name, "version": environment.version}
+        ),
         "description": description,
         "createdTime": timestamp(),
         "state": "Running",

@@ -120,11 +120,29 @@ class Workspace(WorkspaceMembers):
         sku: str = "basic",
         tags: dict[str, str] | None = None,
         friendly_name: str | None = None,
+        storage_account: str | None = None,
+        key_vault: str | None = None,
+        app_insights: str | None = None,
+        container_registry: str | None = None,
+        adb_workspace: str | None = None,
+        primary_user_assigned_identity: str | None = None,
+        cmk_keyvault: str | None = None,
+        resource_cmk_uri: str | None = None,
+        hbi_workspace: bool = False,
+        default_cpu_compute_target: object = None,
+        default_gpu_compute_target: object = None,
+        private_endpoint_config: object = None,
+        private_endpoint_auto_approval: bool = True,
         exist_ok: bool = False,
         show_output: bool = True,
-        **kwargs: Any,
+        user_assigned_identity_for_cmk_encryption: str | None = None,
+        system_datastores_auth_mode: str = "accessKey",
+        v1_legacy_mode: bool | None = None,
     ) -> Workspace:
-        """Create a workspace; an existing one is an error unless ``exist_ok``."""
+        """Create a workspace; an existing one is an error unless ``exist_ok``. The SDK's
+        arguments naming Azure resources (storage account, key vault, registry, encryption,
+        private endpoints, default clusters) are accepted and have no effect: an emulated
+        workspace keeps its data under the emulator root."""
         subscription_id = subscription_id or DEFAULT_SUBSCRIPTION
         resource_group = resource_group or DEFAULT_RESOURCE_GROUP
         state, created = workspace_states().create(

@@ -101,6 +101,7 @@ def profile(
         "latencyPercentile90InMs": _ms(resources.percentile(latencies, 0.9)),
         "latencyPercentile95InMs": _ms(resources.percentile(latencies, 0.95)),
         "latencyPercentile99InMs": _ms(resources.percentile(latencies, 0.99)),
+        "latencyPercentile999InMs": _ms(resources.percentile(latencies, 0.999)),
         "measuredQueriesPerSecond": round(len(latencies) / total_s, 2) if total_s else None,
         "startupTimeInMs": _ms(
             estimated_ms(measured.startup_wall_ms, measured.startup_cpu_ms, at_cpu)
