@@ -140,3 +140,26 @@ def test_import_azureml_accel_needs_no_grpcio_until_the_client_is_used() -> None
     for line, (label, name) in zip(lines[2:], labels.items(), strict=True):
         assert line.startswith(f"{label}: azureml.accel.{name} needs grpcio")
         assert "pip install 'azureml-emulator[accel]'" in line
+
+
+def test_an_images_azureml_accel_needs_no_grpcio_either(tmp_path: Path) -> None:
+    """Inside an image (no shim: generated ``azureml`` modules) a scoring script importing
+    ``azureml.accel`` or its featurizers runs where grpcio is not installed."""
+    from emulator.images.compat import write_python_tree
+
+    write_python_tree(tmp_path / "tree")
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_WITHOUT_GRPC).replace("shim.activate()", "")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "tree"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "imported AccelContainerImage AccelOnnxConverter",
+        "featurizer: UserErrorException",
+    ]
+    assert "client: azureml.accel.PredictionClient needs grpcio" in result.stdout
