@@ -149,3 +149,20 @@ def gateway_read_timeout() -> float:
     if not value > 0:
         raise ValueError(f"{READ_TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
     return value
+
+
+WARM_START_ENV = "AZUREML_EMULATOR_WARM_START"
+
+
+def warm_start() -> bool:
+    """Whether the process runtime forks replicas from a warm interpreter of their image's
+    environment (default on; ``0``/``false``/``no``/``off`` starts every replica cold)."""
+    raw = os.environ.get(WARM_START_ENV, "").strip().lower()
+    if not raw or raw in _TRUE:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(
+        f"{WARM_START_ENV}={raw!r} is not a switch: set it to 0 (start every replica in a fresh "
+        "interpreter) or 1 (the default: fork replicas from a warm interpreter)."
+    )

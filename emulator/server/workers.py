@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.server import ipc
+from emulator.server import forked, ipc
 from emulator.server.config import WORKER_TIMEOUT
 from emulator.server.logs import master_log
 from emulator.server.messages import HttpRequest, HttpResponse, error_response
@@ -69,7 +69,7 @@ class _Job:
 
 @dataclass(eq=False)
 class _Worker:
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | forked.ForkedWorker
     hello: asyncio.Future[dict[str, Any] | None]
     transport: asyncio.BaseTransport | None = None
     jobs: deque[_Job] = field(default_factory=deque)
@@ -115,7 +115,11 @@ class _Channel(asyncio.Protocol):
 
 
 class WorkerPool:
-    """``count`` workers for one entry script; ``on_boot_failure`` is told when one cannot boot."""
+    """``count`` workers for one entry script; ``on_boot_failure`` is told when one cannot boot.
+
+    In a server forked from a zygote the workers are forked from this process too (see
+    :mod:`emulator.server.forked`) instead of started as fresh interpreters.
+    """
 
     def __init__(
         self,
@@ -125,6 +129,7 @@ class WorkerPool:
         on_boot_failure: Callable[[], None],
     ) -> None:
         self._count = count
+        self._fork = forked.from_zygote() and forked.available()
         self._environ = dict(environ)
         self._timeout_ms = scoring_timeout_ms
         self._worker_timeout_s = _worker_timeout(environ)
@@ -284,17 +289,21 @@ class WorkerPool:
     async def _run_worker(self) -> None:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
+        process: asyncio.subprocess.Process | forked.ForkedWorker
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-u",
-                "-m",
-                "emulator.server.worker",
-                str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
-                env=self._environ,
-                stdin=subprocess.DEVNULL,
-            )
+            if self._fork:
+                process = forked.spawn(theirs, self._environ)
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-u",
+                    "-m",
+                    "emulator.server.worker",
+                    str(theirs.fileno()),
+                    pass_fds=(theirs.fileno(),),
+                    env=self._environ,
+                    stdin=subprocess.DEVNULL,
+                )
         finally:
             theirs.close()
         worker = _Worker(process, loop.create_future())

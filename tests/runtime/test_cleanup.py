@@ -22,6 +22,7 @@ from runtime_harness import READY_TIMEOUT, REPO, BuildImage, StartContainer
 from emulator.runtime import reaper
 from emulator.runtime.backends.process import processes_with_env
 from emulator.runtime.labels import SESSION, env_name
+from emulator.settings import WARM_START_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -56,11 +57,11 @@ else:
 class Session:
     """A Python process that starts one container and reports its session id."""
 
-    def __init__(self, image: str, how: str) -> None:
+    def __init__(self, image: str, how: str, **variables: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-c", SESSION_SCRIPT, image, how],
             cwd=REPO,
-            env=dict(os.environ),
+            env={**os.environ, **variables},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -151,7 +152,8 @@ def test_sigkill_the_watchdog_stops_everything_at_once(
 def test_what_even_the_watchdog_left_is_reaped_by_the_next_session(
     build_image: BuildImage, start_container: StartContainer, runtime_root: Path
 ) -> None:
-    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    # Cold: a warm replica's server dies with its zygote, which ends with the host (below).
+    session = Session(build_image("server/score_misbehaves.py"), "wait", **{WARM_START_ENV: "0"})
     os.kill(session.info["watchdog"], signal.SIGKILL)  # as a power loss would: both gone at once
     session.process.kill()
     session.wait()
@@ -170,6 +172,26 @@ def test_what_even_the_watchdog_left_is_reaped_by_the_next_session(
     _assert_cleaned(session, runtime_root)
     assert container.wait_until_ready(READY_TIMEOUT).ready
     assert reaper.reap_dead_sessions(runtime_root) == []
+
+
+def test_warm_replicas_die_with_the_host_even_without_the_watchdog(
+    build_image: BuildImage, runtime_root: Path
+) -> None:
+    session = Session(build_image("server/score_misbehaves.py"), "wait")
+    zygote = reaper.process_start(session.info["server"]) and _parent(session.info["server"])
+    assert zygote and zygote != session.process.pid  # forked from the session's zygote
+    os.kill(session.info["watchdog"], signal.SIGKILL)
+    session.process.kill()
+    session.wait()
+    deadline = time.monotonic() + 10  # the zygote saw its socket close: it ends its replicas
+    while session.processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.processes() == []
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        return int(handle.read().rpartition(b")")[2].split()[1])
 
 
 def test_a_default_sigint_is_handled_like_sigterm(

@@ -23,9 +23,10 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
-from emulator.exceptions import OperationFailed
+from emulator import settings
+from emulator.exceptions import InvalidSetting, OperationFailed
 from emulator.images.builders.local import IMAGE_FILE, LocalImage, load_local_image
 from emulator.runtime import reaper
 from emulator.runtime.backends.base import ExitStatus, LaunchSpec
@@ -77,6 +78,10 @@ class ProcessBackend:
         self.limits = limits
 
     def launch(self, spec: LaunchSpec) -> ProcessLaunch:
+        try:
+            warm = settings.warm_start()
+        except ValueError as exc:
+            raise InvalidSetting(str(exc)) from exc
         image = _load_image(spec.image_location)
         # The session's labels even on a bare spec: they are how leftovers are found.
         own = {SESSION: session_id(), OWNER_PID: str(os.getpid()), CONTAINER: spec.name}
@@ -89,42 +94,117 @@ class ProcessBackend:
                 f"Cannot apply the resource limits of container {spec.name}: {exc}"
             ) from exc
         python = str(image.python)
-        server = [python, "-m", "emulator", "serve", "--port", str(spec.port)]
+        args = ["serve", "--port", str(spec.port)]
+        environment = container_environment(image, spec)
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(spec.log_path, "ab")  # noqa: SIM115 - owned by the launch, closed by stop()
         offset = log.tell()
-        try:
-            process = subprocess.Popen(
-                allocation.command(server, python),
-                cwd=image.app_root,
-                env=container_environment(image, spec),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            log.close()
-            allocation.release()
-            raise OperationFailed(
-                f"Cannot start container {spec.name} from image {spec.image_location}: {exc}"
-            ) from exc
+        leader = _warm_start(warm, image, environment, allocation, spec.log_path, args, log)
+        if leader is None:
+            try:
+                leader = PopenLeader(
+                    subprocess.Popen(
+                        allocation.command([python, "-m", "emulator", *args], python),
+                        cwd=image.app_root,
+                        env=environment,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+            except OSError as exc:
+                log.close()
+                allocation.release()
+                raise OperationFailed(
+                    f"Cannot start container {spec.name} from image {spec.image_location}: {exc}"
+                ) from exc
         data = {
-            "pid": process.pid,
-            "start": reaper.process_start(process.pid),
+            "pid": leader.pid,
+            "start": reaper.process_start(leader.pid),
             "allocation": allocation.to_data(),
         }
         try:
-            record = reaper.record(NAME, str(process.pid), spec.labels, data)
+            record = reaper.record(NAME, str(leader.pid), spec.labels, data)
         except OSError as exc:  # unrecorded, it could outlive this session: do not let it run
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            leader.signal(signal.SIGKILL, group=True)
+            leader.reap()
             allocation.release()
             log.close()
             raise OperationFailed(
                 f"Cannot start container {spec.name}: its record cannot be written ({exc})."
             ) from exc
-        return ProcessLaunch(process, allocation, record, log, offset, spec.log_path)
+        return ProcessLaunch(leader, allocation, record, log, offset, spec.log_path)
+
+
+class Leader(Protocol):
+    """A run's server process: started here (:class:`PopenLeader`) or forked by a zygote
+    (:class:`~emulator.runtime.zygote.ZygoteLeader`, which signals and reaps it for us)."""
+
+    pid: int
+
+    def exited(self) -> bool:
+        """Whether it exited, without reaping it (its pid and group id stay reserved)."""
+        ...
+
+    def signal(self, signum: int, group: bool = False) -> None:
+        """Signal it (``group``: its process group) if it was not reaped; never raises."""
+        ...
+
+    def reap(self) -> int:
+        """Wait for it; its exit code (``-N`` or ``128+N`` when signal N killed it)."""
+        ...
+
+
+class PopenLeader:
+    """A server process this process started (cold start)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    def exited(self) -> bool:
+        if self.process.returncode is not None:
+            return True
+        try:
+            return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def signal(self, signum: int, group: bool = False) -> None:
+        if self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if group:
+                os.killpg(self.pid, signum)
+            else:
+                os.kill(self.pid, signum)
+
+    def reap(self) -> int:
+        return self.process.wait()
+
+
+def _warm_start(
+    warm: bool,
+    image: LocalImage,
+    environment: dict[str, str],
+    allocation: Allocation,
+    log_path: Path,
+    args: list[str],
+    log: IO[bytes],
+) -> Leader | None:
+    """The run forked from a zygote of the image's environment, or None (cold start; the
+    reason is written to the run's log)."""
+    from emulator.runtime import zygote
+
+    try:
+        if not warm:
+            raise zygote.Refused(f"{settings.WARM_START_ENV}=0")
+        return zygote.start(image, environment, allocation.confinement.to_json(), log_path, args)
+    except zygote.Refused as exc:
+        log.write(f"[emulator] Cold start (no warm interpreter): {exc}\n".encode())
+        log.flush()
+        return None
 
 
 class ProcessLaunch:
@@ -132,14 +212,14 @@ class ProcessLaunch:
 
     def __init__(
         self,
-        process: subprocess.Popen[bytes],
+        leader: Leader,
         allocation: Allocation,
         record: reaper.Record,
         log: IO[bytes],
         log_offset: int,
         log_path: Path,
     ) -> None:
-        self.process = process
+        self.leader = leader
         self.allocation = allocation
         self._record = record
         self._log = log
@@ -151,7 +231,7 @@ class ProcessLaunch:
 
     @property
     def ident(self) -> str:
-        return str(self.process.pid)
+        return str(self.leader.pid)
 
     @property
     def limits(self) -> str:
@@ -169,11 +249,9 @@ class ProcessLaunch:
                 return
             if self._status is None:
                 if not self._leader_exited():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.process.pid, signal.SIGTERM)  # the server, as docker stop
+                    self.leader.signal(signal.SIGTERM)  # the server, as docker stop
                     if not self._wait_leader(grace_seconds):
-                        with contextlib.suppress(ProcessLookupError):
-                            os.killpg(self.process.pid, signal.SIGKILL)
+                        self.leader.signal(signal.SIGKILL, group=True)
                         self._wait_leader(None)
                 self._finish()
             self.allocation.release()
@@ -184,15 +262,7 @@ class ProcessLaunch:
     def _leader_exited(self) -> bool:
         """Whether the server exited, without reaping it: while it is an unreaped zombie its
         pid cannot be reused, so killing its process group cannot hit a stranger."""
-        if self.process.returncode is not None:
-            return True
-        try:
-            return (
-                os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-                is not None
-            )
-        except ChildProcessError:
-            return True
+        return self.leader.exited()
 
     def _wait_leader(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -204,11 +274,9 @@ class ProcessLaunch:
 
     def _finish(self) -> None:
         """The server exited: end what it left (workers), reap it, say how it ended."""
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        self.leader.signal(signal.SIGKILL, group=True)
         self.allocation.kill_all(timeout=0)
-        code = self.process.wait()
+        code = self.leader.reap()
         oom = self.allocation.oom_kills() > 0
         inferred = False
         if not oom and self.allocation.mechanism == "rlimit":
