@@ -5,12 +5,15 @@ path each), run on the Docker backend as configured.
 azure-ai-ml sends the routes in the environment version's ``inferenceConfig``
 (``{"livenessRoute": {"port": 8080, "path": "/health"}, ...}``, measured by serializing
 ``Environment(image=..., inference_config=...)._to_rest_object()``). Azure then runs the image
-itself, with no scoring script and no inference server: the endpoint's ``/score`` goes to the
-scoring route, the kubelet probes the liveness route (failures restart the container) and the
-readiness route (failures take it out of traffic), and a ``model`` is mounted under
-``/var/azureml-app/azureml-models/<name>/<version>``, named by ``AZUREML_MODEL_DIR``. The emulator
-does the same with a bind mount (read-only), the deployment's ``environment_variables`` passed
-through as given.
+itself, with no inference server of Azure's: the endpoint's ``/score`` goes to the scoring
+route, the kubelet probes the liveness route (failures restart the container) and the readiness
+route (failures take it out of traffic), a ``model`` is mounted under
+``/var/azureml-app/azureml-models/<name>/<version>`` (``AZUREML_MODEL_DIR``) and a
+``code_configuration``'s folder under ``/var/azureml-app/<folder>`` (``AML_APP_ROOT``, with
+``AZUREML_ENTRY_SCRIPT``: the layout azure-ai-ml's own local endpoints reproduce in
+``_local_endpoints/azureml_image_context.py``), for images that serve the script themselves. The
+emulator does the same with read-only bind mounts, the deployment's ``environment_variables``
+passed through as given (after Azure's, as the local endpoints merge them).
 
 What the machine forces (see the README): there is no registry, so the image must already be in
 the local engine (else the error says how to build or load it); the containers share the host's
@@ -27,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
 
-from emulator.assets.versions import AssetVersions
+from emulator.assets.versions import AssetVersions, Kind
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.instances import InstancePlan
 from emulator.exceptions import BadArgument, OperationFailed
@@ -45,9 +49,15 @@ from emulator.store.root import EmulatorRoot
 APP_ROOT = PurePosixPath("/var/azureml-app")
 #: The environment variable naming the deployed model's folder in the container.
 MODEL_DIR_ENV = "AZUREML_MODEL_DIR"
+#: The folder of the scoring script in the container, and the script's name (a deployment
+#: with ``code_configuration``: the code is mounted at ``/var/azureml-app/<code folder>``).
+APP_ROOT_ENV = "AML_APP_ROOT"
+ENTRY_SCRIPT_ENV = "AZUREML_ENTRY_SCRIPT"
 #: Lines of the container's log quoted in a failed deployment's error.
 TAIL_LINES = 50
-_ENVIRONMENT_ID = re.compile(r".*/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+_ASSET_ID = re.compile(
+    r".*/(?P<kind>environments|codes)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)"
+)
 _ROUTES = (
     ("scoringRoute", "scoring_route"),
     ("livenessRoute", "liveness_route"),
@@ -70,15 +80,12 @@ def custom_container(
     """The custom container a deployment's environment names (``None``: no environment, or
     one without ``inferenceConfig``: an image the emulator builds; provisioning reports an
     environment that does not exist); :class:`BadArgument` naming what Azure would refuse."""
-    found = _ENVIRONMENT_ID.fullmatch(str(properties.get("environmentId") or ""))
-    if found is None:
-        return None
-    name = f"{found['name']}:{found['version']}"
-    asset = AssetVersions(root, workspace_id, "environments").get(found["name"], found["version"])
-    spec = {} if asset is None else asset.spec
+    environment_id = str(properties.get("environmentId") or "")
+    spec = _asset_spec(root, workspace_id, environment_id, "environments")
     config = spec.get("inferenceConfig")
     if not config:
         return None
+    name = environment_id.rsplit("/environments/", 1)[-1].replace("/versions/", ":")
     if not isinstance(config, Mapping):
         raise _refused(f"inference_config of environment '{name}' must be an object.")
     image = str(spec.get("image") or "")
@@ -114,20 +121,22 @@ def provision(
     instances: InstancePlan,
     container: CustomContainer,
     model: ModelRecord | None,
+    code: Path | None,
     limits: tuple[float | None, float | None],
     work: Path,
 ) -> Deployment:
-    """Run ``container`` for ``record`` and return once its readiness route answers; raises
+    """Run ``container`` for ``record`` (``model`` and the ``code`` folder mounted as Azure
+    mounts them) and return once its readiness route answers; raises
     :class:`OperationFailed` with the reason (no engine, no image, a busy port, a crash, a
     readiness route that keeps failing), leaving nothing running."""
     root, workspace_id = workspace.root.path, workspace.id
     _check_instances(record, instances, container)
-    _check_image(container)
     if record.properties.get("modelMountPath"):
         raise _refused(
             "model_mount_path is not emulated. [emulator] Leave it out and read the model "
             f"where {MODEL_DIR_ENV} points (/var/azureml-app/azureml-models/<name>/<version>)."
         )
+    _check_image(container)
     environment: dict[str, str] = {}
     mounts: dict[str, str] = {}
     if model is not None:
@@ -135,6 +144,13 @@ def provision(
         lay_out_models(app, (model,), workspace.root.blobs)
         mounts[str(app / MODELS_DIRNAME)] = str(APP_ROOT / MODELS_DIRNAME)
         environment[MODEL_DIR_ENV] = model_dir_for(Path(APP_ROOT), (model,)).as_posix()
+    if code is not None:
+        configuration = record.properties.get("codeConfiguration") or {}
+        folder = APP_ROOT / _code_folder(workspace, str(configuration.get("codeId") or ""))
+        script = PurePosixPath(str(configuration.get("scoringScript") or "score.py"))
+        mounts[str(code)] = str(folder)
+        environment[APP_ROOT_ENV] = str(folder / script.parent)
+        environment[ENTRY_SCRIPT_ENV] = script.name
     template = ReplicaTemplate(
         image_location=container.image,
         image_name=container.image,
@@ -163,6 +179,25 @@ def provision(
         code="ResourceNotReady",
         status=400,
     )
+
+
+def _asset_spec(root: EmulatorRoot, workspace_id: int, arm_id: str, kind: Kind) -> dict[str, Any]:
+    """The specification of the asset version ``arm_id`` names (empty when there is none:
+    provisioning reports a missing asset itself)."""
+    found = _ASSET_ID.fullmatch(arm_id)
+    if found is None or found["kind"] != kind:
+        return {}
+    asset = AssetVersions(root, workspace_id, kind).get(found["name"], found["version"])
+    return {} if asset is None else dict(asset.spec)
+
+
+def _code_folder(workspace: Workspace, code_id: str) -> str:
+    """The name of the folder the code was uploaded from (the last part of its ``codeUri``):
+    Azure mounts it under ``/var/azureml-app`` by that name, as azure-ai-ml's local endpoints
+    do (``AzureMlImageContext``)."""
+    spec = _asset_spec(workspace.root, workspace.id, code_id, "codes")
+    uri = unquote(urlparse(str(spec.get("codeUri") or "")).path).rstrip("/")
+    return uri.rsplit("/", 1)[-1] or "code"
 
 
 def _route(config: Mapping[str, Any], wire: str, field: str, environment: str) -> HttpRoute:
