@@ -21,7 +21,10 @@ The request id column is Azure's all-zero id: azmlinfsrv runs ``run()`` outside 
 that carries ``REQUEST_ID``. Lists, numpy arrays and pandas DataFrames are accepted (Spark
 DataFrames are converted with ``toPandas()`` as Azure does); anything else gets Azure's warning.
 Several worker processes append to one file: each block is one ``O_APPEND`` write, and a new
-file appears with its header already in it (written aside, then linked into place).
+file appears with its header already in it (written aside, then linked into place). A collector
+keeps each of its files open (one per destination: the next day's replaces the last) and writes
+each block straight to it, unbuffered, so readers see every row as soon as ``collect()``
+returns; the files are closed when the collector goes or the process exits.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ import datetime
 import io
 import os
 import sys
+import threading
 import uuid
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +94,8 @@ class ModelDataCollector:
         self._debug = os.environ.get(model_data.DEBUG, "").lower() == "true"
         self._active = False
         self._data_dir: Path | None = None
+        self._files = _OpenFiles()
+        weakref.finalize(self, self._files.close)
         if self._debug:
             print(
                 "Data collection is in debug mode. Set environment variable "
@@ -266,13 +273,43 @@ class ModelDataCollector:
         if self._data_dir is None:
             return
         path = self._data_dir / destination.blob_path(when, self.aml_dc_hour_boundary)
+        self._files.append(destination, path, _csv([header]) if header else "", data.encode())
+
+
+class _OpenFiles:
+    """The files one collector appends to, kept open by destination (thread-safe: a script's
+    ``run()`` may be called from several threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[model_data.Destination, tuple[Path, int]] = {}
+
+    def append(
+        self, destination: model_data.Destination, path: Path, header: str, data: bytes
+    ) -> None:
+        """Write ``data`` at the end of ``path`` in one ``O_APPEND`` write; a file that is
+        not there (new, or removed since it was opened) first appears with ``header``."""
+        with self._lock:
+            os.write(self._descriptor(destination, path, header), data)
+
+    def _descriptor(self, destination: model_data.Destination, path: Path, header: str) -> int:
+        held = self._open.pop(destination, None)
+        if held is not None:
+            if held[0] == path and os.fstat(held[1]).st_nlink:  # still the file at ``path``
+                self._open[destination] = held
+                return held[1]
+            os.close(held[1])  # another day's file, or removed
         if not path.exists():
-            _create_with_header(path, _csv([header]) if header else "")
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, data.encode())
-        finally:
-            os.close(fd)
+            _create_with_header(path, header)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._open[destination] = (path, fd)
+        return fd
+
+    def close(self) -> None:
+        with self._lock:
+            for _, fd in self._open.values():
+                os.close(fd)
+            self._open.clear()
 
 
 def _create_with_header(path: Path, header: str) -> None:

@@ -140,3 +140,17 @@ def test_workers_appending_to_one_file_leave_one_header_and_whole_rows(data_dir:
     assert sorted((int(w), int(i)) for w, i in rows) == [
         (w, i) for w in range(3) for i in range(50)
     ]
+
+
+def test_a_file_removed_while_collecting_comes_back_with_its_header(data_dir: Path) -> None:
+    with mock_aml():
+        from azureml.monitoring import ModelDataCollector
+
+        collector = ModelDataCollector("iris", designation="labels", feature_names=["y"])
+        collector.collect(["first"])
+        path = data_dir / _today("labels")
+        assert _rows(path) == [["y"], ["first"]]  # readable at once: the collector holds it open
+        path.unlink()
+        collector.collect(["second"])
+        collector.collect(["third"])
+    assert _rows(path) == [["y"], ["second"], ["third"]]
