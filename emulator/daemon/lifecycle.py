@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from emulator.daemon import DaemonError
 from emulator.daemon.files import DaemonFiles, DaemonInfo
 from emulator.daemon.restore import restore_deployments
-from emulator.daemon.server import EmulatorServer
+from emulator.daemon.server import EmulatorServer, can_bind
 from emulator.daemon.v1_services import V1Services
 from emulator.dockerapi import DockerApiServer, daemon_socket
 from emulator.store.root import EmulatorRoot
@@ -158,7 +157,7 @@ def _port(files: DaemonFiles, requested: int | None) -> int:
     last = files.last_port()
     if last is None:
         return 0
-    if _free(last):
+    if can_bind(last):
         return last
     logger.warning(
         "Port %d of the last run is in use: serving on another one, so the scoring URIs of the "
@@ -168,18 +167,6 @@ def _port(files: DaemonFiles, requested: int | None) -> int:
         last,
     )
     return 0
-
-
-def _free(port: int) -> bool:
-    """Whether the server could bind ``port``: probed as it binds (``SO_REUSEADDR``), so the
-    last run's connections still in TIME_WAIT do not count as the port being taken."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _already_running(files: DaemonFiles, root: EmulatorRoot) -> str:

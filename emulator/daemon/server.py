@@ -64,6 +64,19 @@ def _listening_socket(port: int) -> socket.socket:
     return sock
 
 
+def can_bind(port: int) -> bool:
+    """Whether a server could bind ``port`` on loopback: probed as :func:`_listening_socket`
+    binds (``SO_REUSEADDR``), so the last run's connections still in TIME_WAIT do not count as
+    the port being taken (the daemon's port, and a restored service's)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 class EmulatorServer:
     """The ARM face of ``root`` served over HTTPS on ``127.0.0.1:port`` (0: any free port);
     ``strict_auth``: only bearer tokens the root's identity endpoint issued are accepted."""

@@ -11,7 +11,10 @@ from the configuration arguments kept in its record.
 Only the hosting process sees a service's replicas, and other processes read its record, so a
 watcher thread keeps the records of the services the daemon hosts in step with their replicas
 (``Transitioning`` → ``Healthy``, a crash → ``Failed``) and applies what other processes change
-in the record: a deleted service is stopped, regenerated keys are what the gateway accepts.
+in the record: a deleted service is stopped, regenerated keys are what the gateway accepts. It
+wakes when a starting service's replica becomes ready or fails, when a service is handed over,
+and when another process asks (``sync``, after a delete or new keys); a crash of a serving
+replica is seen within :data:`IDLE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -19,31 +22,39 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulator.daemon.server import can_bind
 from emulator.exceptions import BadArgument, EmulatorError, NotFound
 from emulator.images.records import ImageRecord
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.webservice.base import validate_service_name
 from emulator.sdk.webservice.handover import daemon_spec, stored_arguments
 from emulator.sdk.workspace import workspace_of
+from emulator.services.deployment import Deployment
 from emulator.services.hosting import HOST
 from emulator.services.records import ServiceRecord, ServiceState
+from emulator.services.registry import host_stopped_error
 from emulator.state import WorkspaceState, workspace_states
 from emulator.store.root import EmulatorRoot
 
 logger = logging.getLogger("emulator.daemon")
 
-#: How often the watcher brings records and live services in step (``wait_for_deployment``
-#: in a script polls every 0.1 s).
-WATCH_SECONDS = 0.2
+#: The longest the watcher waits while a service starts: it wakes as soon as the replica it
+#: waits on is ready or fails, and looks at the other starting services at least this often
+#: (``wait_for_deployment`` in a script polls every 0.1 s).
+STARTING_SECONDS = 0.2
+#: How often the watcher looks at serving replicas (a crash): nothing else changes unasked.
+IDLE_SECONDS = 1.0
 #: Errors of services whose host ended (the daemon itself, stopped or killed): brought back.
 HOST_ENDED = ("ServiceHostStopped", "ServiceHostExited")
+#: What the record of a service the daemon stopped on its way out tells (:meth:`V1Services.
+#: restore` brings those back).
+_BACK_HINT = "[emulator] The next `amlemu up` for this root brings it back at the same scoring URI."
 _LIVE = (ServiceState.TRANSITIONING, ServiceState.HEALTHY, ServiceState.UNHEALTHY)
 
 #: One request of another process: its JSON body → the JSON answer.
@@ -60,6 +71,8 @@ class V1Services:
         self._records = threading.RLock()
         self._hosted: set[tuple[int, str]] = set()
         self._stop = threading.Event()
+        #: Set when the watcher should look now (a service handed over, the daemon stopping).
+        self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
         #: Ports restored services were given (the services of one AKS cluster share one).
         self._ports: set[int] = set()
@@ -159,7 +172,7 @@ class V1Services:
         image = _image(state, record.image_id)
         spec = daemon_spec(workspace_of(state), record.compute_type, arguments)
         port = _port_of(record.scoring_uri)
-        if port and port not in self._ports and not _free(port):  # AKS services share theirs
+        if port and port not in self._ports and not can_bind(port):  # AKS services share theirs
             logger.warning(
                 "Port %d of service '%s' is in use: it serves on another one, so its scoring URI "
                 "changes. Stop what holds port %d and restart to keep it.",
@@ -178,16 +191,22 @@ class V1Services:
             record.state,
         )
 
-    def sweep(self) -> None:
+    def sweep(self) -> list[Deployment]:
         """One pass of the watcher: records follow the replicas, the replicas follow what
-        other processes changed (deleted, keys regenerated)."""
+        other processes changed (deleted, keys regenerated). Returns the services still
+        starting (the watcher waits on their replicas)."""
         with self._lock:
             hosted = sorted(self._hosted)
+        starting = []
         for workspace_id, name in hosted:
             with self._records:
-                self._sweep_one(workspace_id, name)
+                deployment = self._sweep_one(workspace_id, name)
+            if deployment is not None:
+                starting.append(deployment)
+        return starting
 
-    def _sweep_one(self, workspace_id: int, name: str) -> None:
+    def _sweep_one(self, workspace_id: int, name: str) -> Deployment | None:
+        """Bring one service in step; its deployment while it is still ``Transitioning``."""
         state = workspace_states(self.root).by_id(workspace_id)
         record = state.services.get(name) if state else None
         if state is None or record is None or record.owner_pid != os.getpid():
@@ -195,11 +214,11 @@ class V1Services:
             with self._lock:
                 self._hosted.discard((workspace_id, name))
             logger.info("Stopped service '%s': it was deleted.", name)
-            return
+            return None
         if record.state not in _LIVE:
-            return
+            return None
         manager = state.service_manager()
-        manager.refresh(record)
+        record = manager.refresh(record)
         deployment = manager.deployment(name)
         if deployment is not None and deployment.route is not None:
             auth = deployment.route.auth
@@ -207,12 +226,15 @@ class V1Services:
                 auth.regen_key("Primary", record.primary_key)
             if record.secondary_key and auth.secondary_key != record.secondary_key:
                 auth.regen_key("Secondary", record.secondary_key)
+        starting = record.state is ServiceState.TRANSITIONING
+        return deployment if starting else None
 
     def stop(self, reason: str | None = None) -> None:
         """Stop the watcher; with ``reason`` (``received SIGTERM``...) the daemon is ending:
         stop the services too, their records saying so and that the next ``amlemu up`` brings
         them back (the daemon's other services are stopped by its host's shutdown)."""
         self._stop.set()
+        self._wake.set()
         if self._watcher is not None:
             self._watcher.join()
         if reason is None:
@@ -230,7 +252,9 @@ class V1Services:
                 state.services.update(
                     record,
                     state=ServiceState.FAILED,
-                    error=_stopped_error(reason),
+                    error=host_stopped_error(
+                        os.getpid(), reason, host="the emulator daemon", hint=_BACK_HINT
+                    ),
                     port=None,
                 )
 
@@ -242,13 +266,20 @@ class V1Services:
                     target=self._watch, name="amlemu-v1-watcher", daemon=True
                 )
                 self._watcher.start()
+        self._wake.set()
 
     def _watch(self) -> None:
-        while not self._stop.wait(WATCH_SECONDS):
+        while not self._stop.is_set():
+            self._wake.clear()  # a wake-up set while sweeping ends the wait below at once
             try:
-                self.sweep()
+                starting = self.sweep()
             except Exception:  # a busy database, a root being removed: try again next tick
                 logger.exception("Keeping the v1 services' records up to date failed")
+                starting = []
+            if starting:
+                starting[0].settle(STARTING_SECONDS)
+            else:
+                self._wake.wait(IDLE_SECONDS)
 
     def _hosted_service(self, request: Mapping[str, Any]) -> tuple[WorkspaceState, ServiceRecord]:
         state = self._workspace(request.get("workspace"))
@@ -283,17 +314,6 @@ def daemon_services(root: EmulatorRoot, pid: int) -> list[tuple[WorkspaceState, 
         for record in state.services.records()
         if record.owner_pid == pid and stored_arguments(record) is not None
     ]
-
-
-def _stopped_error(reason: str) -> dict[str, Any]:
-    """The record of a service the daemon stopped on its way out (``ServiceHostStopped``, as
-    any host's: :meth:`V1Services.restore` brings those back)."""
-    return {
-        "code": HOST_ENDED[0],
-        "message": f"stopped: the emulator daemon (pid {os.getpid()}) {reason}, so it stopped "
-        "the service's replicas and endpoint. [emulator] The next `amlemu up` for this root "
-        "brings it back at the same scoring URI.",
-    }
 
 
 def _answer(record: ServiceRecord) -> dict[str, Any]:
@@ -333,13 +353,3 @@ def _port_of(uri: str | None) -> int:
         return (urlsplit(uri).port or 0) if uri else 0
     except ValueError:
         return 0
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

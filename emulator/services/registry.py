@@ -38,12 +38,16 @@ def host_exited_error(pid: int) -> dict[str, Any]:
     }
 
 
-def host_stopped_error(pid: int, reason: str) -> dict[str, Any]:
-    """The host stopped its services itself; ``reason``: ``exited``, ``received SIGTERM``..."""
+def host_stopped_error(
+    pid: int, reason: str, host: str = "the host process", hint: str = _REDEPLOY_HINT
+) -> dict[str, Any]:
+    """The host stopped its services itself; ``reason``: ``exited``, ``received SIGTERM``...;
+    ``host`` and ``hint`` name the host and what brings the service back (the daemon brings
+    its services back at its next start; other hosts' must be deployed again)."""
     return {
         "code": "ServiceHostStopped",
-        "message": f"stopped: the host process (pid {pid}) {reason}, so it stopped the "
-        "service's replicas and endpoint. " + _REDEPLOY_HINT,
+        "message": f"stopped: {host} (pid {pid}) {reason}, so it stopped the "
+        "service's replicas and endpoint. " + hint,
     }
 
 
