@@ -2,8 +2,9 @@
 
 The SDK-shaped classes are importable from here; :func:`activate` or :func:`mock_aml` make
 unchanged ``from azureml.core import ...`` code use them. The web service, image, compute and
-HTTP mock classes load on first use: ``import emulator`` (scoring workers do it) stays free of
-the gateways, the runtime and ``responses``.
+HTTP mock classes load on first use, and so do the others: every replica's scoring server and
+worker processes import the package (``python -m emulator serve``), and what they import they
+each hold in memory, so ``import emulator`` loads nothing but the version.
 """
 
 from __future__ import annotations
@@ -12,38 +13,47 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
-from emulator.activation import activate_both as activate
-from emulator.activation import deactivate_both as deactivate
-from emulator.activation import mock_aml
-from emulator.environments import CondaDependencies, Environment
-from emulator.sdk.model import Model
-from emulator.sdk.workspace import Workspace
-from emulator.shim import is_active
 
 if TYPE_CHECKING:
+    from emulator.activation import activate_both as activate
+    from emulator.activation import deactivate_both as deactivate
+    from emulator.activation import mock_aml
+    from emulator.environments import CondaDependencies, Environment
     from emulator.mock.azure import AzureMock
     from emulator.sdk.compute import AksCompute, ComputeTarget
     from emulator.sdk.image import ContainerImage, Image
     from emulator.sdk.inference_config import InferenceConfig
+    from emulator.sdk.model import Model
     from emulator.sdk.webservice import (
         AciWebservice,
         AksWebservice,
         LocalWebservice,
         Webservice,
     )
+    from emulator.sdk.workspace import Workspace
+    from emulator.shim import is_active
 
-#: Public name → the module that defines it, imported when the name is first read.
-_ON_FIRST_USE = {
-    "AciWebservice": "emulator.sdk.webservice",
-    "AksCompute": "emulator.sdk.compute",
-    "AksWebservice": "emulator.sdk.webservice",
-    "AzureMock": "emulator.mock.azure",
-    "ComputeTarget": "emulator.sdk.compute",
-    "ContainerImage": "emulator.sdk.image",
-    "Image": "emulator.sdk.image",
-    "InferenceConfig": "emulator.sdk.inference_config",
-    "LocalWebservice": "emulator.sdk.webservice",
-    "Webservice": "emulator.sdk.webservice",
+#: Public name → the module that defines it (and its name there, when it differs), imported when
+#: the name is first read.
+_ON_FIRST_USE: dict[str, tuple[str, str]] = {
+    "AciWebservice": ("emulator.sdk.webservice", "AciWebservice"),
+    "AksCompute": ("emulator.sdk.compute", "AksCompute"),
+    "AksWebservice": ("emulator.sdk.webservice", "AksWebservice"),
+    "AzureMock": ("emulator.mock.azure", "AzureMock"),
+    "ComputeTarget": ("emulator.sdk.compute", "ComputeTarget"),
+    "CondaDependencies": ("emulator.environments", "CondaDependencies"),
+    "ContainerImage": ("emulator.sdk.image", "ContainerImage"),
+    "Environment": ("emulator.environments", "Environment"),
+    "Image": ("emulator.sdk.image", "Image"),
+    "InferenceConfig": ("emulator.sdk.inference_config", "InferenceConfig"),
+    "LocalWebservice": ("emulator.sdk.webservice", "LocalWebservice"),
+    "Model": ("emulator.sdk.model", "Model"),
+    "Webservice": ("emulator.sdk.webservice", "Webservice"),
+    "Workspace": ("emulator.sdk.workspace", "Workspace"),
+    "activate": ("emulator.activation", "activate_both"),
+    "deactivate": ("emulator.activation", "deactivate_both"),
+    "is_active": ("emulator.shim", "is_active"),
+    "mock_aml": ("emulator.activation", "mock_aml"),
 }
 
 __all__ = [
@@ -70,10 +80,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _ON_FIRST_USE.get(name)
-    if module is None:
+    where = _ON_FIRST_USE.get(name)
+    if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    module, attribute = where
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # the next read is a plain attribute
+    return value
 
 
 def __dir__() -> list[str]:

@@ -35,6 +35,15 @@ def test_accelerated_models_benchmark_reports_grpc_next_to_bare_grpc() -> None:
     assert ratios["sklearn_ms"] > 0 and ratios["onnxruntime_ms"] > 0
 
 
+def test_memory_benchmark_reports_pss_per_service_of_every_replica_process() -> None:
+    report = _run("bench_memory.py", "--services", "2")
+    (round_,) = report["rounds"]
+    assert round_["services"] == 2 and round_["processes_per_service"]["min"] >= 2
+    pss, rss = round_["pss_per_service_mib"], round_["rss_per_service_mib"]
+    assert 0 < pss["min"] <= pss["median"] <= pss["max"] <= rss["max"]
+    assert round_["pss_all_services_mib"] >= 2 * pss["min"]
+
+
 def test_gateway_benchmark_compares_direct_and_gateway_traffic() -> None:
     report = _run("bench_gateway.py", "--seconds", "1", "--concurrency", "2")
     for path in ("direct", "gateway"):

@@ -13,23 +13,41 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Sequence
 from typing import Any
 
+from emulator.exceptions import EmulatorError
 from emulator.server.config import ENTRY_SCRIPT, check_app_insights, cli_environment
 from emulator.server.logs import configure_logging, server_log
 from emulator.server.main import run_server
 from emulator.server.version import INFSRV_VERSION
 
+_HELP = "run the scoring server for an entry script (azmlinfsrv's flags)"
+_DESCRIPTION = (
+    f"Azure ML Inferencing HTTP server v{INFSRV_VERSION}, emulated: "
+    "serves an entry script's init()/run() on 127.0.0.1."
+)
+
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "serve",
-        help="run the scoring server for an entry script (azmlinfsrv's flags)",
-        description=f"Azure ML Inferencing HTTP server v{INFSRV_VERSION}, emulated: "
-        "serves an entry script's init()/run() on 127.0.0.1.",
-    )
+    parser = commands.add_parser("serve", help=_HELP, description=_DESCRIPTION)
     add_arguments(parser)
     parser.set_defaults(handler=serve)
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m emulator serve ARGS``, how every image starts its scoring server: the same
+    parser, messages and exit codes as ``amlemu serve``, without importing amlemu's other
+    commands (each replica's HTTP process would hold them all in memory)."""
+    parser = argparse.ArgumentParser(prog="amlemu serve", description=_DESCRIPTION)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return serve(args)
+    except (EmulatorError, FileNotFoundError, PermissionError) as exc:  # as amlemu's main
+        print(f"amlemu: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _port(value: str) -> int:

@@ -56,7 +56,10 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     view = memoryview(buffer)
     received = 0
     while received < size:
-        count = sock.recv_into(view[received:])
+        try:
+            count = sock.recv_into(view[received:])
+        except ConnectionResetError:  # the parent died with our frames unread: closed as well
+            return None
         if count == 0:
             return None
         received += count

@@ -18,13 +18,12 @@ first chunk gets gunicorn's HTML 500 page.
 from __future__ import annotations
 
 import asyncio
-import html
 from collections import deque
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 
 import httptools
 
+from emulator.server.headers import http_date
 from emulator.server.logs import master_log
 from emulator.server.messages import INTERNAL_ERROR, HttpRequest, HttpResponse, error_response
 from emulator.server.streaming import ChunkStream, StreamBroken, StreamedResponse, StreamOutcome
@@ -52,6 +51,8 @@ class _Rejected(Exception):
 
 def error_page(status: int, reason: str, detail: str) -> HttpResponse:
     """gunicorn's plain HTML error page."""
+    import html  # html.entities is half a MiB: loaded only when a request breaks a limit
+
     body = (
         "<html>\n  <head>\n"
         f"    <title>{reason}</title>\n"
@@ -290,7 +291,7 @@ class HttpProtocol(asyncio.Protocol):
         response names one or it is None (a streamed body)."""
         version = "1.0" if request.version == "1.0" else "1.1"
         lines = [f"HTTP/{version} {response.status} {response.reason_phrase}"]
-        lines.append(f"Date: {formatdate(usegmt=True)}")
+        lines.append(f"Date: {http_date()}")
         if chunked:  # where gunicorn puts it: before the application's headers
             lines.append("Transfer-Encoding: chunked")
         lines.extend(f"{name}: {value}" for name, value in response.headers)

@@ -12,29 +12,39 @@ error" 500.
 from __future__ import annotations
 
 import logging
-
-from werkzeug.wrappers import Response
+import sys
+from typing import TYPE_CHECKING, TypeGuard
 
 from emulator.server.messages import HttpResponse, json_response
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
 
 logger = logging.getLogger("azmlinfsrv")
 
 _FAILED = "x-ms-run-function-failed"
 
 
+def is_response(output: object) -> TypeGuard[Response]:
+    """Whether ``output`` is a Werkzeug/Flask response. The worker does not import Werkzeug for
+    scripts that never do: without it loaded, nothing ``run()`` returns can be one."""
+    wrappers = sys.modules.get("werkzeug.wrappers")
+    return wrappers is not None and isinstance(output, wrappers.Response)
+
+
 def to_response(output: object) -> HttpResponse:
     """The response for ``run()``'s output (TypeError/ValueError if it is not serializable); a
     streamed one is read to its end here (callers that stream check :func:`is_streamed` first)."""
-    if isinstance(output, Response):
+    if is_response(output):
         response = response_head(output)
         response.body = output.get_data()
         return response
     return json_response(200, {} if output is None else output)
 
 
-def is_streamed(output: object) -> bool:
+def is_streamed(output: object) -> TypeGuard[Response]:
     """Whether ``run()`` returned a response whose body has no length yet (a generator)."""
-    return isinstance(output, Response) and output.is_streamed
+    return is_response(output) and output.is_streamed
 
 
 def response_head(output: Response) -> HttpResponse:

@@ -15,12 +15,15 @@ blocking writes hold a generator back when the client reads slowly.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from emulator.server.messages import HttpResponse
+
+if TYPE_CHECKING:  # only the HTTP process runs an event loop; workers send frames without it
+    import asyncio
 
 #: Bytes buffered between producer and client before the producer is paused.
 HIGH_WATER = 256 * 1024
@@ -130,8 +133,10 @@ class ChunkStream:
 
     async def next(self) -> bytes | None:
         """The next chunk; None at the end of the body; :class:`StreamBroken` if it was cut."""
+        from asyncio import get_running_loop  # loaded: a coroutine is running
+
         while not self._chunks and not self.ended:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = get_running_loop().create_future()
             await self._waiter
         if self._chunks:
             data = self._chunks.popleft()

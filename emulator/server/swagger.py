@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.server.config import ServerConfig
-from emulator.server.user_script import is_schema_decorated
 
 logger = logging.getLogger("azmlinfsrv.swagger")
 
@@ -81,7 +80,7 @@ def _generated(run: Callable[..., object], config: ServerConfig, version: str) -
     supported = schema_util.get_supported_versions(run) if schema_util else _ALL_SCHEMA_VERSIONS
     if not set(VERSIONS[version]) & set(supported):
         return None
-    if schema_util is not None and is_schema_decorated(run):
+    if schema_util is not None and schema_util.is_schema_decorated(run):
         inputs, outputs = schema_util.get_input_schema(run), schema_util.get_output_schema(run)
     else:
         inputs, outputs = dict(_UNDECORATED), dict(_UNDECORATED)

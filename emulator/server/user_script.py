@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import FrameType, ModuleType
 from typing import Any, Literal
 
-from emulator.server.contrib.aml_request import raw_http_requested
+from emulator.server.raw_http import raw_http_requested
 
 logger = logging.getLogger("azmlinfsrv.user_script")
 

@@ -20,8 +20,7 @@ import sys
 import traceback
 from collections import deque
 from types import FrameType
-
-from werkzeug.wrappers import Response
+from typing import TYPE_CHECKING
 
 from emulator.server import ipc, telemetry
 from emulator.server.config import ConfigError, ServerConfig
@@ -38,6 +37,9 @@ from emulator.server.user_script import (
     UserScriptTimeout,
     load_user_script,
 )
+
+if TYPE_CHECKING:  # Werkzeug is imported only by scripts that use it (AMLResponse, Flask)
+    from werkzeug.wrappers import Response
 
 BOOT_FAILED = 3
 _TREE_LIMIT = 200
@@ -245,7 +247,6 @@ def score(
         logger.error(f"Encountered Exception: {traceback.format_exc()}")
         return error_response(500, INTERNAL_ERROR)
     if is_streamed(output):
-        assert isinstance(output, Response)
         head = response_head(output)
         head.headers.append(("x-ms-run-fn-exec-ms", f"{elapsed_ms:.3f}"))
         return head, output

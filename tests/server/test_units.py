@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Request
 
-from emulator.server import command
+from emulator.server import command, raw_http
 from emulator.server.config import ConfigError, ServerConfig, cli_environment
 from emulator.server.contrib import aml_request
 from emulator.server.contrib.aml_response import AMLResponse
@@ -53,14 +53,14 @@ def test_response_outputs_keep_status_and_force_failure_flag() -> None:
 
 
 def test_rawhttp_flag_and_request_type(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aml_request, "_raw_http_requested", False)  # restored afterwards
+    monkeypatch.setattr(raw_http, "_raw_http_requested", False)  # restored afterwards
 
     def run(request: object) -> object:
         return request
 
-    assert not aml_request.raw_http_requested()
+    assert not raw_http.raw_http_requested()
     assert aml_request.rawhttp(run) is run
-    assert aml_request.raw_http_requested()
+    assert raw_http.raw_http_requested()
     assert issubclass(aml_request.AMLRequest, Request)
 
 

@@ -5,7 +5,7 @@ Scripts import them as ``azureml.contrib.services.aml_request`` / ``aml_response
 entry script, exactly as azmlinfsrv does, so they work without azureml-core installed.
 """
 
-from emulator.server.contrib.aml_request import rawhttp
+from emulator.server.raw_http import rawhttp
 
 #: What ``azureml.contrib.services`` itself exports (azureml-contrib-services' ``__init__``).
 __all__ = ["rawhttp"]

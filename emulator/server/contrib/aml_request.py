@@ -1,34 +1,16 @@
 """``rawhttp`` and ``AMLRequest``: a scoring script asks for the raw HTTP request.
 
-As in Azure, ``@rawhttp`` only flips a process-wide flag and returns the function unchanged; the
-worker reads the flag after importing the entry script and then calls ``run(request)`` with the
-request object instead of the body text.
+``@rawhttp`` flips the worker's flag (:mod:`emulator.server.raw_http`); ``run(request)`` then
+receives an :class:`AMLRequest`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 from werkzeug.wrappers import Request
 
+from emulator.server.raw_http import rawhttp
+
 __all__ = ["AMLRequest", "rawhttp"]
-
-_F = TypeVar("_F", bound=Callable[..., object])
-
-_raw_http_requested = False
-
-
-def rawhttp(func: _F) -> _F:
-    """Request raw HTTP access for ``run()`` (any decorated function turns it on)."""
-    global _raw_http_requested
-    _raw_http_requested = True
-    return func
-
-
-def raw_http_requested() -> bool:
-    """True once any function was decorated with :func:`rawhttp` in this process."""
-    return _raw_http_requested
 
 
 class AMLRequest(Request):
