@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from emulator.environments.environment import Environment
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.webservice.aks_status import image_environment
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
     AciServiceDeploymentConfiguration,
@@ -65,8 +69,16 @@ class AciWebservice(Webservice):
         self.ssl_enabled = settings.get("sslEnabled", False)
         self.enable_app_insights = settings.get("appInsightsEnabled", False)
         self.cname = settings.get("cname")
-        self.public_ip = None
-        self.public_fqdn = None
+        # Azure's container group address; here the host the scoring URI names (loopback).
+        host = urlsplit(self.scoring_uri).hostname if self.scoring_uri else None
+        self.public_ip = host if host and _is_ip(host) else None
+        self.public_fqdn = host
+
+    @property
+    def environment(self) -> Environment | None:
+        """The environment the service's image was built from (``None`` for a legacy image
+        configuration's image)."""
+        return image_environment(self.workspace, self.image_id)
 
     def update(
         self,
@@ -145,3 +157,11 @@ class AciWebservice(Webservice):
                 "not emulated: deploy it again with overwrite=True and the new ssl_* settings "
                 "in AciWebservice.deploy_configuration."
             )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
