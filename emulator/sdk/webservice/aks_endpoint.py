@@ -8,8 +8,10 @@ endpoint's name as the SDK's default naming does), deployed with the endpoint's 
 carrying its ``trafficPercentile``, ``isDefault`` and ``type`` in its settings. The endpoint's
 scoring URI (``/api/v1/service/<endpoint>/score`` on the cluster's router) is a
 :class:`~emulator.services.split.SplitRoute` that sends each request to a version by the shares
-of :mod:`emulator.sdk.webservice.rollout`. Endpoints live in the process that deploys them (they
-are not handed over to the root's daemon).
+of :mod:`emulator.sdk.webservice.rollout`, set where the versions or their shares change (a
+version deployed, updated or deleted: :func:`~emulator.sdk.webservice.endpoint_versions.
+sync_route`), never on a read. Endpoints live in the process that deploys them (they are not
+handed over to the root's daemon).
 
 Measured against azureml-core 1.61 (``azureml/core/webservice/aks.py``): method signatures,
 the client-side checks and messages (no version name, nothing to update, percentile range, the
@@ -121,7 +123,6 @@ class AksEndpoint(AksWebservice):
         self._record = ev.settle_state(manager, self._record, records)
         self.state = self._record.state.value
         self.error = self._record.error
-        ev.sync_route(manager, self._record, records)
 
     # -- versions ---------------------------------------------------------------------------------
 
