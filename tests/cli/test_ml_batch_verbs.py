@@ -534,6 +534,17 @@ settings:
             1,
             "ERROR: --input-type applies to --input: give --input PATH as well.",
         ),
+        (
+            ["batch-deployment", "create", "-f", "deployment.yml", "--no-wait"],
+            1,
+            "ERROR: --no-wait needs a running emulator: no daemon runs for",
+        ),
+        (
+            ["batch-deployment", "update", "-n", "d1"],
+            1,
+            "ERROR: Give the deployment to update: --name/-n and --endpoint-name/-e, or "
+            "--file/-f with its YAML.",
+        ),
     ],
 )
 def test_bad_input_fails_like_az_ml(cli: Cli, argv: list[str], code: int, message: str) -> None:

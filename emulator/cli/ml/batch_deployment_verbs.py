@@ -12,12 +12,12 @@ its dump (settings flat, as the SDK dumps them, so the ``BatchDeployment`` schem
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from emulator.cli.ml import checks
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.endpoint_verbs import confirm, overrides
 from emulator.cli.ml.specs import Loader, entity_dict, load_spec
@@ -25,7 +25,7 @@ from emulator.exceptions import InvalidSetting
 
 
 def create(conn: Connection, args: argparse.Namespace) -> Any:
-    _check_waiting(conn, args)
+    checks.no_wait_needs_daemon(conn, args)
     if args.no_wait and args.set_default:
         raise InvalidSetting(
             "--set-default needs the deployment to exist first: drop --no-wait, or make it the "
@@ -38,14 +38,9 @@ def create(conn: Connection, args: argparse.Namespace) -> Any:
 
 
 def update(conn: Connection, args: argparse.Namespace) -> Any:
-    _check_waiting(conn, args)
+    checks.no_wait_needs_daemon(conn, args)
     current = None
-    if args.file is None:
-        if not (args.name and args.endpoint_name):
-            raise InvalidSetting(
-                "Give the deployment to update: --name/-n and --endpoint-name/-e, or "
-                "--file/-f with its YAML."
-            )
+    if checks.deployment_to_update(args):
         current = conn.client.batch_deployments.get(args.name, args.endpoint_name)
     pairs = overrides(args)
     deployment = load_spec(_loader(args.file, pairs), args.file, pairs, current)
@@ -92,30 +87,12 @@ def _loader(source: Path | None, pairs: list[dict[str, Any]]) -> Loader:
     return loaders.get(kind, load.load_batch_deployment)
 
 
-def _check_waiting(conn: Connection, args: argparse.Namespace) -> None:
-    if args.no_wait and not conn.daemon:
-        raise InvalidSetting(
-            f"--no-wait needs a running emulator: no daemon runs for {conn.root.path}, and the "
-            "server this command starts (with the deployment's build) ends when it returns. "
-            "Start one with `amlemu up --detach`, or drop --no-wait."
-        )
-
-
 def _submit(conn: Connection, deployment: Any, args: argparse.Namespace, verb: str) -> Any:
-    if not deployment.endpoint_name:
-        raise InvalidSetting(
-            "The deployment needs its endpoint: give --endpoint-name/-e or `endpoint_name:` "
-            "in the YAML."
-        )
-    if not deployment.name:
-        raise InvalidSetting("The deployment needs a name: give --name/-n or `name:` in the YAML.")
+    checks.named_deployment(deployment)
     poller = conn.client.batch_deployments.begin_create_or_update(deployment)
     if args.no_wait:
-        print(
-            f"Batch deployment {verb} request initiated. Status can be checked using `amlemu ml "
-            f"batch-deployment show -e {deployment.endpoint_name} -n {deployment.name}`",
-            file=sys.stderr,
-        )
+        show = f"batch-deployment show -e {deployment.endpoint_name} -n {deployment.name}"
+        checks.initiated("Batch deployment", verb, show)
         return None
     result = poller.result()
     if getattr(args, "set_default", False):

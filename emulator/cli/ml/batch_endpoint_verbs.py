@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator.cli.ml import checks
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.endpoint_verbs import confirm, overrides
 from emulator.cli.ml.invoke_file import read_job_ports
@@ -39,15 +40,13 @@ _POLL_SECONDS = 0.5
 
 def create(conn: Connection, args: argparse.Namespace) -> Any:
     endpoint = load_spec(conn.sdk.ml.load_batch_endpoint, args.file, overrides(args))
-    if not endpoint.name:
-        raise InvalidSetting("The endpoint needs a name: give --name/-n or `name:` in the YAML.")
+    checks.named_endpoint(endpoint)
     return _submit(conn, endpoint, args, "create")
 
 
 def update(conn: Connection, args: argparse.Namespace) -> Any:
     """The YAML, or without one what exists (its dump) with ``--set`` over it."""
-    if args.file is None and not args.name:
-        raise InvalidSetting("Give the endpoint to update: --name/-n, or --file/-f with its YAML.")
+    checks.endpoint_to_update(args)
     current = None if args.file else conn.client.batch_endpoints.get(args.name)
     endpoint = load_spec(conn.sdk.ml.load_batch_endpoint, args.file, overrides(args), current)
     return _submit(conn, endpoint, args, "update")
@@ -141,11 +140,7 @@ def _datastore_ids(conn: Connection) -> Callable[[str], str]:
 def _submit(conn: Connection, endpoint: Any, args: argparse.Namespace, verb: str) -> Any:
     poller = conn.client.batch_endpoints.begin_create_or_update(endpoint)
     if args.no_wait:
-        print(
-            f"Batch endpoint {verb} request initiated. Status can be checked using "
-            f"`amlemu ml batch-endpoint show -n {endpoint.name}`",
-            file=sys.stderr,
-        )
+        checks.initiated("Batch endpoint", verb, f"batch-endpoint show -n {endpoint.name}")
         return None
     return entity_dict(poller.result())
 

@@ -10,9 +10,9 @@ emulator answers with Azure's quota and unknown-size errors.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from emulator.cli.ml import checks
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.endpoint_verbs import confirm
 from emulator.cli.ml.specs import entity_dict, load_spec
@@ -22,11 +22,7 @@ def create(conn: Connection, args: argparse.Namespace) -> Any:
     compute = load_spec(conn.sdk.ml.load_compute, args.file, _overrides(args))
     poller = conn.client.compute.begin_create_or_update(compute)
     if args.no_wait:
-        print(
-            "Compute create request initiated. Status can be checked using "
-            f"`amlemu ml compute show -n {compute.name}`",
-            file=sys.stderr,
-        )
+        checks.initiated("Compute", "create", f"compute show -n {compute.name}")
         return None
     return entity_dict(poller.result())
 

@@ -11,9 +11,9 @@ emulator's Docker API (synchronous; a local endpoint has one deployment and no t
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from emulator.cli.ml import checks
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.endpoint_verbs import confirm, overrides
 from emulator.cli.ml.specs import entity_dict, load_spec
@@ -29,12 +29,7 @@ def create(conn: Connection, args: argparse.Namespace) -> Any:
 def update(conn: Connection, args: argparse.Namespace) -> Any:
     _check_waiting(conn, args)
     current = None
-    if args.file is None:
-        if not (args.name and args.endpoint_name):
-            raise InvalidSetting(
-                "Give the deployment to update: --name/-n and --endpoint-name/-e, or "
-                "--file/-f with its YAML."
-            )
+    if checks.deployment_to_update(args):
         current = conn.client.online_deployments.get(
             args.name, args.endpoint_name, local=args.local
         )
@@ -90,22 +85,11 @@ def _check_waiting(conn: Connection, args: argparse.Namespace) -> None:
             "--all-traffic needs the deployment to exist first: drop --no-wait, or set the "
             "traffic later with `amlemu ml online-endpoint update -n ENDPOINT --traffic NAME=100`."
         )
-    if args.no_wait and not conn.daemon:
-        raise InvalidSetting(
-            f"--no-wait needs a running emulator: no daemon runs for {conn.root.path}, and the "
-            "server this command starts (with the deployment's build) ends when it returns. "
-            "Start one with `amlemu up --detach`, or drop --no-wait."
-        )
+    checks.no_wait_needs_daemon(conn, args)
 
 
 def _submit(conn: Connection, deployment: Any, args: argparse.Namespace, verb: str) -> Any:
-    if not deployment.endpoint_name:
-        raise InvalidSetting(
-            "The deployment needs its endpoint: give --endpoint-name/-e or `endpoint_name:` "
-            "in the YAML."
-        )
-    if not deployment.name:
-        raise InvalidSetting("The deployment needs a name: give --name/-n or `name:` in the YAML.")
+    checks.named_deployment(deployment)
     if args.local:
         local = conn.client.online_deployments.begin_create_or_update(
             deployment, local=True, skip_script_validation=args.skip_script_validation
@@ -115,11 +99,8 @@ def _submit(conn: Connection, deployment: Any, args: argparse.Namespace, verb: s
         deployment, skip_script_validation=args.skip_script_validation
     )
     if args.no_wait:
-        print(
-            f"Deployment {verb} request initiated. Status can be checked using `amlemu ml "
-            f"online-deployment show -e {deployment.endpoint_name} -n {deployment.name}`",
-            file=sys.stderr,
-        )
+        show = f"online-deployment show -e {deployment.endpoint_name} -n {deployment.name}"
+        checks.initiated("Deployment", verb, show)
         return None
     result = poller.result()
     if getattr(args, "all_traffic", False):

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emulator.cli.ml import checks
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.specs import entity_dict, load_spec, plain_object
 from emulator.exceptions import InvalidSetting
@@ -23,14 +24,12 @@ from emulator.exceptions import InvalidSetting
 
 def create(conn: Connection, args: argparse.Namespace) -> Any:
     endpoint = load_spec(conn.sdk.ml.load_online_endpoint, args.file, overrides(args))
-    if not endpoint.name:
-        raise InvalidSetting("The endpoint needs a name: give --name/-n or `name:` in the YAML.")
+    checks.named_endpoint(endpoint)
     return _submit(conn, endpoint, args, "create")
 
 
 def update(conn: Connection, args: argparse.Namespace) -> Any:
-    if args.file is None and not args.name:
-        raise InvalidSetting("Give the endpoint to update: --name/-n, or --file/-f with its YAML.")
+    checks.endpoint_to_update(args)
     current = None if args.file else conn.client.online_endpoints.get(args.name, local=args.local)
     endpoint = load_spec(conn.sdk.ml.load_online_endpoint, args.file, overrides(args), current)
     if args.traffic is not None:
@@ -115,10 +114,6 @@ def _submit(conn: Connection, endpoint: Any, args: argparse.Namespace, verb: str
         return entity_dict(local)
     poller = conn.client.online_endpoints.begin_create_or_update(endpoint)
     if args.no_wait:
-        print(
-            f"Endpoint {verb} request initiated. Status can be checked using "
-            f"`amlemu ml online-endpoint show -n {endpoint.name}`",
-            file=sys.stderr,
-        )
+        checks.initiated("Endpoint", verb, f"online-endpoint show -n {endpoint.name}")
         return None
     return entity_dict(poller.result())
