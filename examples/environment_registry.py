@@ -112,6 +112,7 @@ aci_config = AciWebservice.deploy_configuration(cpu_cores=1, memory_gb=1)
 service = Model.deploy(ws, "iris-env-svc", [model], inference_config, aci_config)
 service.wait_for_deployment(show_output=True)
 print("Service state:", service.state)
+print("Service environment:", service.environment.name, "version", service.environment.version)
 
 # The labels come from version 2's IRIS_LABELS variable: the service runs that version
 sample = json.dumps({"data": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]})

@@ -40,6 +40,7 @@ def test_environment_registry_curated_versions_and_a_deployment(tmp_path: Path) 
     assert _after(out, "Version 1 labels:") == "setosa,versicolor,virginica"
     assert _after(out, "In ws.environments:") == "True"
     assert _after(out, "Service state:") == "Healthy"
+    assert _after(out, "Service environment:") == "iris-env version 2"
     # version 2's environment variables reached the scoring container
     assert _after(out, "Predictions:") == "['Iris-setosa', 'Iris-virginica']"
 
