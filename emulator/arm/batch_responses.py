@@ -198,7 +198,7 @@ def put_deployment(
         record = deployments.set_state(record, "Succeeded") or record
     else:
         BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
-        batch_provisioning.check_buildable(deployment, properties)
+        batch_provisioning.check_buildable(state, deployment, properties)
         batch_provisioning.check_compute(ctx.root, state.record, deployment, properties)
         record = deployments.put(ep.name, deployment, properties, tags)
         batch_provisioning.start(state, record)

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from emulator.compute.aml_clusters import AmlClusters
+from emulator.endpoints import mlflow
 from emulator.endpoints.batch import BatchDeploymentRecord, BatchDeployments
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.provisioning import WorkspaceAssets, build_image
@@ -21,27 +22,27 @@ from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceRecord
 
 
-def check_buildable(name: str, properties: dict[str, Any]) -> None:
-    """What Azure refuses before storing a model batch deployment: no model, no environment, no
-    scoring script (:class:`BadArgument` naming what is missing and how to give it)."""
+def check_buildable(workspace: WorkspaceAssets, name: str, properties: dict[str, Any]) -> None:
+    """What Azure refuses before storing a model batch deployment: no model; a scoring script
+    without an environment or the reverse; no script for a model that is not an MLflow model
+    (:class:`BadArgument` naming what is missing and how to give it)."""
     model = properties.get("model") or {}
-    code = properties.get("codeConfiguration") or {}
-    missing = [
-        what
-        for what, present in (
-            ("model", isinstance(model, dict) and model.get("assetId")),
-            ("environment", properties.get("environmentId")),
-            ("code_configuration", code.get("codeId") and code.get("scoringScript")),
-        )
-        if not present
-    ]
-    if missing:
+    asset_id = model.get("assetId") if isinstance(model, dict) else None
+    if not asset_id:
         raise BadArgument(
-            f"Batch deployment '{name}' has no {', '.join(missing)}. [emulator] A model batch "
-            "deployment needs a registered model, an environment and code_configuration (code "
-            "and scoring_script); MLflow deployments without code are not emulated yet.",
+            f"Batch deployment '{name}' has no model. [emulator] A model batch deployment "
+            "needs a registered model (model=Model(path=...) or azureml:<name>:<version>).",
             code="UserError",
         )
+    code = properties.get("codeConfiguration") or {}
+    if code and not (code.get("codeId") and code.get("scoringScript")):
+        raise BadArgument(
+            f"Batch deployment '{name}' has a code_configuration without code or "
+            "scoring_script. [emulator] Give both: CodeConfiguration(code=..., "
+            "scoring_script=...).",
+            code="UserError",
+        )
+    mlflow.check_code_and_environment(properties, mlflow.model_of(workspace.models, asset_id))
 
 
 def check_compute(
@@ -90,8 +91,8 @@ def apply(
         name=record.name,
         properties={
             "model": props["model"]["assetId"],
-            "codeConfiguration": props["codeConfiguration"],
-            "environmentId": props["environmentId"],
+            "codeConfiguration": props.get("codeConfiguration"),
+            "environmentId": props.get("environmentId"),
         },
         tags={},
         sku={},

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlparse
 from emulator._version import __version__
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.versions import AssetVersions
-from emulator.endpoints import triton
+from emulator.endpoints import byoc, mlflow, triton
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
 from emulator.endpoints.instances import InstancePlan, check_quota, plan
 from emulator.endpoints.kubernetes import replica_limits
@@ -99,7 +99,11 @@ def validate(
     instance count, scale settings or probe timing): :class:`~emulator.exceptions.BadArgument`
     naming the field."""
     draft = DeploymentRecord(endpoint, name, properties, {}, sku, "Creating", None, "", "")
-    return plan(draft, workspace.record)
+    instances = plan(draft, workspace.record)
+    if byoc.custom_container(workspace.root, workspace.id, properties) is None:
+        model = mlflow.model_of(workspace.models, str(properties.get("model") or ""))
+        mlflow.check_code_and_environment(properties, model)  # script needs environment, ...
+    return instances
 
 
 def start(
@@ -186,10 +190,20 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
             triton.serve(root, workspace.id, models, record, model, work)
             stop_online(root, workspace.id, record.endpoint, record.name)
             return None
-    image = build_image(workspace, record, work)
     cpu_cores, memory_gb = instances.cpu_cores, instances.memory_gb
     if instances.size is None:  # a Kubernetes deployment: its pods' limits
         cpu_cores, memory_gb = replica_limits(workspace.root, workspace.record, record)
+    custom = byoc.custom_container(workspace.root, workspace.id, record.properties)
+    if custom is not None:  # bring your own container: the image runs as it is
+        model_id = str(record.properties.get("model") or "")
+        mounted = _model(workspace, model_id) if model_id else None
+        code_id = str((record.properties.get("codeConfiguration") or {}).get("codeId") or "")
+        code = code_files(workspace, code_id, work / "code") if code_id else None
+        limits = (cpu_cores, memory_gb)
+        served = byoc.provision(workspace, record, instances, custom, mounted, code, limits, work)
+        triton.stop(workspace.root.path, workspace.id, record.endpoint, record.name)
+        return served
+    image = build_image(workspace, record, work)
     template = replica_template(
         image,
         instances.environment,
@@ -253,25 +267,31 @@ def absent_note(record: DeploymentRecord) -> str:
 
 
 def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path) -> ImageRecord:
-    """The deployment's image, built from its model, code and environment (waits for it)."""
+    """The deployment's image, built from its model, code and environment (waits for it);
+    a no-code MLflow deployment's from its model alone (:mod:`emulator.endpoints.mlflow`)."""
     props = record.properties
     model = _model(workspace, str(props.get("model") or ""))
-    code = props.get("codeConfiguration") or {}
-    source = code_files(workspace, str(code.get("codeId") or ""), work / "code")
-    script = source / str(code.get("scoringScript") or "score.py")
-    if not script.is_file():
-        raise BadArgument(
-            f"The scoring script '{code.get('scoringScript')}' is not in the deployment's code. "
-            "[emulator] Name a file of code_configuration.code in scoring_script.",
-            code="UserError",
-        )
     environment_id = str(props.get("environmentId") or "")
-    request = ImageRequest(
-        entry_script=script,
-        environment=environment_of(workspace, environment_id, work),
-        models=(model,),
-        source_directory=source,
-    )
+    if mlflow.is_no_code_mlflow(props, model):
+        request = mlflow.image_request(workspace.models, model, work)
+        script = request.entry_script
+        source = script.parent
+    else:
+        code = props.get("codeConfiguration") or {}
+        source = code_files(workspace, str(code.get("codeId") or ""), work / "code")
+        script = source / str(code.get("scoringScript") or "score.py")
+        if not script.is_file():
+            raise BadArgument(
+                f"The scoring script '{code.get('scoringScript')}' is not in the deployment's "
+                "code. [emulator] Name a file of code_configuration.code in scoring_script.",
+                code="UserError",
+            )
+        request = ImageRequest(
+            entry_script=script,
+            environment=environment_of(workspace, environment_id, work),
+            models=(model,),
+            source_directory=source,
+        )
     images = workspace.images
     inputs = _inputs_key(model, source, script, environment_id)
     built = _built_from(images, inputs)

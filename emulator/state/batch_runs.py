@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.batch import mlflow_driver
 from emulator.batch.engine import BatchJob, BatchTask, start_job
 from emulator.batch.logs import JobLogs
 from emulator.batch.runtime import WorkerRuntime
@@ -100,10 +101,12 @@ def prepare(
         )
     runtime = WorkerRuntime.from_image(image)
     local = load_local_image(image.location)
-    # The image's entry script: the scoring script inside the code folder it was copied with.
-    script = local.app_root / local.env.get(
-        "AZUREML_ENTRY_SCRIPT", str(deployment.properties["codeConfiguration"]["scoringScript"])
-    )
+    code = deployment.properties.get("codeConfiguration")
+    if code:  # the image's entry script: the scoring script inside its code folder
+        entry = local.env.get("AZUREML_ENTRY_SCRIPT") or str(code["scoringScript"])
+        script = local.app_root / entry
+    else:  # an MLflow model without a script: Azure's built-in driver
+        script = mlflow_driver.driver_script(runtime.python_path)
     model_dir = local.env.get("AZUREML_MODEL_DIR")
     return PreparedRun(
         runtime=runtime,

@@ -16,14 +16,24 @@ from typing import Any
 
 from emulator.arm.endpoint_responses import scoring_uri
 from emulator.arm.responses import ArmContext
+from emulator.endpoints.byoc import custom_container
 from emulator.endpoints.deployments import DeploymentRecord, OnlineDeployments
+from emulator.endpoints.mlflow import model_of
 from emulator.endpoints.registry import EndpointRecord, OnlineEndpoints
+from emulator.exceptions import EmulatorError
 from emulator.services.online import host_key
 from emulator.state import WorkspaceState
 from emulator.views.replicas import hosted_replicas
 
 #: ARM's names of the auth modes, as the portal and ``az ml`` show them.
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+#: What serves a no-code deployment, by its model's type.
+NO_CODE = {
+    "mlflow_model": "none given: derived from the MLflow model (its conda.yaml), served with "
+    "mlflow.pyfunc",
+    "triton_model": "none given: a Triton model repository, served with Triton's V2 protocol "
+    "on ONNX Runtime",
+}
 
 
 def list_endpoints(state: WorkspaceState, base_url: str | None) -> list[dict[str, Any]]:
@@ -54,6 +64,8 @@ def deployment_details(state: WorkspaceState, endpoint: str, name: str) -> dict[
         **_deployment(ep, record),
         "model": props.get("model"),
         "environment": props.get("environmentId"),
+        "noCode": _no_code(state, props),
+        "customContainer": _custom_container(state, props),
         "codeId": code.get("codeId"),
         "scoringScript": code.get("scoringScript"),
         "environmentVariables": props.get("environmentVariables") or {},
@@ -72,6 +84,28 @@ def deployment_details(state: WorkspaceState, endpoint: str, name: str) -> dict[
             for replica in replicas
         ],
     }
+
+
+def _no_code(state: WorkspaceState, props: dict[str, Any]) -> str | None:
+    """What serves a deployment that names neither code nor environment (Azure's no-code
+    model types); ``None`` for a deployment with a script."""
+    if props.get("codeConfiguration") or props.get("environmentId"):
+        return None
+    model = model_of(state.models, str(props.get("model") or ""))
+    return NO_CODE.get(model.v2_type) if model is not None else None
+
+
+def _custom_container(state: WorkspaceState, props: dict[str, Any]) -> dict[str, str] | None:
+    """A custom container's image and routes (``inference_config``); ``None`` otherwise."""
+    try:
+        custom = custom_container(state.root, state.id, props)
+    except EmulatorError:  # a malformed inference_config: the deployment's error tells
+        return None
+    if custom is None:
+        return None
+    routes = custom.routes
+    named = {"scoring": routes.scoring, "liveness": routes.liveness, "readiness": routes.readiness}
+    return {"image": custom.image} | {k: f":{r.port}{r.path}" for k, r in named.items()}
 
 
 def _endpoint(
