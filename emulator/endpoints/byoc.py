@@ -167,15 +167,18 @@ def provision(
     stop_online(root, workspace_id, record.endpoint, record.name)
     live = start_online(root, workspace_id, record.endpoint, record.name, template, 1)
     window = max(_window(instances.liveness), _window(instances.readiness))
-    status, _ = live.wait(window)
+    status, error = live.wait(window)
     if status is ServiceState.HEALTHY:
         return live
     tail = live.logs(TAIL_LINES)
-    probes = _probe_report(container.routes, instances) if status is not ServiceState.FAILED else ""
+    if status is ServiceState.FAILED:  # it crashed, or liveness killed it: the container says
+        why = f"\n{(error or {}).get('message', '')}"
+    else:
+        why = _probe_report(container.routes, instances)
     stop_online(root, workspace_id, record.endpoint, record.name)
     raise OperationFailed(
         f"ResourceNotReady: the container of image {container.image} did not become ready."
-        f"{probes}\nContainer logs (last {TAIL_LINES} lines):\n{tail}",
+        f"{why}\nContainer logs (last {TAIL_LINES} lines):\n{tail}",
         code="ResourceNotReady",
         status=400,
     )

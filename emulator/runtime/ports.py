@@ -79,11 +79,12 @@ class FixedPorts:
 
 
 def _listening(port: int) -> bool:
-    """Whether a socket listens on ``port`` (a bind with ``SO_REUSEADDR`` fails only then)."""
+    """Whether a socket listens on ``port`` of loopback or of every address (a bind with
+    ``SO_REUSEADDR`` fails only then; nothing is listened on)."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(("0.0.0.0", port))
+        probe.bind((HOST, port))
     except OSError:
         return True
     finally:
