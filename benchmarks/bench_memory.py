@@ -8,7 +8,8 @@ each process of each replica. A replica's processes are found through the runtim
 server process carries ``AMLEMU_LABEL_SERVICE`` in its environment, and every process below it
 (its scoring workers) belongs to it. Labelled processes of this session that serve no service
 (a zygote, the session's watchdog) are reported apart as ``session_shared``; their PSS is
-spread over the services in ``pss_per_service_with_shared_mib``.
+spread over the services in ``pss_per_service_with_shared_mib``. ``interpreter_floor_pss_mib`` is
+what a bare ``python -c`` of the same interpreter costs, which every process pays.
 
 PSS (proportional set size) counts a page shared by k processes as 1/k in each, so the sum over
 processes is what they cost the machine together; RSS counts shared pages in full in each.
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -123,6 +125,22 @@ def session_processes(session: str) -> tuple[dict[str, list[int]], list[int]]:
     return services, shared
 
 
+_FLOOR = (
+    "for line in open('/proc/self/smaps_rollup'):\n"
+    "    if line.startswith('Pss:'):\n"
+    "        print(line.split()[1])"
+)
+
+
+def interpreter_floor_kb() -> int:
+    """PSS of a bare ``python -c`` of this interpreter: what every replica process pays before
+    importing anything (the interpreter and what its site-packages' .pth files load)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOOR], capture_output=True, text=True, check=True, timeout=60
+    )
+    return int(done.stdout)
+
+
 def _mib(kb: float) -> float:
     return round(kb / _MIB, 2)
 
@@ -192,29 +210,35 @@ def _variable(name: str, value: str | None) -> Iterator[None]:
 
 
 def run_round(count: int, target: str, warm_start: str | None, label: str) -> dict[str, Any]:
-    """Deploy ``count`` echo services from one image, measure them, delete them."""
-    from emulator import Workspace
+    """Deploy ``count`` echo services, measure them, delete them. ACI services share one image
+    (``Webservice.deploy_from_image``); local ones are deployed as the SDK requires, with
+    ``Model.deploy`` (an image each, from the one cached environment)."""
+    from emulator import Model, Workspace
     from emulator.runtime.labels import session_id
     from emulator.sdk.image import ContainerImage, Image
+    from emulator.sdk.inference_config import InferenceConfig
     from emulator.sdk.webservice import AciWebservice, LocalWebservice, Webservice
 
     with _variable(WARM_START_ENV, warm_start):
         ws = Workspace.create(f"mem-{label}", subscription_id="s", resource_group="rg")
-        config = ContainerImage.image_configuration("echo.py", "python")
-        started = time.perf_counter()
-        image = Image.create(ws, "echo", [], config)
-        image.wait_for_creation()
-        build_s = time.perf_counter() - started
+        build_s = None
+        if target == "aci":
+            started = time.perf_counter()
+            image = Image.create(
+                ws, "echo", [], ContainerImage.image_configuration("echo.py", "python")
+            )
+            image.wait_for_creation()
+            build_s = round(time.perf_counter() - started, 3)
         names = [f"echo-{label}-{n}" for n in range(count)]
         started = time.perf_counter()
         services = []
         for name in names:
-            deployment = (
-                LocalWebservice.deploy_configuration()
-                if target == "local"
-                else AciWebservice.deploy_configuration(cpu_cores=0.1, memory_gb=0.5)
-            )
-            services.append(Webservice.deploy_from_image(ws, name, image, deployment))
+            if target == "local":
+                local = LocalWebservice.deploy_configuration()
+                services.append(Model.deploy(ws, name, [], InferenceConfig("echo.py"), local))
+            else:
+                aci = AciWebservice.deploy_configuration(cpu_cores=0.1, memory_gb=0.5)
+                services.append(Webservice.deploy_from_image(ws, name, image, aci))
         for service in services:
             service.wait_for_deployment()
             if service.state.lower() not in ("healthy", "running"):
@@ -226,7 +250,7 @@ def run_round(count: int, target: str, warm_start: str | None, label: str) -> di
             service.delete()
     return {
         "warm_start": warm_start if warm_start is not None else "unset",
-        "image_build_s": round(build_s, 3),
+        "image_build_s": build_s,
         "deploy_all_to_healthy_s": round(deploy_s, 3),
         **report,
     }
@@ -268,6 +292,7 @@ def main() -> None:
                 "target": args.target,
                 "goal_pss_per_service_mib": 25,
                 "load_average_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+                "interpreter_floor_pss_mib": _mib(interpreter_floor_kb()),
                 "rounds": rounds,
             }
         )
