@@ -159,6 +159,12 @@ class ComputeTarget:
             for r in workspace.emulator_state.compute.records()
         ]
 
+    @staticmethod
+    def deserialize(workspace: Workspace, object_dict: dict[str, Any]) -> ComputeTarget:
+        """The target a payload describes (the SDK's base is abstract; every emulated target
+        is an AKS cluster, so this reads it as ``AksCompute.deserialize`` does)."""
+        return AksCompute.deserialize(workspace, object_dict)
+
     # -- state -----------------------------------------------------------------------------------
 
     def refresh_state(self) -> None:

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from emulator.sdk import dataset_records
 from emulator.sdk.dataset_paths import DataFile, resolve
 from emulator.sdk.exceptions import UserErrorException
+from emulator.sdk.not_emulated import not_emulated
 from emulator.sdk.workspace import Workspace
 
 if TYPE_CHECKING:
     from emulator.sdk.dataset_records import StoredDataset
 
 __all__ = ["AbstractDataset"]
+
+#: Why a dataset's run-input configurations are not emulated.
+RUN_INPUT = (
+    "it makes the dataset an input of a training run on compute, and the emulator runs no "
+    "training; read the data with to_path/download/mount or to_pandas_dataframe"
+)
 
 
 class AbstractDataset:
@@ -79,13 +87,29 @@ class AbstractDataset:
         return dict(self._stored.tags) if self._stored else {}
 
     @property
-    def data_changed_time(self) -> None:
-        """Azure computes it from the storage's change log; the emulator keeps none."""
-        return None
+    def data_changed_time(self) -> datetime | None:
+        """When the newest of the dataset's files was written (Azure reads the storage's
+        last-modified times); ``None`` for a dataset without files."""
+        times = [data_file.local.stat().st_mtime for data_file in self._files()]
+        return datetime.fromtimestamp(max(times), tz=timezone.utc) if times else None
 
     @property
     def partition_keys(self) -> list[str]:
         return []
+
+    def get_partition_key_values(self, partition_keys: list[str] | None = None) -> list[Any]:
+        """The distinct values of ``partition_keys``: none here, as datasets are created without
+        ``partition_format`` (refused by the factories); unknown keys are the SDK's error."""
+        unknown = [key for key in partition_keys or [] if key not in self.partition_keys]
+        if unknown:
+            raise UserErrorException(
+                f"{unknown} are invalid partition keys: this dataset has "
+                f"{self.partition_keys or 'no partition keys'}."
+            )
+        return []
+
+    @not_emulated(RUN_INPUT)
+    def as_named_input(self, name: str) -> Any: ...
 
     # -- registration ----------------------------------------------------------------------------
 

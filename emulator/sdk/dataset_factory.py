@@ -15,6 +15,7 @@ from emulator.sdk.dataset_tabular import TabularDataset
 from emulator.sdk.datastore import AzureBlobDatastore
 from emulator.sdk.datastore_reference import DataPath
 from emulator.sdk.exceptions import UserErrorException
+from emulator.sdk.not_emulated import not_emulated
 
 __all__ = ["FileDatasetFactory", "TabularDatasetFactory"]
 
@@ -119,6 +120,26 @@ class TabularDatasetFactory:
             datastore.workspace, name, description, tags, create_new_version=True
         )
         return registered
+
+    @staticmethod
+    @not_emulated("a SQL datastore is a database outside this machine, which it cannot reach")
+    def from_sql_query(
+        query: Any,
+        validate: bool = True,
+        set_column_types: dict[str, Any] | None = None,
+        query_timeout: int = 30,
+    ) -> Any: ...
+
+    @staticmethod
+    @not_emulated("a Spark DataFrame needs a Spark session; use register_pandas_dataframe")
+    def register_spark_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        show_progress: bool = True,
+    ) -> Any: ...
 
 
 def _tabular(path: Any, read: dict[str, Any], validate: bool) -> TabularDataset:

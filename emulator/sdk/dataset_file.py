@@ -9,11 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from emulator.sdk.dataset_abstract import AbstractDataset
+from emulator.sdk.dataset_abstract import RUN_INPUT, AbstractDataset
 from emulator.sdk.dataset_paths import DataFile
 from emulator.sdk.dataset_tabular import _count, _probability, _seed
 from emulator.sdk.dataset_tabular_read import apply_steps
 from emulator.sdk.exceptions import UserErrorException
+from emulator.sdk.not_emulated import not_emulated
 
 __all__ = ["FileDataset", "MountContext"]
 
@@ -78,6 +79,21 @@ class FileDataset(AbstractDataset):
         return self._with_step("split", share, fixed, True), self._with_step(
             "split", share, fixed, False
         )
+
+    @not_emulated(RUN_INPUT)
+    def as_mount(self, path_on_compute: str | None = None) -> Any: ...
+
+    @not_emulated(RUN_INPUT)
+    def as_download(self, path_on_compute: str | None = None) -> Any: ...
+
+    @not_emulated(RUN_INPUT + " (HDFS is a Synapse Spark pool's)")
+    def as_hdfs(self) -> Any: ...
+
+    @not_emulated(RUN_INPUT + " (a datacache store is an Azure compute cluster's disk)")
+    def as_cache(self, datacache_store: Any) -> Any: ...
+
+    @not_emulated("it fills a datacache store, which is an Azure compute cluster's disk")
+    def hydrate(self, datacache_store: Any, replica_count: int | None = None) -> Any: ...
 
 
 class MountContext:

@@ -9,8 +9,11 @@ from typing import Any
 from emulator.sdk.dataset_abstract import AbstractDataset
 from emulator.sdk.dataset_tabular_read import Row, apply_steps, read_rows, to_dataframe
 from emulator.sdk.exceptions import UserErrorException
+from emulator.sdk.not_emulated import not_emulated
 
 __all__ = ["TabularDataset"]
+
+_PROFILE = "a dataset profile is computed by a run on Azure compute, which the emulator has not"
 
 
 class TabularDataset(AbstractDataset):
@@ -65,6 +68,20 @@ class TabularDataset(AbstractDataset):
         return self._with_step("split", share, fixed, True), self._with_step(
             "split", share, fixed, False
         )
+
+    @not_emulated(_PROFILE)
+    def get_profile(self, workspace: Any = None) -> Any: ...
+
+    @not_emulated(_PROFILE)
+    def get_profile_runs(self, workspace: Any = None) -> Any: ...
+
+    @not_emulated(_PROFILE)
+    def submit_profile_run(
+        self, compute_target: Any, experiment: Any, cache_datastore_name: str | None = None
+    ) -> Any: ...
+
+    @not_emulated("it needs a Spark session (Synapse or Databricks); use to_pandas_dataframe")
+    def to_spark_dataframe(self) -> Any: ...
 
     @property
     def timestamp_columns(self) -> tuple[None, None]:

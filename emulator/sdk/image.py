@@ -59,6 +59,28 @@ class ContainerImageConfig(ImageConfig):
         allow_absolute_path: bool = False,
         cuda_version: str | None = None,
     ) -> None:
+        self.execution_script = execution_script
+        self.runtime = runtime
+        self.conda_file = conda_file
+        self.docker_file = docker_file
+        self.schema_file = schema_file
+        self.dependencies = list(dependencies or [])
+        self.enable_gpu = enable_gpu
+        self.tags = tags
+        self.properties = properties
+        self.description = description
+        self.base_image = base_image
+        self.base_image_registry = base_image_registry
+        self.allow_absolute_path = allow_absolute_path
+        self.cuda_version = cuda_version
+        self.execution_script_path = os.path.abspath(os.path.dirname(execution_script))
+        self.validate_configuration()
+
+    def validate_configuration(self) -> None:
+        """The SDK's checks (run at construction too); raises ``WebserviceException``."""
+        execution_script, runtime = self.execution_script, self.runtime
+        allow_absolute_path, cuda_version = self.allow_absolute_path, self.cuda_version
+        schema_file, base_image = self.schema_file, self.base_image
         if os.path.isabs(execution_script) and not allow_absolute_path:
             raise WebserviceException(
                 "Unable to use absolute path for execution script. Use a relative path for "
@@ -71,9 +93,9 @@ class ContainerImageConfig(ImageConfig):
                 "the location of the execution script and try again."
             )
         require_file("Execution script", execution_script)
-        require_file("Conda file", conda_file)
-        require_file("Docker file", docker_file)
-        for dependency in dependencies or ():
+        require_file("Conda file", self.conda_file)
+        require_file("Docker file", self.docker_file)
+        for dependency in self.dependencies:
             require_file("Dependency", dependency)
         require_file("Schema file", schema_file)
         check_python_driver(execution_script)
@@ -96,20 +118,6 @@ class ContainerImageConfig(ImageConfig):
                 f"Custom base image is not supported for {runtime} run time. Supported runtimes "
                 "are: python"
             )
-        self.execution_script = execution_script
-        self.runtime = runtime
-        self.conda_file = conda_file
-        self.docker_file = docker_file
-        self.schema_file = schema_file
-        self.dependencies = list(dependencies or [])
-        self.enable_gpu = enable_gpu
-        self.tags = tags
-        self.properties = properties
-        self.description = description
-        self.base_image = base_image
-        self.base_image_registry = base_image_registry
-        self.allow_absolute_path = allow_absolute_path
-        self.cuda_version = cuda_version
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         steps = Path(self.docker_file).read_text(encoding="utf-8") if self.docker_file else None
@@ -167,6 +175,7 @@ class Image:
         self.version = record.version
         self.id = record.image_id
         self.creation_state = record.state.value
+        self.driver_program = record.entry_script  # the entry script the image runs
         self.description = record.description
         self.tags = dict(record.tags)
         self.properties = dict(record.properties)

@@ -35,6 +35,27 @@ class InferenceConfig:
         cuda_version: str | None = None,
         environment: Environment | None = None,
     ) -> None:
+        self.entry_script = entry_script
+        self.runtime = runtime
+        self.conda_file = conda_file
+        self.extra_docker_file_steps = extra_docker_file_steps
+        self.source_directory = source_directory
+        self.enable_gpu = enable_gpu
+        self.description = description
+        self.base_image = base_image
+        self.base_image_registry = base_image_registry
+        self.cuda_version = cuda_version
+        self.environment = environment
+        self.validate_configuration()
+        if source_directory is not None:
+            self.source_directory = os.path.realpath(source_directory)
+
+    def validate_configuration(self) -> None:
+        """The SDK's checks (run at construction too); raises ``WebserviceException``."""
+        entry_script, runtime, environment = self.entry_script, self.runtime, self.environment
+        conda_file, extra_docker_file_steps = self.conda_file, self.extra_docker_file_steps
+        source_directory, cuda_version = self.source_directory, self.cuda_version
+        enable_gpu, base_image = self.enable_gpu, self.base_image
         if not entry_script:
             raise WebserviceException("Error, need to specify entry_script.")
         legacy = (
@@ -79,17 +100,6 @@ class InferenceConfig:
         require_file("Conda file", conda_file)
         require_file("Extra docker file steps", extra_docker_file_steps)
         check_syntax(Path(script))
-        self.entry_script = entry_script
-        self.runtime = runtime
-        self.conda_file = conda_file
-        self.extra_docker_file_steps = extra_docker_file_steps
-        self.source_directory = source_directory
-        self.enable_gpu = enable_gpu
-        self.description = description
-        self.base_image = base_image
-        self.base_image_registry = base_image_registry
-        self.cuda_version = cuda_version
-        self.environment = environment
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         steps = None

@@ -146,6 +146,7 @@ def test_container_image_configuration_keeps_every_keyword(
 ) -> None:
     from azureml.core.image import ContainerImage
     from azureml.core.image.container import ContainerImageConfig
+    from azureml.exceptions import WebserviceException
 
     monkeypatch.chdir(tmp_path)
     Path("score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return data\n")
@@ -185,6 +186,11 @@ def test_container_image_configuration_keeps_every_keyword(
     assert config.base_image_registry is None and config.allow_absolute_path is False
     direct = ContainerImageConfig("score.py", "python", allow_absolute_path=True)
     assert direct.allow_absolute_path is True
+    assert config.execution_script_path == str(tmp_path.resolve())
+    config.validate_configuration()
+    config.runtime = "java"
+    with pytest.raises(WebserviceException, match=r"Possible runtimes are: spark-py\|python"):
+        config.validate_configuration()
 
 
 @pytest.mark.parametrize("kind", ["aks", "endpoint"])
@@ -290,7 +296,12 @@ def test_aci_and_local_deployment_configurations_keep_every_keyword() -> None:
 
 def test_environment_sections_and_registry_objects_keep_every_keyword() -> None:
     from azureml.core import Environment
-    from azureml.core.environment import ContainerRegistry, DockerImagePlatform, PythonSection
+    from azureml.core.environment import (
+        ContainerRegistry,
+        DockerImagePlatform,
+        DockerSection,
+        PythonSection,
+    )
     from azureml.core.runconfig import ContainerRegistry as RunconfigRegistry
 
     registry = ContainerRegistry(address="myacr.azurecr.io", username="u", password="p")
@@ -305,6 +316,7 @@ def test_environment_sections_and_registry_objects_keep_every_keyword() -> None:
     assert (platform.os, platform.architecture) == ("Linux", "arm64")
     env = Environment("sections")
     docker = env.docker
+    assert isinstance(docker, DockerSection)
     docker.base_image_registry = registry
     docker.arguments = ["--shm-size", "1g"]
     assert docker.base_image_registry.address == "myacr.azurecr.io"
@@ -332,3 +344,41 @@ def test_resource_configuration_and_data_collection_keep_their_values() -> None:
         ResourceConfiguration.deserialize({"cpu": 1, "gpu": None})
     collection = DataCollection(event_hub_enabled=False, storage_enabled=True)
     assert (collection.event_hub_enabled, collection.storage_enabled) == (False, True)
+
+
+def test_inference_config_keeps_every_keyword(tmp_path: Path) -> None:
+    from azureml.core.environment import ContainerRegistry
+    from azureml.core.model import InferenceConfig
+    from azureml.exceptions import WebserviceException
+
+    (tmp_path / "score.py").write_text(
+        "def init():\n    pass\n\n\ndef run(data):\n    return data\n"
+    )
+    registry = ContainerRegistry(address="myacr.azurecr.io")
+    config = InferenceConfig(
+        entry_script="score.py",
+        runtime="python",
+        source_directory=str(tmp_path),
+        enable_gpu=False,
+        base_image="myacr.azurecr.io/base:1",
+        base_image_registry=registry,
+        cuda_version=None,
+        extra_docker_file_steps=None,
+    )
+    assert (config.entry_script, config.enable_gpu, config.cuda_version) == (
+        "score.py",
+        False,
+        None,
+    )
+    assert (config.base_image_registry, config.extra_docker_file_steps) == (registry, None)
+    config.validate_configuration()
+    config.cuda_version = "8.0"
+    with pytest.raises(WebserviceException, match="Possible cuda_versions are"):
+        config.validate_configuration()
+
+
+def test_aks_deployment_configuration_constructor_takes_the_sdks_keywords() -> None:
+    from azureml.core.webservice.aks import AksServiceDeploymentConfiguration
+
+    aks = AksServiceDeploymentConfiguration(cpu_cores=0.5, memory_gb=1, namespace="team-b")
+    assert (aks.cpu_cores, aks.memory_gb, aks.namespace) == (0.5, 1, "team-b")

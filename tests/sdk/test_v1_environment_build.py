@@ -85,6 +85,8 @@ def test_get_image_details_describes_the_built_image(ws: Any, built: tuple[Any, 
     assert details.repository.startswith("azureml/azureml_") and details.registry is None
     assert details.image == details.repository
     assert Path(details.interpreter_path).exists()
+    assert details.environment_path is None  # the host builder: this interpreter, no env folder
+    assert DockerImageDetails({"imageExistsInRegistry": False}).image_exist is False
     assert details.dockerfile is not None and "\nFROM " in details.dockerfile
     assert "azureml-defaults" in details["ingredients"]["condaSpecification"]
     # A registered version never built: its image does not exist yet.

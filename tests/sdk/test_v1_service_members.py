@@ -111,7 +111,7 @@ def test_the_legacy_image_reports_its_type_and_edits_its_metadata(world: dict[st
     image.update_creation_state()
     again = Image(world["ws"], id=image.id)
     assert again.properties["stage"] == "test" and again.tags == {"team": "a"}
-    assert again.creation_state == "Succeeded"
+    assert again.creation_state == "Succeeded" and again.driver_program == "score.py"
 
 
 def test_the_cluster_reports_where_and_when(world: dict[str, Any]) -> None:
@@ -125,6 +125,9 @@ def test_the_cluster_reports_where_and_when(world: dict[str, Any]) -> None:
     assert cluster.cluster_fqdn and cluster.cluster_fqdn.endswith(".azmk8s.io")
     assert cluster.created_on <= cluster.modified_on
     assert cluster.system_services is None
+    from azureml.core import ComputeTarget
+
+    assert ComputeTarget.deserialize(world["ws"], cluster.serialize()).name == "aks-svc"
 
 
 def test_aks_endpoint_version_types() -> None:
