@@ -54,8 +54,6 @@ def run(mini_batch: list[str]) -> Any:
 
 def read_table(path: Path) -> Any:
     """The file as a DataFrame, by its suffix; ``ValueError`` naming the types read."""
-    import pandas as pd
-
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise ValueError(
@@ -72,6 +70,8 @@ def read_table(path: Path) -> Any:
                 "model's environment does not have it. Add pyarrow to the model's conda.yaml "
                 "or requirements, or give the job CSV files."
             ) from None
+    import pandas as pd
+
     return getattr(pd, reader)(path)
 
 

@@ -61,9 +61,10 @@ def model_input_of(input_data: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    if isinstance(input_data, dict) and "columns" in input_data and "data" in input_data:
+    if isinstance(input_data, dict) and {"columns", "index", "data"} <= input_data.keys():
+        # Azure's test for the split orientation: all three keys (else named tensors).
         return pd.DataFrame(
-            input_data["data"], columns=input_data["columns"], index=input_data.get("index")
+            input_data["data"], columns=input_data["columns"], index=input_data["index"]
         )
     if isinstance(input_data, list):
         if input_data and all(isinstance(item, dict) for item in input_data):

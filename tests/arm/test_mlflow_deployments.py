@@ -188,6 +188,10 @@ def test_a_malformed_body_gets_the_inference_servers_400(world: World) -> None:
     }
     log = world.client.online_deployments.get_logs("blue", "mlf", lines=100)
     assert "Model is missing inputs ['a', 'b']" in log  # mlflow's schema enforcement
+    # Split orientation needs columns, index and data (Azure's test); without index the
+    # object is read as named tensors "columns" and "data", which the model does not have.
+    no_index = {"input_data": {"columns": ["a", "b"], "data": ROWS}}
+    assert _post(world, json.dumps(no_index).encode()).status_code == 424
 
 
 def test_a_scoring_script_needs_an_environment_and_then_wins(world: World) -> None:

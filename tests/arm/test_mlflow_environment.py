@@ -1,14 +1,17 @@
 """The environment Azure derives for an MLflow model deployed without one, read from the model's
 own files (emulator.environments.mlflow_model): conda.yaml first, else python_env.yaml and its
 requirements, else requirements.txt; the inference server added, and mlflow when the model
-lists neither mlflow nor mlflow-skinny; models Azure cannot serve refused naming why."""
+lists neither mlflow nor mlflow-skinny; models Azure cannot serve refused naming why. And the
+parts of the built-in batch driver that need no pandas (it runs in the model's image)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from emulator.batch import mlflow_driver
 from emulator.environments.mlflow_model import (
     MODEL_FOLDER_ENV,
     read_mlflow_model,
@@ -83,3 +86,21 @@ def test_a_model_azure_cannot_serve_is_refused_naming_why(
     with pytest.raises(BadArgument) as refused:
         serving_environment(read_mlflow_model(folder), "m", "model")
     assert message in refused.value.message
+
+
+def test_the_batch_driver_refuses_other_files_and_gives_one_value_per_row(tmp_path: Path) -> None:
+    """Azure's built-in MLflow batch driver (run in the image; its pandas-free parts here)."""
+    with pytest.raises(ValueError) as refused:
+        mlflow_driver.read_table(tmp_path / "scan.png")
+    assert "File 'scan.png' is not a table the MLflow batch driver reads (.csv, .parquet" in str(
+        refused.value
+    )
+    assert mlflow_driver.values_of(np.array([1.5, 2.5])) == [1.5, 2.5]
+    assert mlflow_driver.values_of(np.array([[1, 2], [3, 4]])) == [[1, 2], [3, 4]]
+    assert mlflow_driver.values_of(np.float64(3.0)) == [3.0]
+    tree = tmp_path / "tree"
+    (tree / "emulator" / "batch").mkdir(parents=True)
+    copy = tree / "emulator" / "batch" / "mlflow_driver.py"
+    copy.write_text("")
+    assert mlflow_driver.driver_script([tmp_path, tree]) == copy  # the image's python tree
+    assert mlflow_driver.driver_script([]) == Path(mlflow_driver.__file__).resolve()
