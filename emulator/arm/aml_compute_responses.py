@@ -18,10 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.compute.aml_clusters import (
     AML_COMPUTE,
     DEDICATED,
@@ -39,12 +37,9 @@ _DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?", re.IGNO
 _PASSWORD = "adminUserPassword"
 
 
-def clusters(
-    ctx: ArmContext, subscription: str, resource_group: str, workspace: str
-) -> tuple[WorkspaceState, AmlClusters]:
+def clusters(req: WorkspaceRequest) -> tuple[WorkspaceState, AmlClusters]:
     """The workspace (created on first use, as the ARM face does) and its AmlCompute clusters."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return state, AmlClusters(ctx.root, state.record)
+    return req.state, AmlClusters(req.root, req.state.record)
 
 
 def parse_duration(value: object) -> int:
@@ -177,31 +172,18 @@ def cluster_body(state: WorkspaceState, record: AmlClusterRecord) -> dict[str, A
 
 
 def create_cluster(
-    ctx: ArmContext,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    compute: str,
-    body: dict[str, Any],
-    properties: dict[str, Any],
+    req: WorkspaceRequest, compute: str, body: dict[str, Any], properties: dict[str, Any]
 ) -> dict[str, Any]:
     """``begin_create_or_update(AmlCompute(...))``: created (or updated) at once."""
-    state, found = clusters(ctx, subscription, resource_group, workspace)
+    state, found = clusters(req)
     record, _ = found.create_or_update(compute, cluster_spec(body, properties))
     return cluster_body(state, record)
 
 
-def list_nodes(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    compute: str,
-) -> Any:
+def list_nodes(req: WorkspaceRequest, compute: str) -> Any:
     """``ml_client.compute.list_nodes``: the cluster's allocated nodes, idle (Azure's node
     ids are ``tvmps_<hex>_d`` for dedicated, ``..._p`` for low-priority nodes)."""
-    state, found = clusters(ctx, subscription, resource_group, workspace)
+    state, found = clusters(req)
     record = found.find(compute)
     if record is None:
         raise NotFound(

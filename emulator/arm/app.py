@@ -30,7 +30,7 @@ from emulator.arm.exceptions import (
     MissingApiVersion,
 )
 from emulator.arm.identity import ARM_AUDIENCES, verify_token
-from emulator.arm.responses import Answer, ArmContext
+from emulator.arm.responses import Answer, ArmContext, WorkspaceRequest
 from emulator.exceptions import EmulatorError
 
 logger = logging.getLogger("emulator.arm")
@@ -114,6 +114,12 @@ class ArmApplication:
             )
         if route.authenticated and not api_version:
             raise MissingApiVersion()
+        if route.scoped:  # the workspace's names become one argument; the rest follow
+            subscription, group = params.pop("subscription"), params.pop("resource_group")
+            scope = WorkspaceRequest(
+                self.context, request, subscription, group, params.pop("workspace")
+            )
+            return 200, handler(scope, **params)
         return 200, handler(self.context, request, **params)
 
 

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
-from emulator.arm.responses import ArmContext, resolve_workspace, top_of
+from emulator.arm.responses import ArmContext, WorkspaceRequest, top_of
 from emulator.assets import datastore
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.datastore import DEFAULT_DATASTORE
@@ -95,51 +93,36 @@ def _datastore_body(ctx: ArmContext, state: WorkspaceState) -> dict[str, Any]:
     }
 
 
-def _datastore(ctx: ArmContext, sub: str, rg: str, ws: str, name: str) -> WorkspaceState:
-    state = resolve_workspace(ctx, sub, rg, ws)
+def _datastore(req: WorkspaceRequest, name: str) -> WorkspaceState:
+    state = req.state
     if name.casefold() != DEFAULT_DATASTORE:
         raise ResourceNotFound(
-            f"The Resource '{PROVIDER}/workspaces/{ws}/datastores/{name}' under resource group "
-            f"'{rg}' was not found. [emulator] Each workspace has the default datastore "
-            f"'{DEFAULT_DATASTORE}' only; use it (ml_client.datastores.get_default())."
+            f"The Resource '{PROVIDER}/workspaces/{req.workspace}/datastores/{name}' under "
+            f"resource group '{req.resource_group}' was not found. [emulator] Each workspace has "
+            f"the default datastore '{DEFAULT_DATASTORE}' only; use it "
+            "(ml_client.datastores.get_default())."
         )
     return state
 
 
-def list_datastores(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_datastores(req: WorkspaceRequest) -> Any:
     """The workspace's datastores (``isDefault=true`` or not: the default is the only one)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return {"value": [_datastore_body(ctx, state)]}
+    state = req.state
+    return {"value": [_datastore_body(req.ctx, state)]}
 
 
-def get_datastore(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    datastore: str,
-) -> Any:
+def get_datastore(req: WorkspaceRequest, datastore: str) -> Any:
     """One datastore: ``workspaceblobstore``."""
-    return _datastore_body(ctx, _datastore(ctx, subscription, resource_group, workspace, datastore))
+    return _datastore_body(req.ctx, _datastore(req, datastore))
 
 
-def list_datastore_secrets(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    datastore: str,
-) -> Any:
+def list_datastore_secrets(req: WorkspaceRequest, datastore: str) -> Any:
     """The secret uploads sign with (any signature is accepted on loopback): a SAS token when
     the body asks for an expirable secret, as Azure answers (azure-ai-ml asks so since 1.18;
     before 1.31 it reads ``sas_token`` only and fails on an account key), else the account key."""
-    state = _datastore(ctx, subscription, resource_group, workspace, datastore)
-    key = hashlib.sha256(f"{ctx.identity_secret}/{storage_account(state)}".encode()).digest()
-    body = request.get_json(silent=True)
+    state = _datastore(req, datastore)
+    key = hashlib.sha256(f"{req.ctx.identity_secret}/{storage_account(state)}".encode()).digest()
+    body = req.request.get_json(silent=True)
     if isinstance(body, dict) and body.get("expirableSecret") is True:
         signature = base64.b64encode(hashlib.sha256(key).digest()).decode()
         sas = f"sv=2021-08-06&sr=c&sp=racwdl&sig={quote(signature, safe='')}"
@@ -195,53 +178,30 @@ def _model_not_found(rg: str, ws: str, name: str, version: str) -> ResourceNotFo
     )
 
 
-def get_model_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def get_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """One model version (v1- and v2-registered alike)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     record = state.models.get(name, int(version)) if version.isdigit() else None
     if record is None:
-        raise _model_not_found(resource_group, workspace, name, version)
+        raise _model_not_found(req.resource_group, req.workspace, name, version)
     return _model_body(state, record)
 
 
-def list_model_versions(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def list_model_versions(req: WorkspaceRequest, name: str) -> Any:
     """The versions of ``name``, newest first (``$top`` honoured: the upload asks for one)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    records = top_of(state.models.records(name), request)
+    state = req.state
+    records = top_of(state.models.records(name), req.request)
     return {"value": [_model_body(state, r) for r in records]}
 
 
-def put_model_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def put_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """Register the uploaded files as version ``version`` of ``name``.
 
     Versions are the registry's sequence, as in SDK v1: ``version`` must be the next one (an
     existing version is immutable: 409).
     """
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = request.get_json(silent=True) or {}
+    state = req.state
+    body = req.request.get_json(silent=True) or {}
     props = body.get("properties") or {}
     existing = state.models.get(name, int(version)) if version.isdigit() else None
     uri = props.get("modelUri") or ""
@@ -263,7 +223,7 @@ def put_model_version(
             f"give version='{expected}' or leave version out."
         )
     with tempfile.TemporaryDirectory() as tmp:
-        source = _fetch_files(ctx, state, uri, Path(tmp))
+        source = _fetch_files(req.ctx, state, uri, Path(tmp))
         try:
             properties = dict(props.get("properties") or {})
             properties.pop(V2_TYPE_PROPERTY, None)

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.asset_responses import BadRequest
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.arm.version_responses import not_found, workspace_arm_id
 from emulator.assets.components import Component, Components
 from emulator.exceptions import NotFound
@@ -68,78 +66,46 @@ def _container_body(state: WorkspaceState, store: Components, name: str) -> dict
     }
 
 
-def list_containers(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_containers(req: WorkspaceRequest) -> Any:
     """``components.list()``: the workspace's named components, one page."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    store = Components(ctx.root, state.id)
+    state = req.state
+    store = Components(req.root, state.id)
     return {"value": [_container_body(state, store, name) for name in store.names()]}
 
 
-def get_container(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def get_container(req: WorkspaceRequest, name: str) -> Any:
     """A component's container (its latest and next versions); ARM's 404 before its first."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    store = Components(ctx.root, state.id)
+    state = req.state
+    store = Components(req.root, state.id)
     if not store.versions(name):
-        raise not_found(resource_group, workspace, "components", name)
+        raise not_found(req.resource_group, req.workspace, "components", name)
     return _container_body(state, store, name)
 
 
-def list_versions(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def list_versions(req: WorkspaceRequest, name: str) -> Any:
     """``components.list(name)``: its versions, newest first."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    versions = Components(ctx.root, state.id).versions(name)
+    state = req.state
+    versions = Components(req.root, state.id).versions(name)
     return {"value": [version_body(state, c) for c in versions]}
 
 
-def get_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def get_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """``components.get(name, version)``; ARM's 404 for a version not there."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     try:
-        component = Components(ctx.root, state.id).get(name, version)
+        component = Components(req.root, state.id).get(name, version)
     except NotFound:
         raise not_found(
-            resource_group, workspace, "components", name, "versions", version
+            req.resource_group, req.workspace, "components", name, "versions", version
         ) from None
     return version_body(state, component)
 
 
-def put_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def put_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """Create a component version (the same definition again returns it; another is a 409)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = request.get_json(silent=True)
+    state = req.state
+    body = req.request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         raise BadRequest("The component version body must be a JSON object with 'properties'.")
     document = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
-    return version_body(state, Components(ctx.root, state.id).put(name, version, document))
+    return version_body(state, Components(req.root, state.id).put(name, version, document))

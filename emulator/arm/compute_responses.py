@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm import aml_compute_responses
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.compute.aml_clusters import AML_COMPUTE, AmlClusters
 from emulator.compute.kubernetes import (
     KUBERNETES,
@@ -38,11 +38,8 @@ from emulator.state import WorkspaceState
 _EXTENSION = {"extensionInstanceReleaseTrain": "stable"}
 
 
-def _computes(
-    ctx: ArmContext, subscription: str, resource_group: str, workspace: str
-) -> tuple[WorkspaceState, KubernetesComputes]:
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return state, KubernetesComputes(ctx.root, state.record)
+def _computes(req: WorkspaceRequest) -> tuple[WorkspaceState, KubernetesComputes]:
+    return req.state, KubernetesComputes(req.root, req.state.record)
 
 
 def compute_id(state: WorkspaceState, name: str) -> str:
@@ -151,22 +148,13 @@ def _spec(body: dict[str, Any], properties: dict[str, Any]) -> KubernetesSpec:
     )
 
 
-def put_compute(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    compute: str,
-) -> Any:
+def put_compute(req: WorkspaceRequest, compute: str) -> Any:
     """Attach a Kubernetes cluster (``begin_create_or_update`` / ``begin_attach``), or create
     an AmlCompute cluster; other compute types are refused by name."""
-    body, properties = _body(request)
+    body, properties = _body(req.request)
     kind = str(properties.get("computeType") or "")
     if kind.casefold() == AML_COMPUTE.casefold():
-        return aml_compute_responses.create_cluster(
-            ctx, subscription, resource_group, workspace, compute, body, properties
-        )
+        return aml_compute_responses.create_cluster(req, compute, body, properties)
     if kind.casefold() != KUBERNETES.casefold():
         raise BadArgument(
             f"Compute type '{kind}' cannot be created here. [emulator] Through SDK v2 the "
@@ -175,8 +163,8 @@ def put_compute(
             "(AksCompute.provisioning_configuration) and listed here.",
             code="BadArgument",
         )
-    state, computes = _computes(ctx, subscription, resource_group, workspace)
-    if AmlClusters(ctx.root, state.record).find(compute) is not None:
+    state, computes = _computes(req)
+    if AmlClusters(req.root, state.record).find(compute) is not None:
         raise Conflict(
             f"Compute with name {compute} already exists in workspace {state.record.name}: it "
             "is an AmlCompute cluster. [emulator] Pick another name, or delete it first "
@@ -187,18 +175,11 @@ def put_compute(
     return kubernetes_body(state, record)
 
 
-def get_compute(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    compute: str,
-) -> Any:
+def get_compute(req: WorkspaceRequest, compute: str) -> Any:
     """One compute: an AmlCompute or Kubernetes one, or a v1 AKS target (404 naming them all
     otherwise)."""
-    state, computes = _computes(ctx, subscription, resource_group, workspace)
-    cluster_found = AmlClusters(ctx.root, state.record).find(compute)
+    state, computes = _computes(req)
+    cluster_found = AmlClusters(req.root, state.record).find(compute)
     if cluster_found is not None:
         return aml_compute_responses.cluster_body(state, cluster_found)
     found = computes.find(compute)
@@ -210,40 +191,31 @@ def get_compute(
     raise _not_found(state, computes, compute)
 
 
-def list_computes(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_computes(req: WorkspaceRequest) -> Any:
     """Every compute of the workspace, AmlCompute, Kubernetes and v1 AKS, by name, in one page."""
-    state, computes = _computes(ctx, subscription, resource_group, workspace)
+    state, computes = _computes(req)
     bodies = [
         aml_compute_responses.cluster_body(state, r)
-        for r in AmlClusters(ctx.root, state.record).list()
+        for r in AmlClusters(req.root, state.record).list()
     ]
     bodies += [kubernetes_body(state, r) for r in computes.list()]
     bodies += [_aks_body(state, r) for r in state.compute.records()]
     return {"value": sorted(bodies, key=lambda b: str(b["name"]).casefold())}
 
 
-def delete_compute(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    compute: str,
-) -> Any:
+def delete_compute(req: WorkspaceRequest, compute: str) -> Any:
     """``begin_delete(name, action=...)``: ``Detach`` removes an attached cluster from the
     workspace (the cluster lives on); ``Delete`` removes a cluster Azure ML created (a v1 AKS
     target), and is refused for an attached one as Azure refuses it."""
-    state, computes = _computes(ctx, subscription, resource_group, workspace)
-    action = request.args.get("underlyingResourceAction", "Delete")
+    state, computes = _computes(req)
+    action = req.request.args.get("underlyingResourceAction", "Delete")
     if action.casefold() not in ("delete", "detach"):
         raise BadArgument(
             f"Invalid underlyingResourceAction '{action}'. Use 'Delete' or 'Detach'.",
             code="BadArgument",
         )
     detach = action.casefold() == "detach"
-    aml = AmlClusters(ctx.root, state.record)
+    aml = AmlClusters(req.root, state.record)
     if aml.find(compute) is not None:
         if detach:
             raise BadArgument(

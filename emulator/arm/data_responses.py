@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm.asset_responses import BadRequest
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace, top_of
+from emulator.arm.responses import WorkspaceRequest, top_of
 from emulator.arm.version_responses import not_found, workspace_arm_id
 from emulator.assets.data import DataAssets, DataContainer, DataVersion
 from emulator.state import WorkspaceState
@@ -73,12 +73,10 @@ def _version_body(state: WorkspaceState, data: DataVersion) -> dict[str, Any]:
     }
 
 
-def list_data(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_data(req: WorkspaceRequest) -> Any:
     """The workspace's data names (containers), most recently created first."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    archived = _archived_view(request)
+    state = req.state
+    archived = _archived_view(req.request)
     containers = DataAssets(state.root, state.id).containers()
     return {
         "value": [
@@ -89,71 +87,41 @@ def list_data(
     }
 
 
-def get_data_container(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def get_data_container(req: WorkspaceRequest, name: str) -> Any:
     """A data name: its type, latest and next versions (404 before its first version)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     container = DataAssets(state.root, state.id).container(name)
     if container is None:
-        raise not_found(resource_group, workspace, "data", name)
+        raise not_found(req.resource_group, req.workspace, "data", name)
     return _container_body(state, container)
 
 
-def list_data_versions(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def list_data_versions(req: WorkspaceRequest, name: str) -> Any:
     """The versions of ``name``, newest first (``listViewType`` and ``$top`` honoured)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    archived = _archived_view(request)
+    state = req.state
+    archived = _archived_view(req.request)
     versions = [
         v
         for v in DataAssets(state.root, state.id).versions(name)
         if archived is None or v.archived == archived
     ]
-    return {"value": [_version_body(state, v) for v in top_of(versions, request)]}
+    return {"value": [_version_body(state, v) for v in top_of(versions, req.request)]}
 
 
-def get_data_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def get_data_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """One version."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     data = DataAssets(state.root, state.id).get(name, version)
     if data is None:
-        raise not_found(resource_group, workspace, "data", name, "versions", version)
+        raise not_found(req.resource_group, req.workspace, "data", name, "versions", version)
     return _version_body(state, data)
 
 
-def put_data_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def put_data_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     """Create a version; the same definition again returns it; a changed description, tags or
     archived flag updates it; a changed data URI or type is Azure's 409."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = request.get_json(silent=True)
+    state = req.state
+    body = req.request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         raise BadRequest("The data version body must be a JSON object with 'properties'.")
     spec = {k: v for k, v in body["properties"].items() if k != "provisioningState"}

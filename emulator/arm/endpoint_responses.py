@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request
 from emulator.arm import deployment_responses
 from emulator.arm.compute_responses import compute_id
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.endpoints import EndpointRecord, OnlineEndpoints
 from emulator.endpoints.kubernetes import endpoint_compute
 from emulator.endpoints.registry import EndpointSpec
@@ -29,11 +29,8 @@ _AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 _FROM_REST = {rest.casefold(): name for name, rest in _AUTH_MODES.items()}
 
 
-def _endpoints(
-    ctx: ArmContext, subscription: str, resource_group: str, workspace: str
-) -> tuple[WorkspaceState, OnlineEndpoints]:
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return state, OnlineEndpoints(ctx.root, state.id)
+def _endpoints(req: WorkspaceRequest) -> tuple[WorkspaceState, OnlineEndpoints]:
+    return req.state, OnlineEndpoints(req.root, req.state.id)
 
 
 def scoring_uri(ctx: ArmContext, state: WorkspaceState, endpoint: str) -> str:
@@ -116,85 +113,48 @@ def _traffic(properties: dict[str, Any], field: str) -> dict[str, int]:
     return traffic
 
 
-def put_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def put_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """Create or update an online endpoint (keys are generated once, at creation)."""
-    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    spec = _spec(request)
-    compute = endpoint_compute(ctx.root, state.record, spec.compute, spec.auth_mode)
+    state, endpoints = _endpoints(req)
+    spec = _spec(req.request)
+    compute = endpoint_compute(req.root, state.record, spec.compute, spec.auth_mode)
     record, _ = endpoints.create_or_update(endpoint, replace(spec, compute=compute))
-    return endpoint_body(ctx, state, record)
+    return endpoint_body(req.ctx, state, record)
 
 
-def get_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def get_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """One online endpoint (404 ``ResourceNotFound`` naming the existing ones)."""
-    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    return endpoint_body(ctx, state, endpoints.get(endpoint))
+    state, endpoints = _endpoints(req)
+    return endpoint_body(req.ctx, state, endpoints.get(endpoint))
 
 
-def list_endpoints(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_endpoints(req: WorkspaceRequest) -> Any:
     """The workspace's online endpoints, in one page."""
-    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
-    return {"value": [endpoint_body(ctx, state, e) for e in endpoints.list()]}
+    state, endpoints = _endpoints(req)
+    return {"value": [endpoint_body(req.ctx, state, e) for e in endpoints.list()]}
 
 
-def delete_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def delete_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """Delete an online endpoint and its deployments (their replicas stop); the client's poller
     reads the 200 as finished."""
-    state, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    state, endpoints = _endpoints(req)
     record = endpoints.get(endpoint)
-    deployment_responses.stop_all(ctx, state, record.name)
+    deployment_responses.stop_all(req.ctx, state, record.name)
     endpoints.delete(record.name)
     return {}
 
 
-def list_keys(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def list_keys(req: WorkspaceRequest, endpoint: str) -> Any:
     """The endpoint's two keys (``get_keys``; ``invoke`` sends the primary one)."""
-    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    _, endpoints = _endpoints(req)
     record = endpoints.get(endpoint)
     return {"primaryKey": record.primary_key, "secondaryKey": record.secondary_key}
 
 
-def get_token(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def get_token(req: WorkspaceRequest, endpoint: str) -> Any:
     """An access token for an ``aml_token`` endpoint (``get_keys`` and ``invoke`` ask for one):
     valid for the token lifetime, to be refreshed after half of it."""
-    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    _, endpoints = _endpoints(req)
     record = endpoints.get(endpoint)
     if record.auth_mode != "aml_token":
         raise BadArgument(
@@ -211,23 +171,16 @@ def get_token(
     }
 
 
-def regenerate_keys(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def regenerate_keys(req: WorkspaceRequest, endpoint: str) -> Any:
     """``begin_regenerate_keys``: body ``{"keyType": "Primary"|"Secondary", "keyValue"}``; the
     poller reads the 200 as a finished operation."""
-    body = request.get_json(silent=True)
+    body = req.request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("keyType"), str):
         raise BadArgument(
             "The request body must be a JSON object with keyType 'Primary' or 'Secondary'.",
             code="UserError",
         )
-    _, endpoints = _endpoints(ctx, subscription, resource_group, workspace)
+    _, endpoints = _endpoints(req)
     value = body.get("keyValue")
     endpoints.regenerate_key(endpoint, body["keyType"], value if isinstance(value, str) else None)
     return {}

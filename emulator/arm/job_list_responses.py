@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request
 
 from emulator.arm import pipeline_job_responses
 from emulator.arm.job_responses import pipeline_job_body
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.endpoints.batch_jobs import BatchJobs
 from emulator.exceptions import BadArgument
 
@@ -51,22 +51,20 @@ def _skip(request: Request) -> int:
     return int(given)
 
 
-def list_jobs(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_jobs(req: WorkspaceRequest) -> Any:
     """``jobs.list()``: the workspace's batch jobs as ``jobs.get`` returns them, newest first;
     a ``nextLink`` when more follow."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    view, skip = _view(request), _skip(request)
+    state = req.state
+    view, skip = _view(req.request), _skip(req.request)
     if view == "ArchivedOnly":
         return {"value": []}
-    records, more = BatchJobs(ctx.root, state.id).page(skip, PAGE_SIZE)
+    records, more = BatchJobs(req.root, state.id).page(skip, PAGE_SIZE)
     value = []
     for job in records:
         body = pipeline_job_responses.job_body(state, job)
         value.append(body if body is not None else pipeline_job_body(state, job))
     answer: dict[str, Any] = {"value": value}
     if more:
-        query = {**request.args.to_dict(), "listViewType": view, "$skip": skip + len(records)}
-        answer["nextLink"] = f"{ctx.base_url}{request.path}?{urlencode(query, safe='$')}"
+        query = {**req.request.args.to_dict(), "listViewType": view, "$skip": skip + len(records)}
+        answer["nextLink"] = f"{req.ctx.base_url}{req.request.path}?{urlencode(query, safe='$')}"
     return answer

@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from werkzeug.wrappers import Request
-
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.assets.datastore import blob_container, storage_account
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_steps import PipelineSteps, StepRecord
@@ -65,24 +63,17 @@ def _details(
     }
 
 
-def run_details(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    run: str,
-) -> Any:
+def run_details(req: WorkspaceRequest, run: str) -> Any:
     """``runs/<run>/details``: the run's status, error and log URLs (a pipeline's step job
     streams its command's output, ``user_logs/std_log.txt`` of its folder)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     step = PipelineSteps(state.root, state.id).find(run)
     if step is not None:
         compute = pipeline_runs.recorded_compute(BatchJobs(state.root, state.id).get(step.job))
         logs = batch_files.publish_run_logs(state, step.run, Path(step.directory))
-        return _details(ctx, state, step.run, step, compute or "", logs)
+        return _details(req.ctx, state, step.run, step, compute or "", logs)
     job = _job_of(state, run)
-    return _details(ctx, state, run, job, job.deployment, batch_files.publish_logs(state, job))
+    return _details(req.ctx, state, run, job, job.deployment, batch_files.publish_logs(state, job))
 
 
 def _job_of(state: WorkspaceState, run: str) -> BatchJobRecord:

@@ -23,7 +23,7 @@ from emulator.arm import pipeline_job_responses
 from emulator.arm.endpoint_auth import AAD_AUDIENCES
 from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
 from emulator.arm.identity import TokenRejected, verify_token
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.arm.version_responses import workspace_arm_id
 from emulator.assets import inputs as inputs_resolver
 from emulator.endpoints import batch_job_spec, batch_pipeline
@@ -135,27 +135,20 @@ def pipeline_job_body(state: WorkspaceState, job: BatchJobRecord) -> dict[str, A
     }
 
 
-def invoke(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def invoke(req: WorkspaceRequest, endpoint: str) -> Any:
     """``batch_endpoints.invoke``: a job on the named deployment (else the endpoint's default)
     over the given inputs; answers at once with the job in ``Preparing``."""
-    _check_token(ctx, request)
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    ep = BatchEndpoints(ctx.root, state.id).get(endpoint)
-    body = request.get_json(silent=True)
+    _check_token(req.ctx, req.request)
+    state = req.state
+    ep = BatchEndpoints(req.root, state.id).get(endpoint)
+    body = req.request.get_json(silent=True)
     properties = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(properties, dict):
         raise BadArgument(
             "The request body must be a JSON object with 'properties' (a batch job).",
             code="UserError",
         )
-    name = request.headers.get("azureml-model-deployment") or ep.default_deployment
+    name = req.request.headers.get("azureml-model-deployment") or ep.default_deployment
     if not name:
         raise BadArgument(
             f"Batch endpoint '{ep.name}' has no default deployment and the request names none. "
@@ -163,7 +156,7 @@ def invoke(
             "deployment_name.",
             code="UserError",
         )
-    deployment = BatchDeployments(ctx.root, state.id).get(ep.name, name)
+    deployment = BatchDeployments(req.root, state.id).get(ep.name, name)
     inputs = properties.get("inputData") or {}
     pipeline = batch_pipeline.is_pipeline(deployment.properties)
     # A pipeline's job takes the inputs its pipeline declares, none for one that has none
@@ -183,8 +176,8 @@ def invoke(
     # inputs are read by the job, so a datastore path or URL not there fails the job.
     prepared = None if spec is None else batch_runs.prepare(state, deployment, spec)
     if spec is not None:
-        _check_data_assets(ctx, state, inputs)
-    jobs = BatchJobs(ctx.root, state.id)
+        _check_data_assets(req.ctx, state, inputs)
+    jobs = BatchJobs(req.root, state.id)
     directory = str(state.directory / "batch-jobs" / "{name}")
     job = jobs.create(
         properties.get("name"), ep.name, deployment.name, inputs, directory, spec=spec
@@ -194,7 +187,7 @@ def invoke(
             pipeline_runs.start(state, deployment, job, inputs, outputs)
         else:
             batch_runs.start(
-                state, prepared, job, lambda into: _materialize(ctx, state, inputs, into)
+                state, prepared, job, lambda into: _materialize(req.ctx, state, inputs, into)
             )
     except EmulatorError as exc:  # a pipeline input not there
         jobs.set_status(job.name, "Failed", exc.message)
@@ -234,36 +227,22 @@ def _materialize(
     return files
 
 
-def get_job(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def get_job(req: WorkspaceRequest, name: str) -> Any:
     """``jobs.get``: a batch job (404 for another name)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     step = pipeline_job_responses.step_body(state, name)
     if step is not None:
         return step
-    job = BatchJobs(ctx.root, state.id).get(name)
+    job = BatchJobs(req.root, state.id).get(name)
     pipeline = pipeline_job_responses.job_body(state, job)
     return pipeline if pipeline is not None else pipeline_job_body(state, job)
 
 
-def cancel_job(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-) -> Any:
+def cancel_job(req: WorkspaceRequest, name: str) -> Any:
     """``jobs.begin_cancel``: the job's workers stop; it ends ``Canceled``."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    job = BatchJobs(ctx.root, state.id).get(name)
-    if PipelineSteps(ctx.root, state.id).of_job(job.name):
+    state = req.state
+    job = BatchJobs(req.root, state.id).get(name)
+    if PipelineSteps(req.root, state.id).of_job(job.name):
         pipeline_runs.cancel(state, job)
         return {}
     batch_runs.cancel(state, job)
@@ -277,20 +256,12 @@ def discovery(ctx: ArmContext, request: Request) -> Any:
     return {service: ctx.base_url for service in (*services, *more)}
 
 
-def list_jobs(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str | None = None,
-) -> Any:
+def list_jobs(req: WorkspaceRequest, endpoint: str, deployment: str | None = None) -> Any:
     """``batch_endpoints.list_jobs`` (and a deployment's): newest first, in one page."""
-    _check_token(ctx, request)
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    ep = BatchEndpoints(ctx.root, state.id).get(endpoint)
-    records = BatchJobs(ctx.root, state.id).list(ep.name, deployment)
+    _check_token(req.ctx, req.request)
+    state = req.state
+    ep = BatchEndpoints(req.root, state.id).get(endpoint)
+    records = BatchJobs(req.root, state.id).list(ep.name, deployment)
     return {"value": [batch_job_body(state, job) for job in records]}
 
 
@@ -327,55 +298,39 @@ def _job_of_run(ctx: ArmContext, state: WorkspaceState, run: str) -> tuple[Batch
     return jobs.get(run), False
 
 
-def run_children(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    run: str,
-) -> Any:
+def run_children(req: WorkspaceRequest, run: str) -> Any:
     """``jobs.list(parent_job_name=...)``: a batch job's one step."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     children = pipeline_job_responses.children_of(state, run)
     if children is not None:
         return {"value": children}
-    job, step = _job_of_run(ctx, state, run)
+    job, step = _job_of_run(req.ctx, state, run)
     return {"value": [] if step else [_run(job, step=True)]}
 
 
-def get_run(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    run: str,
-) -> Any:
+def get_run(req: WorkspaceRequest, run: str) -> Any:
     """One run (the job, or its scoring step)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     pipeline = pipeline_job_responses.run_of(state, run)
     if pipeline is not None:
         return pipeline
-    job, step = _job_of_run(ctx, state, run)
+    job, step = _job_of_run(req.ctx, state, run)
     return _run(job, step)
 
 
-def run_data(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def run_data(req: WorkspaceRequest) -> Any:
     """``rundata`` (``jobs.download`` asks it for a step's outputs): a completed scoring
     step names its ``score`` output by a data asset id, which ``batchGetResolvedUris``
     resolves to where the job wrote it (the job's ``outputs`` path, or the default one)."""
-    body = request.get_json(silent=True)
+    body = req.request.get_json(silent=True)
     run = body.get("runId") if isinstance(body, dict) else None
     if not isinstance(run, str):
         raise BadArgument("The request body must name a runId.", code="UserError")
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     pipeline = pipeline_job_responses.run_data_of(state, run)
     if pipeline is not None:
         return pipeline
-    job, step = _job_of_run(ctx, state, run)
+    job, step = _job_of_run(req.ctx, state, run)
     outputs: dict[str, Any] = {}
     if step and job.status == "Completed":
         # The step's score output, as the data asset Azure registers for a step's output

@@ -16,11 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.compute_responses import compute_id
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.arm.version_responses import workspace_arm_id
 from emulator.assets import datastore
 from emulator.assets.components import Components
@@ -238,13 +236,11 @@ def run_data_of(state: WorkspaceState, run: str) -> dict[str, Any] | None:
     return {"runMetadata": {**found, "outputs": outputs}}
 
 
-def resolve_uris(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def resolve_uris(req: WorkspaceRequest) -> Any:
     """``dataversion/batchGetResolvedUris``: the datastore paths of the output assets of a
     pipeline job or step (``{"values": [asset ids]}`` → ``{"values": {id: {"uri", "type"}}}``)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = request.get_json(silent=True)
+    state = req.state
+    body = req.request.get_json(silent=True)
     ids = body.get("values") if isinstance(body, dict) else None
     if not isinstance(ids, list):
         raise BadArgument("The request body must list asset ids in 'values'.", code="UserError")

@@ -1,7 +1,9 @@
 """Handlers of the ARM face: cloud metadata, the managed-identity token, workspaces.
 
-Each handler takes the :class:`ArmContext`, the request and the route's path parameters, and
-returns a JSON-able body (status 200) or raises an :class:`~emulator.arm.exceptions.ArmError`.
+Each handler takes the :class:`ArmContext`, the request and the route's path parameters (a
+handler of a route below a workspace: a :class:`WorkspaceRequest` and the parameters after the
+workspace), and returns a JSON-able body (status 200) or raises an
+:class:`~emulator.arm.exceptions.ArmError`.
 The REST shapes are the ones ``azure-ai-ml`` 1.35's deserializers read (measured: see
 ``../shared/research/sdk-v2-wire.md``); a field they need and do not find crashes the client.
 """
@@ -13,6 +15,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from werkzeug.wrappers import Request
@@ -43,6 +46,29 @@ class ArmContext:
     root: EmulatorRoot
     base_url: str  # "https://127.0.0.1:PORT" (no trailing slash)
     identity_secret: str
+
+
+@dataclass
+class WorkspaceRequest:
+    """A request to a route below a workspace (``.../workspaces/<name>/...``): the context, the
+    HTTP request and the workspace the path names, in one argument for its handler (the
+    application builds it from the route's parameters). The workspace is resolved on first use
+    of :attr:`state`, as :func:`resolve_workspace` does (created unless strict), so a handler
+    that checks its request first still answers those checks first."""
+
+    ctx: ArmContext
+    request: Request
+    subscription: str
+    resource_group: str
+    workspace: str
+
+    @cached_property
+    def state(self) -> WorkspaceState:
+        return resolve_workspace(self.ctx, self.subscription, self.resource_group, self.workspace)
+
+    @property
+    def root(self) -> EmulatorRoot:
+        return self.ctx.root
 
 
 @dataclass(frozen=True)
@@ -103,13 +129,10 @@ def managed_identity_token(ctx: ArmContext, request: Request) -> Any:
     return issue_token(ctx.identity_secret, resource, client_id)
 
 
-def get_workspace(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def get_workspace(req: WorkspaceRequest) -> Any:
     """GET a workspace; one that does not exist is created on first use (and logged), unless
     strict mode is on, where it is ARM's 404 as in Azure."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return workspace_body(ctx, state.record)
+    return workspace_body(req.ctx, req.state.record)
 
 
 def resolve_workspace(

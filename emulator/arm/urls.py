@@ -59,15 +59,22 @@ _HISTORY = "/history/v1.0" + _WORKSPACE
 
 @dataclass(frozen=True)
 class Route:
-    """One path pattern and its handler per HTTP method."""
+    """One path pattern and its handler per HTTP method; ``scoped``: the path names a workspace
+    and its handlers take a :class:`~emulator.arm.responses.WorkspaceRequest` for it."""
 
     pattern: re.Pattern[str]
     methods: Mapping[str, Handler]
     authenticated: bool = True
+    scoped: bool = False
 
 
 def _route(path: str, methods: Mapping[str, Handler], authenticated: bool = True) -> Route:
     return Route(re.compile(path + "/?", re.IGNORECASE), methods, authenticated)
+
+
+def _scoped(path: str, methods: Mapping[str, Handler], authenticated: bool = True) -> Route:
+    """A route below a workspace whose handlers take a ``WorkspaceRequest``."""
+    return Route(re.compile(path + "/?", re.IGNORECASE), methods, authenticated, scoped=True)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -75,27 +82,27 @@ ROUTES: tuple[Route, ...] = (
     _route(re.escape(IDENTITY_PATH), {"GET": responses.managed_identity_token}, False),
     _route(_SUB + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
     _route(_RG + _PROVIDER + "/workspaces", {"GET": responses.list_workspaces}),
-    _route(_WORKSPACE, {"GET": responses.get_workspace}),
-    _route(_WORKSPACE + "/datastores", {"GET": asset_responses.list_datastores}),
-    _route(_DATASTORE, {"GET": asset_responses.get_datastore}),
-    _route(_DATASTORE + "/listSecrets", {"POST": asset_responses.list_datastore_secrets}),
-    _route(_MODEL + "/versions", {"GET": asset_responses.list_model_versions}),
-    _route(
+    _scoped(_WORKSPACE, {"GET": responses.get_workspace}),
+    _scoped(_WORKSPACE + "/datastores", {"GET": asset_responses.list_datastores}),
+    _scoped(_DATASTORE, {"GET": asset_responses.get_datastore}),
+    _scoped(_DATASTORE + "/listSecrets", {"POST": asset_responses.list_datastore_secrets}),
+    _scoped(_MODEL + "/versions", {"GET": asset_responses.list_model_versions}),
+    _scoped(
         _MODEL + r"/versions/(?P<version>[^/]+)",
         {"GET": asset_responses.get_model_version, "PUT": asset_responses.put_model_version},
     ),
-    _route(_VERSIONED, {"GET": version_responses.get_container}),
-    _route(_VERSIONED + "/versions", {"GET": version_responses.list_versions}),
-    _route(
+    _scoped(_VERSIONED, {"GET": version_responses.get_container}),
+    _scoped(_VERSIONED + "/versions", {"GET": version_responses.list_versions}),
+    _scoped(
         _VERSIONED + r"/versions/(?P<version>[^/]+)",
         {"GET": version_responses.get_version, "PUT": version_responses.put_version},
     ),
-    _route(
+    _scoped(
         _WORKSPACE + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/startPendingUpload",
         {"POST": version_responses.start_pending_upload},
     ),
-    _route(_WORKSPACE + "/onlineEndpoints", {"GET": endpoint_responses.list_endpoints}),
-    _route(
+    _scoped(_WORKSPACE + "/onlineEndpoints", {"GET": endpoint_responses.list_endpoints}),
+    _scoped(
         _ENDPOINT,
         {
             "GET": endpoint_responses.get_endpoint,
@@ -103,9 +110,9 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": endpoint_responses.delete_endpoint,
         },
     ),
-    _route(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
-    _route(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
-    _route(_ENDPOINT + "/token", {"POST": endpoint_responses.get_token}),
+    _scoped(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
+    _scoped(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
+    _scoped(_ENDPOINT + "/token", {"POST": endpoint_responses.get_token}),
     _route(_ENDPOINT + "/deployments", {"GET": deployment_responses.list_deployments}),
     _route(
         _DEPLOYMENT,
@@ -117,8 +124,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
     _route(_DEPLOYMENT + "/operationStatus", {"GET": deployment_responses.operation_status}),
-    _route(_WORKSPACE + "/computes", {"GET": compute_responses.list_computes}),
-    _route(
+    _scoped(_WORKSPACE + "/computes", {"GET": compute_responses.list_computes}),
+    _scoped(
         _COMPUTE,
         {
             "GET": compute_responses.get_compute,
@@ -126,7 +133,7 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": compute_responses.delete_compute,
         },
     ),
-    _route(_COMPUTE + "/listNodes", {"POST": aml_compute_responses.list_nodes}),
+    _scoped(_COMPUTE + "/listNodes", {"POST": aml_compute_responses.list_nodes}),
     _route(_LOCATION + "/vmSizes", {"GET": compute_location_responses.list_vm_sizes}),
     _route(_LOCATION + "/usages", {"GET": compute_location_responses.list_usages}),
     _route(_WORKSPACE + "/batchEndpoints", {"GET": batch_responses.list_endpoints}),
@@ -150,32 +157,32 @@ ROUTES: tuple[Route, ...] = (
     _route(_BATCH_DEPLOYMENT + "/operationStatus", {"GET": batch_responses.operation_status}),
     # Batch jobs: invoke and the listing take Microsoft Entra tokens for https://ml.azure.com,
     # checked by their handlers (no api-version on invoke); the discovery document is public.
-    _route(job_responses.JOBS_PATH, {"POST": job_responses.invoke}, authenticated=False),
+    _scoped(job_responses.JOBS_PATH, {"POST": job_responses.invoke}, authenticated=False),
     _route("/discovery", {"GET": job_responses.discovery}, authenticated=False),
-    _route(_MFE + _BATCH_ENDPOINT + "/jobs", {"GET": job_responses.list_jobs}, False),
-    _route(_MFE + _BATCH_DEPLOYMENT + "/jobs", {"GET": job_responses.list_jobs}, False),
-    _route(_WORKSPACE + "/jobs", {"GET": job_list_responses.list_jobs}),
-    _route(_JOB, {"GET": job_responses.get_job}),
-    _route(_JOB + "/cancel", {"POST": job_responses.cancel_job}),
-    _route(_HISTORY + r"/runs/(?P<run>[^/]+)", {"GET": job_responses.get_run}),
-    _route(_HISTORY + r"/runs/(?P<run>[^/]+)/children", {"GET": job_responses.run_children}),
-    _route(_HISTORY + "/rundata", {"POST": job_responses.run_data}),
-    _route(_HISTORY + r"/runs/(?P<run>[^/]+)/details", {"GET": job_log_responses.run_details}),
-    _route(
+    _scoped(_MFE + _BATCH_ENDPOINT + "/jobs", {"GET": job_responses.list_jobs}, False),
+    _scoped(_MFE + _BATCH_DEPLOYMENT + "/jobs", {"GET": job_responses.list_jobs}, False),
+    _scoped(_WORKSPACE + "/jobs", {"GET": job_list_responses.list_jobs}),
+    _scoped(_JOB, {"GET": job_responses.get_job}),
+    _scoped(_JOB + "/cancel", {"POST": job_responses.cancel_job}),
+    _scoped(_HISTORY + r"/runs/(?P<run>[^/]+)", {"GET": job_responses.get_run}),
+    _scoped(_HISTORY + r"/runs/(?P<run>[^/]+)/children", {"GET": job_responses.run_children}),
+    _scoped(_HISTORY + "/rundata", {"POST": job_responses.run_data}),
+    _scoped(_HISTORY + r"/runs/(?P<run>[^/]+)/details", {"GET": job_log_responses.run_details}),
+    _scoped(
         "/data/v1.0" + _WORKSPACE + "/dataversion/batchGetResolvedUris",
         {"POST": pipeline_job_responses.resolve_uris},
     ),
-    _route(_WORKSPACE + "/components", {"GET": component_responses.list_containers}),
-    _route(_COMPONENT, {"GET": component_responses.get_container}),
-    _route(_COMPONENT + "/versions", {"GET": component_responses.list_versions}),
-    _route(
+    _scoped(_WORKSPACE + "/components", {"GET": component_responses.list_containers}),
+    _scoped(_COMPONENT, {"GET": component_responses.get_container}),
+    _scoped(_COMPONENT + "/versions", {"GET": component_responses.list_versions}),
+    _scoped(
         _COMPONENT + r"/versions/(?P<version>[^/]+)",
         {"GET": component_responses.get_version, "PUT": component_responses.put_version},
     ),
-    _route(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
-    _route(_DATA, {"GET": data_responses.get_data_container}),
-    _route(_DATA + "/versions", {"GET": data_responses.list_data_versions}),
-    _route(
+    _scoped(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
+    _scoped(_DATA, {"GET": data_responses.get_data_container}),
+    _scoped(_DATA + "/versions", {"GET": data_responses.list_data_versions}),
+    _scoped(
         _DATA + r"/versions/(?P<version>[^/]+)",
         {"GET": data_responses.get_data_version, "PUT": data_responses.put_data_version},
     ),

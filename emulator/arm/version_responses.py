@@ -13,11 +13,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.asset_responses import BadRequest, blob_container, storage_account
 from emulator.arm.exceptions import PROVIDER, ResourceNotFound
-from emulator.arm.responses import ArmContext, resolve_workspace
+from emulator.arm.responses import WorkspaceRequest
 from emulator.assets.versions import AssetVersion, AssetVersions, Kind
 from emulator.state import WorkspaceState
 
@@ -74,21 +72,13 @@ def not_found(rg: str, ws: str, *path: str) -> ResourceNotFound:
     )
 
 
-def get_container(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    kind: str,
-    name: str,
-) -> Any:
+def get_container(req: WorkspaceRequest, kind: str, name: str) -> Any:
     """An asset's container: its latest and next versions (404 before its first version)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     store = _store(state, _kind(kind))
     versions = store.versions(name)
     if not versions:
-        raise not_found(resource_group, workspace, kind, name)
+        raise not_found(req.resource_group, req.workspace, kind, name)
     return {
         "id": f"{workspace_arm_id(state)}/{store.kind}/{name}",
         "name": name,
@@ -103,23 +93,15 @@ def get_container(
     }
 
 
-def list_versions(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    kind: str,
-    name: str,
-) -> Any:
+def list_versions(req: WorkspaceRequest, kind: str, name: str) -> Any:
     """The versions of an asset, newest first.
 
     With ``hash`` (a code upload asks before uploading), the code versions of ANY name whose
     content has that hash: anonymous code gets a random name each time, and the client reuses
     the version found instead of uploading the same files again.
     """
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    wanted = request.args.get("hash")
+    state = req.state
+    wanted = req.request.args.get("hash")
     store = _store(state, _kind(kind))
     if wanted:
         versions = [v for v in store.versions() if _content_hash(v) == wanted]
@@ -128,37 +110,19 @@ def list_versions(
     return {"value": [_version_body(state, v) for v in versions]}
 
 
-def get_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    kind: str,
-    name: str,
-    version: str,
-) -> Any:
+def get_version(req: WorkspaceRequest, kind: str, name: str, version: str) -> Any:
     """One version."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     asset = _store(state, _kind(kind)).get(name, version)
     if asset is None:
-        raise not_found(resource_group, workspace, kind, name, "versions", version)
+        raise not_found(req.resource_group, req.workspace, kind, name, "versions", version)
     return _version_body(state, asset)
 
 
-def put_version(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    kind: str,
-    name: str,
-    version: str,
-) -> Any:
+def put_version(req: WorkspaceRequest, kind: str, name: str, version: str) -> Any:
     """Create a version (the same definition again returns it; a different one is a 409)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = request.get_json(silent=True)
+    state = req.state
+    body = req.request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         raise BadRequest(
             f"The {_SINGULAR[_kind(kind)]} version body must be a JSON object with 'properties'."
@@ -167,27 +131,19 @@ def put_version(
     return _version_body(state, _store(state, _kind(kind)).put(name, version, spec))
 
 
-def start_pending_upload(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    name: str,
-    version: str,
-) -> Any:
+def start_pending_upload(req: WorkspaceRequest, name: str, version: str) -> Any:
     """Where a code upload goes: a fresh folder of the default datastore's container."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
+    state = req.state
     upload_id = str(uuid.uuid4())
     account = storage_account(state)
-    host = ctx.base_url.removeprefix("https://")
+    host = req.ctx.base_url.removeprefix("https://")
     container_url = f"https://{host}/{account}.blob.core.windows.net/{blob_container(state)}"
     blob_uri = f"{container_url}/{upload_id}"
     return {
         "blobReferenceForConsumption": {
             "blobUri": blob_uri,
-            "storageAccountArmId": f"/subscriptions/{subscription}/resourceGroups/"
-            f"{resource_group}/providers/Microsoft.Storage/storageAccounts/{account}",
+            "storageAccountArmId": f"/subscriptions/{req.subscription}/resourceGroups/"
+            f"{req.resource_group}/providers/Microsoft.Storage/storageAccounts/{account}",
             "credential": {"credentialType": "SAS", "sasUri": f"{blob_uri}?sv=2025-01-05&sig=x"},
         },
         "pendingUploadId": upload_id,
