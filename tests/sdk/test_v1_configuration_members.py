@@ -382,3 +382,22 @@ def test_aks_deployment_configuration_constructor_takes_the_sdks_keywords() -> N
 
     aks = AksServiceDeploymentConfiguration(cpu_cores=0.5, memory_gb=1, namespace="team-b")
     assert (aks.cpu_cores, aks.memory_gb, aks.namespace) == (0.5, 1, "team-b")
+
+
+def test_aci_encryption_and_network_payloads_round_trip() -> None:
+    from azureml.core.webservice.aci import EncryptionProperties, VnetConfiguration
+    from azureml.exceptions import WebserviceException
+
+    key = EncryptionProperties("https://vault.vault.azure.net", "key", "1")
+    assert (key.cmk_vault_base_url, key.cmk_key_name, key.cmk_key_version) == (
+        "https://vault.vault.azure.net",
+        "key",
+        "1",
+    )
+    assert EncryptionProperties.deserialize(key.serialize()).cmk_key_name == "key"
+    network = VnetConfiguration("vnet", "subnet")
+    assert (network.vnet_name, network.subnet_name) == ("vnet", "subnet")
+    assert VnetConfiguration.deserialize(network.serialize()).subnet_name == "subnet"
+    assert VnetConfiguration.deserialize(None) is None
+    with pytest.raises(WebserviceException, match="missing subnetName for VnetConfiguration"):
+        VnetConfiguration.deserialize({"vnetName": "vnet"})

@@ -57,7 +57,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "svc-aci",
                 [],
                 ContainerImage.image_configuration("score.py", "python"),
-                AciWebservice.deploy_configuration(cpu_cores=0.1, memory_gb=0.2),
+                AciWebservice.deploy_configuration(
+                    cpu_cores=0.1,
+                    memory_gb=0.2,
+                    cmk_vault_base_url="https://vault.vault.azure.net",
+                    cmk_key_name="key",
+                    cmk_key_version="1",
+                    vnet_name="vnet",
+                    subnet_name="subnet",
+                ),
             )
             aci.wait_for_deployment()
             yield {"ws": ws, "cluster": cluster, "aks": aks, "aci": aci}
@@ -93,6 +101,12 @@ def test_aci_service_reports_its_address_and_environment(world: dict[str, Any]) 
     aci = world["aci"]
     assert aci.public_fqdn == "127.0.0.1" and aci.public_ip == "127.0.0.1"
     assert aci.container_resource_requirements == {"cpu": 0.1, "memoryInGB": 0.2}
+    # What it was deployed with (offline no key encrypts anything and no network exists).
+    assert aci.encryption_properties.cmk_vault_base_url == "https://vault.vault.azure.net"
+    assert (aci.encryption_properties.cmk_key_name, aci.vnet_configuration.subnet_name) == (
+        "key",
+        "subnet",
+    )
     from azureml.core import Environment
 
     # A legacy image configuration's environment: the conda file it named, or the default.

@@ -2,6 +2,7 @@
 AksEndpoint, LocalWebservice) over the emulator's services layer."""
 
 from emulator.sdk.webservice.aci import AciWebservice
+from emulator.sdk.webservice.aci_network import EncryptionProperties, VnetConfiguration
 from emulator.sdk.webservice.aks import AksWebservice
 from emulator.sdk.webservice.aks_endpoint import AksEndpoint
 from emulator.sdk.webservice.base import Webservice
@@ -27,7 +28,9 @@ __all__ = [
     "AksServiceDeploymentConfiguration",
     "AksWebservice",
     "DataCollection",
+    "EncryptionProperties",
     "LocalWebservice",
     "LocalWebserviceDeploymentConfiguration",
+    "VnetConfiguration",
     "Webservice",
 ]

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from emulator.environments.environment import Environment
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.webservice.aci_network import EncryptionProperties, VnetConfiguration
 from emulator.sdk.webservice.aks_status import image_environment
 from emulator.sdk.webservice.base import Webservice
 from emulator.sdk.webservice_config import (
@@ -69,6 +70,10 @@ class AciWebservice(Webservice):
         self.ssl_enabled = settings.get("sslEnabled", False)
         self.enable_app_insights = settings.get("appInsightsEnabled", False)
         self.cname = settings.get("cname")
+        self.encryption_properties = EncryptionProperties.deserialize(
+            settings.get("encryptionProperties")
+        )
+        self.vnet_configuration = VnetConfiguration.deserialize(settings.get("vnetConfiguration"))
         # Azure's container group address; here the host the scoring URI names (loopback).
         host = urlsplit(self.scoring_uri).hostname if self.scoring_uri else None
         self.public_ip = host if host and _is_ip(host) else None
