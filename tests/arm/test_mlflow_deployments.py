@@ -145,7 +145,8 @@ def test_a_no_code_mlflow_deployment_answers_azures_request_forms(world: World) 
     )
     records = {"input_data": [{"a": a, "b": b} for a, b in ROWS]}
     named = {"input_data": {"a": [a for a, _ in ROWS], "b": [b for _, b in ROWS]}}
-    for body in (records, named):
+    with_params = {**split, "params": {"temperature": 0.5}}  # MLflow 2.x inference params
+    for body in (records, named, with_params):
         answer = _post(world, json.dumps(body).encode())
         assert answer.status_code == 200, answer.text
         assert answer.json() == expected
@@ -154,6 +155,7 @@ def test_a_no_code_mlflow_deployment_answers_azures_request_forms(world: World) 
     log = client.online_deployments.get_logs("blue", "mlf", lines=200)
     assert "Entry Script Name: mlflow_score_script.py" in log
     assert "Server will invoke it with the following arguments: input_data, params." in log
+    assert "Ignoring provided params: ['temperature']" in log  # mlflow: no params schema
     # The image's environment is the model's conda.yaml: mlflow-skinny installed there.
     (build_log,) = world.root.glob("workspaces/*/images/mlf-blue/*/build.log")
     built = build_log.read_text()

@@ -6,6 +6,7 @@ parts of the built-in batch driver that need no pandas (it runs in the model's i
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,16 @@ def test_a_model_azure_cannot_serve_is_refused_naming_why(
     assert message in refused.value.message
 
 
-def test_the_batch_driver_refuses_other_files_and_gives_one_value_per_row(tmp_path: Path) -> None:
+def test_the_batch_driver_refuses_other_files_and_gives_one_value_per_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Azure's built-in MLflow batch driver (run in the image; its pandas-free parts here)."""
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an environment without pyarrow
+    with pytest.raises(ValueError) as parquet:
+        mlflow_driver.read_table(tmp_path / "part-0.parquet")
+    assert "pandas reads with pyarrow, and the model's environment does not have it" in str(
+        parquet.value
+    )
     with pytest.raises(ValueError) as refused:
         mlflow_driver.read_table(tmp_path / "scan.png")
     assert "File 'scan.png' is not a table the MLflow batch driver reads (.csv, .parquet" in str(
