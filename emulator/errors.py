@@ -10,6 +10,7 @@ from __future__ import annotations
 from emulator.sdk.exceptions import (
     AzureMLException,
     ComputeTargetException,
+    DatasetTimestampMissingError,
     ModelNotFoundException,
     RunEnvironmentException,
     UserErrorException,
@@ -20,6 +21,7 @@ from emulator.sdk.exceptions import (
 __all__ = [
     "AzureMLException",
     "ComputeTargetException",
+    "DatasetTimestampMissingError",
     "ModelNotFoundException",
     "RunEnvironmentException",
     "UserErrorException",

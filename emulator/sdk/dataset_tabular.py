@@ -4,11 +4,13 @@ the root serves), with the SDK's lazily added steps."""
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.sdk.dataset_abstract import AbstractDataset
 from emulator.sdk.dataset_tabular_read import Row, apply_steps, read_rows, to_dataframe
-from emulator.sdk.exceptions import UserErrorException
+from emulator.sdk.dataset_timeseries import check_timestamps
+from emulator.sdk.exceptions import DatasetTimestampMissingError, UserErrorException
 from emulator.sdk.not_emulated import not_emulated
 
 __all__ = ["TabularDataset"]
@@ -84,9 +86,98 @@ class TabularDataset(AbstractDataset):
     def to_spark_dataframe(self) -> Any: ...
 
     @property
-    def timestamp_columns(self) -> tuple[None, None]:
-        """(fine grain, coarse grain): none is set on an emulated dataset."""
+    def timestamp_columns(self) -> tuple[str | None, str | None]:
+        """(timestamp, partition_timestamp): the columns ``with_timestamp_columns`` set."""
+        for step in reversed(self._definition["steps"]):
+            if step[0] == "timestamps":
+                return step[1], step[2]
         return (None, None)
+
+    def with_timestamp_columns(
+        self,
+        timestamp: str | None = None,
+        partition_timestamp: str | None = None,
+        validate: bool = False,
+        **kwargs: Any,
+    ) -> TabularDataset:
+        """The same rows with timestamp columns set (``None`` clears them), for the time
+        filters; ``fine_grain_timestamp`` / ``coarse_grain_timestamp`` are the old names."""
+        fine, coarse = kwargs.get("fine_grain_timestamp"), kwargs.get("coarse_grain_timestamp")
+        if (timestamp or partition_timestamp) and (fine or coarse):
+            raise UserErrorException(
+                "fine_grain_timestamp and coarse_grain_timestamp have been replaced by timestamp "
+                "and partition_timestamp parameters and cannot be used together."
+            )
+        fine, coarse = (
+            (timestamp, partition_timestamp)
+            if timestamp or partition_timestamp
+            else (
+                fine,
+                coarse,
+            )
+        )
+        if not fine and coarse:
+            raise UserErrorException(
+                "partition_timestamp can be assigned only if timestamp is assigned."
+            )
+        if fine and fine == coarse:
+            raise UserErrorException("partition_timestamp cannot be the same as timestamp.")
+        derived: TabularDataset = self._with_step("timestamps", fine or None, coarse or None)
+        if validate:
+            check_timestamps(*derived._table(), [c for c in (fine, coarse) if c])
+        return derived
+
+    def time_after(
+        self, start_time: datetime, include_boundary: bool = True, validate: bool = True
+    ) -> TabularDataset:
+        """The rows at or after ``start_time`` (after it without ``include_boundary``)."""
+        return self._time_filter("time_after", start_time, None, include_boundary, validate)
+
+    def time_before(
+        self, end_time: datetime, include_boundary: bool = True, validate: bool = True
+    ) -> TabularDataset:
+        """The rows at or before ``end_time``."""
+        return self._time_filter("time_before", None, end_time, include_boundary, validate)
+
+    def time_between(
+        self,
+        start_time: datetime,
+        end_time: datetime,
+        include_boundary: bool = True,
+        validate: bool = True,
+    ) -> TabularDataset:
+        """The rows between ``start_time`` and ``end_time``."""
+        return self._time_filter("time_between", start_time, end_time, include_boundary, validate)
+
+    def time_recent(
+        self, time_delta: timedelta, include_boundary: bool = True, validate: bool = True
+    ) -> TabularDataset:
+        """The rows of the last ``time_delta`` (from now, this machine's local time)."""
+        start = datetime.now() - time_delta
+        return self._time_filter("time_recent", start, None, include_boundary, validate)
+
+    def _time_filter(
+        self,
+        method: str,
+        lower: datetime | None,
+        upper: datetime | None,
+        include_boundary: bool,
+        validate: bool,
+    ) -> TabularDataset:
+        fine, coarse = self.timestamp_columns
+        if fine is None:
+            raise DatasetTimestampMissingError(
+                f"Cannot perform time-series filter `{method}` on dataset without timestamp "
+                "columns defined.\nPlease use `with_timestamp_columns` to enable time-series "
+                "capabilities"
+            )
+        bounds = [None if b is None else b.isoformat() for b in (lower, upper)]
+        derived: TabularDataset = self._with_step(
+            "time_filter", fine, coarse, *bounds, bool(include_boundary)
+        )
+        if validate:
+            check_timestamps(*self._table(), [c for c in (fine, coarse) if c])
+        return derived
 
 
 def _count(count: int) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.sdk.dataset_formats import read_json_lines, read_parquet
 from emulator.sdk.dataset_paths import DataFile
+from emulator.sdk.dataset_timeseries import keep_in_range
 from emulator.sdk.exceptions import UserErrorException
 
 Row = dict[str, Any]
@@ -98,6 +99,10 @@ def apply_steps(
             _, percentage, seed, first = step
             chooser = random.Random(seed)
             rows = [row for row in rows if (chooser.random() < percentage) == first]
+        elif kind == "timestamps":  # names the timestamp columns; the rows stay
+            continue
+        elif kind == "time_filter":
+            rows = keep_in_range(rows, step)
         else:  # a record written by a newer emulator
             raise UserErrorException(f"Unknown dataset step {kind!r}: upgrade azureml-emulator.")
     return columns, rows

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "AzureMLException",
     "ComputeTargetException",
+    "DatasetTimestampMissingError",
     "ModelNotFoundException",
     "RunEnvironmentException",
     "UserErrorException",
@@ -61,6 +62,10 @@ class AzureMLException(Exception):
 
 class UserErrorException(AzureMLException):
     """A problem with what the caller passed in."""
+
+
+class DatasetTimestampMissingError(AzureMLException):
+    """A time-series call on a tabular dataset without timestamp columns."""
 
 
 class WebserviceException(AzureMLException):

@@ -6,6 +6,7 @@ references, ``DataPath.create_data_reference``, the factories as ``azureml.data`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,14 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     data.mkdir(parents=True)
     rows = "".join(f"{i},{'xy'[i % 2]}\n" for i in range(40))
     (data / "t.csv").write_text("a,b\n" + rows)
+    (data / "ts.csv").write_text(
+        "when,day,value\n"
+        "2024-01-01T10:00:00,2024-01-01,1\n"
+        "2024-01-02T10:00:00,2024-01-02,2\n"
+        "2024-01-03T10:00:00.900000,2024-01-03,3\n"
+        ",,4\n"
+        "2999-01-01T00:00:00+00:00,2999-01-01,5\n"
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(base / "work")
         with mock_aml(root=base / "root", strict=False):
@@ -127,7 +136,7 @@ def test_data_changed_time_and_what_runs_on_azure_compute(ws: Any) -> None:
     files = Dataset.File.from_files((datastore, "t"))
     assert isinstance(table, AbstractDataset)
     changed = table.data_changed_time
-    assert changed is not None and changed == files.data_changed_time
+    assert changed is not None and files.data_changed_time >= changed  # the folder's newest
     assert (files.get_partition_key_values(), table.get_partition_key_values([])) == ([], [])
     with pytest.raises(UserErrorException, match="invalid partition keys"):
         table.get_partition_key_values(["year"])
@@ -150,3 +159,43 @@ def test_data_changed_time_and_what_runs_on_azure_compute(ws: Any) -> None:
         with pytest.raises(UserErrorException, match=f"is not emulated: .*{reason}"):
             call()
     assert isinstance(files, FileDataset) and isinstance(table, TabularDataset)
+
+
+def _values(dataset: Any) -> list[str]:
+    return [row["value"] for row in dataset._rows()]
+
+
+def test_time_series_filters_keep_the_rows_in_range(ws: Any) -> None:
+    from azureml.core import Dataset
+    from azureml.data import TabularDataset
+    from azureml.exceptions import DatasetTimestampMissingError, UserErrorException
+
+    table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "t/ts.csv"))
+    with pytest.raises(DatasetTimestampMissingError, match="without timestamp columns defined"):
+        table.time_after(datetime(2024, 1, 1))
+    series = table.with_timestamp_columns(timestamp="when", validate=True)
+    assert isinstance(series, TabularDataset)
+    assert series.timestamp_columns == ("when", None) and table.timestamp_columns == (None, None)
+    start, end = datetime(2024, 1, 2, 10), datetime(2024, 1, 3, 10, 0, 0, 900000)
+    assert _values(series.time_between(start, end)) == [2, 3]
+    assert _values(series.time_between(start, end, include_boundary=False)) == []
+    assert _values(series.time_after(start)) == [2, 3, 5]
+    assert _values(series.time_before(start, include_boundary=False)) == [1]
+    assert _values(series.time_recent(timedelta(days=1))) == [5]
+    # The partition timestamp is compared with bounds rounded to the second as well.
+    both = table.with_timestamp_columns(timestamp="when", partition_timestamp="day")
+    assert both.timestamp_columns == ("when", "day")
+    assert _values(both.time_before(datetime(2024, 1, 2, 12))) == [1, 2]
+    # Row 1's day (2024-01-01T00:00) is before the bound although its time is after it.
+    assert _values(series.time_after(datetime(2024, 1, 1, 9))) == [1, 2, 3, 5]
+    assert _values(both.time_after(datetime(2024, 1, 1, 9))) == [2, 3, 5]
+    cleared = series.with_timestamp_columns()
+    assert cleared.timestamp_columns == (None, None)
+    old_names = table.with_timestamp_columns(fine_grain_timestamp="when")
+    assert old_names.timestamp_columns == ("when", None)
+    with pytest.raises(UserErrorException, match="only if timestamp is assigned"):
+        table.with_timestamp_columns(partition_timestamp="day")
+    with pytest.raises(UserErrorException, match="cannot be the same as timestamp"):
+        table.with_timestamp_columns(timestamp="when", partition_timestamp="when")
+    with pytest.raises(UserErrorException, match="'value' is not a datetime column"):
+        table.with_timestamp_columns(timestamp="value", validate=True)
