@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import Answer, ArmContext, resolve_workspace
+from emulator.arm.responses import Answer, ArmContext, WorkspaceRequest
 from emulator.arm.version_responses import workspace_arm_id
 from emulator.batch.settings import BatchSettings
 from emulator.endpoints import batch_pipeline, batch_provisioning
@@ -88,17 +88,10 @@ def _body_object(request: Request, what: str) -> dict[str, Any]:
     return body
 
 
-def put_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def put_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """Create or update a batch endpoint (aad_token only; defaults.deploymentName kept as sent)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    body = _body_object(request, "batch endpoint")
+    state = req.state
+    body = _body_object(req.request, "batch endpoint")
     properties = body["properties"]
     auth = str(properties.get("authMode") or "AADToken")
     defaults = properties.get("defaults") or {}
@@ -110,43 +103,27 @@ def put_endpoint(
         if isinstance(defaults, dict)
         else None,
     )
-    record, _ = BatchEndpoints(ctx.root, state.id).create_or_update(endpoint, spec)
-    return endpoint_body(ctx, state, record)
+    record, _ = BatchEndpoints(req.root, state.id).create_or_update(endpoint, spec)
+    return endpoint_body(req.ctx, state, record)
 
 
-def get_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def get_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """One batch endpoint (404 ``ResourceNotFound`` naming the existing ones)."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    return endpoint_body(ctx, state, BatchEndpoints(ctx.root, state.id).get(endpoint))
+    state = req.state
+    return endpoint_body(req.ctx, state, BatchEndpoints(req.root, state.id).get(endpoint))
 
 
-def list_endpoints(
-    ctx: ArmContext, request: Request, subscription: str, resource_group: str, workspace: str
-) -> Any:
+def list_endpoints(req: WorkspaceRequest) -> Any:
     """The workspace's batch endpoints, in one page."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    records = BatchEndpoints(ctx.root, state.id).list()
-    return {"value": [endpoint_body(ctx, state, r) for r in records]}
+    state = req.state
+    records = BatchEndpoints(req.root, state.id).list()
+    return {"value": [endpoint_body(req.ctx, state, r) for r in records]}
 
 
-def delete_endpoint(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def delete_endpoint(req: WorkspaceRequest, endpoint: str) -> Any:
     """Delete a batch endpoint and its deployments; the client's poller reads 200 as done."""
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    BatchEndpoints(ctx.root, state.id).delete(endpoint)
+    state = req.state
+    BatchEndpoints(req.root, state.id).delete(endpoint)
     return {}
 
 
@@ -167,107 +144,64 @@ def deployment_body(state: WorkspaceState, record: BatchDeploymentRecord) -> dic
 
 
 def _deployments(
-    ctx: ArmContext, subscription: str, resource_group: str, workspace: str, endpoint: str
+    req: WorkspaceRequest, endpoint: str
 ) -> tuple[WorkspaceState, BatchEndpointRecord, BatchDeployments]:
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    record = BatchEndpoints(ctx.root, state.id).get(endpoint)  # 404 naming the endpoints
-    return state, record, BatchDeployments(ctx.root, state.id)
+    state = req.state
+    record = BatchEndpoints(req.root, state.id).get(endpoint)  # 404 naming the endpoints
+    return state, record, BatchDeployments(req.root, state.id)
 
 
-def put_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def put_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """Create or replace a batch deployment: 201 at once (``Creating``); the image build
     follows in the background and the operation the client polls ends ``Succeeded`` or
     ``Failed`` (a bad conda specification fails here, as in Azure, not at the first job)."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
-    body = _body_object(request, "batch deployment")
+    state, ep, deployments = _deployments(req, endpoint)
+    body = _body_object(req.request, "batch deployment")
     properties = dict(body["properties"])
     tags = body.get("tags") or {}
     if batch_pipeline.is_pipeline(properties):
         # A PipelineComponentBatchDeployment: nothing to build, its steps' environments are
         # built when a job runs them; ready once its component and compute are checked.
-        batch_pipeline.check(ctx.root, state.record, state.id, deployment, properties)
+        batch_pipeline.check(req.root, state.record, state.id, deployment, properties)
         record = deployments.put(ep.name, deployment, properties, tags)
         record = deployments.set_state(record, "Succeeded") or record
     else:
         BatchSettings.from_properties(properties)  # 400 naming a bad setting, before storing
         batch_provisioning.check_buildable(state, deployment, properties)
-        batch_provisioning.check_compute(ctx.root, state.record, deployment, properties)
+        batch_provisioning.check_compute(req.root, state.record, deployment, properties)
         record = deployments.put(ep.name, deployment, properties, tags)
         batch_provisioning.start(state, record)
-    status_url = (
-        f"{ctx.base_url}{request.path.rstrip('/')}/operationStatus"
-        f"?api-version={request.args.get('api-version', '')}"
-    )
     return Answer(
         201,
         deployment_body(state, record),
-        {"Azure-AsyncOperation": status_url, "Retry-After": "0"},
+        {"Azure-AsyncOperation": req.operation_status_url(), "Retry-After": "0"},
     )
 
 
-def operation_status(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def operation_status(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """The create's status, from the deployment's provisioning state; held up to
     :data:`STATUS_HOLD_SECONDS` so the client learns the outcome when it happens."""
-    _, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    _, ep, deployments = _deployments(req, endpoint)
     record = deployments.settled(ep.name, deployment, STATUS_HOLD_SECONDS)
     status = "InProgress" if record.state in IN_PROGRESS else record.state
     body = {"status": status, **({"error": record.error} if record.error else {})}
     return Answer(200, body, {"Retry-After": "0"})
 
 
-def get_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def get_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """One batch deployment (404 naming the endpoint's deployments)."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     return deployment_body(state, deployments.get(ep.name, deployment))
 
 
-def list_deployments(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def list_deployments(req: WorkspaceRequest, endpoint: str) -> Any:
     """The endpoint's batch deployments, in one page."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     return {"value": [deployment_body(state, d) for d in deployments.list(ep.name)]}
 
 
-def delete_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def delete_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """Forget a batch deployment (its image stays, as Azure keeps environment images)."""
-    _, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    _, ep, deployments = _deployments(req, endpoint)
     deployments.delete(ep.name, deployment)
     return {}

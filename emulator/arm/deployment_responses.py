@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from emulator.arm.exceptions import PROVIDER
-from emulator.arm.responses import Answer, ArmContext, resolve_workspace
+from emulator.arm.responses import Answer, ArmContext, WorkspaceRequest
 from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning, triton
 from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
 from emulator.endpoints.kubernetes import check_deployment
@@ -30,11 +28,11 @@ STATUS_HOLD_SECONDS = 5.0
 
 
 def _deployments(
-    ctx: ArmContext, subscription: str, resource_group: str, workspace: str, endpoint: str
+    req: WorkspaceRequest, endpoint: str
 ) -> tuple[WorkspaceState, EndpointRecord, OnlineDeployments]:
-    state = resolve_workspace(ctx, subscription, resource_group, workspace)
-    record = OnlineEndpoints(ctx.root, state.id).get(endpoint)  # 404 naming the endpoints
-    return state, record, OnlineDeployments(ctx.root, state.id)
+    state = req.state
+    record = OnlineEndpoints(req.root, state.id).get(endpoint)  # 404 naming the endpoints
+    return state, record, OnlineDeployments(req.root, state.id)
 
 
 def _body(state: WorkspaceState, record: DeploymentRecord) -> dict[str, Any]:
@@ -66,29 +64,21 @@ def _body(state: WorkspaceState, record: DeploymentRecord) -> dict[str, Any]:
     }
 
 
-def put_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def put_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """Create or replace a deployment: 201 at once (``Creating``); the image build, the replicas
     and ``init()`` follow in the background, and the operation status the client polls
     (:func:`operation_status`) ends ``Succeeded`` or ``Failed``."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
-    body = request.get_json(silent=True)
+    state, ep, deployments = _deployments(req, endpoint)
+    body = req.request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         raise BadArgument(
             "The request body must be a JSON object with 'properties' (an online deployment).",
             code="UserError",
         )
     properties = {k: v for k, v in body["properties"].items() if k != "provisioningState"}
-    operation = begin_operation(ctx.root.path, state.id, ep.name, deployment)  # 409 while busy
+    operation = begin_operation(req.root.path, state.id, ep.name, deployment)  # 409 while busy
     try:
-        check_deployment(ctx.root, state.record, ep, deployment, properties)  # Kubernetes
+        check_deployment(req.root, state.record, ep, deployment, properties)  # Kubernetes
         sku = body.get("sku") or {"name": "Default", "capacity": 1}
         provisioning.validate(state, ep.name, deployment, properties, sku)  # 400 before storing
         record = deployments.put(ep.name, deployment, properties, body.get("tags") or {}, sku)
@@ -96,76 +86,43 @@ def put_deployment(
     except BaseException:
         operation.end()
         raise
-    status_url = (
-        f"{ctx.base_url}{request.path.rstrip('/')}/operationStatus"
-        f"?api-version={request.args.get('api-version', '')}"
-    )
     return Answer(
-        201, _body(state, record), {"Azure-AsyncOperation": status_url, "Retry-After": "0"}
+        201,
+        _body(state, record),
+        {"Azure-AsyncOperation": req.operation_status_url(), "Retry-After": "0"},
     )
 
 
-def operation_status(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def operation_status(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """The long-running operation's status, from the deployment's provisioning state. The
     answer waits up to :data:`STATUS_HOLD_SECONDS` for the operation to end and says to poll
     again at once (``Retry-After: 0``): the client learns the outcome when it happens, not at
     its next 5 s poll, and its polls stay as few as against Azure."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     record = deployments.settled(ep.name, deployment, STATUS_HOLD_SECONDS)
     running = record.state in IN_PROGRESS or not wait_ended(
-        ctx.root.path, state.id, ep.name, deployment, STATUS_HOLD_SECONDS
+        req.root.path, state.id, ep.name, deployment, STATUS_HOLD_SECONDS
     )
     status = "InProgress" if running else record.state
     body = {"status": status, **({"error": record.error} if record.error else {})}
     return Answer(200, body, {"Retry-After": "0"})
 
 
-def get_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def get_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """One deployment (404 naming the endpoint's deployments)."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     return _body(state, deployments.get(ep.name, deployment))
 
 
-def list_deployments(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-) -> Any:
+def list_deployments(req: WorkspaceRequest, endpoint: str) -> Any:
     """The endpoint's deployments, in one page (``online_endpoints.get`` reads them too)."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     return {"value": [_body(state, d) for d in deployments.list(ep.name)]}
 
 
-def delete_deployment(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def delete_deployment(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """Stop the deployment's replicas and forget it; refused while traffic goes to it."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     record = deployments.get(ep.name, deployment)
     share = {k.casefold(): v for k, v in ep.traffic.items()}.get(record.name.casefold(), 0)
     if share > 0:
@@ -188,21 +145,13 @@ def stop_all(ctx: ArmContext, state: WorkspaceState, endpoint: str) -> None:
         deployments.delete(endpoint, record.name)
 
 
-def get_logs(
-    ctx: ArmContext,
-    request: Request,
-    subscription: str,
-    resource_group: str,
-    workspace: str,
-    endpoint: str,
-    deployment: str,
-) -> Any:
+def get_logs(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     """``get_logs``: the last ``tail`` lines of a replica's log; for a deployment whose replicas
     ended with the process that ran them, a line saying so (see
     :func:`emulator.endpoints.provisioning.absent_note`)."""
-    state, ep, deployments = _deployments(ctx, subscription, resource_group, workspace, endpoint)
+    state, ep, deployments = _deployments(req, endpoint)
     record = deployments.get(ep.name, deployment)
-    body = request.get_json(silent=True) or {}
+    body = req.request.get_json(silent=True) or {}
     tail = body.get("tail") if isinstance(body, dict) else None
     lines = int(tail) if isinstance(tail, int) else 5000
     served = triton.log(state.root.path, state.id, ep.name, record.name, lines)

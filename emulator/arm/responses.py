@@ -70,6 +70,14 @@ class WorkspaceRequest:
     def root(self) -> EmulatorRoot:
         return self.ctx.root
 
+    def operation_status_url(self) -> str:
+        """Where the client polls a long-running PUT to this path (``Azure-AsyncOperation``):
+        the path's ``operationStatus``, at the api-version it asked for."""
+        return (
+            f"{self.ctx.base_url}{self.request.path.rstrip('/')}/operationStatus"
+            f"?api-version={self.request.args.get('api-version', '')}"
+        )
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -113,8 +113,8 @@ ROUTES: tuple[Route, ...] = (
     _scoped(_ENDPOINT + "/listKeys", {"POST": endpoint_responses.list_keys}),
     _scoped(_ENDPOINT + "/regenerateKeys", {"POST": endpoint_responses.regenerate_keys}),
     _scoped(_ENDPOINT + "/token", {"POST": endpoint_responses.get_token}),
-    _route(_ENDPOINT + "/deployments", {"GET": deployment_responses.list_deployments}),
-    _route(
+    _scoped(_ENDPOINT + "/deployments", {"GET": deployment_responses.list_deployments}),
+    _scoped(
         _DEPLOYMENT,
         {
             "GET": deployment_responses.get_deployment,
@@ -122,8 +122,8 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": deployment_responses.delete_deployment,
         },
     ),
-    _route(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
-    _route(_DEPLOYMENT + "/operationStatus", {"GET": deployment_responses.operation_status}),
+    _scoped(_DEPLOYMENT + "/getLogs", {"POST": deployment_responses.get_logs}),
+    _scoped(_DEPLOYMENT + "/operationStatus", {"GET": deployment_responses.operation_status}),
     _scoped(_WORKSPACE + "/computes", {"GET": compute_responses.list_computes}),
     _scoped(
         _COMPUTE,
@@ -136,8 +136,8 @@ ROUTES: tuple[Route, ...] = (
     _scoped(_COMPUTE + "/listNodes", {"POST": aml_compute_responses.list_nodes}),
     _route(_LOCATION + "/vmSizes", {"GET": compute_location_responses.list_vm_sizes}),
     _route(_LOCATION + "/usages", {"GET": compute_location_responses.list_usages}),
-    _route(_WORKSPACE + "/batchEndpoints", {"GET": batch_responses.list_endpoints}),
-    _route(
+    _scoped(_WORKSPACE + "/batchEndpoints", {"GET": batch_responses.list_endpoints}),
+    _scoped(
         _BATCH_ENDPOINT,
         {
             "GET": batch_responses.get_endpoint,
@@ -145,8 +145,8 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": batch_responses.delete_endpoint,
         },
     ),
-    _route(_BATCH_ENDPOINT + "/deployments", {"GET": batch_responses.list_deployments}),
-    _route(
+    _scoped(_BATCH_ENDPOINT + "/deployments", {"GET": batch_responses.list_deployments}),
+    _scoped(
         _BATCH_DEPLOYMENT,
         {
             "GET": batch_responses.get_deployment,
@@ -154,7 +154,7 @@ ROUTES: tuple[Route, ...] = (
             "DELETE": batch_responses.delete_deployment,
         },
     ),
-    _route(_BATCH_DEPLOYMENT + "/operationStatus", {"GET": batch_responses.operation_status}),
+    _scoped(_BATCH_DEPLOYMENT + "/operationStatus", {"GET": batch_responses.operation_status}),
     # Batch jobs: invoke and the listing take Microsoft Entra tokens for https://ml.azure.com,
     # checked by their handlers (no api-version on invoke); the discovery document is public.
     _scoped(job_responses.JOBS_PATH, {"POST": job_responses.invoke}, authenticated=False),
