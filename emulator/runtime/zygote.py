@@ -35,6 +35,8 @@ packages started a Python thread (a fork would lose it), or the fork fails.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import socket
@@ -93,6 +95,36 @@ def import_environment(environment: Mapping[str, str]) -> dict[str, str]:
         for key, value in environment.items()
         if key not in _NEUTRAL and not key.startswith(_NEUTRAL_PREFIXES)
     }
+
+
+def key_environment(environment: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The import-relevant variables as a zygote's key: ``PYTHONPATH`` entries that are an
+    image's copy of the emulator (every image has its own) count by their content, so images of
+    one environment share a zygote (a replica's ``sys.path`` then lists its own copy)."""
+    wanted = import_environment(environment)
+    if "PYTHONPATH" in wanted:
+        entries = wanted["PYTHONPATH"].split(os.pathsep)
+        wanted["PYTHONPATH"] = os.pathsep.join(_tree_identity(entry) for entry in entries)
+    return tuple(sorted(wanted.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _tree_identity(entry: str) -> str:
+    """``entry``, or for an image's python tree (written once at build, never changed) a hash
+    of its files' names and contents (a few hundred small files, read once per tree)."""
+    tree = Path(entry)
+    if not (tree / "emulator" / "__init__.py").is_file():
+        return entry
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".pyc"):
+                continue
+            path = Path(folder, name)
+            digest.update(f"{path.relative_to(tree)}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"<python tree {digest.hexdigest()[:16]}>"
 
 
 @dataclass(frozen=True)
@@ -332,7 +364,7 @@ _zygotes: OrderedDict[tuple[Any, ...], Zygote] = OrderedDict()
 def zygote_for(python: str, environment: Mapping[str, str], candidates: Sequence[str]) -> Zygote:
     """This session's zygote for the key, started when there is none (or it died)."""
     wanted = import_environment(environment)
-    key = (python, tuple(sorted(wanted.items())), tuple(candidates))
+    key = (python, key_environment(environment), tuple(candidates))
     retired: list[Zygote] = []
     with _lock:
         zygote = _zygotes.get(key)

@@ -279,6 +279,7 @@ def _become_replica(message: Mapping[str, Any], channel: socket.socket) -> int:
     cwd = str(message["cwd"])
     os.chdir(cwd)
     environment = dict(message["env"])
+    _own_python_tree(os.environ.get("PYTHONPATH", ""), environment.get("PYTHONPATH", ""))
     os.environ.clear()
     os.environ.update(environment)
     _rewrite_initial_environment(environment)
@@ -292,6 +293,13 @@ def _become_replica(message: Mapping[str, Any], channel: socket.socket) -> int:
     add_arguments(parser)
     mark_from_zygote()
     return serve(parser.parse_args(arguments[1:]))
+
+
+def _own_python_tree(zygote: str, replica: str) -> None:
+    """The replica's ``PYTHONPATH`` entries on ``sys.path`` instead of the zygote's (another
+    image's copy of the same tree: what imports later, imports from the replica's own)."""
+    pairs = dict(zip(zygote.split(os.pathsep), replica.split(os.pathsep), strict=False))
+    sys.path[:] = [pairs.get(entry, entry) for entry in sys.path]
 
 
 def _limits() -> Any:

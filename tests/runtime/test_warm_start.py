@@ -40,10 +40,8 @@ THREADS_SITE = REPO / "fixtures" / "scoring" / "warm_site" / "site-packages"
 COLD = "[emulator] Cold start (no warm interpreter): "
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The warm-test image, and no zygote left from this module afterwards."""
-    tmp = tmp_path_factory.mktemp("warm-image")
+def _build(tmp: Path) -> str:
+    """A host-mode image of fixtures/scoring/warm/ (milliseconds: no virtualenv)."""
     env = emulator.Environment("warm-test")
     env.python.conda_dependencies = emulator.CondaDependencies.create(
         pip_packages=["azureml-defaults"],
@@ -55,7 +53,13 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = EmulatorRoot(tmp / "root")
     context = write_context(request, tmp / "context", root.blobs)
     builder = LocalBuilder(root, mode="host")
-    yield builder.build(context, BuildLog(tmp / "build.log"), tmp / "image", "warm:1")
+    return builder.build(context, BuildLog(tmp / "build.log"), tmp / "image", "warm:1")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The warm-test image, and no zygote left from this module afterwards."""
+    yield _build(tmp_path_factory.mktemp("warm-image"))
     zygote.stop_all()
 
 
@@ -89,7 +93,7 @@ def launch(image: str, tmp_path: Path) -> Iterator[Any]:
     """``launch(environment=..., backend=...)`` → a healthy :class:`Replica` (stopped after)."""
     started: list[ProcessLaunch] = []
 
-    def start(backend: ProcessBackend | None = None, **extra: Any) -> Replica:
+    def start(backend: ProcessBackend | None = None, image: str = image, **extra: Any) -> Replica:
         name = f"warm-{len(started)}"
         port = PortReservation().port
         log_path = tmp_path / f"{name}.log"
@@ -144,6 +148,18 @@ def test_replicas_are_distinct_processes_forked_warm_with_their_own_variables_an
         shown = process_environment(pid) or {}
         assert shown["WARM_TEST_VAR"] == "first" and shown["SERVER_PORT"] == str(first.port)
         assert zygote.PAD_ENV not in shown
+
+
+def test_another_image_of_the_environment_shares_the_zygote_with_its_own_python_tree(
+    launch: Any, tmp_path: Path
+) -> None:
+    # Each image has its own copy of the emulator's tree (built back to back: the same files).
+    images = [_build(tmp_path / "one"), _build(tmp_path / "two")]
+    first, second = launch(image=images[0]), launch(image=images[1])
+    assert _parent(second.pid) == _parent(first.pid)
+    path = second.score()["path"]
+    own, zygotes = (str(load_local_image(i).python_path[0]) for i in (images[1], images[0]))
+    assert own in path and zygotes not in path
 
 
 def test_an_import_relevant_variable_gets_a_zygote_that_imported_under_it(launch: Any) -> None:
