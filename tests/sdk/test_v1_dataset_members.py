@@ -90,6 +90,12 @@ def test_factories_as_azureml_data_names_them(ws: Any, tmp_path: Path) -> None:
     table = TabularDatasetFactory.from_delimited_files((datastore, "t/t.csv"))
     assert isinstance(table, TabularDataset)
     assert (table.partition_keys, table.timestamp_columns) == ([], (None, None))
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    (lines / "a.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+    datastore.upload(str(lines), "lines", show_progress=False)
+    from_lines = TabularDatasetFactory.from_json_lines_files((datastore, "lines/a.jsonl"))
+    assert [row["id"] for row in from_lines._rows()] == [1, 2]
     sample = table.take_sample(0.5, seed=7)
     again = table.take_sample(0.5, seed=7)
     assert 0 < len(sample._rows()) < 40 and sample._rows() == again._rows()
