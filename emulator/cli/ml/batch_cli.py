@@ -79,7 +79,7 @@ def _data(verbs: Any, adder: Callable[[Any], flags.VerbAdder]) -> None:
     _versioned(show)
     listing = add("list", data_verbs.list_, "list data assets, or one asset's versions")
     listing.add_argument("--name", "-n", help="list this asset's versions")
-    _archived(listing)
+    flags.archived(listing)
     _max_results(listing, default=None)
     _versioned(add("archive", data_verbs.archive, "archive a data asset or one version"))
     _versioned(add("restore", data_verbs.restore, "restore an archived data asset or version"))
@@ -164,7 +164,7 @@ def _job(verbs: Any, adder: Callable[[Any], flags.VerbAdder]) -> None:
     flags.name(add("show", job_verbs.show, "show a job"))
     listing = add("list", job_verbs.list_, "list jobs, or a job's steps")
     listing.add_argument("--parent-job-name", "-p", help="list this job's child jobs")
-    _archived(listing)
+    flags.archived(listing)
     _max_results(listing, default=50)
     listing.add_argument(
         "--all-results", action="store_true", help="list every job (no --max-results)"
@@ -184,11 +184,6 @@ def _versioned(parser: argparse.ArgumentParser) -> None:
     flags.name(parser)
     parser.add_argument("--version", "-v", help="the version")
     parser.add_argument("--label", "-l", help="a label, e.g. latest (instead of --version)")
-
-
-def _archived(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--include-archived", action="store_true", help="archived ones too")
-    parser.add_argument("--archived-only", action="store_true", help="archived ones only")
 
 
 def _max_results(parser: argparse.ArgumentParser, *, default: int | None) -> None:

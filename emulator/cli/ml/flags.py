@@ -43,6 +43,21 @@ def no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for the operation")
 
 
+def archived(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--include-archived", action="store_true", help="archived ones too")
+    parser.add_argument("--archived-only", action="store_true", help="archived ones only")
+
+
+def list_view(args: argparse.Namespace, view: Any) -> Any:
+    """The SDK's ``ListViewType`` (``view``) that :func:`archived`'s flags ask for: active
+    ones unless ``--archived-only`` or ``--include-archived``."""
+    if args.archived_only:
+        return view.ARCHIVED_ONLY
+    if args.include_archived:
+        return view.ALL
+    return view.ACTIVE_ONLY
+
+
 def local(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--local",

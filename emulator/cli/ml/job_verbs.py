@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from emulator.cli.ml import flags
 from emulator.cli.ml.connection import Connection
 from emulator.cli.ml.specs import entity_dict
 
@@ -23,13 +24,7 @@ def show(conn: Connection, args: argparse.Namespace) -> Any:
 
 
 def list_(conn: Connection, args: argparse.Namespace) -> Any:
-    view = conn.sdk.ml.constants.ListViewType
-    if args.archived_only:
-        list_view_type = view.ARCHIVED_ONLY
-    elif args.include_archived:
-        list_view_type = view.ALL
-    else:
-        list_view_type = view.ACTIVE_ONLY
+    list_view_type = flags.list_view(args, conn.sdk.ml.constants.ListViewType)
     jobs = conn.client.jobs.list(
         parent_job_name=args.parent_job_name, list_view_type=list_view_type
     )
