@@ -65,7 +65,10 @@ class UserErrorException(AzureMLException):
 
 
 class DatasetTimestampMissingError(AzureMLException):
-    """A time-series call on a tabular dataset without timestamp columns."""
+    """A time-series call on a tabular dataset without timestamp columns (the SDK's text)."""
+
+    def __init__(self, error_details: str, **kwargs: Any) -> None:
+        super().__init__(f"Activity Failed:\n{error_details}", **kwargs)
 
 
 class WebserviceException(AzureMLException):

@@ -179,6 +179,7 @@ def test_time_series_filters_keep_the_rows_in_range(ws: Any) -> None:
     table = Dataset.Tabular.from_delimited_files((ws.get_default_datastore(), "t/ts.csv"))
     with pytest.raises(DatasetTimestampMissingError, match="without timestamp columns defined"):
         table.time_after(datetime(2024, 1, 1))
+    assert str(DatasetTimestampMissingError("x")) == "Activity Failed:\nx"
     series = table.with_timestamp_columns(timestamp="when", validate=True)
     assert isinstance(series, TabularDataset)
     assert series.timestamp_columns == ("when", None) and table.timestamp_columns == (None, None)
