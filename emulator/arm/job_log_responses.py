@@ -16,6 +16,7 @@ The URLs are, as Azure's, read-only SAS URLs of blobs on the workspace's storage
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 from pathlib import Path
@@ -72,16 +73,20 @@ def run_details(req: WorkspaceRequest, run: str) -> Any:
         compute = pipeline_runs.recorded_compute(BatchJobs(state.root, state.id).get(step.job))
         logs = batch_files.publish_run_logs(state, step.run, Path(step.directory))
         return _details(req.ctx, state, step.run, step, compute or "", logs)
-    job = _job_of(state, run)
+    job, _ = job_of_run(state, run)
     return _details(req.ctx, state, run, job, job.deployment, batch_files.publish_logs(state, job))
 
 
-def _job_of(state: WorkspaceState, run: str) -> BatchJobRecord:
-    """The batch job ``run`` names: the job itself, or its scoring step (the same log)."""
+def job_of_run(state: WorkspaceState, run: str) -> tuple[BatchJobRecord, bool]:
+    """The batch job a run id names, and whether the id is its scoring step's (the job's name
+    and a suffix; the step shares the job's log); a job named by the id itself comes first, and
+    an id that names neither is the 404 for that id."""
     jobs = BatchJobs(state.root, state.id)
     try:
-        return jobs.get(run)
-    except NotFound:
-        if not run.endswith(batch_files.STEP_SUFFIX):
-            raise
-    return jobs.get(run.removesuffix(batch_files.STEP_SUFFIX))
+        return jobs.get(run), False
+    except NotFound as error:
+        missing = error
+    if run.endswith(batch_files.STEP_SUFFIX):
+        with contextlib.suppress(NotFound):
+            return jobs.get(run.removesuffix(batch_files.STEP_SUFFIX)), True
+    raise missing

@@ -14,6 +14,7 @@ whose ``score`` output is the job's output folder. The run itself is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from emulator.arm import pipeline_job_responses
 from emulator.arm.endpoint_auth import AAD_AUDIENCES
 from emulator.arm.exceptions import PROVIDER, AuthenticationFailed
 from emulator.arm.identity import TokenRejected, verify_token
+from emulator.arm.job_log_responses import job_of_run
 from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.arm.version_responses import workspace_arm_id
 from emulator.assets import inputs as inputs_resolver
@@ -30,7 +32,7 @@ from emulator.endpoints import batch_job_spec, batch_pipeline
 from emulator.endpoints.batch import BatchDeployments, BatchEndpoints
 from emulator.endpoints.batch_jobs import BatchJobRecord, BatchJobs
 from emulator.endpoints.pipeline_steps import PipelineSteps
-from emulator.exceptions import BadArgument, EmulatorError, NotFound
+from emulator.exceptions import BadArgument, EmulatorError
 from emulator.state import WorkspaceState, batch_files, batch_runs, pipeline_runs
 
 #: Where a batch endpoint's jobs are created (``jobs_uri`` of :mod:`emulator.arm.batch_responses`).
@@ -195,17 +197,23 @@ def invoke(req: WorkspaceRequest, endpoint: str) -> Any:
     return batch_job_body(state, job)  # as submitted: its run may have moved on already
 
 
-def _check_data_assets(ctx: ArmContext, state: WorkspaceState, inputs: dict[str, Any]) -> None:
-    """Azure resolves a job's data asset inputs when the job is submitted: one that does not
-    exist (or is of another type than declared) is refused at invoke."""
+def _input_uris(inputs: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """Each input's name, URI and type (``uri_folder`` unless declared); an input without a URI
+    is refused naming it."""
     for key, value in inputs.items():
         if not isinstance(value, dict) or not value.get("uri"):
             raise BadArgument(
                 f"Input '{key}' has no uri. [emulator] Pass Input(type=..., path=...).",
                 code="UserError",
             )
-        kind = str(value.get("jobInputType") or "uri_folder")
-        inputs_resolver.data_uri(ctx.root, state.id, str(value["uri"]), kind)
+        yield key, str(value["uri"]), str(value.get("jobInputType") or "uri_folder")
+
+
+def _check_data_assets(ctx: ArmContext, state: WorkspaceState, inputs: dict[str, Any]) -> None:
+    """Azure resolves a job's data asset inputs when the job is submitted: one that does not
+    exist (or is of another type than declared) is refused at invoke."""
+    for _, uri, kind in _input_uris(inputs):
+        inputs_resolver.data_uri(ctx.root, state.id, uri, kind)
 
 
 def _materialize(
@@ -214,16 +222,8 @@ def _materialize(
     """The inputs' files under ``into/<input name>``, through the input resolver jobs read
     inputs by (data assets, datastore paths, served URLs): Azure's text for one not there."""
     files: list[Path] = []
-    for key, value in inputs.items():
-        if not isinstance(value, dict) or not value.get("uri"):
-            raise BadArgument(
-                f"Input '{key}' has no uri. [emulator] Pass Input(type=..., path=...).",
-                code="UserError",
-            )
-        kind = str(value.get("jobInputType") or "uri_folder")
-        files += inputs_resolver.materialize(
-            ctx.root, state.id, str(value["uri"]), kind, into / key
-        )
+    for key, uri, kind in _input_uris(inputs):
+        files += inputs_resolver.materialize(ctx.root, state.id, uri, kind, into / key)
     return files
 
 
@@ -287,24 +287,13 @@ def _run(job: BatchJobRecord, step: bool) -> dict[str, Any]:
     }
 
 
-def _job_of_run(ctx: ArmContext, state: WorkspaceState, run: str) -> tuple[BatchJobRecord, bool]:
-    """The batch job a run id names, and whether it is the job's scoring step."""
-    jobs = BatchJobs(ctx.root, state.id)
-    if run.endswith(batch_files.STEP_SUFFIX):
-        try:
-            return jobs.get(run.removesuffix(batch_files.STEP_SUFFIX)), True
-        except NotFound:
-            pass
-    return jobs.get(run), False
-
-
 def run_children(req: WorkspaceRequest, run: str) -> Any:
     """``jobs.list(parent_job_name=...)``: a batch job's one step."""
     state = req.state
     children = pipeline_job_responses.children_of(state, run)
     if children is not None:
         return {"value": children}
-    job, step = _job_of_run(req.ctx, state, run)
+    job, step = job_of_run(state, run)
     return {"value": [] if step else [_run(job, step=True)]}
 
 
@@ -314,7 +303,7 @@ def get_run(req: WorkspaceRequest, run: str) -> Any:
     pipeline = pipeline_job_responses.run_of(state, run)
     if pipeline is not None:
         return pipeline
-    job, step = _job_of_run(req.ctx, state, run)
+    job, step = job_of_run(state, run)
     return _run(job, step)
 
 
@@ -330,7 +319,7 @@ def run_data(req: WorkspaceRequest) -> Any:
     pipeline = pipeline_job_responses.run_data_of(state, run)
     if pipeline is not None:
         return pipeline
-    job, step = _job_of_run(req.ctx, state, run)
+    job, step = job_of_run(state, run)
     outputs: dict[str, Any] = {}
     if step and job.status == "Completed":
         # The step's score output, as the data asset Azure registers for a step's output
