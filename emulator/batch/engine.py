@@ -17,7 +17,8 @@ What Azure's batch deployments do (ParallelRunStep underneath), without a cluste
 - the job is ``Preparing`` until a worker's ``init()`` returned, then ``Running``, and ends
   ``Completed``, ``Failed`` (with Azure's message) or ``Canceled``.
 
-The log files are those of :mod:`emulator.batch.logs`.
+The log files are those of :mod:`emulator.batch.logs`. Workers are forked from a warm
+interpreter of the image when they can (:mod:`emulator.batch.warm`; a cold start is logged).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 from emulator.batch.logs import JobLogs, node_name, process_name
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import APPEND_ROW, BatchSettings
+from emulator.batch.warm import WarmStarts
 from emulator.batch.worker import LOGGING_LEVEL_ENV
 from emulator.batch.workers import Outcome, WorkerProcess
 from emulator.exceptions import BadArgument, EmulatorError
@@ -114,6 +116,9 @@ class BatchJob:
     def __init__(self, task: BatchTask, on_log: Callable[[str], None] | None) -> None:
         self.task = task
         self.settings = task.settings
+        self._warm = WarmStarts(
+            task.runtime, task.scoring_script, task.model_dir, lambda line: self.logs.line(line)
+        )
         task.output_dir.mkdir(parents=True, exist_ok=True)
         self.logs = JobLogs(task.job_dir, on_log)
         files = [str(path) for path in list_input_files(task.inputs)]
@@ -237,6 +242,7 @@ class BatchJob:
             self._environment(),
             self.logs.stdout(node, process),
             self.logs.stderr(node, process),
+            self._warm,
         )
         with self._lock:
             if self._status in TERMINAL:

@@ -4,6 +4,8 @@ A worker runs in its own session (killing its process group ends whatever ``run(
 talks over two pipes of its own (the user's ``print()`` goes to its stdout file, never into the
 protocol), and is killed when a mini-batch outlives ``retry_settings.timeout``: Python cannot
 interrupt a running ``run()``, so the engine replaces the worker, as Azure restarts the process.
+A worker is forked from a warm interpreter of the image when it can (:mod:`emulator.batch.warm`),
+else started cold; either way it is the same ``worker.py`` on the same pipes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from emulator.batch.runtime import WorkerRuntime
+from emulator.batch.warm import ForkedWorker, WarmStarts
 from emulator.exceptions import OperationFailed
 
 OutcomeKind = Literal["ok", "error", "timeout", "died"]
@@ -47,21 +50,20 @@ class WorkerProcess:
         env: dict[str, str],
         stdout: Path,
         stderr: Path,
+        warm: WarmStarts | None = None,
     ) -> None:
         request_read, self._request = os.pipe()
         self._reply, reply_write = os.pipe()
+        command = worker_command(runtime)
+        fds = (request_read, reply_write)
         try:
-            with open(stdout, "ab") as out, open(stderr, "ab") as err:
-                self.process = subprocess.Popen(
-                    [*worker_command(runtime), str(script), str(request_read), str(reply_write)],
-                    cwd=script.parent,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    pass_fds=(request_read, reply_write),
-                    start_new_session=True,
-                )
+            forked = None
+            if warm is not None:
+                worker_file = command[1] if len(command) == 2 else None
+                forked = warm.fork(worker_file, env, stdout, stderr, fds)
+            self.process: subprocess.Popen[bytes] | ForkedWorker = forked or self._cold(
+                command, script, env, stdout, stderr, fds
+            )
         except OSError as exc:
             for fd in (self._request, self._reply):
                 os.close(fd)
@@ -76,6 +78,28 @@ class WorkerProcess:
         self._stderr = stderr
         self._buffer = b""
         self._closed = False
+
+    @staticmethod
+    def _cold(
+        command: list[str],
+        script: Path,
+        env: dict[str, str],
+        stdout: Path,
+        stderr: Path,
+        fds: tuple[int, int],
+    ) -> subprocess.Popen[bytes]:
+        """A fresh interpreter running ``worker.py`` with ``fds`` as its pipes."""
+        with open(stdout, "ab") as out, open(stderr, "ab") as err:
+            return subprocess.Popen(
+                [*command, str(script), *(str(fd) for fd in fds)],
+                cwd=script.parent,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                pass_fds=fds,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int:

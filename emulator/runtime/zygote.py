@@ -136,6 +136,11 @@ class Request:
     log_path: Path
     confinement: str
     args: Sequence[str]
+    #: A file run as ``__main__`` with ``args`` as its argv instead of the server (batch
+    #: workers); its stderr to ``stderr_path`` when given, ``fds`` become its 3, 4, ...
+    main: str | None = None
+    stderr_path: Path | None = None
+    fds: Sequence[int] = ()
 
 
 class Zygote:
@@ -205,17 +210,22 @@ class Zygote:
         with self._changed:
             self._next_id += 1
             ident = self._next_id
-        self._send(
-            {
-                "op": "launch",
-                "id": ident,
-                "env": dict(request.environment),
-                "cwd": request.cwd,
-                "log": str(request.log_path),
-                "confinement": request.confinement,
-                "args": list(request.args),
-            }
-        )
+        message: dict[str, Any] = {
+            "op": "launch",
+            "id": ident,
+            "env": dict(request.environment),
+            "cwd": request.cwd,
+            "log": str(request.log_path),
+            "confinement": request.confinement,
+            "args": list(request.args),
+        }
+        if request.main is not None:
+            message["main"] = request.main
+        if request.fds:
+            message["fds"] = len(request.fds)
+        if request.stderr_path is not None:
+            message["stderr"] = str(request.stderr_path)
+        self._send(message, request.fds)
         with self._changed:
             while ident not in self._answers and not self._closed:
                 self._changed.wait()
@@ -270,10 +280,13 @@ class Zygote:
             self.process.wait()
         reaper.forget(self.record)
 
-    def _send(self, message: Mapping[str, Any]) -> None:
+    def _send(self, message: Mapping[str, Any], fds: Sequence[int] = ()) -> None:
+        data = json.dumps(message).encode() + b"\n"
         with self._send_lock:
             try:
-                self._socket.sendall(json.dumps(message).encode() + b"\n")
+                if fds:  # with the message's first bytes (the zygote keeps them in order)
+                    data = data[socket.send_fds(self._socket, [data], list(fds)) :]
+                self._socket.sendall(data)
             except OSError as exc:
                 raise Refused(f"the warm interpreter is gone ({exc})") from exc
 

@@ -23,6 +23,11 @@ joins its own cgroups and rlimits, sends stdout and stderr to its log, takes its
 directory and its environment (also what ``/proc/<pid>/environ`` shows: the zygote's copy
 of the initial environment is overwritten, the zygote having been started with room for it),
 and runs the server's ``serve`` command, its workers forked from it.
+
+A launch may instead name a ``main`` file, run as ``__main__`` with ``argv`` as a cold
+``python FILE ARGV...`` would (batch workers, :mod:`emulator.batch.warm`): its stderr may go to a
+file of its own (``stderr``), and the ``fds`` descriptors sent with the message (SCM_RIGHTS) are
+the replica's descriptors 3, 4, ... (its pipes), every other inherited one closed.
 """
 
 from __future__ import annotations
@@ -143,6 +148,8 @@ class _Zygote:
         self.refusal = refusal
         self.children: set[int] = set()
         self.buffer = b""
+        #: Descriptors received with launches not handled yet (each launch says how many).
+        self.fds: list[int] = []
 
     def handle(self, message: Mapping[str, Any]) -> None:
         op = message.get("op")
@@ -159,22 +166,34 @@ class _Zygote:
 
     def launch(self, message: Mapping[str, Any]) -> None:
         ident = message["id"]
-        if self.refusal is not None:
-            _send(self.channel, {"op": "refused", "id": ident, "reason": self.refusal})
-            return
-        sys.stdout.flush()
-        sys.stderr.flush()
+        count = int(message.get("fds", 0))
+        passed, self.fds = self.fds[:count], self.fds[count:]
         try:
-            pid = os.fork()
-        except OSError as exc:
-            _send(self.channel, {"op": "refused", "id": ident, "reason": f"fork failed: {exc}"})
-            return
-        if pid == 0:
-            code = 1
+            if self.refusal is not None:
+                _send(self.channel, {"op": "refused", "id": ident, "reason": self.refusal})
+                return
+            if len(passed) < count:
+                reason = "the launch's descriptors did not arrive"
+                _send(self.channel, {"op": "refused", "id": ident, "reason": reason})
+                return
+            sys.stdout.flush()
+            sys.stderr.flush()
             try:
-                code = _become_replica(message, self.channel)
-            finally:
-                os._exit(code)
+                pid = os.fork()
+            except OSError as exc:
+                reason = f"fork failed: {exc}"
+                _send(self.channel, {"op": "refused", "id": ident, "reason": reason})
+                return
+            if pid == 0:
+                code = 1
+                try:
+                    code = _become_replica(message, self.channel, passed)
+                finally:
+                    os._exit(code)
+        finally:
+            for fd in passed:  # the child has its copies; the host's end must see them close
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         self.children.add(pid)
         _send(self.channel, {"op": "launched", "id": ident, "pid": pid})
 
@@ -226,7 +245,8 @@ def _serve(channel: socket.socket, refusal: str | None) -> int:
                         os.read(wake_read, 512)
                     zygote.reap()
                     continue
-                data = channel.recv(65536)
+                data, fds = _receive(channel)
+                zygote.fds.extend(fds)
                 if not data:
                     return 0
                 zygote.buffer += data
@@ -238,6 +258,14 @@ def _serve(channel: socket.socket, refusal: str | None) -> int:
         zygote.stop_all()
 
 
+def _receive(channel: socket.socket) -> tuple[bytes, list[int]]:
+    """The next bytes from the host, and the descriptors sent with them (a launch's)."""
+    if not hasattr(socket, "recv_fds"):  # Python < 3.9: launches pass no descriptors
+        return channel.recv(65536), []
+    data, fds, _, _ = socket.recv_fds(channel, 65536, 16)
+    return data, list(fds)
+
+
 def _send(channel: socket.socket, message: Mapping[str, Any]) -> None:
     with contextlib.suppress(OSError):
         channel.sendall(json.dumps(message).encode() + b"\n")
@@ -246,8 +274,11 @@ def _send(channel: socket.socket, message: Mapping[str, Any]) -> None:
 # -- in the forked replica -----------------------------------------------------------------------
 
 
-def _become_replica(message: Mapping[str, Any], channel: socket.socket) -> int:
-    """Turn this fork into the replica's server process, then serve; the exit code."""
+def _become_replica(
+    message: Mapping[str, Any], channel: socket.socket, passed: Sequence[int] = ()
+) -> int:
+    """Turn this fork into the replica's server process, then serve (or run its ``main``
+    file); the exit code."""
     zygote_pid = os.getppid()
     os.setsid()
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -258,13 +289,16 @@ def _become_replica(message: Mapping[str, Any], channel: socket.socket) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
     channel.close()
     log = os.open(message["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    err = log
+    if message.get("stderr"):
+        err = os.open(message["stderr"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(null)
-    os.close(log)
-    _close_inherited_fds()
+    os.dup2(err, 2)
+    for fd in {null, log, err}:
+        os.close(fd)
+    _close_inherited_fds(_place_fds(passed))
     try:
         _limits().Confinement.from_json(message["confinement"]).apply()
     except (OSError, ValueError) as exc:  # the words of limits.py's cold start
@@ -283,6 +317,8 @@ def _become_replica(message: Mapping[str, Any], channel: socket.socket) -> int:
     os.environ.clear()
     os.environ.update(environment)
     _rewrite_initial_environment(environment)
+    if message.get("main"):
+        return _run_main(str(message["main"]), [str(item) for item in message["args"]])
     sys.path.insert(0, cwd)  # what ``python -m emulator`` puts first: the working directory
     from emulator.server.command import add_arguments, serve
 
@@ -315,13 +351,53 @@ def _limits() -> Any:
     return loaded
 
 
-def _close_inherited_fds() -> None:
-    """What a fresh process would not have: the zygote's pipes and sockets (0-2 kept)."""
+def _close_inherited_fds(passed: Sequence[int] = ()) -> None:
+    """What a fresh process would not have: the zygote's pipes and sockets (0-2 kept); the
+    launch's ``passed`` descriptors become 3, 4, ... (what ``Popen(pass_fds=...)`` gave)."""
     for entry in os.listdir("/proc/self/fd"):
         fd = int(entry)
-        if fd > 2:
+        if fd > 2 and fd not in passed:
             with contextlib.suppress(OSError):
                 os.close(fd)
+    for index, fd in enumerate(passed):
+        os.dup2(fd, 3 + index)  # inheritable, as pass_fds makes them
+        os.close(fd)
+
+
+def _place_fds(passed: Sequence[int]) -> list[int]:
+    """Copies of ``passed`` numbered above 3 + len(passed), so that placing them at 3, 4, ...
+    overwrites none of them."""
+    import fcntl
+
+    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3 + len(passed)) for fd in passed]
+    for fd in passed:
+        os.close(fd)
+    return moved
+
+
+def _run_main(path: str, argv: Sequence[str]) -> int:
+    """Run ``path`` as ``__main__`` with ``argv``, as ``python PATH ARGV...`` does (its
+    ``sys.path`` that of the zygote: no app folder first); the exit code."""
+    import runpy
+    import traceback
+
+    sys.argv = [path, *argv]
+    try:
+        runpy.run_path(path, run_name="__main__")
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:  # what the interpreter prints for an uncaught exception
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    return code
 
 
 def _rewrite_initial_environment(environment: Mapping[str, str]) -> None:
