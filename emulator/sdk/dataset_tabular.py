@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.sdk.dataset_abstract import AbstractDataset
 from emulator.sdk.dataset_tabular_read import Row, apply_steps, read_rows, to_dataframe
 from emulator.sdk.dataset_timeseries import check_timestamps
 from emulator.sdk.exceptions import DatasetTimestampMissingError, UserErrorException
 from emulator.sdk.not_emulated import not_emulated
+
+if TYPE_CHECKING:
+    from emulator.sdk.dataset_file import FileDataset
 
 __all__ = ["TabularDataset"]
 
@@ -70,6 +73,18 @@ class TabularDataset(AbstractDataset):
         return self._with_step("split", share, fixed, True), self._with_step(
             "split", share, fixed, False
         )
+
+    def to_csv_files(self, separator: str = ",") -> FileDataset:
+        """A file dataset of the rows as CSV (written now to the default datastore)."""
+        from emulator.sdk.dataset_convert import to_csv_files
+
+        return to_csv_files(self, separator)
+
+    def to_parquet_files(self) -> FileDataset:
+        """A file dataset of the rows as Parquet (needs pyarrow)."""
+        from emulator.sdk.dataset_convert import to_parquet_files
+
+        return to_parquet_files(self)
 
     @not_emulated(_PROFILE)
     def get_profile(self, workspace: Any = None) -> Any: ...

@@ -206,3 +206,29 @@ def test_time_series_filters_keep_the_rows_in_range(ws: Any) -> None:
         table.with_timestamp_columns(timestamp="when", partition_timestamp="when")
     with pytest.raises(UserErrorException, match="'value' is not a datetime column"):
         table.with_timestamp_columns(timestamp="value", validate=True)
+
+
+def test_a_table_converts_to_csv_and_parquet_files(ws: Any, tmp_path: Path) -> None:
+    import importlib.util
+
+    from azureml.core import Dataset
+    from azureml.data import FileDataset
+
+    datastore = ws.get_default_datastore()
+    table = Dataset.Tabular.from_delimited_files((datastore, "t/ts.csv")).take(2)
+    files = table.to_csv_files(separator=";")
+    assert isinstance(files, FileDataset) and files.to_path() == ["/part-00000.csv"]
+    files.download(str(tmp_path / "csv"))
+    assert (tmp_path / "csv" / "part-00000.csv").read_text().splitlines() == [
+        "when;day;value",
+        "2024-01-01T10:00:00;2024-01-01;1",
+        "2024-01-02T10:00:00;2024-01-02;2",
+    ]
+    if importlib.util.find_spec("pyarrow") is None:
+        with pytest.raises(ImportError, match="pip install pyarrow"):
+            table.to_parquet_files()
+    else:
+        parquet = table.to_parquet_files()
+        assert parquet.to_path() == ["/part-00000.parquet"]
+        parquet.download(str(tmp_path / "pq"))
+        assert (tmp_path / "pq" / "part-00000.parquet").read_bytes()[:4] == b"PAR1"

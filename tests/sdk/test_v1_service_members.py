@@ -144,8 +144,9 @@ def test_the_cluster_reports_where_and_when(world: dict[str, Any]) -> None:
     assert ComputeTarget.deserialize(world["ws"], cluster.serialize()).name == "aks-svc"
 
 
-def test_aks_endpoint_version_types() -> None:
-    from azureml.core.webservice import AksEndpoint
+def test_aks_endpoint_version_types(tmp_path: Path) -> None:
+    with mock_aml(root=tmp_path / "root"):
+        from azureml.core.webservice import AksEndpoint
 
     assert (AksEndpoint.VersionType.control.value, AksEndpoint.VersionType.treatment.value) == (
         "Control",
@@ -153,8 +154,9 @@ def test_aks_endpoint_version_types() -> None:
     )
 
 
-def test_local_webservice_state_names() -> None:
-    from azureml.core.webservice import LocalWebservice
+def test_local_webservice_state_names(tmp_path: Path) -> None:
+    with mock_aml(root=tmp_path / "root"):
+        from azureml.core.webservice import LocalWebservice
 
     assert (LocalWebservice.NETWORK_NAME, LocalWebservice.STATE_UNKNOWN) == (
         "azureml-local",
