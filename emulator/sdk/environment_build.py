@@ -36,6 +36,8 @@ HASH_PROPERTY = "azureml.environmentHash"
 #: ... and the emulator version that built it (its python tree is in the image).
 VERSION_PROPERTY = "amlemu.version"
 PLATFORMS = ("Linux", "Windows", "OSX")
+#: The image flavor of environment images (``Image.list`` leaves them out, as Azure does).
+ENVIRONMENT_FLAVOR = "EnvironmentImage"
 _ENTRY = "environment_image.py"
 _ENTRY_TEXT = '"""An environment image: Azure builds these without a scoring script."""\n'
 #: Azure's build statuses for the image registry's states.
@@ -84,7 +86,7 @@ def start_environment_build(
     record = state.images.create(
         image_name(digest),
         builder=builder.name,
-        flavor="EnvironmentImage",
+        flavor=ENVIRONMENT_FLAVOR,
         description=f"Image of environment {environment.name} version {environment.version}",
         properties=properties,
         entry_script=_ENTRY,

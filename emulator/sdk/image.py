@@ -16,6 +16,7 @@ from emulator.images.naming import validate_image_name
 from emulator.images.records import ImageRecord
 from emulator.models.records import ModelRecord
 from emulator.sdk import progress
+from emulator.sdk.environment_build import ENVIRONMENT_FLAVOR
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
@@ -297,7 +298,7 @@ class Image:
         records = [
             r
             for r in workspace.emulator_state.images.records(image_name)
-            if r.flavor != "ModelPackage"
+            if r.flavor not in _NOT_LISTED
             and (model_id is None or model_id in r.model_ids)
             and (model_name is None or any(m.split(":")[0] == model_name for m in r.model_ids))
             and matches_filter(r.tags, tags)
@@ -413,6 +414,11 @@ def image_of(workspace: Workspace, record: ImageRecord) -> Image:
     """The SDK object (``ContainerImage``, or its flavor's class) over a stored image row: how
     the CLI and portal show every image version, model packages included."""
     return Image._from_record(workspace, record)
+
+
+#: Images Azure keeps out of ``Image.list``: model packages and environment images (those live
+#: in the workspace's container registry, see environment_build.py).
+_NOT_LISTED = ("ModelPackage", ENVIRONMENT_FLAVOR)
 
 
 def _image_class(flavor: str) -> type[Image]:

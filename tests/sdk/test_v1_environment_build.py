@@ -58,6 +58,7 @@ def test_build_registers_the_environment_and_builds_its_image(
     assert log is not None and "built:" in log
     assert Path(url2pathname(urlparse(details.log_url).path)).read_text() == log
     assert Environment.get(ws, "scoring-env").version == "1"
+    assert ws.images == {}  # environment images are not model images (Azure: in the registry)
     # The same definition again: the image it already has, no second build.
     again = env.build(ws)
     assert again.log_url == details.log_url and again.status == "Succeeded"
