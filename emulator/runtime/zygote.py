@@ -43,6 +43,7 @@ import socket
 import subprocess
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -257,6 +258,10 @@ class Zygote:
     def alive(self) -> bool:
         return not self._closed and self.process.poll() is None
 
+    def forget_in_child(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.close()
+
     def retire(self) -> None:
         """No more launches: end once the replicas forked from it have ended (they would die
         with it)."""
@@ -372,6 +377,8 @@ def start(
 
 _lock = threading.Lock()
 _zygotes: OrderedDict[tuple[Any, ...], Zygote] = OrderedDict()
+#: Every zygote still referenced (retired ones live on with their replicas' launches).
+_started: weakref.WeakSet[Zygote] = weakref.WeakSet()
 
 
 def zygote_for(python: str, environment: Mapping[str, str], candidates: Sequence[str]) -> Zygote:
@@ -390,6 +397,7 @@ def zygote_for(python: str, environment: Mapping[str, str], candidates: Sequence
             except OSError as exc:
                 raise Refused(f"the warm interpreter cannot start: {exc}") from exc
             _zygotes[key] = zygote
+            _started.add(zygote)
             while len(_zygotes) > MAX_ZYGOTES:
                 retired.append(_zygotes.popitem(last=False)[1])
         _zygotes.move_to_end(key)
@@ -409,9 +417,12 @@ def stop_all() -> None:
 
 
 def _forget_in_child() -> None:
-    """A forked child of the host does not own its parent's zygotes."""
+    """A forked child of the host does not own its parent's zygotes, and must not hold their
+    sockets open: a zygote ends when the host's end closes."""
     global _lock
     _lock = threading.Lock()
+    for zygote in list(_started):
+        zygote.forget_in_child()
     _zygotes.clear()
 
 

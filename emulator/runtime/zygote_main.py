@@ -158,11 +158,12 @@ class _Zygote:
         elif op == "signal":
             pid = int(message["pid"])
             if pid in self.children:  # never signal a pid this zygote already reaped
+                signum = int(message["sig"])
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    if message.get("group"):
-                        os.killpg(pid, int(message["sig"]))
-                    else:
-                        os.kill(pid, int(message["sig"]))
+                    os.kill(pid, signum)  # also before its setsid(), when it has no group yet
+                if message.get("group"):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signum)
 
     def launch(self, message: Mapping[str, Any]) -> None:
         ident = message["id"]
