@@ -234,3 +234,32 @@ def test_a_class_in_two_modules_is_compared_once_where_the_shim_has_it(
     report = api_diff.compare(real, ours)
     assert [(c["class"], c["compatible"]) for c in report["classes"]] == [("sdk.b.Widget", 1)]
     assert report["missing_classes"] == ["sdk.a.Widget"]
+
+
+def test_an_inherited_member_is_tested_through_the_class_that_defines_it(
+    api_diff: ModuleType, tmp_path: Path
+) -> None:
+    source = """
+class Base:
+    def shared(self):
+        return 1
+
+
+class Child(Base):
+    def __new__(cls):
+        return object.__new__(Base)
+
+    def __init__(self):
+        pass
+"""
+    real = _describe(api_diff, tmp_path, "toy_real_sdk", source)
+    ours = _describe(api_diff, tmp_path, "toy_shim_sdk", source)
+    assert ours["classes"]["Child"]["members"]["shared"]["owner"] == "Base"
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_base.py").write_text("Base().shared()\n", encoding="utf-8")
+    report = api_diff.compare({"toy": real}, {"toy": ours}, api_diff.test_reader(tests))
+    child = next(c for c in report["classes"] if c["class"] == "toy.Child")
+    # shared: reached through Base, which defines it; __init__ never runs (__new__), so an
+    # empty body is no placeholder, but no test calls Child().
+    assert (child["gaps"], child["untested"]) == ({}, ["__init__"])
