@@ -12,6 +12,13 @@ Usage: ``python benchmarks/bench_batch_engine.py [--quick]``; prints one JSON do
   included) against the sum of the ``run()`` times divided by the workers, ``ratio`` (goal <=
   1.3). With fewer CPUs than workers the engine runs fewer workers (``workers``), and the ideal
   is divided by those.
+* ``warm_start``: ``jobs`` jobs in a row (4 files, one per mini-batch, 2 workers) of a script
+  importing the heaviest of scikit-learn / numpy installed (``package``; ``--quick``: numpy
+  first), cold
+  (``AZUREML_EMULATOR_WARM_START=0``: each worker a fresh interpreter importing it) and warm
+  (workers forked from a zygote that imported it; the first warm job starts that zygote): each
+  job's wall time from ``start_job`` to its end, and ``ratio_after_first`` (the median warm job
+  after the first against the median cold one). The sections above run warm (the default).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 from emulator.batch.engine import BatchTask, start_job
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import BatchSettings
+from emulator.settings import WARM_START_ENV
 
 #: The scoring script: 10 ms per file, each call's start and end (and worker) recorded.
 SCRIPT = """
@@ -54,7 +62,22 @@ SCRIPT = """
 """
 
 
-def _job(work: Path, files: int, workers: int) -> tuple[float, list[list[float]], int]:
+#: The warm_start section's script: ``{package}`` imported at module level, as users do.
+IMPORTING_SCRIPT = """
+    from pathlib import Path
+    import {package}
+
+    def init():
+        pass
+
+    def run(mini_batch):
+        return [Path(f).name for f in mini_batch]
+"""
+
+
+def _job(
+    work: Path, files: int, workers: int, source: str = SCRIPT, mini_batch_size: int = 10
+) -> tuple[float, list[list[float]], int]:
     """Run a job; its wall time, the recorded calls, the workers it ran."""
     data = work / "data"
     data.mkdir(parents=True)
@@ -62,7 +85,7 @@ def _job(work: Path, files: int, workers: int) -> tuple[float, list[list[float]]
         (data / f"{i:05d}.txt").write_text(str(i))
     script = work / "code" / "score.py"
     script.parent.mkdir()
-    script.write_text(textwrap.dedent(SCRIPT))
+    script.write_text(textwrap.dedent(source))
     task = BatchTask(
         runtime=WorkerRuntime.current(),
         scoring_script=script,
@@ -70,7 +93,9 @@ def _job(work: Path, files: int, workers: int) -> tuple[float, list[list[float]]
         inputs=[data],
         job_dir=work / "job",
         output_dir=work / "job" / "score",
-        settings=BatchSettings(mini_batch_size=10, max_concurrency_per_instance=workers),
+        settings=BatchSettings(
+            mini_batch_size=mini_batch_size, max_concurrency_per_instance=workers
+        ),
     )
     started = time.perf_counter()
     job = start_job(task)
@@ -139,6 +164,42 @@ def parallel(files: int) -> dict[str, Any]:
         }
 
 
+def _package(quick: bool) -> str:
+    preferred = ("numpy", "sklearn.linear_model") if quick else ("sklearn.linear_model", "numpy")
+    for package in preferred:
+        if importlib.util.find_spec(package.partition(".")[0]) is not None:
+            return package
+    return "json"  # the standard library: nothing to import ahead
+
+
+def warm_start(jobs: int, quick: bool) -> dict[str, Any]:
+    package = _package(quick)
+    source = IMPORTING_SCRIPT.replace("{package}", package)
+    walls: dict[str, list[float]] = {}
+    for mode, switch in (("cold", "0"), ("warm", "1")):
+        os.environ[WARM_START_ENV] = switch
+        with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+            walls[mode] = [
+                round(_job(Path(tmp, str(n)), 4, 2, source, mini_batch_size=1)[0], 3)
+                for n in range(jobs)
+            ]
+    os.environ.pop(WARM_START_ENV)
+    cold = statistics.median(walls["cold"])
+    warm_after_first = statistics.median(walls["warm"][1:])
+    return {
+        "package": package,
+        "jobs": jobs,
+        "files": 4,
+        "workers": 2,
+        "cold_job_s": walls["cold"],
+        "warm_job_s": walls["warm"],
+        "cold_median_s": round(cold, 3),
+        "warm_first_s": walls["warm"][0],
+        "warm_median_after_first_s": round(warm_after_first, 3),
+        "ratio_after_first": round(warm_after_first / cold, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer files (a smoke run)")
@@ -147,6 +208,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "overhead": overhead(10 if args.quick else 100),
         "parallel": parallel(100 if args.quick else 1000),
+        "warm_start": warm_start(2 if args.quick else 5, args.quick),
     }
     json.dump(report, sys.stdout, indent=2)
     print()

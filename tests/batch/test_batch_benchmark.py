@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_batch_engine.py"
 
 
-def test_the_benchmark_reports_overhead_and_the_parallel_ratio() -> None:
+def test_the_benchmark_reports_overhead_the_parallel_ratio_and_warm_against_cold() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARK), "--quick"],
         capture_output=True,
@@ -31,3 +31,7 @@ def test_the_benchmark_reports_overhead_and_the_parallel_ratio() -> None:
     parallel = report["parallel"]
     assert parallel["files"] == 100 and parallel["workers"] in (1, 2)
     assert parallel["sum_run_s"] >= 1.0 and parallel["ratio"] > 0
+    warm = report["warm_start"]
+    assert warm["jobs"] == 2 and len(warm["cold_job_s"]) == len(warm["warm_job_s"]) == 2
+    assert warm["package"] in ("sklearn.linear_model", "numpy", "json")
+    assert warm["ratio_after_first"] > 0
