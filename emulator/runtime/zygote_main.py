@@ -379,6 +379,7 @@ def _place_fds(passed: Sequence[int]) -> list[int]:
 def _run_main(path: str, argv: Sequence[str]) -> int:
     """Run ``path`` as ``__main__`` with ``argv``, as ``python PATH ARGV...`` does (its
     ``sys.path`` that of the zygote: no app folder first); the exit code."""
+    import atexit
     import runpy
     import traceback
 
@@ -395,6 +396,12 @@ def _run_main(path: str, argv: Sequence[str]) -> int:
     except BaseException:  # what the interpreter prints for an uncaught exception
         traceback.print_exc()
         code = 1
+    # What the interpreter does at exit before os._exit skips the rest: wait for the
+    # non-daemon threads, run the atexit functions (the user's, and those of the packages a
+    # cold process would have imported too).
+    with contextlib.suppress(Exception):
+        threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -28,13 +28,14 @@ REPO = Path(__file__).resolve().parents[2]
 COLD_LINE = "[emulator] Cold start (no warm interpreter): "
 
 SCRIPT = """
-    import os
+    import atexit, os
     from pathlib import Path
 
     import heavypkg
 
     def init():
         global weights
+        atexit.register(Path(os.environ["AZUREML_BI_OUTPUT_PATH"], f"exited-{os.getpid()}").touch)
         weights = Path(os.environ["AZUREML_MODEL_DIR"], "weights.txt").read_text()
         print("init", os.getpid(), os.getppid(), heavypkg.IMPORTED_IN, flush=True)
 
@@ -133,6 +134,8 @@ def test_a_warm_job_writes_what_a_cold_one_does_its_package_imported_once_ahead(
     for pid, parent, imported_in in warm_inits:
         # Forked from the zygote that imported the package before the job started.
         assert parent != os.getpid() and imported_in == parent != pid
+        # A worker that ends runs its atexit functions, as a fresh interpreter's exit does.
+        assert (warm.task.output_dir / f"exited-{pid}").is_file()
     # The opt-out: each cold worker's stderr starts with the reason, and the job says it once.
     assert all(
         text.startswith(COLD_LINE + "AZUREML_EMULATOR_WARM_START=0")
