@@ -20,11 +20,13 @@ timings depend on it. Prints JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,7 +86,8 @@ def main() -> None:
     )
     (workdir / "env.yml").write_text(env.serialize_to_string())
 
-    with emulator.mock_aml():
+    # The SDK's progress lines go to stderr: stdout is the JSON report only.
+    with emulator.mock_aml(), contextlib.redirect_stdout(sys.stderr):
         ws = Workspace.create("bench", subscription_id="s", resource_group="rg", exist_ok=True)
         model = Model.register(ws, "model.pkl", "nyc-taxi-automl-predictor")
         config = ContainerImage.image_configuration(
