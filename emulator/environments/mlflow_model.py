@@ -93,7 +93,7 @@ def read_mlflow_model(path: Path) -> MLflowModel:
     venv_name = env.get("virtualenv") if isinstance(env, dict) else None
 
     def present(name: object, default: str) -> Path | None:
-        file = folder / str(name or default)
+        file = _model_file(folder, str(name or default))
         return file if file.is_file() else None
 
     return MLflowModel(
@@ -161,16 +161,38 @@ def _python_env(path: Path) -> CondaDependencies:
     for entry in spec.get("dependencies") or []:
         line = str(entry).strip()
         if line.startswith("-r"):
-            for requirement in _requirements(path.parent / line[2:].strip()):
+            for requirement in _requirements(_model_file(path.parent, line[2:].strip())):
                 conda.add_pip_package(requirement)
         else:
             conda.add_pip_package(line)
     return conda
 
 
-def _requirements(path: Path) -> list[str]:
-    """The requirement lines of a requirements file of the model (``-r`` followed; other pip
-    options refused by name: the build installs requirements, not option files)."""
+def _model_file(folder: Path, name: str) -> Path:
+    """``name`` (from ``MLmodel``, ``python_env.yaml`` or a ``-r`` line) as a file of the model
+    ``folder``: a name reaching outside it (``..``, an absolute path) is refused, so a model
+    cannot put a file of the host into an image build."""
+    file = folder / name
+    if not file.resolve().is_relative_to(folder.resolve()):
+        raise BadArgument(
+            f"The MLflow model in '{folder.name}' names '{name}', which is outside its folder. "
+            "[emulator] Keep the environment files (conda.yaml, python_env.yaml, "
+            "requirements.txt) in the model's folder and name them relative to it.",
+            code="UserError",
+        )
+    return file
+
+
+def _requirements(path: Path, including: tuple[Path, ...] = ()) -> list[str]:
+    """The requirement lines of a requirements file of the model (``-r`` followed, within the
+    model's folder, a file that includes itself refused; other pip options refused by name: the
+    build installs requirements, not option files)."""
+    if path.resolve() in including:
+        raise BadArgument(
+            f"The MLflow model's {path.name} includes itself (-r). [emulator] Remove the "
+            "-r line that leads back to it.",
+            code="UserError",
+        )
     if not path.is_file():
         raise BadArgument(
             f"The MLflow model's environment names '{path.name}', which is not in its folder.",
@@ -179,7 +201,8 @@ def _requirements(path: Path) -> list[str]:
     lines: list[str] = []
     for line in _requirement_lines(path.read_text(encoding="utf-8")):
         if line.startswith("-r"):
-            lines.extend(_requirements(path.parent / line[2:].strip()))
+            included = _model_file(path.parent, line[2:].strip())
+            lines.extend(_requirements(included, (*including, path.resolve())))
         elif line.startswith("-"):
             raise BadArgument(
                 f"The MLflow model's {path.name} has the pip option '{line}', which the "

@@ -75,6 +75,18 @@ def test_without_a_conda_file_python_env_and_its_requirements_are_read(tmp_path:
             {"MLmodel": PYFUNC_ONLY, "requirements.txt": "-c constraints.txt\nnumpy\n"},
             "has the pip option '-c constraints.txt'",
         ),
+        (
+            {"MLmodel": PYFUNC_ONLY, "requirements.txt": "-r requirements.txt\nnumpy\n"},
+            "requirements.txt includes itself (-r)",
+        ),
+        (
+            {"MLmodel": PYFUNC_ONLY, "requirements.txt": "-r ../outside.txt\n"},
+            "names '../outside.txt', which is outside its folder",
+        ),
+        (
+            {"MLmodel": PYFUNC_ONLY + "    env:\n      conda: ../outside.txt\n"},
+            "names '../outside.txt', which is outside its folder",
+        ),
     ],
 )
 def test_a_model_azure_cannot_serve_is_refused_naming_why(
@@ -82,6 +94,7 @@ def test_a_model_azure_cannot_serve_is_refused_naming_why(
 ) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
+    (tmp_path / "outside.txt").write_text("numpy\n")  # a host file a model must not reach
     for name, text in files.items():
         (folder / name).write_text(text)
     with pytest.raises(BadArgument) as refused:
