@@ -22,8 +22,10 @@ Prints JSON.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -266,6 +268,9 @@ def main() -> None:
     if args.services < 1:
         parser.error("--services must be at least 1")
     workdir = Path(tempfile.mkdtemp(prefix="amlemu-bench-memory-"))
+    # Removed last at exit (atexit runs in reverse): after the emulator's own exit handlers
+    # have stopped the replicas and zygotes whose records and logs are in it.
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     os.chdir(workdir)
     (workdir / "echo.py").write_text(ECHO)
     os.environ["AZUREML_EMULATOR_ROOT"] = str(workdir / "root")
