@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.daemon.lifecycle import process_gone
+from emulator.runtime.labels import SERVICE, env_name
 
 #: Variables of the test's own environment that would point a client elsewhere.
 CLEAN = (
@@ -84,4 +85,20 @@ class DaemonRoot:
                 continue
             if label in environ.split(b"\0") and not process_gone(int(entry.name)):
                 found.append(int(entry.name))
+        return found
+
+    @staticmethod
+    def replicas_of(owner_pid: int) -> list[int]:
+        """The processes of :meth:`hosted_by` that serve a service (labelled with it): the
+        replicas and their workers. A warm start's zygote (emulator/runtime/zygote.py) is hosted
+        too but serves none: it is kept for the next deployment until its host stops."""
+        service = f"{env_name(SERVICE)}=".encode()
+        found = []
+        for pid in DaemonRoot.hosted_by(owner_pid):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            if any(item.startswith(service) for item in environ.split(b"\0")):
+                found.append(pid)
         return found
