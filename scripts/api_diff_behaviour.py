@@ -61,20 +61,70 @@ def _refusal(raised: ast.expr | None) -> str:
     return f"{name}: {message}".rstrip(": ").splitlines()[0] if message else str(name)
 
 
+def _delegated_refusal(function: Any, body: list[ast.stmt]) -> str | None:
+    """The refusal a member ends in when its whole body is ``return Owner._client().m(...)`` and
+    the client's ``m`` only raises, or only calls a helper whose last statement raises: how
+    azureml-core 1.61 retired its pre-1.0 ``Dataset`` API (``Dataset.get`` returns
+    ``Dataset._client().get(...)``, whose body is ``_log_not_supported_api_usage_and_raise``,
+    which logs and raises NotImplementedError). ``Owner._client()`` is called to find the client
+    (in the SDK it imports and returns the client class; nothing else is called)."""
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    call = body[0].value
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+        return None
+    factory = call.func.value
+    if not (
+        isinstance(factory, ast.Call)
+        and not factory.args
+        and isinstance(factory.func, ast.Attribute)
+        and factory.func.attr == "_client"
+        and isinstance(factory.func.value, ast.Name)
+    ):
+        return None
+    owner = inspect.unwrap(function).__globals__.get(factory.func.value.id)
+    try:
+        client = owner._client()
+    except Exception:  # not the pattern after all: the member does something
+        return None
+    method = inspect.unwrap(getattr(client, call.func.attr, None) or (lambda: None))
+    target = _body(method) if inspect.isfunction(method) else None
+    if target and len(target) == 1 and isinstance(target[0], ast.Expr):
+        called = target[0].value
+        helper = (
+            method.__globals__.get(called.func.id)
+            if isinstance(called, ast.Call) and isinstance(called.func, ast.Name)
+            else None
+        )
+        target = (_body(helper) or [])[-1:] if inspect.isfunction(helper) else None
+    if not target or len(target) != 1 or not isinstance(target[0], ast.Raise):
+        return None
+    error = _refusal(target[0].exc).split(":")[0]
+    return f"{error} from {getattr(client, '__name__', 'its client')}.{call.func.attr}"
+
+
 def behaviour(function: Any) -> dict[str, str]:
     """What a member does when called, when that is nothing: ``not_emulated`` (the reason of an
-    ``@not_emulated`` member), ``refuses`` (its whole body is one ``raise``) or ``placeholder``
-    (its body does nothing). Empty for a member that does something."""
+    ``@not_emulated`` member), ``refuses`` (its whole body is one ``raise``, it only delegates
+    to a client member that raises, or it is marked ``__sdk_refuses__``: it refuses as the
+    SDK's own member does) or ``placeholder`` (its body does nothing). Empty for a member that
+    does something."""
     function = getattr(function, "fget", function)  # a property: its getter
     function = getattr(function, "__func__", function)
     reason = getattr(function, "__not_emulated__", None)
     if isinstance(reason, str):
         return {"not_emulated": reason}
+    refusal = getattr(function, "__sdk_refuses__", None)  # emulator/sdk/dataset_legacy.py
+    if isinstance(refusal, str):
+        return {"refuses": refusal}
     body = _body(inspect.unwrap(function)) if inspect.isfunction(function) else None
     if not body and body is not None:
         return {"placeholder": "its body is empty"}
     if body and len(body) == 1 and isinstance(body[0], ast.Raise):
         return {"refuses": _refusal(body[0].exc)}
+    delegated = _delegated_refusal(function, body) if body else None
+    if delegated is not None:
+        return {"refuses": delegated}
     if body and all(_trivial(statement) for statement in body):
         return {"placeholder": "its body does nothing"}
     return {}

@@ -2,19 +2,21 @@
 ``Dataset.File`` to create datasets, ``Dataset.get_by_name`` / ``get_by_id`` / ``get_all`` to
 find registered ones (stored as the workspace's data assets, :mod:`emulator.sdk.dataset_records`).
 
-[emulator] The deprecated pre-1.0 ``Dataset`` objects (``Dataset(definition)``,
-``Dataset.from_delimited_files``, snapshots, profiles, ``to_spark_dataframe``) are not emulated.
+The deprecated pre-1.0 members (``Dataset(definition)``, ``Dataset.get``,
+``Dataset.from_delimited_files``, snapshots, profiles...) behave as in azureml-core 1.61, where
+they are no longer supported (:mod:`emulator.sdk.dataset_legacy`).
 """
 
 from __future__ import annotations
 
 from emulator.sdk.dataset_abstract import AbstractDataset
 from emulator.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
+from emulator.sdk.dataset_legacy import LegacyDataset
 
 __all__ = ["Dataset"]
 
 
-class Dataset:
+class Dataset(LegacyDataset):
     """Creates datasets (``Dataset.Tabular``, ``Dataset.File``) and finds registered ones."""
 
     Tabular = TabularDatasetFactory
