@@ -34,7 +34,14 @@ _STEP = "] Step: "
 
 
 class ImageConfig:
-    """Base of image configurations (the SDK's abstract ``ImageConfig``)."""
+    """Base of image configurations (the SDK's abstract ``ImageConfig``: each concrete
+    configuration builds and checks its own)."""
+
+    def build_create_payload(self, workspace: Workspace, name: str, model_ids: list[str]) -> Any:
+        raise NotImplementedError("build_create_payload is defined by each image configuration.")
+
+    def validate_configuration(self) -> None:
+        raise NotImplementedError("validate_configuration is defined by each image configuration.")
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         raise NotImplementedError
@@ -139,6 +146,11 @@ class Image:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Image:
         return super().__new__(ContainerImage if cls is Image else cls)
+
+    @staticmethod
+    def image_configuration() -> ImageConfig:
+        """Abstract in the SDK: ``ContainerImage.image_configuration(...)`` makes one."""
+        raise NotImplementedError("Use ContainerImage.image_configuration(...).")
 
     def __init__(
         self,
@@ -377,7 +389,7 @@ class ContainerImage(Image):
     """A Docker image that serves a model over HTTP (``imageFlavor`` ``WebApiContainer``)."""
 
     @staticmethod
-    def image_configuration(
+    def image_configuration(  # type: ignore[override]
         execution_script: str,
         runtime: str,
         conda_file: str | None = None,

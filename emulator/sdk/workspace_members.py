@@ -18,6 +18,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from emulator.sdk.amlcompute_config import (
+    DEFAULT_CPU_CLUSTER_CONFIGURATION,
+    DEFAULT_GPU_CLUSTER_CONFIGURATION,
+)
 from emulator.sdk.not_emulated import not_emulated
 from emulator.state import WorkspaceState, workspace_states
 
@@ -39,6 +43,8 @@ class WorkspaceMembers:
 
     DEFAULT_CPU_CLUSTER_NAME = "cpu-cluster"
     DEFAULT_GPU_CLUSTER_NAME = "gpu-cluster"
+    DEFAULT_CPU_CLUSTER_CONFIGURATION = DEFAULT_CPU_CLUSTER_CONFIGURATION
+    DEFAULT_GPU_CLUSTER_CONFIGURATION = DEFAULT_GPU_CLUSTER_CONFIGURATION
 
     @staticmethod
     def list(

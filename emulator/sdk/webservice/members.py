@@ -30,10 +30,21 @@ EXPECTED_PAYLOAD_KEYS = (
 )
 
 
+def _abstract_update(self: Any, *args: Any) -> None:
+    """The SDK's abstract ``Webservice.update``: each service type updates its own settings."""
+    raise NotImplementedError(
+        f"{type(self).__name__} has no update: use the update of AciWebservice, AksWebservice, "
+        "AksEndpoint or LocalWebservice."
+    )
+
+
 class WebserviceMembers:
     """What ``Webservice`` adds to lookup, deploy and scoring."""
 
     _webservice_type: ClassVar[str | None] = None
+
+    #: Abstract in the SDK (``update(self, *args)``): each service type has its own.
+    update: Callable[..., Any] = _abstract_update
 
     @classmethod
     def deserialize(cls, workspace: Workspace, webservice_payload: Mapping[str, Any]) -> Any:

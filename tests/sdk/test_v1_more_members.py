@@ -1,0 +1,86 @@
+"""SDK v1 members through the shim that deployment notebooks read but rarely run: the default
+AmlCompute configurations on ``Workspace``, the SDK's abstract members (``Webservice.update``,
+``Image.image_configuration``, ``ImageConfig``), and the tabular factory under its own name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator import mock_aml
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    base = tmp_path_factory.mktemp("more-members")
+    with mock_aml(root=base / "root", strict=False):
+        from azureml.core import Workspace
+
+        yield Workspace.get("ws", subscription_id="sub", resource_group="rg")
+
+
+def test_the_default_cluster_configurations_are_the_sdk_s(ws: Any) -> None:
+    from azureml.core import Workspace
+    from azureml.core.compute.aks import ComputeTargetException
+
+    cpu = Workspace.DEFAULT_CPU_CLUSTER_CONFIGURATION
+    gpu = ws.DEFAULT_GPU_CLUSTER_CONFIGURATION
+    assert (cpu.vm_size, cpu.vm_priority, gpu.vm_size) == (
+        "STANDARD_DS2_V2", "dedicated", "STANDARD_NC6",
+    )  # fmt: skip
+    scale = cpu.scale_settings
+    assert (scale.minimum_node_count, scale.maximum_node_count) == (0, 2)
+    assert scale.idle_seconds_before_scaledown == 1800
+    assert cpu.remote_login_port_public_access == "NotSpecified" and cpu.enable_node_public_ip
+    configuration = type(cpu)
+    with pytest.raises(ComputeTargetException, match="max nodes count is mandatory"):
+        configuration(vm_size="STANDARD_DS2_V2")
+    with pytest.raises(ComputeTargetException, match="greater than or equal to min nodes count"):
+        configuration(min_nodes=3, max_nodes=1)
+    with pytest.raises(ComputeTargetException, match="admin username must be provided"):
+        configuration(max_nodes=1, admin_user_password="Secret#1")
+    with pytest.raises(ComputeTargetException, match="not all virtual net information"):
+        configuration(max_nodes=1, vnet_name="vnet")
+    cpu.validate_configuration()  # the defaults pass the SDK's checks
+
+
+def test_the_sdk_s_abstract_members_say_where_the_concrete_ones_are() -> None:
+    from azureml.core import Image, Webservice
+    from azureml.core.image.container import ContainerImageConfig, ImageConfig
+
+    with pytest.raises(NotImplementedError, match="use the update of AciWebservice"):
+        Webservice.update(object(), "tags")
+    with pytest.raises(NotImplementedError, match=r"ContainerImage\.image_configuration"):
+        Image.image_configuration()
+    base = ImageConfig()
+    with pytest.raises(NotImplementedError, match="each image configuration"):
+        base.build_create_payload(None, "image", [])
+    with pytest.raises(NotImplementedError, match="each image configuration"):
+        base.validate_configuration()
+    assert issubclass(ContainerImageConfig, ImageConfig)
+
+
+def test_the_tabular_factory_by_its_own_name(ws: Any, tmp_path: Path) -> None:
+    from azureml.core import Dataset
+    from azureml.data.dataset_factory import TabularDatasetFactory
+
+    assert Dataset.Tabular is TabularDatasetFactory
+    datastore = ws.get_default_datastore()
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "pq" / "t.parquet").write_bytes(b"PAR1")
+    datastore.upload(str(tmp_path / "pq"), "pq", show_progress=False)
+    lazy = TabularDatasetFactory.from_parquet_files((datastore, "pq/t.parquet"), validate=False)
+    assert lazy._definition["read"] == {"format": "parquet", "include_path": False}
+
+    class Frame:  # what register_pandas_dataframe uses of a DataFrame
+        def to_csv(self, path: str, index: bool) -> None:
+            Path(path).write_text("a,b\n1,x\n2,y\n")
+
+    frame = TabularDatasetFactory.register_pandas_dataframe(
+        Frame(), (datastore, "frames"), "frame", show_progress=False
+    )
+    assert (frame.name, frame.version) == ("frame", 1)
+    assert Dataset.get_by_name(ws, "frame")._rows() == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
