@@ -122,6 +122,26 @@ class TabularDatasetFactory:
         return registered
 
     @staticmethod
+    def register_dask_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        show_progress: bool = True,
+    ) -> TabularDataset:
+        """Write a Dask DataFrame to ``target`` and register it as ``name`` (a new version when
+        the name exists), as ``register_pandas_dataframe`` does with its computed rows.
+        [emulator] Written as CSV under a new folder, not as Parquet partitions."""
+        if not hasattr(dataframe, "compute"):
+            raise UserErrorException(
+                f"dataframe must be a dask DataFrame, not {type(dataframe).__name__}."
+            )
+        return TabularDatasetFactory.register_pandas_dataframe(
+            dataframe.compute(), target, name, description, tags, show_progress
+        )
+
+    @staticmethod
     @not_emulated("a SQL datastore is a database outside this machine, which it cannot reach")
     def from_sql_query(
         query: Any,

@@ -41,6 +41,27 @@ class TabularDataset(AbstractDataset):
         """The table as a pandas DataFrame (pandas must be installed)."""
         return to_dataframe(*self._table())
 
+    def to_dask_dataframe(
+        self,
+        sample_size: int = 10000,
+        dtypes: dict[str, Any] | None = None,
+        on_error: str = "null",
+        out_of_range_datetime: str = "null",
+    ) -> Any:
+        """The table as a Dask DataFrame (dask[dataframe] must be installed). [emulator] One
+        partition of rows read now, as the files are local; ``dtypes`` are applied to it."""
+        try:
+            import dask.dataframe as dask_dataframe
+        except ImportError:
+            raise ImportError(
+                "to_dask_dataframe needs dask, which is not installed in this environment. "
+                "[emulator] Install it where this code runs: pip install 'dask[dataframe]'."
+            ) from None
+        frame = self.to_pandas_dataframe(on_error, out_of_range_datetime)
+        if dtypes:
+            frame = frame.astype(dtypes)
+        return dask_dataframe.from_pandas(frame, npartitions=1)
+
     def take(self, count: int) -> TabularDataset:
         """The first ``count`` rows."""
         return self._with_step("take", _count(count))

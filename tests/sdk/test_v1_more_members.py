@@ -4,6 +4,8 @@ AmlCompute configurations on ``Workspace``, the SDK's abstract members (``Webser
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,3 +86,37 @@ def test_the_tabular_factory_by_its_own_name(ws: Any, tmp_path: Path) -> None:
     )
     assert (frame.name, frame.version) == ("frame", 1)
     assert Dataset.get_by_name(ws, "frame")._rows() == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+
+
+def test_dask_dataframes_in_and_out(ws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azureml.data import TabularDataset
+    from azureml.data.dataset_factory import TabularDatasetFactory
+
+    class Frame:  # what the factory uses of a pandas DataFrame
+        def to_csv(self, path: str, index: bool) -> None:
+            Path(path).write_text("a,b\n1,x\n")
+
+    class DaskFrame:  # what it uses of a Dask DataFrame: its computed pandas DataFrame
+        def compute(self) -> Frame:
+            return Frame()
+
+    datastore = ws.get_default_datastore()
+    registered = TabularDatasetFactory.register_dask_dataframe(
+        DaskFrame(), (datastore, "dask"), "dask-frame", tags={"from": "dask"}, show_progress=False
+    )
+    assert (registered.version, registered.tags) == (1, {"from": "dask"})
+    assert registered._rows() == [{"a": 1, "b": "x"}]
+    with pytest.raises(Exception, match="dataframe must be a dask DataFrame, not Frame"):
+        TabularDatasetFactory.register_dask_dataframe(Frame(), (datastore, "dask"), "bad")
+
+    assert isinstance(registered, TabularDataset)
+    monkeypatch.setitem(sys.modules, "dask", None)  # as if dask were not installed
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)
+    with pytest.raises(ImportError, match=r"pip install 'dask\[dataframe\]'"):
+        registered.to_dask_dataframe()
+    fake = types.ModuleType("dask.dataframe")
+    fake.from_pandas = lambda frame, npartitions: ("dask", frame, npartitions)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "dask", types.ModuleType("dask"))
+    monkeypatch.setitem(sys.modules, "dask.dataframe", fake)
+    monkeypatch.setattr(registered, "to_pandas_dataframe", lambda *args: {"rows": args})
+    assert registered.to_dask_dataframe() == ("dask", {"rows": ("null", "null")}, 1)
