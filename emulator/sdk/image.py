@@ -38,7 +38,11 @@ class ImageConfig:
     configuration builds and checks its own)."""
 
     def build_create_payload(self, workspace: Workspace, name: str, model_ids: list[str]) -> Any:
-        raise NotImplementedError("build_create_payload is defined by each image configuration.")
+        raise NotImplementedError(
+            "build_create_payload builds the request of Azure's image service, which the "
+            "emulator has no use for: ContainerImage.create(ws, name, models, image_config) "
+            "builds the image here."
+        )
 
     def validate_configuration(self) -> None:
         raise NotImplementedError("validate_configuration is defined by each image configuration.")
