@@ -9,7 +9,7 @@ from emulator.environments.conda import CondaDependencies
 from emulator.environments.environment import Environment
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
-from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.exceptions import UserErrorException, WebserviceException
 from emulator.sdk.script_checks import check_python_driver, check_syntax, require_file
 
 __all__ = ["InferenceConfig"]
@@ -99,7 +99,18 @@ class InferenceConfig:
             )
         require_file("Conda file", conda_file)
         require_file("Extra docker file steps", extra_docker_file_steps)
-        check_syntax(Path(script))
+        self.validation_script_content()
+
+    def validation_script_content(self) -> None:
+        """The SDK's check that the entry script can be read and parses (UserErrorException)."""
+        script = Path(self.source_directory or "", self.entry_script)
+        try:
+            check_syntax(script)
+        except OSError:
+            raise UserErrorException(
+                f"Failed to open {script}, please check if it exists and the read permission. "
+                "We can not deploy the model if we can not access this file."
+            ) from None
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         steps = None

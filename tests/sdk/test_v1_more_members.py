@@ -120,3 +120,18 @@ def test_dask_dataframes_in_and_out(ws: Any, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "dask.dataframe", fake)
     monkeypatch.setattr(registered, "to_pandas_dataframe", lambda *args: {"rows": args})
     assert registered.to_dask_dataframe() == ("dask", {"rows": ("null", "null")}, 1)
+
+
+def test_inference_config_validation_script_content(tmp_path: Path) -> None:
+    from azureml.core.model import InferenceConfig
+    from azureml.exceptions import UserErrorException
+
+    (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(data):\n    return data\n")
+    config = InferenceConfig(entry_script="score.py", source_directory=str(tmp_path))
+    config.validation_script_content()  # parses
+    (tmp_path / "score.py").write_text("def run(data:\n")
+    with pytest.raises(UserErrorException, match="Please check it and try local deployment"):
+        config.validation_script_content()
+    (tmp_path / "score.py").unlink()
+    with pytest.raises(UserErrorException, match=r"^Failed to open .*score\.py, please check"):
+        config.validation_script_content()
