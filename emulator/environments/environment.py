@@ -29,6 +29,7 @@ from emulator.environments.sections import (
     PythonSection,
     _read_file,
 )
+from emulator.environments.training_sections import DatabricksSection, SparkSection
 from emulator.errors import UserErrorException
 
 __all__ = [
@@ -74,6 +75,9 @@ class Environment(RegistryMethods):
             {} if skip_defaults else {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"}
         )
         self.inferencing_stack_version: str | None = None
+        self.spark = SparkSection(_skip_defaults=skip_defaults)
+        self.databricks = DatabricksSection(_skip_defaults=skip_defaults)
+        self.r: Any = None  # the SDK's RSection, for R runs; kept as set
         #: The registry's id of a registered version (None until registered).
         self.asset_id: str | None = None
 
@@ -199,6 +203,9 @@ class Environment(RegistryMethods):
             "environmentVariables": dict(self.environment_variables),
             "python": self.python._serialize_to_dict(),
             "docker": self.docker._serialize_to_dict(),
+            "spark": self.spark._serialize_to_dict(),
+            "databricks": self.databricks._serialize_to_dict(),
+            "r": self.r,
             "inferencingStackVersion": self.inferencing_stack_version,
         }
 
@@ -214,6 +221,9 @@ class Environment(RegistryMethods):
         env.python._load(environment_dict.get("python") or {})
         env.docker._load(environment_dict.get("docker") or {})
         env.inferencing_stack_version = environment_dict.get("inferencingStackVersion")
+        env.spark._load(environment_dict.get("spark") or {})
+        env.databricks._load(environment_dict.get("databricks") or {})
+        env.r = environment_dict.get("r")
         return env
 
     def save_to_directory(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:

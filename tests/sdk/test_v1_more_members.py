@@ -135,3 +135,36 @@ def test_inference_config_validation_script_content(tmp_path: Path) -> None:
     (tmp_path / "score.py").unlink()
     with pytest.raises(UserErrorException, match=r"^Failed to open .*score\.py, please check"):
         config.validation_script_content()
+
+
+def test_environment_training_sections_are_kept(ws: Any, tmp_path: Path) -> None:
+    from azureml.core import Environment
+
+    env = Environment("with-spark")
+    assert (env.spark.repositories, env.spark.packages, env.spark.precache_packages) == (
+        [], [], True,
+    )  # fmt: skip
+    assert env.databricks.pypi_libraries == [] and env.databricks.maven_libraries == []
+    assert env.r is None
+    env.spark.precache_packages = False
+    env.spark.repositories = ["https://mmlspark.azureedge.net/maven"]
+    env.spark.packages = [
+        {"group": "com.microsoft.ml.spark", "artifact": "mmlspark", "version": "1"}
+    ]
+    env.databricks.pypi_libraries = [{"package": "azureml-sdk"}]
+    env.databricks.egg_libraries = ["dbfs:/lib.egg"]
+    data = env._serialize_to_dict()
+    assert data["spark"] == {
+        "repositories": ["https://mmlspark.azureedge.net/maven"],
+        "packages": [{"group": "com.microsoft.ml.spark", "artifact": "mmlspark", "version": "1"}],
+        "precachePackages": False,
+    }
+    assert data["databricks"]["pypiLibraries"] == [{"package": "azureml-sdk"}]
+    assert data["r"] is None
+    env.save_to_directory(str(tmp_path / "env"))
+    loaded = Environment.load_from_directory(str(tmp_path / "env"))
+    assert loaded.spark.precache_packages is False
+    assert loaded.databricks.egg_libraries == ["dbfs:/lib.egg"]
+    registered = Environment.get(ws, env.register(ws).name)
+    assert registered.spark.repositories == ["https://mmlspark.azureedge.net/maven"]
+    assert registered.databricks.jar_libraries == [] and registered.databricks.rcran_libraries == []
