@@ -38,7 +38,9 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -62,6 +64,8 @@ from emulator.settings import emulator_root
 MAX_ZYGOTES = 4
 #: How long a new zygote may take to import its packages before launches go cold.
 READY_TIMEOUT_S = 300.0
+#: How long a launch waits for the zygote's answer (a fork and a message) before going cold.
+LAUNCH_TIMEOUT_S = 60.0
 #: Room reserved for a replica's environment in the zygote's initial environment block, on top
 #: of twice the zygote's own (the replica adds its per-replica variables).
 _PAD_BYTES = 16 * 1024
@@ -81,6 +85,7 @@ _NEUTRAL = {
     server_config.SERVICE_VERSION,
     server_config.SERVICE_PATH_PREFIX,
 }
+logger = logging.getLogger("azureml.emulator.runtime")
 #: Exit code reported for a replica whose zygote died (its server got SIGKILL with it).
 _KILLED = 128 + 9
 
@@ -171,8 +176,14 @@ class Zygote:
             raise
         finally:
             theirs.close()
-        data = {"pid": self.process.pid, "start": reaper.process_start(self.process.pid)}
-        self.record = reaper.record("process", str(self.process.pid), labels, data)
+        try:
+            data = {"pid": self.process.pid, "start": reaper.process_start(self.process.pid)}
+            self.record = reaper.record("process", str(self.process.pid), labels, data)
+        except BaseException:  # unrecorded, it would outlive a killed session: end it now
+            ours.close()
+            self.process.kill()
+            self.process.wait()
+            raise
         self._socket = ours
         self._send_lock = threading.Lock()
         self._changed = threading.Condition()
@@ -183,6 +194,8 @@ class Zygote:
         self._closed = False
         self._retired = False
         self._next_id = 0
+        #: Launches that gave up waiting for their answer (their replica is killed on arrival).
+        self._abandoned: set[int] = set()
         threading.Thread(target=self._read, name="amlemu-zygote", daemon=True).start()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
@@ -227,9 +240,18 @@ class Zygote:
         if request.stderr_path is not None:
             message["stderr"] = str(request.stderr_path)
         self._send(message, request.fds)
+        deadline = time.monotonic() + LAUNCH_TIMEOUT_S
         with self._changed:
             while ident not in self._answers and not self._closed:
-                self._changed.wait()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    # A late answer's replica is not ours: it must not serve unsupervised.
+                    self._abandoned.add(ident)
+                    raise Refused(
+                        f"the warm interpreter did not answer within {LAUNCH_TIMEOUT_S:g} s;"
+                        f" see {self.log_path}"
+                    )
+                self._changed.wait(remaining)
             answer = self._answers.pop(ident, None)
             if answer is None:
                 raise Refused(f"the warm interpreter exited; see {self.log_path}")
@@ -296,6 +318,9 @@ class Zygote:
                 raise Refused(f"the warm interpreter is gone ({exc})") from exc
 
     def _read(self) -> None:
+        """Take the zygote's messages until its socket closes; whatever ends this (end of
+        file, a broken socket, a message it cannot read) closes the zygote, so no launch or
+        reap waits for news that will never come."""
         buffer = b""
         try:
             while data := self._socket.recv(65536):
@@ -305,15 +330,30 @@ class Zygote:
                     self._take(json.loads(line))
         except OSError:
             pass
+        except Exception:
+            logger.exception("Stopped reading the warm interpreter %s", self.process.pid)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        """Mark it closed (waiters get :class:`Refused`, replicas read as killed) and end it:
+        its replicas' servers die with it."""
         with self._changed:
             self._closed = True
             for pid in self._children:
                 self._exits.setdefault(pid, _KILLED)
             self._changed.notify_all()
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)  # the zygote exits at end of file
         self._socket.close()
         reaper.forget(self.record)
-        with contextlib.suppress(ChildProcessError):
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
             self.process.wait()
+        except ChildProcessError:
+            pass
 
     def _take(self, message: dict[str, Any]) -> None:
         with self._changed:
@@ -321,7 +361,15 @@ class Zygote:
             if op == "ready":
                 self._ready = message
             elif op in ("launched", "refused"):
-                self._answers[int(message["id"])] = message
+                ident = int(message["id"])
+                if ident in self._abandoned:  # its launch gave up waiting (started cold)
+                    self._abandoned.discard(ident)
+                    if op == "launched":
+                        self._children.add(int(message["pid"]))
+                        with contextlib.suppress(Refused):
+                            self.signal(int(message["pid"]), signal.SIGKILL, group=True)
+                else:
+                    self._answers[ident] = message
             elif op == "exit":
                 self._exits[int(message["pid"])] = int(message["code"])
                 self._end_if_retired()
