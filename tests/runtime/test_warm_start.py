@@ -240,3 +240,17 @@ def test_a_package_that_starts_a_thread_on_import_falls_back_to_a_cold_start(
     reason = "importing the script's packages started Python threads (warm-threads-poller)"
     assert f"{COLD}{reason}" in replica.log()
     assert replica.score()["yaml"] == {"a": 1}
+
+
+def test_an_unexpected_error_in_the_warm_path_starts_cold_and_says_why(
+    launch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> zygote.ZygoteLeader:
+        raise RuntimeError("zygote bookkeeping bug")
+
+    monkeypatch.setattr(zygote, "start", broken)
+    replica = launch()  # served, as a cold start serves it
+    assert _parent(replica.pid) == os.getpid()
+    reason = "the warm start failed (RuntimeError: zygote bookkeeping bug)"
+    assert f"{COLD}{reason}" in replica.log()
+    assert replica.score()["helper_pid"] == replica.score()["pid"]

@@ -15,6 +15,7 @@ fails with ``MemoryError`` instead, and a run that logged one reports ``oom_kill
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -63,6 +64,7 @@ _DROPPED = {
     "VIRTUAL_ENV",
 }
 _MEMORY_ERROR = b"MemoryError"
+logger = logging.getLogger("azureml.emulator.runtime")
 _LOG_SCAN_BYTES = 4 << 20
 
 
@@ -99,7 +101,12 @@ class ProcessBackend:
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(spec.log_path, "ab")  # noqa: SIM115 - owned by the launch, closed by stop()
         offset = log.tell()
-        leader = _warm_start(warm, image, environment, allocation, spec.log_path, args, log)
+        try:
+            leader = _warm_start(warm, image, environment, allocation, spec.log_path, args, log)
+        except BaseException:  # interrupted (a bug falls back cold): nothing of it stays open
+            log.close()
+            allocation.release()
+            raise
         if leader is None:
             try:
                 leader = PopenLeader(
@@ -194,7 +201,9 @@ def _warm_start(
     log: IO[bytes],
 ) -> Leader | None:
     """The run forked from a zygote of the image's environment, or None (cold start; the
-    reason is written to the run's log)."""
+    reason is written to the run's log). A warm start is only a faster way to the same
+    replica, so an unexpected error in it (a bug) starts the replica cold as well, rather than
+    failing a deployment that a cold start serves; its traceback goes to the emulator's log."""
     from emulator.runtime import zygote
 
     try:
@@ -202,9 +211,13 @@ def _warm_start(
             raise zygote.Refused(f"{settings.WARM_START_ENV}=0")
         return zygote.start(image, environment, allocation.confinement.to_json(), log_path, args)
     except zygote.Refused as exc:
-        log.write(f"[emulator] Cold start (no warm interpreter): {exc}\n".encode())
-        log.flush()
-        return None
+        reason = str(exc)
+    except Exception as exc:
+        logger.exception("Warm start failed; starting cold")
+        reason = f"the warm start failed ({type(exc).__name__}: {exc})"
+    log.write(f"[emulator] Cold start (no warm interpreter): {reason}\n".encode())
+    log.flush()
+    return None
 
 
 class ProcessLaunch:
