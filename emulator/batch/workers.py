@@ -64,9 +64,11 @@ class WorkerProcess:
             self.process: subprocess.Popen[bytes] | ForkedWorker = forked or self._cold(
                 command, script, env, stdout, stderr, fds
             )
-        except OSError as exc:
+        except BaseException as exc:
             for fd in (self._request, self._reply):
                 os.close(fd)
+            if not isinstance(exc, OSError):
+                raise
             raise OperationFailed(
                 f"Cannot start a batch worker with the image's interpreter {runtime.python}: "
                 f"{exc.strerror or exc}. [emulator] Rebuild the deployment's image (its "

@@ -10,6 +10,7 @@ path (what the zygote imports ahead): ``heavypkg`` records which process importe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import pytest
 from emulator.batch.engine import BatchJob, BatchTask, start_job
 from emulator.batch.runtime import WorkerRuntime
 from emulator.batch.settings import BatchSettings
+from emulator.batch.workers import WorkerProcess
 from emulator.exceptions import InvalidSetting
 from emulator.settings import WARM_START_ENV
 from tests.batch.conftest import JOB_WAIT, numbered
@@ -205,3 +207,33 @@ def test_a_warm_start_switch_that_is_not_one_is_refused(
     monkeypatch.setenv(WARM_START_ENV, "sometimes")
     with pytest.raises(InvalidSetting, match="AZUREML_EMULATOR_WARM_START='sometimes'"):
         _run(tmp_path, runtime, files=1)
+
+
+def test_a_worker_whose_warm_start_breaks_leaves_no_pipe_open(tmp_path: Path) -> None:
+    """An unexpected error out of the warm start (not a refusal) reaches the engine, and the
+    worker's four pipe ends are closed: a job that retries does not run out of descriptors."""
+
+    class Broken:
+        def fork(self, *args: object) -> None:
+            raise RuntimeError("zygote bookkeeping bug")
+
+    def pipes() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/self/fd/{fd}")
+                if target.startswith("pipe:"):
+                    found.add(f"{fd}={target}")
+        return found
+
+    before = pipes()
+    with pytest.raises(RuntimeError, match="zygote bookkeeping bug"):
+        WorkerProcess(
+            WorkerRuntime(Path(sys.executable)),
+            tmp_path / "score.py",
+            dict(os.environ),
+            tmp_path / "out.txt",
+            tmp_path / "err.txt",
+            warm=Broken(),  # type: ignore[arg-type]
+        )
+    assert pipes() == before
