@@ -59,9 +59,13 @@ class ForkedWorker:
     def _on_exit(self) -> None:
         asyncio.get_running_loop().remove_reader(self._pidfd)
         os.close(self._pidfd)
-        _, status = os.waitpid(self.pid, 0)
-        self.returncode = os.waitstatus_to_exitcode(status)  # -N when killed by signal N
-        self._exited.set_result(self.returncode)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            code = os.waitstatus_to_exitcode(status)  # -N when killed by signal N
+        except ChildProcessError:  # reaped elsewhere: how it ended is lost, the pool replaces it
+            code = -signal.SIGKILL
+        self.returncode = code
+        self._exited.set_result(code)
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exited)
@@ -100,7 +104,8 @@ def reseed() -> None:
 
 
 def _run_worker(theirs: socket.socket, environ: Mapping[str, str]) -> int:
-    """In the child: become a fresh worker's equivalent, then run it (never returns)."""
+    """In the child: become a fresh worker's equivalent and run it; the worker leaves with
+    ``os._exit`` (its exit code), so the ``0`` returned is reached only if it did not."""
     gc.freeze()  # the parent's objects stay as they are (and shared with it)
     reseed()
     signal.set_wakeup_fd(-1)

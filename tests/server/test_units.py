@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from werkzeug.wrappers import Request
 
-from emulator.server import command, raw_http
+from emulator.server import command, forked, raw_http
 from emulator.server.config import ConfigError, ServerConfig, cli_environment
 from emulator.server.contrib import aml_request
 from emulator.server.contrib.aml_response import AMLResponse
@@ -177,3 +180,23 @@ def test_serve_command_has_azmlinfsrv_flags() -> None:
     for bad in (["--port", "70000"], ["--worker_count", "0"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["serve", *bad])
+
+
+def test_a_forked_worker_reaped_elsewhere_still_reads_as_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool waits for every worker it replaces: a worker whose status was taken by someone
+    else (``waitpid`` raises ChildProcessError) must still end the wait, as killed."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+
+    def reaped(pid: int, options: int) -> tuple[int, int]:
+        raise ChildProcessError(10, "No child processes")
+
+    monkeypatch.setattr(forked.os, "waitpid", reaped)
+
+    async def watch() -> int:
+        return await asyncio.wait_for(forked.ForkedWorker(child.pid).wait(), 30)
+
+    assert asyncio.run(watch()) == -9
+    monkeypatch.undo()
+    child.wait()
