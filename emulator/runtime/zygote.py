@@ -70,21 +70,7 @@ LAUNCH_TIMEOUT_S = 60.0
 #: of twice the zygote's own (the replica adds its per-replica variables).
 _PAD_BYTES = 16 * 1024
 _NEUTRAL_PREFIXES = ("AZUREML_", "AML_", "AMLEMU_", "PYTEST_")
-_NEUTRAL = {
-    server_config.SCORING_TIMEOUT,
-    server_config.WORKER_COUNT,
-    server_config.WORKER_TIMEOUT,
-    server_config.SERVER_PORT,
-    server_config.HEALTH_PORT,
-    server_config.SEPARATE_HEALTH,
-    server_config.SERVER_VERSION,
-    server_config.SERVER_VERSION_ENABLED,
-    server_config.APP_INSIGHTS_LOG_RESPONSE,
-    server_config.WORKSPACE_NAME,
-    server_config.SERVICE_NAME,
-    server_config.SERVICE_VERSION,
-    server_config.SERVICE_PATH_PREFIX,
-}
+_NEUTRAL = frozenset(server_config.PER_REPLICA)
 logger = logging.getLogger("azureml.emulator.runtime")
 #: Exit code reported for a replica whose zygote died (its server got SIGKILL with it).
 _KILLED = 128 + 9

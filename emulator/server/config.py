@@ -39,6 +39,23 @@ TELEMETRY_FILE = "AZUREML_EMULATOR_TELEMETRY_FILE"
 SERVICE_NAME = "SERVICE_NAME"
 SERVICE_VERSION = "SERVICE_VERSION"
 SERVICE_PATH_PREFIX = "SERVICE_PATH_PREFIX"
+#: The server's settings that Azure and the emulator set per replica (besides ``AZUREML_*`` and
+#: ``AML_*``): a host's value never reaches a replica, and they do not key a warm interpreter.
+PER_REPLICA = (
+    SCORING_TIMEOUT,
+    WORKER_COUNT,
+    WORKER_TIMEOUT,
+    SERVER_PORT,
+    HEALTH_PORT,
+    SEPARATE_HEALTH,
+    SERVER_VERSION,
+    SERVER_VERSION_ENABLED,
+    APP_INSIGHTS_LOG_RESPONSE,
+    WORKSPACE_NAME,
+    SERVICE_NAME,
+    SERVICE_VERSION,
+    SERVICE_PATH_PREFIX,
+)
 
 DEFAULT_APP_ROOT = "/var/azureml-app"
 DEFAULT_PORT = 5001

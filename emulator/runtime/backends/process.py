@@ -47,22 +47,7 @@ NAME = "process"
 #: Host variables a container never inherits: Azure's and the server's settings come from the
 #: image and the deployment only.
 _DROPPED_PREFIXES = ("AZUREML_", "AML_", ENV_PREFIX)
-_DROPPED = {
-    server_config.SCORING_TIMEOUT,
-    server_config.WORKER_COUNT,
-    server_config.WORKER_TIMEOUT,
-    server_config.SERVER_PORT,
-    server_config.HEALTH_PORT,
-    server_config.SEPARATE_HEALTH,
-    server_config.SERVER_VERSION,
-    server_config.SERVER_VERSION_ENABLED,
-    server_config.SERVICE_NAME,
-    server_config.SERVICE_VERSION,
-    server_config.SERVICE_PATH_PREFIX,
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "VIRTUAL_ENV",
-}
+_DROPPED = {*server_config.PER_REPLICA, "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}
 _MEMORY_ERROR = b"MemoryError"
 logger = logging.getLogger("azureml.emulator.runtime")
 _LOG_SCAN_BYTES = 4 << 20
