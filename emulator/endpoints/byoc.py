@@ -197,10 +197,12 @@ def _asset_spec(root: EmulatorRoot, workspace_id: int, arm_id: str, kind: Kind) 
 def _code_folder(workspace: Workspace, code_id: str) -> str:
     """The name of the folder the code was uploaded from (the last part of its ``codeUri``):
     Azure mounts it under ``/var/azureml-app`` by that name, as azure-ai-ml's local endpoints
-    do (``AzureMlImageContext``)."""
+    do (``AzureMlImageContext``). ``code`` when there is none, or when it would name no folder
+    of its own (``.``, ``..``: a hand-written codeUri; azure-ai-ml uploads ``<hash>/<name>``)."""
     spec = _asset_spec(workspace.root, workspace.id, code_id, "codes")
     uri = unquote(urlparse(str(spec.get("codeUri") or "")).path).rstrip("/")
-    return uri.rsplit("/", 1)[-1] or "code"
+    name = uri.rsplit("/", 1)[-1]
+    return "code" if name in ("", ".", "..") else name
 
 
 def _route(config: Mapping[str, Any], wire: str, field: str, environment: str) -> HttpRoute:

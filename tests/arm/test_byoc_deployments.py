@@ -98,7 +98,7 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     weights = tmp_path / "weights"
     weights.mkdir()
     (weights / "w.txt").write_text("0.25")
-    code = tmp_path / "onlinescoring"
+    code = tmp_path / "online:scoring"  # a ":" in the name: Docker mounts it as it is
     (code / "app").mkdir(parents=True)
     (code / "app" / "score.py").write_text("# the server's own script")
     created = _deploy(
@@ -125,7 +125,7 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     assert answer["model_dir"] == "/var/azureml-app/azureml-models/weights/1"
     assert answer["model_files"] == {"weights/w.txt": "0.25"}
     # the code as azure-ai-ml's local endpoints mount it: /var/azureml-app/<code folder>
-    assert answer["app_root"] == "/var/azureml-app/onlinescoring/app"
+    assert answer["app_root"] == "/var/azureml-app/online:scoring/app"
     assert answer["entry_script"] == "# the server's own script"
     assert answer["greeting"] == "hello"
     log = client.online_deployments.get_logs("blue", "byoc1", lines=200)

@@ -85,7 +85,8 @@ class DockerBackend:
             host_config = client.create_host_config(
                 network_mode="host",
                 init=True,
-                binds=_telemetry_binds(spec) + _model_data_binds(spec) + _mount_binds(spec),
+                binds=_telemetry_binds(spec) + _model_data_binds(spec),
+                mounts=_mounts(spec),
                 **_resource_limits(client, spec),
             )
             try:
@@ -361,9 +362,16 @@ def _model_data_binds(spec: LaunchSpec) -> list[str]:
     return [f"{folder}:{folder}:rw"]
 
 
-def _mount_binds(spec: LaunchSpec) -> list[str]:
-    """The spec's read-only mounts (a custom container's model at ``AZUREML_MODEL_DIR``)."""
-    return [f"{host}:{inside}:ro" for host, inside in spec.mounts.items()]
+def _mounts(spec: LaunchSpec) -> list[Any]:
+    """The spec's read-only mounts (a custom container's model at ``AZUREML_MODEL_DIR``, its
+    code folder) as mount objects: a path may hold a ``:`` (a user's folder name), which
+    Docker's ``host:inside:ro`` form would split."""
+    from docker.types import Mount
+
+    return [
+        Mount(target=inside, source=host, type="bind", read_only=True)
+        for host, inside in spec.mounts.items()
+    ]
 
 
 def _resource_limits(client: Any, spec: LaunchSpec) -> dict[str, int]:
