@@ -41,7 +41,7 @@ from emulator.models.records import ModelRecord
 from emulator.runtime.backends.docker import connect
 from emulator.runtime.probes import HttpRoute, ImageRoutes, ProbeSettings, http_probe
 from emulator.services.deployment import Deployment, ReplicaTemplate
-from emulator.services.online import start_online, stop_online
+from emulator.services.online import online, start_online, stop_online
 from emulator.services.records import ServiceState
 from emulator.store.root import EmulatorRoot
 
@@ -163,7 +163,10 @@ def provision(
         routes=container.routes,
         mounts=mounts,
     )
-    # The old replica holds the ports: it stops before the new one starts.
+    # The old replica holds the ports: it stops before the new one starts. It is not brought
+    # back when the new one fails: its model and code folders under ``work`` were already
+    # replaced by the update's, so it would not be the previous version any more.
+    updating = online(root, workspace_id, record.endpoint, record.name) is not None
     stop_online(root, workspace_id, record.endpoint, record.name)
     live = start_online(root, workspace_id, record.endpoint, record.name, template, 1)
     window = max(_window(instances.liveness), _window(instances.readiness))
@@ -176,9 +179,15 @@ def provision(
     else:
         why = _probe_report(container.routes, instances)
     stop_online(root, workspace_id, record.endpoint, record.name)
+    stopped = (
+        "\n[emulator] Unlike Azure, the previous container is not serving any more: it was "
+        "stopped to free its host ports for the update's. Fix the cause and deploy again."
+        if updating
+        else ""
+    )
     raise OperationFailed(
         f"ResourceNotReady: the container of image {container.image} did not become ready."
-        f"{why}\nContainer logs (last {TAIL_LINES} lines):\n{tail}",
+        f"{why}\nContainer logs (last {TAIL_LINES} lines):\n{tail}{stopped}",
         code="ResourceNotReady",
         status=400,
     )

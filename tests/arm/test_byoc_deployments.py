@@ -156,6 +156,16 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     answer = json.loads(client.online_endpoints.invoke("byoc1", request_file=str(request)))
     assert answer["greeting"] == "bye"
 
+    # An update that never becomes ready fails, and says that (unlike Azure) nothing serves.
+    created.environment_variables = {**created.environment_variables, "READY_STATUS": "503"}
+    created.liveness_probe, created.readiness_probe = QUICK_LIVENESS, QUICK_READINESS
+    with pytest.raises(HttpResponseError) as raised:
+        client.online_deployments.begin_create_or_update(created).result()
+    message = str(raised.value)
+    assert "ResourceNotReady" in message
+    assert "the previous container is not serving any more" in message
+    assert "Fix the cause and deploy again" in message
+
 
 def _log_once(client: MLClient, endpoint: str, text: str, timeout: float = 30.0) -> str:
     """The deployment's log once it shows ``text`` (fails after ``timeout`` seconds)."""
