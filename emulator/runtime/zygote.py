@@ -29,7 +29,10 @@ per-replica variables too) is set before the server starts.
 A cold start is used instead, with the reason written to the replica's log, when warm starts
 are off (``AZUREML_EMULATOR_WARM_START=0``), the image has no entry script, the interpreter
 cannot fork workers (no ``os.pidfd_open``), the zygote cannot start or died, importing the
-packages started a Python thread (a fork would lose it), or the fork fails.
+packages started a Python thread (a fork would lose it), the fork fails, or the zygote does
+not answer a launch within :data:`LAUNCH_TIMEOUT_S` (a replica it forks later is killed). A
+zygote whose messages the host cannot read is closed (its launches go cold, its replicas read
+as killed and are restarted by their supervisors): nothing waits on it forever.
 """
 
 from __future__ import annotations
