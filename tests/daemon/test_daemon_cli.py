@@ -43,6 +43,17 @@ def root(tmp_path: Path) -> Iterator[Path]:
     amlemu(path, "down")
 
 
+@pytest.fixture(scope="module")
+def running_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One root with a daemon up for the tests that only ask it for ``amlemu env``'s output
+    (each daemon costs a start and a stop of a process that imports the whole server)."""
+    path = tmp_path_factory.mktemp("env") / "root"
+    started = amlemu(path, "up", "--detach")
+    assert started.returncode == 0, started.stderr
+    yield path
+    amlemu(path, "down")
+
+
 def daemon_pid(root: Path) -> int:
     return int((root / "daemon" / "daemon.pid").read_text())
 
@@ -193,8 +204,10 @@ def test_env_points_the_real_sdk_at_the_daemon(root: Path, tmp_path: Path) -> No
     assert client.stdout.strip().splitlines()[-1] == "from-config"
 
 
-def test_env_warns_when_credentials_would_bypass_the_emulators_identity(root: Path) -> None:
-    assert amlemu(root, "up", "--detach").returncode == 0
+def test_env_warns_when_credentials_would_bypass_the_emulators_identity(
+    running_root: Path,
+) -> None:
+    root = running_root
     secret = {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_SECRET": "s"}
     warned = amlemu(root, "env", env=secret)
     assert warned.returncode == 0
@@ -212,8 +225,7 @@ def test_env_warns_when_credentials_would_bypass_the_emulators_identity(root: Pa
         ("powershell", "$Env:IDENTITY_ENDPOINT = 'https://127.0.0.1:"),
     ],
 )
-def test_env_speaks_other_shells(root: Path, shell: str, line: str) -> None:
-    assert amlemu(root, "up", "--detach").returncode == 0
-    result = amlemu(root, "env", "--shell", shell)
+def test_env_speaks_other_shells(running_root: Path, shell: str, line: str) -> None:
+    result = amlemu(running_root, "env", "--shell", shell)
     assert result.returncode == 0
     assert any(out.startswith(line) for out in result.stdout.splitlines()), result.stdout
