@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from emulator.sdk.webservice_config import (
 from emulator.server.telemetry import service_environment as app_insights_environment
 from emulator.services.manager import DeploymentSpec
 from emulator.services.settings import ServiceSettings
+from emulator.services.tls import TlsEndpoint
 
 if TYPE_CHECKING:
     from emulator.sdk.workspace import Workspace
@@ -54,7 +56,7 @@ class AciWebservice(Webservice):
             # CPU is limited only when asked for: Azure's 0.1 default would make init() crawl.
             cpu_cores=config.cpu_cores,
             memory_gb=settings.memory_gb,
-            settings={**settings.payload(), "location": location},
+            settings={**settings.payload(), "location": location, **_tls_files(tls)},
             description=settings.description,
             tags=settings.tags,
             properties=settings.properties,
@@ -78,6 +80,30 @@ class AciWebservice(Webservice):
         host = urlsplit(self.scoring_uri).hostname if self.scoring_uri else None
         self.public_ip = host if host and _is_ip(host) else None
         self.public_fqdn = host
+
+    @property
+    def ssl_certificate(self) -> str | None:
+        """The PEM certificate the service serves HTTPS with (``None`` without SSL): the SDK's
+        ``sslCertificate``, which its deployment sent as the file's text. The record keeps the
+        file's path only, so the private key below is never copied into the emulator's state."""
+        return _pem(self._record.settings.get(_CERT_FILE), "ssl_cert_pem_file")
+
+    @property
+    def ssl_key(self) -> str | None:
+        """The PEM private key of :attr:`ssl_certificate` (the SDK's ``sslKey``), read from the
+        ``ssl_key_pem_file`` the service serves with."""
+        return _pem(self._record.settings.get(_KEY_FILE), "ssl_key_pem_file")
+
+    def run(self, input_data: Any) -> Any:
+        """POST ``input_data`` to the scoring URI (the SDK's name for it on every service type)."""
+        return super().run(input_data)
+
+    def serialize(self) -> dict[str, Any]:
+        """The SDK's payload; the file paths the emulator keeps stay out of it."""
+        payload = super().serialize()
+        for private in (_CERT_FILE, _KEY_FILE):
+            payload.pop(private, None)
+        return payload
 
     @property
     def environment(self) -> Environment | None:
@@ -162,6 +188,28 @@ class AciWebservice(Webservice):
                 "not emulated: deploy it again with overwrite=True and the new ssl_* settings "
                 "in AciWebservice.deploy_configuration."
             )
+
+
+#: Private settings (kept out of ``serialize``): where the service's TLS material lives.
+_CERT_FILE, _KEY_FILE = "sslCertPemFile", "sslKeyPemFile"
+
+
+def _tls_files(tls: TlsEndpoint | None) -> dict[str, str]:
+    return {} if tls is None else {_CERT_FILE: tls.cert_file, _KEY_FILE: tls.key_file}
+
+
+def _pem(path: str | None, parameter: str) -> str | None:
+    """The text of a PEM file the service was deployed with; a clear error when it is gone."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise WebserviceException(
+            f"[emulator] Cannot read the service's {parameter} {path!r}: {exc.strerror}. The "
+            "emulator reads the certificate and key from the files the service was deployed "
+            "with; put the file back or deploy again with the new files."
+        ) from exc
 
 
 def _is_ip(host: str) -> bool:

@@ -129,6 +129,10 @@ class AksWebservice(Webservice):
             return []
         return list(deployment.route.autoscaler.history)
 
+    def run(self, input_data: Any) -> Any:
+        """POST ``input_data`` to the scoring URI (the SDK's name for it on every service type)."""
+        return super().run(input_data)
+
     def get_token(self) -> tuple[str, datetime]:
         """A bearer token for token auth, and when to refresh it."""
         token = self.get_access_token()

@@ -267,9 +267,9 @@ class Webservice(members.WebserviceMembers):
     def _operation_label(self) -> str:
         return self.compute_type
 
-    def run(self, input_data: Any) -> Any:
-        """POST ``input_data`` to the scoring URI (dicts and lists are JSON-encoded)."""
-        return scoring.run(self, input_data)
+    def run(self, input: Any) -> Any:  # the SDK's abstract name; each service type's is input_data
+        """POST ``input`` to the scoring URI (dicts and lists are JSON-encoded)."""
+        return scoring.run(self, input)
 
     def get_logs(self, num_lines: int = 5000, init: bool = False) -> str:
         """The container's log (stdout and stderr of the scoring server and your script)."""

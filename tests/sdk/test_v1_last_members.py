@@ -1,0 +1,134 @@
+"""SDK v1 members through the shim: an ACI service's TLS material (``ssl_certificate`` /
+``ssl_key``, read from the files it serves with) and ``run``'s parameter, ``input`` on the
+SDK's abstract ``Webservice`` and ``input_data`` on each service type. One HTTPS ACI service
+(host builder) serves every test."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from emulator import mock_aml
+
+SCRIPT = "def init():\n    pass\n\n\ndef run(raw_data):\n    return {'echo': raw_data}\n"
+CNAME = "last-members.contoso.test"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for CNAME signed by its own key (PEM files): what a client trusts too."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CNAME)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(CNAME)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    base = tmp_path_factory.mktemp("last-members")
+    (base / "app").mkdir()
+    (base / "app" / "score.py").write_text(SCRIPT)
+    cert_file, key_file = _self_signed(base)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AZUREML_EMULATOR_BUILDER", "host")
+        patch.setenv("SSL_CERT_FILE", str(cert_file))  # what service.run() trusts
+        patch.chdir(base / "app")
+        with mock_aml(root=base / "root", strict=False):
+            from azureml.core import Image, Webservice, Workspace
+            from azureml.core.image import ContainerImage
+            from azureml.core.webservice import AciWebservice
+
+            ws = Workspace.get("ws", subscription_id="sub", resource_group="rg")
+            image = Image.create(
+                ws, "last", [], ContainerImage.image_configuration("score.py", "python")
+            )
+            image.wait_for_creation()
+            config = AciWebservice.deploy_configuration(
+                ssl_enabled=True,
+                ssl_cert_pem_file=str(cert_file),
+                ssl_key_pem_file=str(key_file),
+                ssl_cname=CNAME,
+            )
+            service = Webservice.deploy_from_image(ws, "last-aci", image, config)
+            service.wait_for_deployment()
+            assert service.state == "Healthy", service.get_logs()
+            yield {"ws": ws, "service": service, "cert": cert_file, "key": key_file}
+            service.delete()
+
+
+def test_an_ssl_service_gives_the_certificate_and_key_it_serves_with(
+    world: dict[str, Any],
+) -> None:
+    from azureml.core.webservice import AciWebservice, Webservice
+
+    service = world["service"]
+    again = Webservice(world["ws"], "last-aci")  # a fresh read of the record
+    assert isinstance(again, AciWebservice)
+    for each in (service, again):
+        assert each.ssl_certificate == world["cert"].read_text()
+        assert each.ssl_key == world["key"].read_text()
+        assert "BEGIN PRIVATE KEY" in each.ssl_key
+    # The paths the emulator keeps are its own, not part of the SDK's payload.
+    payload = again.serialize()
+    assert payload["sslEnabled"] is True
+    assert not {"sslCertPemFile", "sslKeyPemFile"} & payload.keys()
+
+
+def test_a_service_whose_key_file_is_gone_says_which_file(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    from azureml.core.webservice import Webservice
+    from azureml.exceptions import WebserviceException
+
+    key = world["key"]
+    kept = tmp_path / "key.pem"
+    key.rename(kept)
+    try:
+        with pytest.raises(WebserviceException, match=r"ssl_key_pem_file .*key\.pem"):
+            _ = Webservice(world["ws"], "last-aci").ssl_key
+    finally:
+        kept.rename(key)
+
+
+def test_run_takes_input_data_on_each_service_type_and_input_on_the_abstract_base(
+    world: dict[str, Any],
+) -> None:
+    from azureml.core.webservice import AciWebservice, AksWebservice, LocalWebservice, Webservice
+
+    service = world["service"]
+    assert service.run(input_data=json.dumps({"a": 1})) == {"echo": '{"a": 1}'}
+    assert Webservice.run(service, input=json.dumps([2])) == {"echo": "[2]"}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'input'"):
+        service.run(input="[3]")
+    for service_type in (AciWebservice, AksWebservice, LocalWebservice):
+        assert list(inspect.signature(service_type.run).parameters) == ["self", "input_data"]
+    assert list(inspect.signature(Webservice.run).parameters) == ["self", "input"]
