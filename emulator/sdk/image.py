@@ -18,6 +18,7 @@ from emulator.models.records import ModelRecord
 from emulator.sdk import progress
 from emulator.sdk.environment_build import ENVIRONMENT_FLAVOR
 from emulator.sdk.exceptions import WebserviceException
+from emulator.sdk.image_contents import ImageContents, LocalDebugPayload, keep_target_runtime
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file
@@ -51,7 +52,7 @@ class ImageConfig:
         raise NotImplementedError
 
 
-class ContainerImageConfig(ImageConfig):
+class ContainerImageConfig(LocalDebugPayload, ImageConfig):
     """A legacy image configuration: execution script, runtime, conda file, extra files."""
 
     def __init__(
@@ -256,6 +257,7 @@ class Image:
             model_ids=[r.model_id for r in records],
             entry_script=request.entry_script.name,
         )
+        keep_target_runtime(record, image_config)
         record = start_build(state.images, record, request, builder, state.root.blobs)
         return Image._from_record(workspace, record)
 
@@ -389,7 +391,7 @@ class Image:
         )
 
 
-class ContainerImage(Image):
+class ContainerImage(ImageContents, Image):
     """A Docker image that serves a model over HTTP (``imageFlavor`` ``WebApiContainer``)."""
 
     @staticmethod

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 from cryptography import x509
@@ -57,6 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("last-members")
     (base / "app").mkdir()
     (base / "app" / "score.py").write_text(SCRIPT)
+    (base / "app" / "helper.py").write_text("GREETING = 'hi'\n")
     cert_file, key_file = _self_signed(base)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AZUREML_EMULATOR_BUILDER", "host")
@@ -68,9 +71,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             from azureml.core.webservice import AciWebservice
 
             ws = Workspace.get("ws", subscription_id="sub", resource_group="rg")
-            image = Image.create(
-                ws, "last", [], ContainerImage.image_configuration("score.py", "python")
+            image_config = ContainerImage.image_configuration(
+                "score.py", "python", dependencies=["helper.py"]
             )
+            image = Image.create(ws, "last", [], image_config)
             image.wait_for_creation()
             config = AciWebservice.deploy_configuration(
                 ssl_enabled=True,
@@ -81,7 +85,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             service = Webservice.deploy_from_image(ws, "last-aci", image, config)
             service.wait_for_deployment()
             assert service.state == "Healthy", service.get_logs()
-            yield {"ws": ws, "service": service, "cert": cert_file, "key": key_file}
+            yield {
+                "ws": ws, "service": service, "image": image, "cert": cert_file, "key": key_file,
+            }  # fmt: skip
             service.delete()
 
 
@@ -132,3 +138,76 @@ def test_run_takes_input_data_on_each_service_type_and_input_on_the_abstract_bas
     for service_type in (AciWebservice, AksWebservice, LocalWebservice):
         assert list(inspect.signature(service_type.run).parameters) == ["self", "input_data"]
     assert list(inspect.signature(Webservice.run).parameters) == ["self", "input"]
+
+
+def _read(uri: str) -> str:
+    assert uri.startswith("file://"), uri
+    return Path(url2pathname(urlsplit(uri).path)).read_text()
+
+
+def test_a_container_image_lists_its_assets_and_target_runtime(world: dict[str, Any]) -> None:
+    from azureml.core import Image
+    from azureml.core.image import ContainerImage
+
+    again = Image(world["ws"], id=world["image"].id)
+    assert isinstance(again, ContainerImage)
+    for image in (world["image"], again):
+        driver, helper = image.assets
+        assert (driver.id, driver.mime_type, driver.unpack) == (
+            "driver",
+            "application/x-python",
+            False,
+        )
+        assert _read(driver.url) == SCRIPT
+        assert (helper.id, helper.mime_type, helper.unpack) == (
+            "helper.py",
+            "application/octet-stream",
+            True,
+        )
+        assert _read(helper.url) == "GREETING = 'hi'\n"
+        runtime = image.target_runtime
+        assert (runtime.runtime_type, runtime.targetArchitecture) == ("Python", "amd64")
+        pip = runtime.properties["pipRequirements"]  # what the build installed
+        assert pip.endswith("/context/environment/requirements.txt")
+        _read(pip)
+        assert "azureml-defaults" in _read(runtime.properties["condaEnvFile"])
+        assert runtime.serialize()["runtimeType"] == "Python"
+
+
+def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
+    from azureml.core.environment import ContainerRegistry
+    from azureml.core.image import ContainerImage
+    from azureml.exceptions import WebserviceException
+
+    Path("env.yml").write_text("dependencies:\n  - python=3.10\n")
+    Path("Dockerfile.steps").write_text("RUN echo hi\n")
+    config = ContainerImage.image_configuration(
+        "score.py", "spark-py", conda_file="env.yml", docker_file="Dockerfile.steps",
+        tags={"t": "1"}, description="d",
+    )  # fmt: skip
+    payload = config.create_local_debug_payload(world["ws"], ["m:1"])
+    assert payload["name"] == "local" and payload["imageFlavor"] == "WebApiContainer"
+    assert (payload["kvTags"], payload["description"], payload["modelIds"]) == (
+        {"t": "1"},
+        "d",
+        ["m:1"],
+    )
+    assert payload["targetRuntime"] == {
+        "runtimeType": "SparkPython",
+        "targetArchitecture": "amd64",
+        "properties": {"pipRequirements": "requirements.txt", "condaEnvFile": "env.yml"},
+    }
+    assert _read(payload["dockerFileUri"]) == "RUN echo hi\n"
+    assert payload["assets"] == [] and payload["driverProgram"] == "driver"
+
+    custom = ContainerImage.image_configuration("score.py", "python", base_image="my/base:1")
+    payload = custom.create_local_debug_payload(world["ws"], [])
+    assert payload["baseImage"] == "my/base:1" and payload["modelIds"] is None
+    assert payload["targetRuntime"]["runtimeType"] == "PythonCustom"
+    custom.base_image_registry = ContainerRegistry()
+    custom.base_image_registry.address = "myregistry.azurecr.io"
+    with pytest.raises(WebserviceException, match="Address, Username and Password must be"):
+        custom.create_local_debug_payload(world["ws"], [])
+    gpu = ContainerImage.image_configuration("score.py", "python", enable_gpu=True)
+    with pytest.raises(WebserviceException, match="Local web services do not support GPUs"):
+        gpu.create_local_debug_payload(world["ws"], [])
