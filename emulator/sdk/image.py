@@ -19,6 +19,7 @@ from emulator.sdk import progress
 from emulator.sdk.environment_build import ENVIRONMENT_FLAVOR
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.image_contents import ImageContents, LocalDebugPayload, keep_target_runtime
+from emulator.sdk.image_run import ImageRun
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
 from emulator.sdk.script_checks import check_python_driver, require_file
@@ -391,7 +392,7 @@ class Image:
         )
 
 
-class ContainerImage(ImageContents, Image):
+class ContainerImage(ImageContents, ImageRun, Image):
     """A Docker image that serves a model over HTTP (``imageFlavor`` ``WebApiContainer``)."""
 
     @staticmethod

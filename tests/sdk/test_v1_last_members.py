@@ -177,6 +177,7 @@ def test_a_container_image_lists_its_assets_and_target_runtime(world: dict[str, 
 def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
     from azureml.core.environment import ContainerRegistry
     from azureml.core.image import ContainerImage
+    from azureml.core.image.container import ContainerImageConfig
     from azureml.exceptions import WebserviceException
 
     Path("env.yml").write_text("dependencies:\n  - python=3.10\n")
@@ -185,7 +186,8 @@ def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
         "score.py", "spark-py", conda_file="env.yml", docker_file="Dockerfile.steps",
         tags={"t": "1"}, description="d",
     )  # fmt: skip
-    payload = config.create_local_debug_payload(world["ws"], ["m:1"])
+    assert isinstance(config, ContainerImageConfig)
+    payload = ContainerImageConfig.create_local_debug_payload(config, world["ws"], ["m:1"])
     assert payload["name"] == "local" and payload["imageFlavor"] == "WebApiContainer"
     assert (payload["kvTags"], payload["description"], payload["modelIds"]) == (
         {"t": "1"},
@@ -211,3 +213,19 @@ def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
     gpu = ContainerImage.image_configuration("score.py", "python", enable_gpu=True)
     with pytest.raises(WebserviceException, match="Local web services do not support GPUs"):
         gpu.create_local_debug_payload(world["ws"], [])
+
+
+def test_a_container_image_runs_once_locally_and_leaves_nothing_running(
+    world: dict[str, Any],
+) -> None:
+    from azureml.core import Webservice
+    from azureml.core.image import ContainerImage
+    from azureml.exceptions import WebserviceException
+
+    image = world["image"]
+    assert isinstance(image, ContainerImage)
+    before = {service.name for service in Webservice.list(world["ws"])}
+    assert ContainerImage.run(image, json.dumps({"x": 1})) == {"echo": '{"x": 1}'}
+    assert {service.name for service in Webservice.list(world["ws"])} == before
+    with pytest.raises(WebserviceException, match="You must provide input data"):
+        image.run("")
