@@ -7,6 +7,7 @@ Each test gets its own emulator root and workspace, so tests stay independent un
 from __future__ import annotations
 
 import contextlib
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,9 @@ from pytest_amlemu.reporting import keep, track
 from pytest_amlemu.reuse import ReusePool
 from pytest_amlemu.roots import ROOTS_KEY, create_workspace
 from pytest_amlemu.settings import TestSettings, settings_for
+
+#: The root a reusing ``aml_deploy`` named for its test without creating it (see there).
+_RESERVED_ROOT = pytest.StashKey[Path]()
 
 
 @pytest.fixture
@@ -42,6 +46,10 @@ def aml_root(
     _aml_settings: TestSettings,
 ) -> Path:
     """A fresh emulator root for this test (``AZUREML_EMULATOR_ROOT`` points at it)."""
+    reserved = request.node.stash.get(_RESERVED_ROOT, None)
+    if reserved is not None:  # asked for during a reusing test: the root it already names
+        reserved.mkdir(mode=0o700, exist_ok=True)
+        return reserved
     roots = request.config.stash[ROOTS_KEY]
     if roots.explicit:
         root = roots.new(request.node.name)
@@ -76,7 +84,8 @@ def _aml_shared_services(request: pytest.FixtureRequest) -> Iterator[ReusePool]:
 @pytest.fixture
 def aml_deploy(
     request: pytest.FixtureRequest,
-    aml_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
     _aml_settings: TestSettings,
     _aml_shared_services: ReusePool,
 ) -> Iterator[AmlDeploy]:
@@ -86,7 +95,10 @@ def aml_deploy(
     A reusing test (``aml_reuse``) deploys into the shared workspace, so its own workspace is
     made only when something asks for it (``aml_workspace``, ``aml_deploy.workspace``): a new
     workspace is a new SQLite registry, whose writes cost more than the rest of such a test.
-    The ``azureml`` import shim is active for the test either way."""
+    The ``azureml`` import shim is active for the test either way. Such a test's root is
+    only named (``AZUREML_EMULATOR_ROOT``), not made: the emulator makes it when something
+    writes there, ``aml_root`` when asked (a directory per test cost 0.1-0.3 ms, disk-bound).
+    With ``--aml-root`` every test's root is made, so users find one per test."""
 
     def workspace() -> Workspace:
         created: Workspace = request.getfixturevalue("aml_workspace")
@@ -94,6 +106,12 @@ def aml_deploy(
 
     node = request.node
     reuse = _aml_settings.reuse
+    if reuse and "aml_root" not in request.fixturenames and not _explicit_roots(request):
+        root = tmp_path_factory.getbasetemp() / f"amlemu-root-{secrets.token_hex(8)}"
+        node.stash[_RESERVED_ROOT] = root
+        monkeypatch.setenv(ROOT_ENV, str(root))
+    else:
+        root = request.getfixturevalue("aml_root")
     if not reuse:
         workspace()  # set up before the test (and torn down after this fixture)
     factory = AmlDeploy(
@@ -106,9 +124,14 @@ def aml_deploy(
     with emulator.mock_aml() if reuse else contextlib.nullcontext():
         yield factory
     if request.config.stash[OPTIONS_KEY].keep:
-        keep(request.config, factory.services, aml_root)
+        keep(request.config, factory.services, root)
     else:
         factory.delete_all()
+
+
+def _explicit_roots(request: pytest.FixtureRequest) -> bool:
+    """Whether roots go under the user's ``--aml-root`` (one made per test, to be found)."""
+    return request.config.stash[ROOTS_KEY].explicit
 
 
 @pytest.fixture

@@ -199,9 +199,18 @@ def test_a_reusing_test_still_has_the_shim_and_its_own_workspace(
             assert os.environ["AZUREML_EMULATOR_ROOT"] == str(aml_root)
             assert service.workspace.name != own.name  # the shared one is not the test's
 
+        @pytest.mark.aml_reuse
+        def test_own_root_made_on_first_use(aml_deploy, request):
+            aml_deploy("score_pid.py")
+            root = os.environ["AZUREML_EMULATOR_ROOT"]
+            assert not os.path.exists(root)  # named, not made, until something writes there
+            assert aml_deploy.workspace.name == "test-workspace"
+            assert os.path.isdir(root)
+            assert str(request.getfixturevalue("aml_root")) == root
+
         def test_the_shim_ends_with_the_test():
             with pytest.raises(ImportError):
                 import azureml.core  # noqa: F401
         """,
     )
-    pytester.inline_run(*QUIET).assertoutcome(passed=2)
+    pytester.inline_run(*QUIET).assertoutcome(passed=3)
