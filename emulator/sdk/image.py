@@ -19,6 +19,7 @@ from emulator.sdk import progress
 from emulator.sdk.environment_build import ENVIRONMENT_FLAVOR
 from emulator.sdk.exceptions import WebserviceException
 from emulator.sdk.image_contents import ImageContents, LocalDebugPayload, keep_target_runtime
+from emulator.sdk.image_payloads import ContainerImagePayload
 from emulator.sdk.image_run import ImageRun
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models
@@ -53,7 +54,7 @@ class ImageConfig:
         raise NotImplementedError
 
 
-class ContainerImageConfig(LocalDebugPayload, ImageConfig):
+class ContainerImageConfig(ContainerImagePayload, LocalDebugPayload, ImageConfig):
     """A legacy image configuration: execution script, runtime, conda file, extra files."""
 
     def __init__(

@@ -67,7 +67,7 @@ class TargetRuntime:
         return f"TargetRuntime({self.serialize()})"
 
 
-def _runtime(config: Any) -> dict[str, Any]:
+def runtime_payload(config: Any) -> dict[str, Any]:
     """The ``targetRuntime`` the SDK's payload builders make of a configuration, files aside."""
     runtime = str(config.runtime).lower()
     types = _CUSTOM_RUNTIME_TYPES if config.base_image else _RUNTIME_TYPES
@@ -91,7 +91,7 @@ def keep_target_runtime(record: ImageRecord, config: Any) -> None:
         return
     directory = Path(record.directory)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / _KEPT).write_text(json.dumps(_runtime(config)), encoding="utf-8")
+    (directory / _KEPT).write_text(json.dumps(runtime_payload(config)), encoding="utf-8")
 
 
 class ImageContents:
@@ -153,7 +153,7 @@ class LocalDebugPayload:
         here ``dockerFileUri`` is the file's ``file://`` URI (the emulator reads it from disk)."""
         if self.enable_gpu or self.cuda_version:
             raise WebserviceException("Local web services do not support GPUs")
-        runtime = _runtime(self)
+        runtime = runtime_payload(self)
         runtime["properties"]["pipRequirements"] = "requirements.txt"
         if self.conda_file:
             runtime["properties"]["condaEnvFile"] = Path(self.conda_file.rstrip("/")).name

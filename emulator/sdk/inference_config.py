@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from emulator.environments.conda import CondaDependencies
 from emulator.environments.environment import Environment
 from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
+from emulator.sdk import image_payloads
 from emulator.sdk.exceptions import UserErrorException, WebserviceException
 from emulator.sdk.script_checks import check_python_driver, check_syntax, require_file
+
+if TYPE_CHECKING:
+    from emulator.sdk.workspace import Workspace
 
 __all__ = ["InferenceConfig"]
 
@@ -111,6 +116,36 @@ class InferenceConfig:
                 f"Failed to open {script}, please check if it exists and the read permission. "
                 "We can not deploy the model if we can not access this file."
             ) from None
+
+    def build_create_payload(
+        self, workspace: Workspace, name: str, model_ids: list[str]
+    ) -> dict[str, Any]:
+        """The SDK's image creation payload, its files uploaded to the workspace's storage
+        (:mod:`emulator.sdk.image_payloads`)."""
+        return image_payloads.inference_image_payload(self, workspace, name, model_ids)
+
+    def build_profile_payload(
+        self,
+        profile_name: str,
+        input_data: Any = None,
+        workspace: Workspace | None = None,
+        models: Any = None,
+        dataset_id: str | None = None,
+        container_resource_requirements: Any = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """The SDK's profiling request (``input_data`` is unused there too: the input is the
+        dataset ``dataset_id``)."""
+        if workspace is None or container_resource_requirements is None:
+            raise WebserviceException(
+                "build_profile_payload needs the workspace (its files are uploaded there) and "
+                "container_resource_requirements (its cpu and memory_in_gb, as the SDK's "
+                "ContainerResourceRequirements has)."
+            )
+        return image_payloads.profile_payload(
+            self, workspace, profile_name, models, dataset_id,
+            container_resource_requirements, description,
+        )  # fmt: skip
 
     def _image_request(self, name: str, models: tuple[ModelRecord, ...]) -> ImageRequest:
         steps = None

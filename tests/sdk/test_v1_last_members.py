@@ -229,3 +229,89 @@ def test_a_container_image_runs_once_locally_and_leaves_nothing_running(
     assert {service.name for service in Webservice.list(world["ws"])} == before
     with pytest.raises(WebserviceException, match="You must provide input data"):
         image.run("")
+
+
+def _uploaded(ws: Any, uri: str, target: Path) -> Path:
+    """Download what a payload names from the workspace's default datastore."""
+    prefix = "azureml://datastores/workspaceblobstore/paths/"
+    assert uri.startswith(prefix), uri
+    path = uri[len(prefix) :]
+    assert path.startswith("LocalUpload/")
+    ws.get_default_datastore().download(str(target), prefix=path, show_progress=False)
+    return target / path
+
+
+def test_the_image_service_payloads_carry_the_uploaded_files(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    import tarfile
+    import types
+
+    from azureml.core import Environment
+    from azureml.core.image import ContainerImage
+    from azureml.core.image.container import ContainerImageConfig
+    from azureml.core.model import InferenceConfig
+    from azureml.exceptions import WebserviceException
+
+    ws = world["ws"]
+    Path("env.yml").write_text("dependencies:\n  - python=3.10\n")
+    config = ContainerImage.image_configuration(
+        "score.py", "python", conda_file="env.yml", dependencies=["helper.py"],
+        enable_gpu=True, properties={"p": "1"},
+    )  # fmt: skip
+    payload = ContainerImageConfig.build_create_payload(config, ws, "img", ["m:1"])
+    assert (payload["name"], payload["modelIds"], payload["properties"]) == (
+        "img",
+        ["m:1"],
+        {"p": "1"},
+    )
+    runtime = payload["targetRuntime"]
+    assert (runtime["runtimeType"], runtime["properties"]["installCuda"]) == ("Python", True)
+    assert (
+        _uploaded(ws, runtime["properties"]["pipRequirements"], tmp_path / "a").read_text()
+        == "azureml-defaults\n"
+    )
+    assert (
+        "python=3.10"
+        in _uploaded(ws, runtime["properties"]["condaEnvFile"], tmp_path / "b").read_text()
+    )
+    driver, helper = payload["assets"]
+    assert (driver["id"], driver["mimeType"]) == ("driver", "application/x-python")
+    assert _uploaded(ws, driver["url"], tmp_path / "c").read_text() == SCRIPT
+    assert helper["unpack"] is True and helper["id"].endswith(".tar.gz")
+    with tarfile.open(_uploaded(ws, helper["url"], tmp_path / "d")) as tar:
+        assert tar.getnames() == ["helper.py"]
+
+    source = Path("src")
+    source.mkdir(exist_ok=True)
+    (source / "entry.py").write_text(SCRIPT)
+    legacy = InferenceConfig(entry_script="entry.py", runtime="python", source_directory="src")
+    payload = InferenceConfig.build_create_payload(legacy, ws, "inf", [])
+    assert payload["driverProgram"] == "entry.py" and payload["modelIds"] is None
+    driver, folder = payload["assets"]
+    assert _uploaded(ws, driver["url"], tmp_path / "e").read_text() == SCRIPT
+    with tarfile.open(_uploaded(ws, folder["url"], tmp_path / "f")) as tar:
+        assert "src/entry.py" in tar.getnames()
+    gone = InferenceConfig("score.py", runtime="python", conda_file="env.yml")
+    Path("env.yml").unlink()  # after the configuration checked it
+    with pytest.raises(WebserviceException, match=r"no such file or directory .*env\.yml"):
+        InferenceConfig.build_create_payload(gone, ws, "x", [])
+
+    env = Environment("profiled")
+    with_env = InferenceConfig(entry_script="score.py", environment=env)
+    resources = types.SimpleNamespace(cpu=0.5, memory_in_gb=None)
+    profile = InferenceConfig.build_profile_payload(
+        with_env, "prof", workspace=ws, models=[], dataset_id="ds-1",
+        container_resource_requirements=resources, description="d",
+    )  # fmt: skip
+    assert (profile["name"], profile["inputDatasetId"], profile["description"]) == (
+        "prof",
+        "ds-1",
+        "d",
+    )
+    assert profile["containerResourceRequirements"] == {"cpu": 0.5}
+    request = profile["environmentImageRequest"]
+    assert request["environment"]["name"] == "profiled" and request["modelIds"] == []
+    assert request["driverProgram"] == "score.py"
+    with pytest.raises(WebserviceException, match="has an environment"):
+        with_env.build_create_payload(ws, "x", [])
