@@ -18,8 +18,8 @@ from emulator.models.records import ModelRecord
 from emulator.sdk import progress
 from emulator.sdk.environment_build import ENVIRONMENT_FLAVOR
 from emulator.sdk.exceptions import WebserviceException
-from emulator.sdk.image_contents import ImageContents, LocalDebugPayload, keep_target_runtime
-from emulator.sdk.image_payloads import ContainerImagePayload
+from emulator.sdk.image_contents import ImageContents, keep_target_runtime
+from emulator.sdk.image_payloads import ContainerImagePayload, LocalDebugPayload
 from emulator.sdk.image_run import ImageRun
 from emulator.sdk.inference_config import legacy_environment
 from emulator.sdk.model import Model, resolve_models

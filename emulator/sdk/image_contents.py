@@ -1,5 +1,5 @@
 """What a legacy image is made of, in the SDK's words: ``ContainerImage.assets`` /
-``target_runtime`` and ``ContainerImageConfig.create_local_debug_payload``.
+``target_runtime``.
 
 Azure's image service keeps the request ``ContainerImageConfig.build_create_payload`` sent
 (``assets``: the wrapped driver and one tarball per dependency; ``targetRuntime``: the runtime
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulator.images.records import ImageRecord
 from emulator.sdk.exceptions import WebserviceException
-
-if TYPE_CHECKING:
-    from emulator.sdk.workspace import Workspace
 
 #: The SDK's ``SUPPORTED_RUNTIMES`` / ``CUSTOM_BASE_IMAGE_SUPPORTED_RUNTIMES``.
 _RUNTIME_TYPES = {"spark-py": "SparkPython", "python": "Python", "python-slim": "PythonSlim"}
@@ -129,64 +126,3 @@ class ImageContents:
             if (environment / name).is_file():
                 properties[key] = (environment / name).resolve().as_uri()
         return TargetRuntime(properties, runtime["runtimeType"], runtime["targetArchitecture"])
-
-
-class LocalDebugPayload:
-    """``ContainerImageConfig.create_local_debug_payload``: the SDK builds it from the
-    configuration alone (no service call), for a local image named ``local``."""
-
-    tags: dict[str, str] | None
-    properties: dict[str, str] | None
-    description: str | None
-    runtime: str
-    enable_gpu: bool | None
-    cuda_version: str | None
-    docker_file: str | None
-    conda_file: str | None
-    base_image: str | None
-    base_image_registry: Any
-
-    def create_local_debug_payload(
-        self, workspace: Workspace, model_ids: list[str]
-    ) -> dict[str, Any]:
-        """The SDK's payload. Its Docker file is uploaded to the workspace's artifacts there;
-        here ``dockerFileUri`` is the file's ``file://`` URI (the emulator reads it from disk)."""
-        if self.enable_gpu or self.cuda_version:
-            raise WebserviceException("Local web services do not support GPUs")
-        runtime = runtime_payload(self)
-        runtime["properties"]["pipRequirements"] = "requirements.txt"
-        if self.conda_file:
-            runtime["properties"]["condaEnvFile"] = Path(self.conda_file.rstrip("/")).name
-        payload: dict[str, Any] = {
-            "name": "local",
-            "driverProgram": "driver",
-            "description": self.description,
-            "kvTags": self.tags,
-            "tags": None,
-            "properties": self.properties,
-            "modelIds": list(model_ids) if model_ids else None,
-            "assets": [],
-            "targetRuntime": runtime,
-            "dockerFileUri": None,
-            "imageType": "Docker",
-            "imageFlavor": "WebApiContainer",
-        }
-        if self.docker_file:
-            payload["dockerFileUri"] = Path(self.docker_file.rstrip("/")).resolve().as_uri()
-        if self.base_image:
-            payload["baseImage"] = self.base_image
-            registry = self.base_image_registry
-            address, user, password = (
-                getattr(registry, field, None) for field in ("address", "username", "password")
-            )
-            if address and user and password:
-                payload["baseImageRegistryInfo"] = {
-                    "location": address,
-                    "user": user,
-                    "password": password,
-                }
-            elif address or user or password:
-                raise WebserviceException(
-                    "Address, Username and Password must be provided for base image registry"
-                )
-        return payload

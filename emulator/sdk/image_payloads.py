@@ -1,5 +1,6 @@
-"""The SDK's image-service payload builders: ``ContainerImageConfig.build_create_payload`` and
-``InferenceConfig.build_create_payload`` / ``build_profile_payload``.
+"""The SDK's image-service payload builders: ``ContainerImageConfig.build_create_payload`` /
+``create_local_debug_payload`` and ``InferenceConfig.build_create_payload`` /
+``build_profile_payload``.
 
 In the SDK each builds the JSON request of Azure's image (or profiling) service from the
 configuration, uploading every file it names first (``upload_dependency``: into the
@@ -209,3 +210,45 @@ class ContainerImagePayload:
     ) -> dict[str, Any]:
         """The SDK's image creation payload, its files uploaded to the workspace's storage."""
         return container_image_payload(self, workspace, name, model_ids)
+
+
+class LocalDebugPayload:
+    """``ContainerImageConfig.create_local_debug_payload``: the SDK's payload for a local image
+    named ``local`` (requirement and conda files by name; only the Docker file is uploaded)."""
+
+    tags: dict[str, str] | None
+    properties: dict[str, str] | None
+    description: str | None
+    enable_gpu: bool | None
+    cuda_version: str | None
+    docker_file: str | None
+    conda_file: str | None
+
+    def create_local_debug_payload(
+        self, workspace: Workspace, model_ids: list[str]
+    ) -> dict[str, Any]:
+        """The SDK's payload (``WebserviceException`` for a GPU image, as there)."""
+        if self.enable_gpu or self.cuda_version:
+            raise WebserviceException("Local web services do not support GPUs")
+        payload: dict[str, Any] = {
+            "name": "local",
+            "driverProgram": "driver",
+            "description": self.description,
+            "kvTags": self.tags,
+            "tags": None,
+            "properties": self.properties,
+            "modelIds": list(model_ids) if model_ids else None,
+            "assets": [],
+            "targetRuntime": runtime_payload(self),
+            "dockerFileUri": None,
+            "imageType": "Docker",
+            "imageFlavor": "WebApiContainer",
+        }
+        properties = payload["targetRuntime"]["properties"]
+        properties["pipRequirements"] = "requirements.txt"
+        if self.docker_file:
+            payload["dockerFileUri"] = upload_dependency(workspace, self.docker_file)[0]
+        if self.conda_file:
+            properties["condaEnvFile"] = os.path.basename(self.conda_file.rstrip(os.sep))
+        _base_image(self, payload)
+        return payload

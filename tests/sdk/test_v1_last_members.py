@@ -174,7 +174,7 @@ def test_a_container_image_lists_its_assets_and_target_runtime(world: dict[str, 
         assert runtime.serialize()["runtimeType"] == "Python"
 
 
-def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
+def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any], tmp_path: Path) -> None:
     from azureml.core.environment import ContainerRegistry
     from azureml.core.image import ContainerImage
     from azureml.core.image.container import ContainerImageConfig
@@ -199,7 +199,8 @@ def test_the_local_debug_payload_is_the_sdk_s(world: dict[str, Any]) -> None:
         "targetArchitecture": "amd64",
         "properties": {"pipRequirements": "requirements.txt", "condaEnvFile": "env.yml"},
     }
-    assert _read(payload["dockerFileUri"]) == "RUN echo hi\n"
+    steps = _uploaded(world["ws"], payload["dockerFileUri"], tmp_path)
+    assert steps.read_text() == "RUN echo hi\n"
     assert payload["assets"] == [] and payload["driverProgram"] == "driver"
 
     custom = ContainerImage.image_configuration("score.py", "python", base_image="my/base:1")
