@@ -49,7 +49,8 @@ def test_the_default_cluster_configurations_are_the_sdk_s(ws: Any) -> None:
     cpu.validate_configuration()  # the defaults pass the SDK's checks
 
 
-def test_the_sdk_s_abstract_members_say_where_the_concrete_ones_are() -> None:
+def test_the_sdk_s_abstract_members_say_where_the_concrete_ones_are(ws: Any) -> None:
+    # ws keeps the shim active: under xdist another test may have switched it off
     from azureml.core import Image, Webservice
     from azureml.core.image.container import ContainerImageConfig, ImageConfig
 
