@@ -6,6 +6,7 @@ Azure's shapes (``ImageBuildDetails``, the ``DockerImageDetails`` dict)."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,9 @@ def test_get_image_details_describes_the_built_image(ws: Any, built: tuple[Any, 
     assert details.repository.startswith("azureml/azureml_") and details.registry is None
     assert details.image == details.repository
     assert Path(details.interpreter_path).exists()
-    assert details.environment_path is None  # the host builder: this interpreter, no env folder
+    # The host builder runs this interpreter: its virtualenv, if it is in one, is the environment.
+    in_venv = (Path(sys.prefix) / "pyvenv.cfg").exists()
+    assert details.environment_path == (sys.prefix if in_venv else None)
     assert DockerImageDetails({"imageExistsInRegistry": False}).image_exist is False
     assert details.dockerfile is not None and "\nFROM " in details.dockerfile
     assert "azureml-defaults" in details["ingredients"]["condaSpecification"]

@@ -64,10 +64,11 @@ def _project(folder: Path, extra: str = "") -> Path:
 def test_the_instance_type_of_the_endpoints_compute_sets_the_memory_limit(
     aml_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A 20Mi instance type: the script's process alone needs more, as the kubelet would find."""
+    """A 10Mi instance type: the script's process alone needs more (a bare interpreter with its
+    site packages is over 13 MiB resident), as the kubelet would find."""
     root = EmulatorRoot(aml_root)
     workspace, _ = WorkspaceStore(root).create("sub", "rg", "ws")
-    tiny = {"resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "1", "memory": "20Mi"}}}
+    tiny = {"resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "1", "memory": "10Mi"}}}
     KubernetesComputes(root, workspace).attach(
         "k8s", KubernetesSpec(CLUSTER, instance_types={"tiny": tiny})
     )
@@ -81,7 +82,7 @@ def test_the_instance_type_of_the_endpoints_compute_sets_the_memory_limit(
     assert report["limits"]["target"] == "kubernetes"
     assert (report["limits"]["cpuCores"], report["limits"]["instanceType"]) == (1.0, "tiny")
     (memory,) = [f for f in report["findings"] if f["id"] == "AML070"]
-    assert "of the memory of the instance type tiny (0.02 GB)" in memory["message"]
+    assert "of the memory of the instance type tiny (0.01 GB)" in memory["message"]
     assert (
         memory["hint"]
         == "Raise the memory limit of the instance type tiny, or load less in init()."
