@@ -153,7 +153,7 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     client.online_endpoints.invoke("byoc1", request_file=str(breaker))
     log = _log_once(client, "byoc1", "Liveness probe failed 2 times (HTTP 500): killed")
     assert "restarting in" in log
-    answer = json.loads(client.online_endpoints.invoke("byoc1", request_file=str(request)))
+    answer = json.loads(_invoke_once_ready(client, "byoc1", request))
     assert answer["greeting"] == "bye"
 
     # An update that never becomes ready fails, and says that (unlike Azure) nothing serves.
@@ -165,6 +165,22 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     assert "ResourceNotReady" in message
     assert "the previous container is not serving any more" in message
     assert "Fix the cause and deploy again" in message
+
+
+def _invoke_once_ready(
+    client: MLClient, endpoint: str, request: Path, timeout: float = 30.0
+) -> str:
+    """The answer of ``invoke`` once the restarted container is ready again: until its readiness
+    route passes, the gateway holds requests and answers 429 after max_queue_wait_ms."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer: str = client.online_endpoints.invoke(endpoint, request_file=str(request))
+            return answer
+        except HttpResponseError as exc:
+            if exc.status_code != 429 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def _log_once(client: MLClient, endpoint: str, text: str, timeout: float = 30.0) -> str:
