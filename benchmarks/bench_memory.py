@@ -157,10 +157,17 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 def measure(session: str, expected: list[str]) -> dict[str, Any]:
     """Sum each service's processes' smaps_rollup; the spread over services, in MiB."""
-    services, shared = session_processes(session)
-    missing = sorted(set(expected) - set(services))
-    if missing:
-        raise SystemExit(f"no process found for services {missing}: are they Healthy?")
+    # A replica forked from a zygote shows its labels in /proc/<pid>/environ once it rewrote its
+    # initial environment; give a process that is still starting a few seconds to appear.
+    deadline = time.monotonic() + 10
+    while True:
+        services, shared = session_processes(session)
+        missing = sorted(set(expected) - set(services))
+        if not missing:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no process found for services {missing}: are they Healthy?")
+        time.sleep(0.2)
     parents = _parents()
     totals: dict[str, dict[str, int]] = {}
     servers: list[float] = []  # the replica's top process: the HTTP server
