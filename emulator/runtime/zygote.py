@@ -14,17 +14,9 @@ at exit, reaped by the next session when this one was killed) and carry the sess
 (the lifeline kills them with the host); a zygote also ends when its socket with the host
 closes, and its replicas' servers die with it.
 
-The key, and the rule for variables: a zygote is shared by replicas whose interpreter, script
-candidates and *import-relevant* environment are equal. Every variable counts as
-import-relevant (``OMP_NUM_THREADS``, ``PYTHONHASHSEED``, ``LD_*``, the user's
-``environment_variables``, ...) except the ones Azure and the emulator set per replica, which
-only the server and the user's code read at run time: ``AZUREML_*``, ``AML_*``, ``AMLEMU_*``
-(labels), the scoring server's settings (``SERVER_PORT``, ``WORKER_COUNT``,
-``SCORING_TIMEOUT_MS``, ...) and pytest's per-test ``PYTEST_*``. So a deployment that sets
-``OMP_NUM_THREADS=1`` gets a zygote that imported its packages under ``OMP_NUM_THREADS=1``:
-the variables take effect exactly as in a fresh process, and no warm start ever runs under a
-variable that differs from what its imports saw. The replica's whole environment (the
-per-replica variables too) is set before the server starts.
+The key: a zygote is shared by replicas whose interpreter, script candidates and
+*import-relevant* environment are equal (:mod:`emulator.runtime.zygote_key` says which
+variables are import-relevant, and why).
 
 A cold start is used instead, with the reason written to the replica's log, when warm starts
 are off (``AZUREML_EMULATOR_WARM_START=0``), the image has no entry script, the interpreter
@@ -38,8 +30,6 @@ as killed and are restarted by their supervisors): nothing waits on it forever.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import json
 import logging
 import os
@@ -59,6 +49,7 @@ from emulator.images.builders.local import LocalImage
 from emulator.runtime import reaper
 from emulator.runtime.imports import import_candidates, model_candidates
 from emulator.runtime.labels import OWNER_PID, SESSION, label_environment, session_id
+from emulator.runtime.zygote_key import import_environment, key_environment
 from emulator.runtime.zygote_main import CODE, PAD_ENV
 from emulator.server import config as server_config
 from emulator.settings import emulator_root
@@ -72,8 +63,6 @@ LAUNCH_TIMEOUT_S = 60.0
 #: Room reserved for a replica's environment in the zygote's initial environment block, on top
 #: of twice the zygote's own (the replica adds its per-replica variables).
 _PAD_BYTES = 16 * 1024
-_NEUTRAL_PREFIXES = ("AZUREML_", "AML_", "AMLEMU_", "PYTEST_")
-_NEUTRAL = frozenset(server_config.PER_REPLICA)
 logger = logging.getLogger("azureml.emulator.runtime")
 #: Exit code reported for a replica whose zygote died (its server got SIGKILL with it).
 _KILLED = 128 + 9
@@ -81,45 +70,6 @@ _KILLED = 128 + 9
 
 class Refused(Exception):
     """This replica cannot start warm; the message says why (it is logged, then started cold)."""
-
-
-def import_environment(environment: Mapping[str, str]) -> dict[str, str]:
-    """The variables of a replica that its zygote must have been started with (see above)."""
-    return {
-        key: value
-        for key, value in environment.items()
-        if key not in _NEUTRAL and not key.startswith(_NEUTRAL_PREFIXES)
-    }
-
-
-def key_environment(environment: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The import-relevant variables as a zygote's key: ``PYTHONPATH`` entries that are an
-    image's copy of the emulator (every image has its own) count by their content, so images of
-    one environment share a zygote (a replica's ``sys.path`` then lists its own copy)."""
-    wanted = import_environment(environment)
-    if "PYTHONPATH" in wanted:
-        entries = wanted["PYTHONPATH"].split(os.pathsep)
-        wanted["PYTHONPATH"] = os.pathsep.join(_tree_identity(entry) for entry in entries)
-    return tuple(sorted(wanted.items()))
-
-
-@functools.lru_cache(maxsize=256)
-def _tree_identity(entry: str) -> str:
-    """``entry``, or for an image's python tree (written once at build, never changed) a hash
-    of its files' names and contents (a few hundred small files, read once per tree)."""
-    tree = Path(entry)
-    if not (tree / "emulator" / "__init__.py").is_file():
-        return entry
-    digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(tree):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".pyc"):
-                continue
-            path = Path(folder, name)
-            digest.update(f"{path.relative_to(tree)}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return f"<python tree {digest.hexdigest()[:16]}>"
 
 
 @dataclass(frozen=True)
