@@ -18,14 +18,27 @@ passed through as given (after Azure's, as the local endpoints merge them).
 What the machine forces (see the README): there is no registry, so the image must already be in
 the local engine (else the error says how to build or load it); the containers share the host's
 network (Docker's bridge is off), so the image listens on its configured ports on the host and
-one replica per port can run here: ``instance_count`` above 1 is refused with the reason, and an
-update replaces the replica (stop, then start) instead of rolling new replicas in beside it.
+one replica per port can run here: ``instance_count`` above 1 is refused with the reason.
+
+An update is rolled out as Azure rolls it (the old instance keeps the traffic until the new one
+is ready; when the new one does not become ready the deployment fails and the old one keeps
+serving) as far as the host's ports allow. The ports are the image's own (``inference_config``,
+chosen by the user: Azure tells the container no port, and the emulator cannot know which
+variable, if any, the image reads its port from), so: an update whose container listens on
+other ports than the running one starts beside it (:meth:`Deployment.replace`, the same
+rolling update as any online deployment's); one on the same ports must stop the running
+container first, and when the new one fails the previous one is started again from its own
+files (each version's model and code lie in a folder of their own, :func:`version_folder`),
+with the gap and the way around it (another port) in the error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import shutil
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,6 +56,7 @@ from emulator.runtime.probes import HttpRoute, ImageRoutes, ProbeSettings, http_
 from emulator.services.deployment import Deployment, ReplicaTemplate
 from emulator.services.online import online, start_online, stop_online
 from emulator.services.records import ServiceState
+from emulator.services.settings import ServiceSettings
 from emulator.store.root import EmulatorRoot
 
 #: Where Azure puts the application in an inference container (models under azureml-models/).
@@ -115,6 +129,16 @@ class Workspace(Protocol):
     def id(self) -> int: ...
 
 
+def version_folder(directory: Path, record: DeploymentRecord) -> Path:
+    """A new folder under the workspace's ``directory`` for the model and code one version of
+    ``record`` mounts. Each version has its own: the running version's files stay as they are
+    while an update starts, so it can serve on (or be started again) when the update fails."""
+    deployment = directory / "online-containers" / record.endpoint.lower() / record.name.lower()
+    folder = deployment / uuid.uuid4().hex[:12]
+    folder.mkdir(parents=True)
+    return folder
+
+
 def provision(
     workspace: Workspace,
     record: DeploymentRecord,
@@ -126,9 +150,10 @@ def provision(
     work: Path,
 ) -> Deployment:
     """Run ``container`` for ``record`` (``model`` and the ``code`` folder mounted as Azure
-    mounts them) and return once its readiness route answers; raises
-    :class:`OperationFailed` with the reason (no engine, no image, a busy port, a crash, a
-    readiness route that keeps failing), leaving nothing running."""
+    mounts them, from ``work``: a :func:`version_folder`) and return once its readiness route
+    answers; raises :class:`OperationFailed` with the reason (no engine, no image, a busy port,
+    a crash, a readiness route that keeps failing). A failed creation leaves nothing running;
+    a failed update leaves the previous version serving (see the module docstring)."""
     root, workspace_id = workspace.root.path, workspace.id
     _check_instances(record, instances, container)
     if record.properties.get("modelMountPath"):
@@ -163,31 +188,121 @@ def provision(
         routes=container.routes,
         mounts=mounts,
     )
-    # The old replica holds the ports: it stops before the new one starts. It is not brought
-    # back when the new one fails: its model and code folders under ``work`` were already
-    # replaced by the update's, so it would not be the previous version any more.
-    updating = online(root, workspace_id, record.endpoint, record.name) is not None
+    live = online(root, workspace_id, record.endpoint, record.name)
+    _prune(work, live)
+    if live is None:
+        served, failure = _run(root, workspace_id, record, template)
+        if served is None:
+            shutil.rmtree(work, ignore_errors=True)
+            raise _not_ready(container, failure)
+        return served
+    if _ports(live).isdisjoint(container.routes.ports):
+        return _roll(live, template, container, work)
+    return _swap(root, workspace_id, record, live, template, container, work)
+
+
+def _roll(
+    live: Deployment, template: ReplicaTemplate, container: CustomContainer, work: Path
+) -> Deployment:
+    """Azure's rolling update (the new container listens on other ports than the running one):
+    the new one starts beside it and takes the traffic once ready; else the old one serves on."""
+    kept = (
+        "\n[emulator] The update's new instance did not become ready; the previous version "
+        "keeps serving."
+    )
+    try:
+        error = live.replace(template, ServiceSettings.aci(), live.auth, 1, _startup(template))
+    except OperationFailed as exc:  # it could not be started at all (a port in use)
+        shutil.rmtree(work, ignore_errors=True)
+        raise OperationFailed(f"{exc.message}{kept}", code=exc.code, status=exc.status) from exc
+    if error is None:
+        return live  # the old version's folder goes at the next update (it drains meanwhile)
+    shutil.rmtree(work, ignore_errors=True)
+    raise _not_ready(container, f"\n{error.get('message', error)}{kept}")
+
+
+def _swap(
+    root: Path,
+    workspace_id: int,
+    record: DeploymentRecord,
+    live: Deployment,
+    template: ReplicaTemplate,
+    container: CustomContainer,
+    work: Path,
+) -> Deployment:
+    """An update on the ports the running container listens on: host networking lets one
+    listener have a port, so the running container stops first; when the new one does not
+    become ready, the previous one (its template and its own files) is started again."""
+    previous, stopped = live.template, time.monotonic()
     stop_online(root, workspace_id, record.endpoint, record.name)
+    try:
+        served, failure = _run(root, workspace_id, record, template)
+    except OperationFailed as exc:  # it could not be started at all
+        served, failure = None, f"\n{exc.message}"
+    if served is not None:
+        _prune(work, served)
+        return served
+    shutil.rmtree(work, ignore_errors=True)
+    restored, again = _run(root, workspace_id, record, previous)
+    ports = ", ".join(str(port) for port in container.routes.ports)
+    if restored is None:
+        raise _not_ready(
+            container,
+            f"{failure}\n[emulator] The previous version, stopped to free host port {ports} for "
+            f"the update's container, did not become ready again either:{again}\nNothing "
+            "serves this deployment now: fix the cause and deploy again.",
+        )
+    gap = time.monotonic() - stopped
+    raise _not_ready(
+        container,
+        f"{failure}\n[emulator] The previous version serves again. Unlike Azure, it did not "
+        f"serve for {gap:.1f} s while the update's container tried: both listen on host port "
+        f"{ports}, and containers here share the host's network (one listener per port). "
+        "Give the update another port in its environment's inference_config (and in the "
+        "variable the image reads its port from) to have it start beside the running version "
+        "and take the traffic only once ready, as Azure does.",
+    )
+
+
+def _run(
+    root: Path, workspace_id: int, record: DeploymentRecord, template: ReplicaTemplate
+) -> tuple[Deployment | None, str]:
+    """Start ``template`` as the deployment's only replica and wait for its readiness: the
+    live deployment, or ``None`` (nothing left running) and why, with the log's tail."""
     live = start_online(root, workspace_id, record.endpoint, record.name, template, 1)
-    window = max(_window(instances.liveness), _window(instances.readiness))
-    status, error = live.wait(window)
+    status, error = live.wait(_startup(template))
     if status is ServiceState.HEALTHY:
-        return live
+        return live, ""
     tail = live.logs(TAIL_LINES)
     if status is ServiceState.FAILED:  # it crashed, or liveness killed it: the container says
         why = f"\n{(error or {}).get('message', '')}"
     else:
-        why = _probe_report(container.routes, instances)
+        why = _probe_report(template)
     stop_online(root, workspace_id, record.endpoint, record.name)
-    stopped = (
-        "\n[emulator] Unlike Azure, the previous container is not serving any more: it was "
-        "stopped to free its host ports for the update's. Fix the cause and deploy again."
-        if updating
-        else ""
-    )
-    raise OperationFailed(
-        f"ResourceNotReady: the container of image {container.image} did not become ready."
-        f"{why}\nContainer logs (last {TAIL_LINES} lines):\n{tail}{stopped}",
+    return None, f"{why}\nContainer logs (last {TAIL_LINES} lines):\n{tail}"
+
+
+def _ports(live: Deployment) -> set[int]:
+    """The host ports the running replicas listen on."""
+    ports: set[int] = set()
+    for replica in live.containers():
+        routes = replica.config.routes
+        ports.update(routes.ports if routes is not None else (replica.port,))
+    return ports
+
+
+def _prune(work: Path, keep: Deployment | None) -> None:
+    """Remove the deployment's version folders but ``work`` and the one ``keep`` mounts
+    (those of failed updates, of versions no container runs any more)."""
+    mounted = [Path(host) for host in keep.template.mounts] if keep is not None else []
+    for folder in work.parent.iterdir():
+        if folder != work and not any(path.is_relative_to(folder) for path in mounted):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _not_ready(container: CustomContainer, detail: str) -> OperationFailed:
+    return OperationFailed(
+        f"ResourceNotReady: the container of image {container.image} did not become ready.{detail}",
         code="ResourceNotReady",
         status=400,
     )
@@ -286,12 +401,21 @@ def _window(probe: ProbeSettings) -> float:
     return probe.initial_delay_seconds + probe.period_seconds * probe.failure_threshold
 
 
-def _probe_report(routes: ImageRoutes, instances: InstancePlan) -> str:
+def _startup(template: ReplicaTemplate) -> float:
+    """How long a replica of ``template`` may take to become ready: the longer probe's
+    start-up allowance."""
+    return max(_window(template.liveness), _window(template.readiness or template.liveness))
+
+
+def _probe_report(template: ReplicaTemplate) -> str:
     """The probes' answers now, in the kubelet's words (what Azure's events show)."""
+    routes, readiness = template.routes, template.readiness or template.liveness
+    if routes is None:  # not a custom container's (a previous version built by the emulator)
+        return ""
     lines = []
     for kind, route, settings in (
-        ("Readiness", routes.readiness, instances.readiness),
-        ("Liveness", routes.liveness, instances.liveness),
+        ("Readiness", routes.readiness, readiness),
+        ("Liveness", routes.liveness, template.liveness),
     ):
         result = http_probe(route.port, settings.timeout_seconds, route.path)
         if result.ok:
@@ -302,11 +426,10 @@ def _probe_report(routes: ImageRoutes, instances: InstancePlan) -> str:
         else:
             detail = f'Get "{url}": {result.detail}'
         lines.append(f"\n{kind} probe failed: {detail}")
-    window = max(_window(instances.liveness), _window(instances.readiness))
     return "".join(lines) + (
         f"\n[emulator] Azure keeps waiting for the readiness route until the deployment times "
-        f"out; the emulator stops after the probes' start-up allowance ({window:g} s: "
-        "initial_delay + period x failure_threshold of readiness_probe / liveness_probe)."
+        f"out; the emulator stops after the probes' start-up allowance ({_startup(template):g} "
+        "s: initial_delay + period x failure_threshold of readiness_probe / liveness_probe)."
     )
 
 

@@ -2,9 +2,11 @@
 ``inference_config`` deploys with no scoring script; the image runs on the Docker backend as
 configured, the scoring URI reaches its own scoring route, the probes ask its own liveness and
 readiness routes, the model is mounted at ``AZUREML_MODEL_DIR`` and the deployment's variables
-reach it. A readiness route that fails keeps the deployment from becoming ready; an image that
-is not in the local engine, an engine out of reach and more replicas than the host's ports allow
-fail the deployment, each saying how to fix it."""
+reach it. A failed update leaves the previous version serving (beside the new container when that
+listens on another port, started again when it needs the same one). A readiness route that fails
+keeps the deployment from becoming ready; an image that is not in the local engine, an engine
+out of reach and more replicas than the host's ports allow fail the deployment, each saying how
+to fix it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import contextlib
 import html
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,10 +131,9 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     assert answer["app_root"] == "/var/azureml-app/online:scoring/app"
     assert answer["entry_script"] == "# the server's own script"
     assert answer["greeting"] == "hello"
-    log = client.online_deployments.get_logs("blue", "byoc1", lines=200)
+    log = _log_once(client, "byoc1", "POST /predict")  # the engine streams the log to a file
     assert "custom server listening on" in log
     assert "GET /ready kube-probe" in log  # readiness asked the image's own route
-    assert "POST /predict" in log
     workspace = Workspace.get("ws", subscription_id=SUB, resource_group="rg")
     portal = Client(PortalApp(workspace, arm_url=lambda: arm_server.base_url))
     page = html.unescape(portal.get("/endpoints/byoc1/deployments/blue").text)
@@ -140,7 +142,7 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     assert f"scoring=:{port}/predict" in page
     assert "custom server listening on" in page  # the instance's log
 
-    # An update replaces the replica (the new one needs the port the old one listens on).
+    # An update on the same port replaces the replica (the new one needs the old one's port).
     created.environment_variables = {**created.environment_variables, "GREETING": "bye"}
     updated = client.online_deployments.begin_create_or_update(created).result()
     assert updated.provisioning_state == "Succeeded"
@@ -156,15 +158,76 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     answer = json.loads(_invoke_once_ready(client, "byoc1", request))
     assert answer["greeting"] == "bye"
 
-    # An update that never becomes ready fails, and says that (unlike Azure) nothing serves.
-    created.environment_variables = {**created.environment_variables, "READY_STATUS": "503"}
+    # An update on another port that never becomes ready starts beside the running container
+    # (Azure's rolling update): the deployment fails and the old version answers throughout.
+    other = free_port()
+    created.environment = _environment(image, other)
+    created.environment_variables = {
+        **created.environment_variables,
+        "BYOC_PORT": str(other),
+        "READY_STATUS": "503",
+    }
     created.liveness_probe, created.readiness_probe = QUICK_LIVENESS, QUICK_READINESS
+    with (
+        _answers_meanwhile(client, "byoc1", request) as greetings,
+        pytest.raises(HttpResponseError) as raised,
+    ):
+        client.online_deployments.begin_create_or_update(created).result()
+    assert greetings and set(greetings) == {"bye"}  # every request during the update: old one
+    message = str(raised.value)
+    assert "ResourceNotReady" in message
+    assert "the previous version keeps serving" in message
+    _assert_failed_and_old_version_answers(client, "byoc1", request)
+
+    # On the running container's own port the update must stop it first (one listener per host
+    # port): when the new one does not become ready, the previous one is started again.
+    created.environment = _environment(image, int(port))
+    created.environment_variables = {**created.environment_variables, "BYOC_PORT": port}
     with pytest.raises(HttpResponseError) as raised:
         client.online_deployments.begin_create_or_update(created).result()
     message = str(raised.value)
-    assert "ResourceNotReady" in message
-    assert "the previous container is not serving any more" in message
-    assert "Fix the cause and deploy again" in message
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in message
+    assert "The previous version serves again" in message
+    assert f"both listen on host port {port}" in message
+    assert "Give the update another port" in message
+    _assert_failed_and_old_version_answers(client, "byoc1", request)
+
+
+def _assert_failed_and_old_version_answers(client: MLClient, endpoint: str, request: Path) -> None:
+    """What a user sees after a failed update: get() says Failed, invoke answers as before."""
+    failed = client.online_deployments.get("blue", endpoint)
+    assert failed.provisioning_state == "Failed"
+    answer = json.loads(client.online_endpoints.invoke(endpoint, request_file=str(request)))
+    assert answer["greeting"] == "bye"
+    assert answer["model_files"] == {"weights/w.txt": "0.25"}  # its own model files, still there
+
+
+@contextlib.contextmanager
+def _answers_meanwhile(client: MLClient, endpoint: str, request: Path) -> Iterator[list[str]]:
+    """Invoke ``endpoint`` over and over in a thread while the body runs; yields the list of
+    the answers' greetings (an error fails the test at the end of the block)."""
+    greetings: list[str] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def invoke() -> None:
+        while not done.is_set():
+            try:
+                answer = client.online_endpoints.invoke(endpoint, request_file=str(request))
+                greetings.append(json.loads(answer)["greeting"])
+            except BaseException as exc:  # reported by the test's thread
+                errors.append(exc)
+                return
+            done.wait(0.05)  # a steady trickle, not a flood on a shared machine
+
+    thread = threading.Thread(target=invoke, daemon=True)
+    thread.start()
+    try:
+        yield greetings
+    finally:
+        done.set()
+        thread.join(30)
+    assert not errors, f"invoke failed during the update: {errors[0]!r}"
 
 
 def _invoke_once_ready(
