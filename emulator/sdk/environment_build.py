@@ -150,37 +150,46 @@ class DockerImageDetails(dict[str, Any]):
     the SDK's properties."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's constructor (any arguments ``dict`` takes), declared on the class as the SDK
+        declares it: without it ``scripts/api_diff.py`` finds no ``__init__`` of its own here."""
         super().__init__(*args, **kwargs)
 
     @property
     def image_exist(self) -> bool:
+        """Whether the environment's image is built (Azure: present in the workspace's registry)."""
         return bool(self.get("imageExistsInRegistry"))
 
     @property
     def repository(self) -> str:
+        """The image's name without the registry (``azureml/azureml_<hash>``)."""
         return str(self["dockerImage"]["name"])
 
     @property
     def registry(self) -> str | None:
+        """The registry's address; ``None`` here (images stay in the emulator's own store)."""
         address: str | None = self["dockerImage"]["registry"]["address"]
         return address
 
     @property
     def image(self) -> str:
+        """The fully qualified name: the registry's address (when there is one) and repository."""
         return self.repository if self.registry is None else f"{self.registry}/{self.repository}"
 
     @property
     def interpreter_path(self) -> str | None:
+        """The interpreter the image's replicas run (``python`` before the image is built)."""
         path: str | None = self["pythonEnvironment"]["interpreterPath"]
         return path
 
     @property
     def environment_path(self) -> str | None:
+        """The image's Python environment (Azure: its conda environment); ``None`` without one."""
         path: str | None = self["pythonEnvironment"]["condaEnvironmentPath"]
         return path
 
     @property
     def dockerfile(self) -> str | None:
+        """The Dockerfile generated for the image's build, ``None`` before one was written."""
         ingredients = self.get("ingredients")
         return ingredients.get("dockerfile") if ingredients else None
 
