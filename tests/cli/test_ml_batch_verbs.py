@@ -545,6 +545,18 @@ settings:
             "ERROR: Give the deployment to update: --name/-n and --endpoint-name/-e, or "
             "--file/-f with its YAML.",
         ),
+        # azure-ai-ml's get_list_view_type refuses the pair (az ml data|job list call it).
+        (
+            ["data", "list", "--include-archived", "--archived-only"],
+            1,
+            "ERROR: Cannot provide both archived-only and include-archived. Give "
+            "--include-archived to list archived ones too, or --archived-only",
+        ),
+        (
+            ["job", "list", "--archived-only", "--include-archived"],
+            1,
+            "ERROR: Cannot provide both archived-only and include-archived.",
+        ),
     ],
 )
 def test_bad_input_fails_like_az_ml(cli: Cli, argv: list[str], code: int, message: str) -> None:

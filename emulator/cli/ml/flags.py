@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.cli.ml.specs import set_pair
+from emulator.exceptions import InvalidSetting
 
 Verb = Callable[[Any, argparse.Namespace], Any]
 #: Adds one verb's parser: (name, verb, help) → the parser, with the common flags and handler.
@@ -50,7 +51,13 @@ def archived(parser: argparse.ArgumentParser) -> None:
 
 def list_view(args: argparse.Namespace, view: Any) -> Any:
     """The SDK's ``ListViewType`` (``view``) that :func:`archived`'s flags ask for: active
-    ones unless ``--archived-only`` or ``--include-archived``."""
+    ones unless ``--archived-only`` or ``--include-archived``. Both together are refused with
+    azure-ai-ml's text (its ``get_list_view_type``, which ``az ml`` calls), not read as one."""
+    if args.archived_only and args.include_archived:
+        raise InvalidSetting(
+            "Cannot provide both archived-only and include-archived. Give --include-archived "
+            "to list archived ones too, or --archived-only to list archived ones only."
+        )
     if args.archived_only:
         return view.ARCHIVED_ONLY
     if args.include_archived:
