@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from werkzeug.wrappers import Request
 
@@ -36,6 +37,9 @@ logger = logging.getLogger("emulator.arm")
 CLOUD_NAME = "AzureMLEmulator"
 #: Blob suffix of the cloud; later steps serve path-style URLs with it (see the research notes).
 STORAGE_SUFFIX = "core.windows.net"
+#: What a URL path segment may hold unencoded besides letters, digits and ``-._~`` (RFC 3986's
+#: ``pchar``), and ``/`` between segments: ARM's names come back as they were sent.
+_PATH_SAFE = "/:@!$&'()*+,;="
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,12 @@ class WorkspaceRequest:
 
     def operation_status_url(self) -> str:
         """Where the client polls a long-running PUT to this path (``Azure-AsyncOperation``):
-        the path's ``operationStatus``, at the api-version it asked for."""
-        return (
-            f"{self.ctx.base_url}{self.request.path.rstrip('/')}/operationStatus"
-            f"?api-version={self.request.args.get('api-version', '')}"
-        )
+        the path's ``operationStatus``, at the api-version it asked for. Both are decoded by
+        now and any api-version is accepted, so they are encoded again: a client's ``&``,
+        ``#`` or space would otherwise cut the api-version short or end the URL."""
+        path = quote(f"{self.request.path.rstrip('/')}/operationStatus", safe=_PATH_SAFE)
+        query = urlencode({"api-version": self.request.args.get("api-version", "")})
+        return f"{self.ctx.base_url}{path}?{query}"
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,19 @@ the cloud metadata, the managed-identity endpoint and workspaces created on firs
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
+from emulator.arm import deployment_responses, urls
+from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.daemon.server import EmulatorServer
 from emulator.settings import STRICT_ENV
+from emulator.store.root import EmulatorRoot
 from emulator.store.workspaces import WorkspaceStore
 
 WORKSPACE = (
@@ -186,3 +193,45 @@ def test_a_failing_handler_answers_arms_500_and_logs_the_traceback(
     assert error["code"] == "InternalServerError"
     assert "Traceback" not in response.text and "daemon.log" in error["message"]
     assert any(r.exc_info for r in caplog.records if r.name == "emulator.arm")
+
+
+@pytest.mark.parametrize(
+    ("resource_group", "api_version"),
+    [
+        ("rg-1", "2023-04-01-preview"),
+        ("rg-1", "2023-04-01-preview&listViewType=All#top 1"),  # any api-version is accepted
+        ("rg #1?", "2023-04-01-preview"),  # as are resource group names (sent %-encoded)
+    ],
+)
+def test_the_operation_status_url_gives_back_the_path_and_api_version_it_was_asked_for(
+    tmp_path: Path, resource_group: str, api_version: str
+) -> None:
+    """The ``Azure-AsyncOperation`` URL a long-running PUT answers with is what the client's
+    poller GETs next: it must reach this deployment's ``operationStatus`` at the same
+    api-version, whatever characters the client sent."""
+    deployment = (
+        f"/subscriptions/sub-1/resourceGroups/{resource_group}/providers/"
+        "Microsoft.MachineLearningServices/workspaces/ws-1/onlineEndpoints/ep/deployments/blue"
+    )
+    wire = f"{quote(deployment)}?{urlencode({'api-version': api_version})}"
+    request = Request(EnvironBuilder(path=wire).get_environ())
+    assert (request.path, request.args["api-version"]) == (deployment, api_version)
+    ctx = ArmContext(EmulatorRoot(tmp_path), "https://127.0.0.1:8443", "secret")
+    url = WorkspaceRequest(ctx, request, "sub-1", resource_group, "ws-1").operation_status_url()
+
+    polled = urlsplit(url)
+    assert (polled.scheme, polled.netloc, polled.fragment) == ("https", "127.0.0.1:8443", "")
+    assert parse_qs(polled.query) == {"api-version": [api_version]}
+    found = urls.match(unquote(polled.path))
+    assert found is not None
+    route, params = found
+    assert route.methods["GET"] is deployment_responses.operation_status
+    assert (params["resource_group"], params["endpoint"], params["deployment"]) == (
+        resource_group,
+        "ep",
+        "blue",
+    )
+    if resource_group == "rg-1" and "&" not in api_version:  # what the SDK sends: unchanged
+        assert (
+            url == f"https://127.0.0.1:8443{deployment}/operationStatus?api-version={api_version}"
+        )
