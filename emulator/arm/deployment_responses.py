@@ -16,7 +16,7 @@ from typing import Any
 
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import Answer, ArmContext, WorkspaceRequest
-from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning, triton
+from emulator.endpoints import EndpointRecord, OnlineEndpoints, provisioning
 from emulator.endpoints.deployments import IN_PROGRESS, DeploymentRecord, OnlineDeployments
 from emulator.endpoints.kubernetes import check_deployment
 from emulator.endpoints.operations import begin_operation, wait_ended
@@ -154,9 +154,6 @@ def get_logs(req: WorkspaceRequest, endpoint: str, deployment: str) -> Any:
     body = req.request.get_json(silent=True) or {}
     tail = body.get("tail") if isinstance(body, dict) else None
     lines = int(tail) if isinstance(tail, int) else 5000
-    served = triton.log(state.root.path, state.id, ep.name, record.name, lines)
-    if served is not None:  # a no-code Triton deployment: its server's log
-        return {"content": served}
     live = provisioning.running(state, ep.name, record.name)
     if live is None:
         return {"content": provisioning.absent_note(record)}

@@ -23,13 +23,16 @@ served on the emulator's own port (:data:`SCORING_PATH`):
    its answer discarded;
 6. a no-code Triton deployment (:mod:`emulator.endpoints.triton`) answers the V2 protocol's
    ``/v2/...`` routes at the scoring URI's base (``.../<endpoint>/v2/...``; ``.../score/v2/...``
-   too, what a client given the whole scoring URI asks), in this process.
+   too, what a client given the whole scoring URI asks): they are passed to its replicas as
+   ``/score`` is to others', with the same gate, timeout, faults and status table.
 
 The front end's own answers are ARM-shaped (``{"error": {"code", "message"}}``), which the
-SDK's ``invoke`` turns into the exception's message. It is served straight on the WSGI environ
-(:meth:`Scoring.serve`): werkzeug's request and response objects were 40 % of the handler's
-profile on this hot path. The texts of 408, 424 and 429 are those of Azure's troubleshooting
-guide for online endpoints (its status-code table); none was recorded.
+SDK's ``invoke`` turns into the exception's message; to a V2 protocol request they are the
+protocol's (``{"error": "<code>: <message>"}``), which V2 clients such as tritonclient read.
+It is served straight on the WSGI environ (:meth:`Scoring.serve`): werkzeug's request and
+response objects were 40 % of the handler's profile on this hot path. The texts of 408, 424 and
+429 are those of Azure's troubleshooting guide for online endpoints (its status-code table); none
+was recorded.
 """
 
 from __future__ import annotations
@@ -39,14 +42,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.http import HTTP_STATUS_CODES
 
 from emulator.arm.endpoint_auth import credential_refusal
 from emulator.arm.exceptions import ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext
-from emulator.endpoints import triton
 from emulator.endpoints.deployments import DeploymentRecord
 from emulator.endpoints.routing import DEPLOYMENT_HEADER, RequestSettings, Router, deliver_to
 from emulator.exceptions import EmulatorError
@@ -54,9 +56,6 @@ from emulator.server.messages import HttpRequest, HttpResponse
 from emulator.services.deployment import Deployment
 from emulator.services.responses import HINT_HEADER, overloaded_message
 from emulator.store.root import EmulatorRoot
-
-if TYPE_CHECKING:
-    from emulator.server.triton.app import TritonServer
 
 logger = logging.getLogger("emulator.arm")
 
@@ -161,16 +160,16 @@ class Scoring:
         try:
             return self._score(ctx, environ, subscription, resource_group, workspace, endpoint, v2)
         except ArmError as exc:
-            return exc.status, list(_JSON), exc.body()
+            return exc.status, list(_JSON), _error_body(exc.code, exc.message, v2)
         except EmulatorError as exc:
-            return exc.status or 400, list(_JSON), json.dumps(exc.to_arm()).encode()
+            return exc.status or 400, list(_JSON), _error_body(exc.code, exc.message, v2)
         except Exception:
             logger.exception("%s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
             error = ArmError(
                 "The emulator failed to score the request. [emulator] Its log (amlemu up's "
                 "output, or <root>/daemon/daemon.log) has the traceback; please report it."
             )
-            return 500, list(_JSON), error.body()
+            return 500, list(_JSON), _error_body(error.code, error.message, v2)
 
     def _score(
         self,
@@ -193,12 +192,10 @@ class Scoring:
             raise Unauthorized(refused)
         route = self.router.choose(workspace_id, record, environ.get(_DEPLOYMENT_KEY))
         body = _body(environ)
-        served = triton.served(ctx.root.path, workspace_id, record.name, route.deployment.name)
-        if served is not None or v2 is not None:
-            return _triton(route.deployment, served, environ, v2, body)
         headers = _forwarded(environ)
         method, query = environ["REQUEST_METHOD"], environ.get("QUERY_STRING")
-        target = f"/score?{query}" if query else "/score"
+        path = "/score" if v2 is None else f"/{v2}"
+        target = f"{path}?{query}" if query else path
         if route.mirror is not None:
             self._mirror(ctx.root, workspace_id, route.mirror, method, target, body, headers)
         deployment = route.deployment
@@ -212,6 +209,7 @@ class Scoring:
                 "that created it has ended; run the emulator as a daemon (amlemu up) to keep "
                 "deployments running, or create the deployment again.",
             )
+        _check_protocol(deployment, live, v2)
         answer = self._forward(deployment.name, live, settings, method, target, body, headers)
         return _answer(deployment, settings, live.name, answer)
 
@@ -337,15 +335,11 @@ def _answer(
     return status, kept, body
 
 
-def _triton(
-    deployment: DeploymentRecord,
-    served: TritonServer | None,
-    environ: dict[str, Any],
-    v2: str | None,
-    body: bytes,
-) -> _Reply:
-    """A V2 protocol request answered by the deployment's Triton server (in this process)."""
-    if served is None:
+def _check_protocol(deployment: DeploymentRecord, live: Deployment, v2: str | None) -> None:
+    """404 for a request the deployment's replicas do not serve: ``/v2/...`` (``v2``) of a
+    deployment that is not Triton's, ``/score`` of one that is."""
+    triton = live.template.scoring_prefix is not None
+    if v2 is not None and not triton:
         raise _FrontAnswer(
             404,
             "NotFound",
@@ -353,7 +347,7 @@ def _triton(
             "only no-code deployments of Triton models do. [emulator] Send scoring requests "
             "to the scoring URI (.../score).",
         )
-    if v2 is None:
+    if v2 is None and triton:
         raise _FrontAnswer(
             404,
             "NotFound",
@@ -362,9 +356,15 @@ def _triton(
             "not /score. [emulator] Give tritonclient the scoring URI without https:// and "
             "/score.",
         )
-    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
-    status, answer_headers, answer = served(environ["REQUEST_METHOD"], "/" + v2, headers, body)
-    return status, [*answer_headers, (DEPLOYMENT_HEADER, deployment.name)], answer
+
+
+def _error_body(code: str, message: str, v2: str | None) -> bytes:
+    """The front end's own error: ARM's shape, or for a V2 protocol request the protocol's
+    (``{"error": "<text>"}``, the only shape V2 clients read: tritonclient's exception cannot
+    even be printed with an object there)."""
+    if v2 is None:
+        return json.dumps({"error": {"code": code, "message": message}}).encode()
+    return json.dumps({"error": f"{code}: {message}"}).encode()
 
 
 def _timeout(deployment: str, settings: RequestSettings) -> _FrontAnswer:

@@ -169,12 +169,12 @@ def _serialized(workspace: WorkspaceAssets, record: DeploymentRecord) -> threadi
         return _LOCKS.setdefault(key, threading.Lock())
 
 
-def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment | None:
+def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deployment:
     """Build the image of ``record`` and run its instances; returns once ``init()`` returned
     in them. A deployment this process already runs is updated as Azure rolls an update out:
     the new instances start beside the old ones, which keep the traffic until every new one is
-    ready, then stop. A no-code deployment of a Triton model repository is loaded and served
-    in this process instead (:mod:`emulator.endpoints.triton`; ``None`` returned). Raises
+    ready, then stop. A no-code deployment of a Triton model repository runs Triton's server in
+    its replicas (:mod:`emulator.endpoints.triton`). Raises
     :class:`~emulator.exceptions.OperationFailed` (Azure's text and
     the log's tail) when the quota, the build or ``init()`` fails; a failed update leaves the
     previous version serving, a failed creation leaves nothing running."""
@@ -183,13 +183,6 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
     work = workspace.directory / "online" / record.endpoint.lower() / record.name.lower()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    if triton.is_no_code(record):
-        model = _model(workspace, str(record.properties.get("model") or ""))
-        if triton.is_triton(model):
-            root, models = workspace.root.path, workspace.models
-            triton.serve(root, workspace.id, models, record, model, work)
-            stop_online(root, workspace.id, record.endpoint, record.name)
-            return None
     cpu_cores, memory_gb = instances.cpu_cores, instances.memory_gb
     if instances.size is None:  # a Kubernetes deployment: its pods' limits
         cpu_cores, memory_gb = replica_limits(workspace.root, workspace.record, record)
@@ -201,9 +194,7 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
         files = byoc.version_folder(workspace.directory, record)  # one per version: see byoc
         code = code_files(workspace, code_id, files / "code") if code_id else None
         limits = (cpu_cores, memory_gb)
-        served = byoc.provision(workspace, record, instances, custom, mounted, code, limits, files)
-        triton.stop(workspace.root.path, workspace.id, record.endpoint, record.name)
-        return served
+        return byoc.provision(workspace, record, instances, custom, mounted, code, limits, files)
     image = build_image(workspace, record, work)
     template = replica_template(
         image,
@@ -213,6 +204,9 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
         instances.liveness,
         instances.readiness,
     )
+    if triton.is_no_code(record):
+        model = _model(workspace, str(record.properties.get("model") or ""))
+        template = triton.replicas(template, model) if triton.is_triton(model) else template
     settings = _front(instances)
     live = running(workspace, record.endpoint, record.name)
     if live is not None:
@@ -237,14 +231,12 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
         tail = live.logs(TAIL_LINES)
         stop(workspace, record.endpoint, record.name)
         raise _not_ready(f"{NOT_READY}\nContainer logs (last {TAIL_LINES} lines):\n{tail}")
-    triton.stop(workspace.root.path, workspace.id, record.endpoint, record.name)
     return live
 
 
 def stop(workspace: WorkspaceAssets, endpoint: str, name: str) -> None:
-    """Stop the deployment's replicas (or its Triton server), when this process runs them."""
+    """Stop the deployment's replicas, when this process runs them."""
     stop_online(workspace.root.path, workspace.id, endpoint, name)
-    triton.stop(workspace.root.path, workspace.id, endpoint, name)
 
 
 def running(workspace: WorkspaceAssets, endpoint: str, name: str) -> Deployment | None:
@@ -269,12 +261,17 @@ def absent_note(record: DeploymentRecord) -> str:
 
 def build_image(workspace: WorkspaceAssets, record: DeploymentRecord, work: Path) -> ImageRecord:
     """The deployment's image, built from its model, code and environment (waits for it);
-    a no-code MLflow deployment's from its model alone (:mod:`emulator.endpoints.mlflow`)."""
+    a no-code MLflow or Triton deployment's from its model alone (:mod:`emulator.endpoints.mlflow`,
+    :mod:`emulator.endpoints.triton`)."""
     props = record.properties
     model = _model(workspace, str(props.get("model") or ""))
     environment_id = str(props.get("environmentId") or "")
     if mlflow.is_no_code_mlflow(props, model):
         request = mlflow.image_request(workspace.models, model, work)
+        script = request.entry_script
+        source = script.parent
+    elif triton.is_no_code(record) and triton.is_triton(model):
+        request = triton.image_request(model, work)
         script = request.entry_script
         source = script.parent
     else:

@@ -1,39 +1,42 @@
 """No-code Triton deployments: a model registered as ``triton_model`` (a Triton model
 repository), deployed without a scoring script or environment, served with Triton's V2 protocol
-on ONNX Runtime.
+on ONNX Runtime by replicas like every other online deployment's.
 
 Azure deploys a ``triton_model`` with neither ``code_configuration`` nor ``environment`` onto
-its Triton image; the endpoint's scoring URI base then answers ``/v2/...``. Here the model's
-files are materialized under the deployment's work folder and loaded by
-:class:`~emulator.server.triton.app.TritonServer` in the process serving the scoring URI (the
-ARM face), which answers the V2 routes in-process; the server is kept per deployment in this
-module's table and dropped when the deployment is deleted or replaced. A repository Triton
-would refuse (a backend other than ONNX, no version, a config that does not match its graph)
-fails the deployment with the reason.
+its Triton image; the endpoint's scoring URI base then answers ``/v2/...``. Here the image is
+built by the emulator's builder like any deployment's (:func:`image_request`): the model laid
+out under ``AZUREML_MODEL_DIR`` and an environment of the packages the server needs (NumPy, ONNX
+Runtime: installed into the image, so the emulator's own process needs neither). Its replicas
+(:func:`replicas`) run that server instead of azmlinfsrv: ``instance_count`` of them behind the
+deployment's gateway, probed at ``/v2/health/live`` and ``/v2/health/ready``, the V2 routes
+scored as ``/score`` is (``request_settings``, faults). A repository Triton would refuse (a
+backend other than ONNX, no version, a config that does not match its graph) crashes the
+replicas, and the deployment fails with the reason in the log's tail, as Azure's does.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
+import importlib.util
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emulator.endpoints.deployments import DeploymentRecord
-from emulator.exceptions import OperationFailed
+from emulator.environments.conda import CondaDependencies
+from emulator.environments.environment import Environment
+from emulator.images.context import ImageRequest
 from emulator.models.records import ModelRecord
-from emulator.models.registry import ModelRegistry
-
-if TYPE_CHECKING:
-    # Imported where a repository is loaded: the server needs numpy and onnxruntime (the accel
-    # extra), which `python -m emulator` inside a user's image must not need to start.
-    from emulator.server.triton.app import TritonServer
+from emulator.server.triton import PROBE_PATHS, PROTOCOL_PREFIX, REPOSITORY_ENV
+from emulator.services.deployment import ReplicaTemplate
 
 #: The SDK v2 model type of a Triton model repository (``AssetTypes.TRITON_MODEL``).
 TRITON_MODEL = "triton_model"
-
-_Key = tuple[str, int, str, str]
-_LOCK = threading.Lock()
-_SERVED: dict[_Key, TritonServer] = {}
+#: What the server needs in the image (the ``accel`` extra's packages; ``onnx`` is not needed).
+PACKAGES = ("numpy", "onnxruntime")
+#: The image's entry script: the replica module's source, under the name of the program Azure's
+#: Triton image runs. A build needs one; the replicas run that module from the image's copy of
+#: the emulator (``serve`` hands over to it, see :mod:`emulator.server.triton.replica`).
+ENTRY_SCRIPT = "tritonserver.py"
 
 
 def is_no_code(record: DeploymentRecord) -> bool:
@@ -47,62 +50,27 @@ def is_triton(model: ModelRecord) -> bool:
     return model.v2_type == TRITON_MODEL
 
 
-def serve(
-    root: Path,
-    workspace_id: int,
-    models: ModelRegistry,
-    record: DeploymentRecord,
-    model: ModelRecord,
-    work: Path,
-) -> TritonServer:
-    """Load ``model``'s repository for ``record`` and serve it from now on (a previous version
-    of the deployment is replaced once the new one loaded: a failed update leaves it serving).
-    :class:`~emulator.exceptions.OperationFailed` with Triton's reason when it does not load."""
-    try:
-        from emulator.server.triton.app import TritonServer
-        from emulator.server.triton.repository import RepositoryError
-    except ImportError as exc:
-        raise OperationFailed(
-            f"ResourceNotReady: deployment '{record.name}' serves a Triton model repository, "
-            f"which needs numpy and onnxruntime ({exc}). [emulator] Install them: pip install "
-            "'azureml-emulator[accel]'.",
-            code="ResourceNotReady",
-            status=400,
-        ) from None
-    repository = models.materialize(model, work / "model", exist_ok=True)
-    try:
-        server = TritonServer(repository)
-    except RepositoryError as exc:
-        raise OperationFailed(
-            f"ResourceNotReady: the Triton model repository of deployment '{record.name}' "
-            f"(model {model.name}:{model.version}) could not be loaded: {exc}",
-            code="ResourceNotReady",
-            status=400,
-        ) from None
-    with _LOCK:
-        _SERVED[_key(root, workspace_id, record.endpoint, record.name)] = server
-    return server
+def image_request(model: ModelRecord, work: Path) -> ImageRequest:
+    """What a Triton deployment's image is built from: the repository as its model, the
+    server's packages, the replica module as entry script (staged under ``work``)."""
+    folder = work / "triton-entry"
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / ENTRY_SCRIPT
+    spec = importlib.util.find_spec("emulator.server.triton.replica")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("The emulator's module emulator.server.triton.replica is missing.")
+    shutil.copyfile(spec.origin, script)
+    environment = Environment(f"triton-{model.name}")
+    environment.python.conda_dependencies = CondaDependencies.create(pip_packages=list(PACKAGES))
+    return ImageRequest(entry_script=script, environment=environment, models=(model,))
 
 
-def served(root: Path, workspace_id: int, endpoint: str, deployment: str) -> TritonServer | None:
-    """The deployment's Triton server, when this process serves it."""
-    with _LOCK:
-        return _SERVED.get(_key(root, workspace_id, endpoint, deployment))
-
-
-def log(root: Path, workspace_id: int, endpoint: str, deployment: str, lines: int) -> str | None:
-    """The last ``lines`` of the deployment's Triton log (``None``: not served here)."""
-    server = served(root, workspace_id, endpoint, deployment)
-    if server is None:
-        return None
-    return "".join(f"{line}\n" for line in server.log_lines[-lines:] if lines > 0)
-
-
-def stop(root: Path, workspace_id: int, endpoint: str, deployment: str) -> None:
-    """Stop serving the deployment (nothing when it is not served here)."""
-    with _LOCK:
-        _SERVED.pop(_key(root, workspace_id, endpoint, deployment), None)
-
-
-def _key(root: Path, workspace_id: int, endpoint: str, deployment: str) -> _Key:
-    return (str(root), workspace_id, endpoint.lower(), deployment.lower())
+def replicas(template: ReplicaTemplate, model: ModelRecord) -> ReplicaTemplate:
+    """``template`` (the image's replicas, as any deployment's) made Triton's: the repository
+    named to the server, the probes at its health routes, ``/v2`` scored."""
+    return dataclasses.replace(
+        template,
+        environment={**template.environment, REPOSITORY_ENV: model.root_name},
+        probe_paths=PROBE_PATHS,
+        scoring_prefix=PROTOCOL_PREFIX,
+    )

@@ -108,6 +108,9 @@ class ContainerConfig:
     #: port is its scoring port and the probes ask its routes; ``None``: the scoring server on
     #: a reserved port, probed at ``GET /``.
     routes: ImageRoutes | None = None
+    #: Without ``routes``: the paths the liveness and readiness probes ask on the replica's
+    #: port (the scoring server's ``GET /``; a Triton server's ``/v2/health/live`` and ``/ready``).
+    probe_paths: tuple[str, str] = ("/", "/")
     #: Host folders mounted read-only in the container (host path -> container path; the
     #: docker backend only: a process shares the host's files anyway).
     mounts: Mapping[str, str] = field(default_factory=dict)
@@ -350,6 +353,7 @@ class Container:
             liveness=self.config.liveness,
             readiness=self.config.readiness,
             routes=self.config.routes,
+            paths=self.config.probe_paths,
             scale=self.scale,
             grace_seconds=self.config.restart.termination_grace_seconds * self.scale,
             stopping=self._stopping,

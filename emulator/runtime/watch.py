@@ -18,8 +18,10 @@ probe schedule can be read (and changed) in one place, apart from the restart po
   ``failure_threshold`` failures and comes back after ``success_threshold`` successes.
 - ``failure_threshold`` liveness failures in a row, at any time: the run is stopped (with the
   termination grace) and the watch ends, saying why.
-- Where: ``GET /`` of the scoring server, or a custom container's own liveness and readiness
-  routes (:class:`~emulator.runtime.probes.ImageRoutes`), each probed at its port and path.
+- Where: ``GET /`` of the scoring server (or the paths a replica's server answers them at:
+  a Triton server's ``/v2/health/live`` and ``/v2/health/ready``), or a custom container's own
+  liveness and readiness routes (:class:`~emulator.runtime.probes.ImageRoutes`), each probed at
+  its port and path.
 
 The watcher decides nothing about restarts: it tells its listener when the replica may get
 traffic (``on_ready``) and when not (``on_unready``, with the reason), and returns a
@@ -73,6 +75,7 @@ class RunWatch:
         liveness: ProbeSettings,
         readiness: ProbeSettings | None,
         routes: ImageRoutes | None = None,
+        paths: tuple[str, str] = ("/", "/"),
         scale: float,
         grace_seconds: float,
         stopping: threading.Event,
@@ -82,11 +85,12 @@ class RunWatch:
         self.port = port
         self.liveness = liveness
         self.readiness = readiness
-        default = HttpRoute(port, "/")
-        self.live_route = default if routes is None else routes.liveness
+        live = HttpRoute(port, paths[0])
+        ready = HttpRoute(port, paths[1]) if readiness else live
+        self.live_route = live if routes is None else routes.liveness
         #: Without a readiness probe of its own, liveness's answers gate traffic (v1 AKS).
         self.ready_route = (
-            default if routes is None else routes.readiness if readiness else routes.liveness
+            ready if routes is None else routes.readiness if readiness else routes.liveness
         )
         self.scale = scale
         self.grace_seconds = grace_seconds

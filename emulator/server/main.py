@@ -26,6 +26,7 @@ from emulator.server.logs import configure_logging, master_log, print_banner, se
 from emulator.server.protocol import HttpProtocol
 from emulator.server.routes import ScoringApp
 from emulator.server.telemetry import default_file
+from emulator.server.triton import REPOSITORY_ENV as TRITON_REPOSITORY
 from emulator.server.workers import WorkerPool
 
 BOOT_FAILED = 3
@@ -38,6 +39,10 @@ def run_server(environ: Mapping[str, str] | None = None, notices: Sequence[str] 
     ``notices`` are printed before the banner (the command line's settings check).
     """
     env = dict(os.environ if environ is None else environ)
+    if env.get(TRITON_REPOSITORY):  # a Triton image's replica (numpy, onnxruntime: imported here)
+        from emulator.server.triton.replica import serve_repository
+
+        return serve_repository(env)
     if env.get(APP_INSIGHTS_ENABLED) == "true" and not env.get(TELEMETRY_FILE):
         env[TELEMETRY_FILE] = default_file()  # standalone: one file per start
     configure_logging()

@@ -48,6 +48,12 @@ class ReplicaTemplate:
     routes: ImageRoutes | None = None
     #: Host folders mounted read-only in the replicas (host path -> container path).
     mounts: Mapping[str, str] = field(default_factory=dict)
+    #: Where the probes ask the replicas' own server (liveness, readiness), without ``routes``.
+    probe_paths: tuple[str, str] = ("/", "/")
+    #: A path prefix the replicas answer scoring requests under besides ``/score`` (a Triton
+    #: image's V2 protocol, ``/v2``): its requests pass the gate, timeout and faults as
+    #: ``/score``'s do (see :class:`~emulator.services.route.ServiceRoute`).
+    scoring_prefix: str | None = None
 
 
 class Deployment:
@@ -90,7 +96,7 @@ class Deployment:
         self.route = self.gateway.add_service(
             self.name, self.replicas, self.settings, self.auth, scale
         )
-        self._attach_faults()
+        self._configure_route()
 
     def replicas(self) -> list[Replica]:
         """The gateway's view: every replica with its port and readiness (called per request)."""
@@ -142,7 +148,7 @@ class Deployment:
             self._generation = generation
         scale = self.scale if settings.autoscale_enabled else None
         self.route = self.gateway.add_service(self.name, self.replicas, settings, auth, scale)
-        self._attach_faults()
+        self._configure_route()
         for container in old:
             threading.Timer(DRAIN_SECONDS, container.stop).start()
         return None
@@ -215,7 +221,10 @@ class Deployment:
         with self._lock:
             return list(self._containers)
 
-    def _attach_faults(self) -> None:
+    def _configure_route(self) -> None:
+        """The new route gets the template's scoring prefix and the deployment's faults."""
+        if self.route is not None:
+            self.route.scoring_prefix = self.template.scoring_prefix
         if self.faults is not None and self.route is not None:
             self.route.faults = self.faults.front
             self.faults.watch(self.containers)
@@ -237,6 +246,7 @@ class Deployment:
             liveness=template.liveness,
             readiness=template.readiness,
             routes=template.routes,
+            probe_paths=template.probe_paths,
             mounts=template.mounts,
         )
         backend = self.faults.backend(template.backend) if self.faults else template.backend

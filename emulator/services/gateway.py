@@ -3,10 +3,12 @@
 AKS mode routes ``/api/v1/service/<name>/score`` and ``/api/v1/service/<name>/swagger.json``
 to the named service (unknown names get a 404), as the cluster's ``azureml-fe`` does. ACI mode
 serves a single service at ``/score`` and ``/swagger.json`` (other paths, such as the ``/``
-liveness route, are passed to the container as well). It listens on 127.0.0.1 and a free port,
-never a fixed one, and parses HTTP with the scoring server's own protocol
-(:mod:`emulator.server.protocol`), with a body limit (``max_body_bytes``, 413) and a deadline for
-reading each request (``read_timeout``, 408) so oversized or slow clients cannot hold it.
+liveness route, are passed to the container as well; a service whose replicas score under a
+prefix of their own, a Triton deployment's ``/v2``, gets those requests scored as ``/score``'s).
+It listens on 127.0.0.1 and a free port, never a fixed one, and parses HTTP with the scoring
+server's own protocol (:mod:`emulator.server.protocol`), with a body limit (``max_body_bytes``,
+413) and a deadline for reading each request (``read_timeout``, 408) so oversized or slow
+clients cannot hold it.
 
 ``GET /.amlemu/metrics`` (the emulator's own route, in both modes; Azure has no such path) answers
 every routed service's counters as JSON, without credentials (counts only: no keys, no bodies),
@@ -341,7 +343,7 @@ class Gateway:
             routes = list(self._routes.values())
             if not routes:
                 return responses.ensure_request_id(request, responses.path_not_found(path))
-            endpoint = "score" if path == "/score" else path.lstrip("/")
+            endpoint = "score" if routes[0].scores(path) else path.lstrip("/")
             return await routes[0].handle(request, endpoint, request.target)
         match = _AKS_PATH.fullmatch(path)
         if match is None:

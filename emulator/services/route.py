@@ -87,6 +87,15 @@ class ServiceRoute:
         self._autoscaling: asyncio.Task[None] | None = None
         #: Injected faults (status, latency, drop, token expiry), consulted per scoring request.
         self.faults: FrontFaults | None = None
+        #: A path prefix whose requests are scoring requests too (a Triton deployment's ``/v2``).
+        self.scoring_prefix: str | None = None
+
+    def scores(self, path: str) -> bool:
+        """Whether a request for ``path`` is a scoring request (auth, gate, timeout, faults)."""
+        prefix = self.scoring_prefix
+        if path == "/score":
+            return True
+        return prefix is not None and (path == prefix or path.startswith(prefix + "/"))
 
     # for any thread
 

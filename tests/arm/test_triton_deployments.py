@@ -21,13 +21,17 @@ from azure.identity import DefaultAzureCredential
 from tritonclient.utils import InferenceServerException
 
 from emulator.daemon.server import EmulatorServer
+from emulator.settings import BUILDER_ENV
 from tests.arm.triton_support import CONFIG, repository
 
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
 @pytest.fixture
-def client(arm_server: EmulatorServer, v2_env: dict[str, str]) -> MLClient:
+def client(
+    arm_server: EmulatorServer, v2_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> MLClient:
+    monkeypatch.setenv(BUILDER_ENV, "host")  # replicas run on this interpreter: no installs
     return MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
 
 

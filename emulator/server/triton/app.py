@@ -60,7 +60,6 @@ class TritonServer:
                 f"| {n.ljust(width)} | {m.version.ljust(7)} | READY  |"
                 for n, m in self.models.items()
             ),
-            "Started HTTPService (the endpoint's scoring URI base: /v2/...)",
         ]
 
     def __call__(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
