@@ -2,6 +2,7 @@
 loopback HTTPS with a per-root local CA, so the real ``azure-ai-ml`` client can talk to it.
 
 :mod:`~emulator.daemon.ca` (the CA), :mod:`~emulator.daemon.trust` (the clients' CA bundle),
+:mod:`~emulator.daemon.ca_directory` (the same certificates as a hashed CA directory),
 :mod:`~emulator.daemon.server` (the HTTPS server), :mod:`~emulator.daemon.files` (lock, pid and
 port files), :mod:`~emulator.daemon.lifecycle` (up/down/status),
 :mod:`~emulator.daemon.client_env` (the variables that point a client here),

@@ -3,8 +3,10 @@
 - ``ARM_CLOUD_METADATA_URL``: the SDK loads its clouds from there and makes the emulator's cloud
   (:data:`~emulator.arm.responses.CLOUD_NAME`) current — it then sets ``AZUREML_CURRENT_CLOUD``
   itself;
-- ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE``: one bundle, the emulator's CA plus the trust in
-  force (:mod:`emulator.daemon.trust`);
+- ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE``: the emulator's CA plus the trust in force
+  (:mod:`emulator.daemon.trust`), as a hashed directory for ``requests`` (which loads its CAs
+  anew per connection: a directory is read one certificate at a time) and as one file for
+  ``ssl``/``urllib``/``aiohttp`` and uv;
 - ``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER``: the managed-identity step of
   ``DefaultAzureCredential`` gets its token from the emulator (:mod:`emulator.arm.identity`).
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from emulator.arm.urls import IDENTITY_PATH, METADATA_PATH
 from emulator.daemon.ca import LocalCA
-from emulator.daemon.trust import write_bundle
+from emulator.daemon.trust import write_trust
 
 SHELLS = ("bash", "fish", "powershell")
 #: The api-version the Azure CLI and SDKs ask cloud metadata with.
@@ -38,13 +40,13 @@ SDK_SET_VARIABLES = ("AZUREML_CURRENT_CLOUD",)
 def client_environment(
     ca: LocalCA, base_url: str, identity_secret: str, environ: Mapping[str, str]
 ) -> dict[str, str]:
-    """The variables for a client of the emulator at ``base_url``; writes the CA bundle (the
-    emulator's CA + the trust of ``environ``) next to the CA."""
-    bundle = str(write_bundle(ca.ca_cert, ca.directory / "bundle.pem", environ))
+    """The variables for a client of the emulator at ``base_url``; writes the CA bundle and
+    its hashed directory (the emulator's CA + the trust of ``environ``) next to the CA."""
+    bundle, directory = write_trust(ca.ca_cert, ca.directory / "bundle.pem", environ)
     return {
         "ARM_CLOUD_METADATA_URL": f"{base_url}{METADATA_PATH}?api-version={METADATA_API_VERSION}",
-        "REQUESTS_CA_BUNDLE": bundle,
-        "SSL_CERT_FILE": bundle,
+        "REQUESTS_CA_BUNDLE": str(directory),
+        "SSL_CERT_FILE": str(bundle),
         "IDENTITY_ENDPOINT": f"{base_url}{IDENTITY_PATH}",
         "IDENTITY_HEADER": identity_secret,
     }

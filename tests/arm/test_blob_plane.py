@@ -106,7 +106,7 @@ def test_a_put_blob_cut_off_midway_leaves_no_blob(
     caplog.set_level(logging.INFO, logger="emulator.arm")
     container.upload_blob("model.pkl", b"old")
     path = f"{urlsplit(container.url).path}/model.pkl"
-    context = ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"])
+    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
     with (
         socket.create_connection(("127.0.0.1", arm_server.port)) as raw,
         context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,

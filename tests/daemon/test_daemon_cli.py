@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from emulator.daemon.lifecycle import process_gone
+from emulator.daemon.trust import certificates
 
 pytestmark = pytest.mark.slow
 
@@ -185,7 +186,9 @@ def test_env_points_the_real_sdk_at_the_daemon(root: Path, tmp_path: Path) -> No
         "AZUREML_EMULATOR_DOCKER_HOST",  # the engine in force before, for the emulator's builds
     }
     assert variables["DOCKER_HOST"].startswith("unix://")
-    assert variables["REQUESTS_CA_BUNDLE"] == variables["SSL_CERT_FILE"]
+    # the same trust: a hashed directory for requests, one file for ssl/urllib/uv
+    bundle, directory = Path(variables["SSL_CERT_FILE"]), Path(variables["REQUESTS_CA_BUNDLE"])
+    assert sorted(certificates([directory])) == sorted(certificates([bundle]))
     script = (
         "from azure.ai.ml import MLClient\n"
         "from azure.identity import DefaultAzureCredential\n"
