@@ -49,3 +49,12 @@ def test_gateway_benchmark_compares_direct_and_gateway_traffic() -> None:
     for path in ("direct", "gateway"):
         assert report[path]["requests"] > 0 and report[path]["errors"] == 0
     assert report["throughput_ratio"] > 0
+
+
+def test_client_tls_benchmark_measures_new_connections_with_the_trust_file_and_directory() -> None:
+    report = _run("bench_client_tls.py", "--requests", "3")
+    assert report["trust"]["certificates"] > 1 and report["trust"]["file_bytes"] > 0
+    for form in ("file", "directory"):
+        assert report["load_verify_ms"][form] > 0
+        assert report["new_connection"][form]["median_ms"] > 0
+    assert report["kept_alive"]["median_ms"] > 0
