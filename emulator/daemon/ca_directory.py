@@ -43,7 +43,8 @@ def write_directory(pems: Sequence[bytes], parent: Path) -> Path:
     """The directory ``parent/trust-<digest of pems>`` holding ``pems`` under OpenSSL's hashed
     names, written unless it exists; a certificate whose subject OpenSSL could not hash either
     (malformed) is left out, as a lookup by name could never find it."""
-    target = parent / f"trust-{hashlib.sha256(b''.join(pems)).hexdigest()[:16]}"
+    digest = hashlib.sha256(b"\n".join(pems)).hexdigest()[:16]
+    target = parent / f"trust-{digest}"
     if target.is_dir():
         return target
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
