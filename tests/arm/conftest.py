@@ -49,11 +49,16 @@ def arm_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emul
 @pytest.fixture
 def v2_env(arm_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """``amlemu env``'s variables for ``arm_server`` in this process (restored afterwards)."""
+    return point_the_client_at(arm_server, monkeypatch)
+
+
+def point_the_client_at(server: EmulatorServer, patch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Set ``amlemu env``'s variables for ``server`` through ``patch`` (no credential variable
+    left that would stop DefaultAzureCredential first); a module-scoped server's fixture also
+    sets its root and strictness, as :func:`arm_server` does."""
     for name in (*CREDENTIAL_VARIABLES, *SDK_SET_VARIABLES):
-        monkeypatch.delenv(name, raising=False)
-    variables = client_environment(
-        arm_server.ca, arm_server.base_url, arm_server.identity_secret, os.environ
-    )
+        patch.delenv(name, raising=False)
+    variables = client_environment(server.ca, server.base_url, server.identity_secret, os.environ)
     for name, value in variables.items():
-        monkeypatch.setenv(name, value)
+        patch.setenv(name, value)
     return variables

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,13 +39,12 @@ from azure.identity import DefaultAzureCredential
 from werkzeug.test import Client
 
 from emulator import Workspace
-from emulator.daemon.client_env import SDK_SET_VARIABLES, client_environment
 from emulator.daemon.server import EmulatorServer
 from emulator.portal.app import PortalApp
 from emulator.settings import BUILDER_ENV, ROOT_ENV, STRICT_ENV
 from emulator.store.root import EmulatorRoot
 from tests.arm.batch_jobs_support import settle
-from tests.arm.conftest import CREDENTIAL_VARIABLES
+from tests.arm.conftest import point_the_client_at
 from tests.arm.mlflow_support import predict, write_mlflow_model
 
 pytestmark = pytest.mark.slow
@@ -86,13 +84,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         patch.setenv(ROOT_ENV, str(root))
         patch.delenv(STRICT_ENV, raising=False)
         patch.delenv(BUILDER_ENV, raising=False)  # the local builder: a virtualenv per image
-        for name in (*CREDENTIAL_VARIABLES, *SDK_SET_VARIABLES):
-            patch.delenv(name, raising=False)
-        variables = client_environment(
-            server.ca, server.base_url, server.identity_secret, os.environ
-        )
-        for name, value in variables.items():
-            patch.setenv(name, value)
+        point_the_client_at(server, patch)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             client = MLClient(DefaultAzureCredential(), SUB, "rg", "ws")

@@ -30,7 +30,6 @@ from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
 from tritonclient.utils import InferenceServerException
 
-from emulator.daemon.client_env import SDK_SET_VARIABLES, client_environment
 from emulator.daemon.server import EmulatorServer
 from emulator.faults import FaultState, online_deployment_faults
 from emulator.services.deployment import Deployment
@@ -38,7 +37,7 @@ from emulator.services.online import online
 from emulator.settings import BUILDER_ENV, ROOT_ENV, STRICT_ENV
 from emulator.state import workspace_states
 from emulator.store.root import EmulatorRoot
-from tests.arm.conftest import CREDENTIAL_VARIABLES
+from tests.arm.conftest import point_the_client_at
 from tests.arm.triton_support import repository
 
 SUB = "11111111-2222-3333-4444-555555555555"
@@ -74,13 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         patch.setenv(ROOT_ENV, str(root))
         patch.delenv(STRICT_ENV, raising=False)
         patch.setenv(BUILDER_ENV, "host")  # replicas run on this interpreter: no installs
-        for name in (*CREDENTIAL_VARIABLES, *SDK_SET_VARIABLES):
-            patch.delenv(name, raising=False)
-        variables = client_environment(
-            server.ca, server.base_url, server.identity_secret, os.environ
-        )
-        for name, value in variables.items():
-            patch.setenv(name, value)
+        point_the_client_at(server, patch)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             client = MLClient(DefaultAzureCredential(), SUB, "rg", "ws")
