@@ -8,13 +8,6 @@ deploys the shared service; the others reuse it, and their times are what is rep
 ``--durations`` rounds to 10 ms and would hide them). As many tests without fixtures follow in
 the same session: pytest's own cost per test, the floor of the figure. Prints JSON.
 
-Each run is two sessions: the service deployed with ACI's default configuration (0.1 CPU core,
-as ``AciWebservice.deploy_configuration()`` gives, the headline figure) and with ``cpu_cores=1``
-(``one_core``). The replica's CPU limit is the kernel's (a cgroup's ``cpu.max``): at one test
-every 2.5 ms its scoring server spends about 0.35 ms of CPU per request, 14 ms per 100 ms period
-where 0.1 core allows 10, so the default's sessions can be throttled as Azure would throttle the
-container; the one-core figure is the emulator's own cost.
-
     python benchmarks/bench_reuse.py [--tests 40] [--runs 3]
 """
 
@@ -44,17 +37,12 @@ def run(raw):
 """
 
 TESTS = """
-import os
-
 import pytest
-
-CORES = os.environ.get("BENCH_CPU_CORES")
-CONFIGURATION = {{"cpu_cores": float(CORES)}} if CORES else {{}}
 
 @pytest.mark.aml_reuse
 @pytest.mark.parametrize("n", range({count}))
 def test_reuse(aml_deploy, n):
-    assert aml_deploy("echo.py", **CONFIGURATION).run('{{"n": %d}}' % n) == {{"n": n}}
+    assert aml_deploy("echo.py").run('{{"n": %d}}' % n) == {{"n": n}}
 
 @pytest.mark.parametrize("n", range({floor}))
 def test_floor(n):
@@ -86,14 +74,12 @@ def _ms(values: list[float], share: float) -> float:
     return round(value * 1000, 2)
 
 
-def run_once(workdir: Path, cpu_cores: str = "") -> tuple[float, list[float], list[float]]:
-    """One pytest session (``cpu_cores``: the service's, "" for ACI's default): the deploying
-    test's seconds, each reusing test's, each empty test's."""
+def run_once(workdir: Path) -> tuple[float, list[float], list[float]]:
+    """One pytest session: the deploying test's seconds, each reusing test's, each empty test's."""
     timings = workdir / "timings.jsonl"
     timings.unlink(missing_ok=True)
     environ = {
         **os.environ,
-        "BENCH_CPU_CORES": cpu_cores,
         "BENCH_TIMINGS": str(timings),
         "PYTHONPATH": os.pathsep.join([str(workdir), str(REPO), str(REPO / "plugins")]),
     }
@@ -120,9 +106,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="pytest sessions (3)")
     args = parser.parse_args()
     first: list[float] = []
-    reusing: dict[str, list[float]] = {"": [], "1": []}
+    reusing: list[float] = []
     floor: list[float] = []
-    per_run: dict[str, list[float]] = {"": [], "1": []}
+    per_run = []
     with tempfile.TemporaryDirectory(prefix="amlemu-bench-reuse-") as scratch:
         workdir = Path(scratch)
         (workdir / "echo.py").write_text(ECHO)
@@ -130,30 +116,22 @@ def main() -> None:
         (workdir / "test_reuse_bench.py").write_text(tests)
         (workdir / "bench_timing.py").write_text(TIMING_PLUGIN)
         for _ in range(args.runs):
-            for cores in reusing:  # alternating, so both see the same stretch of machine load
-                deploy_s, seconds, empty = run_once(workdir, cores)
-                reusing[cores] += seconds
-                per_run[cores].append(round(statistics.median(seconds) * 1000, 2))
-                if not cores:
-                    first.append(deploy_s)
-                    floor += empty
-    default, one_core = reusing[""], reusing["1"]
+            deploy_s, seconds, empty = run_once(workdir)
+            first.append(deploy_s)
+            reusing += seconds
+            floor += empty
+            per_run.append(round(statistics.median(seconds) * 1000, 2))
     print(
         json.dumps(
             {
                 "benchmark": "reuse_per_test_overhead",
-                "reusing_tests": len(default),
+                "reusing_tests": len(reusing),
                 "sessions": args.runs,
-                "p50_ms": _ms(default, 0.5),
-                "p90_ms": _ms(default, 0.9),
-                "min_ms": round(min(default) * 1000, 2),
-                "max_ms": round(max(default) * 1000, 2),
-                "p50_ms_per_session": per_run[""],
-                "one_core": {
-                    "p50_ms": _ms(one_core, 0.5),
-                    "p90_ms": _ms(one_core, 0.9),
-                    "p50_ms_per_session": per_run["1"],
-                },
+                "p50_ms": _ms(reusing, 0.5),
+                "p90_ms": _ms(reusing, 0.9),
+                "min_ms": round(min(reusing) * 1000, 2),
+                "max_ms": round(max(reusing) * 1000, 2),
+                "p50_ms_per_session": per_run,
                 "empty_test_p50_ms": _ms(floor, 0.5),
                 "first_test_deploys_s": [round(s, 3) for s in first],
                 "target_p50_ms": 5.0,
