@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from werkzeug.wrappers import Request
+
 from emulator.arm.exceptions import PROVIDER, ArmError, ResourceNotFound
 from emulator.arm.responses import ArmContext, WorkspaceRequest, top_of
 from emulator.assets import datastore
+from emulator.assets.archive import ArchivedAssets
 from emulator.assets.blob_containers import BlobContainers
 from emulator.assets.datastore import DEFAULT_DATASTORE
 from emulator.exceptions import BadArgument
@@ -45,6 +48,20 @@ class Conflict(ArmError):
 
     status = 409
     code = "Conflict"
+
+
+_VIEWS = {"activeonly": False, "archivedonly": True, "all": None}
+
+
+def archived_view(request: Request) -> bool | None:
+    """``listViewType`` as archived or not (None: both). ActiveOnly, Azure's default and the
+    client's, hides archived assets."""
+    view = request.args.get("listViewType", "ActiveOnly")
+    if view.casefold() not in _VIEWS:
+        raise BadRequest(
+            f"The listViewType {view!r} is invalid: use ActiveOnly, ArchivedOnly or All."
+        )
+    return _VIEWS[view.casefold()]
 
 
 def storage_account(state: WorkspaceState) -> str:
@@ -133,7 +150,14 @@ def list_datastore_secrets(req: WorkspaceRequest, datastore: str) -> Any:
 # -- models --------------------------------------------------------------------------------------
 
 
-def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
+def model_archive(state: WorkspaceState) -> ArchivedAssets:
+    """The workspace's archived model names and versions."""
+    return ArchivedAssets(state.root, state.id, "models")
+
+
+def _model_body(
+    state: WorkspaceState, record: ModelRecord, archived: bool | None = None
+) -> dict[str, Any]:
     """A model version as ARM returns it. Its files are published (linked, not copied) under
     ``azureml-models/<name>/<version>/`` of the default datastore, which ``modelUri`` names,
     so ``models.download`` works for models registered by either SDK."""
@@ -143,6 +167,8 @@ def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
     for f in record.files:
         blobs.link(account, container, f"{folder}/{f.path}", f.digest, f.size)
     path = f"{folder}/{record.root_name}" + ("" if record.kind == "file" else "/")
+    if archived is None:
+        archived = model_archive(state).is_archived(record.name, str(record.version))
     return {
         "id": _arm_id(state, "models", record.name, "versions", str(record.version)),
         "name": str(record.version),
@@ -157,7 +183,7 @@ def _model_body(state: WorkspaceState, record: ModelRecord) -> dict[str, Any]:
             "tags": record.tags,
             "properties": {k: v for k, v in record.properties.items() if k != V2_TYPE_PROPERTY},
             "isAnonymous": False,
-            "isArchived": False,
+            "isArchived": archived,
             "modelType": record.v2_type,
             # Azure's long datastore URI (no providers/ segment: the SDK's LONG_URI_REGEX_FORMAT,
             # which local deployments of a registered model parse to download it)
@@ -188,10 +214,22 @@ def get_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
 
 
 def list_model_versions(req: WorkspaceRequest, name: str) -> Any:
-    """The versions of ``name``, newest first (``$top`` honoured: the upload asks for one)."""
+    """The versions of ``name``, newest first (``$top`` honoured: ``label="latest"`` asks for
+    one). ``listViewType`` defaults to ActiveOnly as in Azure: archived versions are left out
+    unless asked for, so the latest is the newest version that is not archived."""
     state = req.state
-    records = top_of(state.models.records(name), req.request)
-    return {"value": [_model_body(state, r) for r in records]}
+    view = archived_view(req.request)
+    archived = model_archive(state).versions(name)
+    records = [
+        r
+        for r in state.models.records(name)
+        if view is None or (str(r.version) in archived) == view
+    ]
+    return {
+        "value": [
+            _model_body(state, r, str(r.version) in archived) for r in top_of(records, req.request)
+        ]
+    }
 
 
 def put_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
@@ -208,7 +246,10 @@ def put_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
     if existing is not None:
         if sorted(_uploaded_digests(state, uri)) == sorted(f.digest for f in existing.files):
             # An unchanged version answers as itself, as Azure does: a script run again PUTs
-            # its anonymous model (named by its content's hash) as version 1 again.
+            # its anonymous model (named by its content's hash) as version 1 again. Its
+            # archived flag may change (models.archive/restore PUT the version back).
+            if isinstance(props.get("isArchived"), bool):
+                model_archive(state).set_version(name, version, props["isArchived"])
             return _model_body(state, existing)
         raise Conflict(
             f"Model {name} version {version} already exists and versions are immutable. "
@@ -239,6 +280,11 @@ def put_model_version(req: WorkspaceRequest, name: str, version: str) -> Any:
             )
         except BadArgument as exc:
             raise BadRequest(str(exc)) from exc
+    archive = model_archive(state)
+    # a version registered under an archived name is archived, as in Azure
+    archive.created(name, str(record.version))
+    if props.get("isArchived") is True:
+        archive.set_version(name, str(record.version), True)
     return _model_body(state, record)
 
 

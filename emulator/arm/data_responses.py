@@ -14,26 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.wrappers import Request
-
-from emulator.arm.asset_responses import BadRequest
+from emulator.arm.asset_responses import BadRequest, archived_view
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import WorkspaceRequest, top_of
 from emulator.arm.version_responses import not_found, workspace_arm_id
 from emulator.assets.data import DataAssets, DataContainer, DataVersion
 from emulator.state import WorkspaceState
-
-_VIEWS = {"activeonly": False, "archivedonly": True, "all": None}
-
-
-def _archived_view(request: Request) -> bool | None:
-    """``listViewType``: ActiveOnly (the client's default) hides archived assets."""
-    view = request.args.get("listViewType", "ActiveOnly")
-    if view.casefold() not in _VIEWS:
-        raise BadRequest(
-            f"The listViewType {view!r} is invalid: use ActiveOnly, ArchivedOnly or All."
-        )
-    return _VIEWS[view.casefold()]
 
 
 def _container_body(state: WorkspaceState, container: DataContainer) -> dict[str, Any]:
@@ -76,7 +62,7 @@ def _version_body(state: WorkspaceState, data: DataVersion) -> dict[str, Any]:
 def list_data(req: WorkspaceRequest) -> Any:
     """The workspace's data names (containers), most recently created first."""
     state = req.state
-    archived = _archived_view(req.request)
+    archived = archived_view(req.request)
     containers = DataAssets(state.root, state.id).containers()
     return {
         "value": [
@@ -99,7 +85,7 @@ def get_data_container(req: WorkspaceRequest, name: str) -> Any:
 def list_data_versions(req: WorkspaceRequest, name: str) -> Any:
     """The versions of ``name``, newest first (``listViewType`` and ``$top`` honoured)."""
     state = req.state
-    archived = _archived_view(req.request)
+    archived = archived_view(req.request)
     versions = [
         v
         for v in DataAssets(state.root, state.id).versions(name)

@@ -25,6 +25,7 @@ from emulator.arm import (
     job_list_responses,
     job_log_responses,
     job_responses,
+    model_container_responses,
     pipeline_job_responses,
     responses,
     version_responses,
@@ -86,12 +87,24 @@ ROUTES: tuple[Route, ...] = (
     _scoped(_WORKSPACE + "/datastores", {"GET": asset_responses.list_datastores}),
     _scoped(_DATASTORE, {"GET": asset_responses.get_datastore}),
     _scoped(_DATASTORE + "/listSecrets", {"POST": asset_responses.list_datastore_secrets}),
+    _scoped(_WORKSPACE + "/models", {"GET": model_container_responses.list_models}),
+    _scoped(
+        _MODEL,
+        {
+            "GET": model_container_responses.get_model_container,
+            "PUT": model_container_responses.put_model_container,
+        },
+    ),
     _scoped(_MODEL + "/versions", {"GET": asset_responses.list_model_versions}),
     _scoped(
         _MODEL + r"/versions/(?P<version>[^/]+)",
         {"GET": asset_responses.get_model_version, "PUT": asset_responses.put_model_version},
     ),
-    _scoped(_VERSIONED, {"GET": version_responses.get_container}),
+    _scoped(_WORKSPACE + "/environments", {"GET": version_responses.list_environments}),
+    _scoped(
+        _VERSIONED,
+        {"GET": version_responses.get_container, "PUT": version_responses.put_container},
+    ),
     _scoped(_VERSIONED + "/versions", {"GET": version_responses.list_versions}),
     _scoped(
         _VERSIONED + r"/versions/(?P<version>[^/]+)",
