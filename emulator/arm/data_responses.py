@@ -6,8 +6,8 @@ is uploaded first to the default datastore (``LocalUpload/<content hash>/<name>`
 blob plane, as for models) and the version PUT names it by ``dataUri``; a version left out makes
 the client GET the container (404 → version 1, else its ``nextVersion``). ``get(label=
 "latest")`` reads the container's ``latestVersion``; ``list()`` lists containers, ``list(name)``
-versions; ``archive``/``restore`` PUT the version back with ``isArchived``. All at
-api-version 2023-04-01-preview.
+versions; ``archive``/``restore`` PUT the version back with ``isArchived`` (without a version,
+the container: every version of the name with it). All at api-version 2023-04-01-preview.
 """
 
 from __future__ import annotations
@@ -77,6 +77,24 @@ def get_data_container(req: WorkspaceRequest, name: str) -> Any:
     """A data name: its type, latest and next versions (404 before its first version)."""
     state = req.state
     container = DataAssets(state.root, state.id).container(name)
+    if container is None:
+        raise not_found(req.resource_group, req.workspace, "data", name)
+    return _container_body(state, container)
+
+
+def put_data_container(req: WorkspaceRequest, name: str) -> Any:
+    """Archive or restore every version of a data name (``data.archive(name)``)."""
+    state = req.state
+    body = req.request.get_json(silent=True)
+    properties = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(properties, dict) or not isinstance(properties.get("isArchived"), bool):
+        raise BadRequest(
+            "The data container body must be a JSON object with 'properties' and a boolean "
+            "'isArchived'. [emulator] Data names are created by creating a version "
+            "(ml_client.data.create_or_update); a name is archived or restored with "
+            "ml_client.data.archive(name) / restore(name)."
+        )
+    container = DataAssets(state.root, state.id).archive_all(name, properties["isArchived"])
     if container is None:
         raise not_found(req.resource_group, req.workspace, "data", name)
     return _container_body(state, container)

@@ -193,7 +193,10 @@ ROUTES: tuple[Route, ...] = (
         {"GET": component_responses.get_version, "PUT": component_responses.put_version},
     ),
     _scoped(_WORKSPACE + "/data", {"GET": data_responses.list_data}),
-    _scoped(_DATA, {"GET": data_responses.get_data_container}),
+    _scoped(
+        _DATA,
+        {"GET": data_responses.get_data_container, "PUT": data_responses.put_data_container},
+    ),
     _scoped(_DATA + "/versions", {"GET": data_responses.list_data_versions}),
     _scoped(
         _DATA + r"/versions/(?P<version>[^/]+)",

@@ -72,13 +72,10 @@ class ArchivedAssets:
         """Archive or restore the name and, as Azure does, every one of its ``versions``."""
         self._set(name, [_CONTAINER, *versions], archived)
 
-    def created(self, name: str, version: str) -> bool:
-        """Record a new version of ``name``: archived when its name is (Azure's rule). Whether
-        it is archived."""
-        archived = self.container_archived(name)
-        if archived:
+    def created(self, name: str, version: str) -> None:
+        """Record a new version of ``name``: archived when its name is (Azure's rule)."""
+        if self.container_archived(name):
             self.set_version(name, version, True)
-        return archived
 
     def _rows(self, name: str) -> set[str]:
         with self._db.read() as conn:

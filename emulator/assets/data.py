@@ -115,6 +115,15 @@ class DataAssets:
             created_time=versions[-1].created_time,
         )
 
+    def archive_all(self, name: str, archived: bool) -> DataContainer | None:
+        """Archive or restore every version of ``name`` (the client's ``data.archive(name)``
+        PUTs the container back with ``isArchived``), or None before its first version."""
+        for version in self._versions.versions(name):
+            self._versions.put(
+                name, version.version, {**version.spec, "isArchived": archived}, mutable=MUTABLE
+            )
+        return self.container(name)
+
     def containers(self) -> list[DataContainer]:
         """Every data name's container, the most recently created version's name first."""
         names = dict.fromkeys(v.name for v in self._versions.versions())

@@ -15,7 +15,7 @@ import pytest
 import requests
 from azure.ai.ml import MLClient
 from azure.ai.ml.constants import ListViewType
-from azure.ai.ml.entities import Environment, Model
+from azure.ai.ml.entities import Data, Environment, Model
 from azure.ai.ml.exceptions import MlException
 from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
@@ -138,6 +138,21 @@ def test_archiving_an_environment_name_hides_it_from_the_listing(world: World) -
     environments.restore("named-e")
     assert _versions(environments.list("named-e")) == ["2", "1"]
     assert "named-e" in {e.name for e in environments.list()}
+
+
+def test_archiving_a_data_name_archives_every_version(world: World) -> None:
+    data = world.client.data
+    for version in ("1", "2"):
+        data.create_or_update(
+            Data(name="named-d", version=version, type="uri_file", path=f"https://h.test/{version}")
+        )
+    data.archive("named-d")
+    assert "named-d" not in {d.name for d in data.list()}
+    assert "named-d" in {d.name for d in data.list(list_view_type=ARCHIVED)}
+    assert _versions(data.list("named-d", list_view_type=ARCHIVED)) == ["2", "1"]
+    data.restore("named-d")
+    assert _versions(data.list("named-d")) == ["2", "1"]
+    assert "named-d" in {d.name for d in data.list()}
 
 
 def test_unknown_names_and_views_are_refused_with_the_fix(world: World) -> None:
