@@ -90,3 +90,30 @@ def test_threads_read_on_their_own_connections(db: Database) -> None:
     thread.start()
     thread.join()
     assert not errors and seen == [1, 2, 3]
+
+
+def test_read_connections_close_when_their_thread_ends_or_the_database_goes(
+    tmp_path: Path,
+) -> None:
+    """Not whenever the garbage collector gets to them: the file is let go at once, and Python
+    3.13 finds no unclosed connection to warn of (``ResourceWarning``, an error under -W error)."""
+    database = Database(tmp_path / "items.sqlite3", schema=SCHEMA, version=1)
+    used: list[sqlite3.Connection] = []
+
+    def read(db: Database) -> None:
+        with db.read() as conn:
+            conn.execute("SELECT count(*) FROM items").fetchone()
+            used.append(conn)
+
+    read(database)
+    thread = threading.Thread(target=read, args=(database,))
+    thread.start()
+    thread.join()
+    here, there = used
+    assert here is not there  # a connection per thread
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        there.execute("SELECT 1")  # its thread ended
+    here.execute("SELECT 1")  # this thread's is kept while the database lives
+    del database
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        here.execute("SELECT 1")

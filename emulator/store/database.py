@@ -196,7 +196,7 @@ class Database:
 
     def __init__(self, path: Path, schema: str = _SCHEMA, version: int = SCHEMA_VERSION) -> None:
         self.path = path
-        #: This thread's kept read connection (``conn``), closed with the thread or the object.
+        #: This thread's kept read connection (``kept``), closed with the thread or the object.
         self._readers = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
@@ -233,17 +233,22 @@ class Database:
             if conn.depth == 0:
                 conn.end_read(keep=not failed)
                 if failed:  # a broken file or connection: the next read opens a new one
-                    self._readers.conn = None
+                    self._readers.kept = None
 
     def _reader(self) -> _ReadConnection:
-        conn: _ReadConnection | None = getattr(self._readers, "conn", None)
-        if conn is None or conn.pid != os.getpid():  # a forked child never uses its parent's
+        kept: _Kept | None = getattr(self._readers, "kept", None)
+        if kept is None or kept.conn.pid != os.getpid():  # a forked child never uses its parent's
+            # Any thread may close it (see _Kept); only this one uses it (the thread-local).
             conn = sqlite3.connect(
-                self.path, timeout=60.0, isolation_level=None, factory=_ReadConnection
+                self.path,
+                timeout=60.0,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_ReadConnection,
             )
-            _configured(conn)
-            self._readers.conn = conn
-        return conn
+            kept = _Kept(_configured(conn))
+            self._readers.kept = kept
+        return kept.conn
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -266,6 +271,22 @@ def _configured(conn: _Connection) -> _Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 60000")
     return conn
+
+
+class _Kept:
+    """A thread's kept read connection as the thread-local holds it: when the thread ends or the
+    :class:`Database` goes, this holder goes and closes the connection, in whichever thread that
+    happens. Left to the garbage collector, the connection would stay open for as long as
+    anything still referred to it, and Python 3.13 warns of every connection it closes
+    (``ResourceWarning: unclosed database``), an error under ``-W error``."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: _ReadConnection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
 
 
 class _ReadConnection(sqlite3.Connection):
