@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from emulator.mock import AzureMock
+from emulator.mock.urllib_opener import installed_opener
 
 HEADERS_SCRIPT = """
 from azureml.contrib.services.aml_request import rawhttp
@@ -54,6 +55,28 @@ def test_a_proxy_in_the_environment_never_carries_loopback_scoring_traffic(
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard port: nothing listens
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     assert service.run("[1, 2]")["body"] == "[1, 2]"
+
+
+@pytest.mark.aml_reuse
+def test_loopback_scoring_traffic_skips_the_proxy_after_any_urlopen_in_the_process(
+    aml_deploy: Any, headers_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``urlopen``'s first call installs an opener of its own (with the proxy then in the
+    environment): Webservice.run still posts directly, never to the proxy."""
+    service = aml_deploy(headers_script)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    previous = installed_opener()
+    urllib.request.install_opener(None)
+    try:
+        with urllib.request.urlopen("data:,x") as answer:  # any plain urlopen, e.g. a test's
+            assert answer.read() == b"x"
+        assert installed_opener() is not None  # urlopen installed its own opener
+        assert service.run("[3]")["body"] == "[3]"
+    finally:
+        urllib.request.install_opener(previous)
 
 
 @pytest.mark.aml_reuse
