@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,13 @@ def test_roots_are_isolated(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("AZUREML_EMULATOR_STRICT", "1")
     with pytest.raises(WorkspaceException):
         Workspace("s", "rg", "w")
+
+
+def test_a_workspace_pickles_and_deep_copies_as_the_sdks_does(aml_root: Path) -> None:
+    """azureml-core's Workspace does both (a pool of processes, a copied fixture); the copy
+    reads the same root."""
+    ws = Workspace.create("w", subscription_id="s", resource_group="rg", show_output=False)
+    for copied in (pickle.loads(pickle.dumps(ws)), copy.deepcopy(ws)):
+        assert copied == ws
+        assert Workspace.get("w", subscription_id="s", resource_group="rg") == copied
+        assert copied.models == {} and copied.webservices == {}  # read through the copy

@@ -212,6 +212,16 @@ class Database:
         finally:
             conn.close()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy or pickle is the file's path: its connections stay here (a copy, or another
+        process, opens its own), as the SDK's ``Workspace``, which holds the root, pickles and
+        deep-copies (azureml-core 1.61: both work)."""
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self._readers = threading.local()
+
     def _connect(self) -> sqlite3.Connection:
         return _configured(sqlite3.connect(self.path, timeout=60.0, isolation_level=None))
 
