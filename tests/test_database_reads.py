@@ -3,6 +3,7 @@ per thread yet see every commit, and a read never leaves the lock a writer needs
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -117,3 +118,21 @@ def test_read_connections_close_when_their_thread_ends_or_the_database_goes(
     del database
     with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
         here.execute("SELECT 1")
+
+
+def test_a_read_follows_a_root_made_again_at_the_same_path(tmp_path: Path) -> None:
+    """The root removed and made anew (``rm -rf``, then another session) while a Database of
+    the old one lives: its reads see the new file, as its writes do, not the deleted one."""
+    path = tmp_path / "root" / "items.sqlite3"
+    old = Database(path, schema=SCHEMA, version=1)
+    with old.transaction() as conn:
+        conn.execute("INSERT INTO items VALUES ('a', 1)")
+    assert _value(old, "a") == 1  # its read connection is kept from here on
+    shutil.rmtree(path.parent)
+    new = Database(path, schema=SCHEMA, version=1)
+    with new.transaction() as conn:
+        conn.execute("INSERT INTO items VALUES ('a', 2)")
+    assert _value(old, "a") == 2
+    with old.transaction() as conn:
+        conn.execute("UPDATE items SET value = 3 WHERE name = 'a'")
+    assert _value(old, "a") == _value(new, "a") == 3

@@ -247,7 +247,13 @@ class Database:
 
     def _reader(self) -> _ReadConnection:
         kept: _Kept | None = getattr(self._readers, "kept", None)
-        if kept is None or kept.conn.pid != os.getpid():  # a forked child never uses its parent's
+        pid = os.getpid()
+        if kept is not None and kept.conn.depth > 0 and kept.conn.pid == pid:
+            return kept.conn  # a read inside a read: the same connection
+        # A forked child never uses its parent's connection; and a read follows the file at
+        # ``path`` as a write does: a root deleted (or made again) while this object lives
+        # is not read from the unlinked file the kept connection still has open.
+        if kept is None or kept.conn.pid != pid or kept.conn.file != _identity(self.path):
             # Any thread may close it (see _Kept); only this one uses it (the thread-local).
             conn = sqlite3.connect(
                 self.path,
@@ -257,6 +263,7 @@ class Database:
                 factory=_ReadConnection,
             )
             kept = _Kept(_configured(conn))
+            kept.conn.file = _identity(self.path)
             self._readers.kept = kept
         return kept.conn
 
@@ -274,6 +281,15 @@ class Database:
             conn.execute("COMMIT")
         finally:
             conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` is now (device and inode; ``None``: none there)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _configured(conn: _Connection) -> _Connection:
@@ -307,6 +323,8 @@ class _ReadConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.pid = os.getpid()
         self.depth = 0
+        #: The file it opened (:func:`_identity`), set by :meth:`Database._reader`.
+        self.file: tuple[int, int] | None = None
         self._cursors: list[weakref.ref[sqlite3.Cursor]] = []
 
     def cursor(self, factory: Any = sqlite3.Cursor) -> Any:
