@@ -192,9 +192,15 @@ def provision(workspace: WorkspaceAssets, record: DeploymentRecord) -> Deploymen
         mounted = _model(workspace, model_id) if model_id else None
         code_id = str((record.properties.get("codeConfiguration") or {}).get("codeId") or "")
         files = byoc.version_folder(workspace.directory, record)  # one per version: see byoc
-        code = code_files(workspace, code_id, files / "code") if code_id else None
-        limits = (cpu_cores, memory_gb)
-        return byoc.provision(workspace, record, instances, custom, mounted, code, limits, files)
+        try:
+            code = code_files(workspace, code_id, files / "code") if code_id else None
+            limits = (cpu_cores, memory_gb)
+            return byoc.provision(
+                workspace, record, instances, custom, mounted, code, limits, files
+            )
+        except Exception:  # refused or failed: no container mounts this version's files
+            shutil.rmtree(files, ignore_errors=True)
+            raise
     image = build_image(workspace, record, work)
     template = replica_template(
         image,

@@ -322,13 +322,17 @@ def test_without_a_docker_engine_the_error_says_how_to_get_one(
     assert "scripts/setup-docker.sh" in message
 
 
-def test_more_instances_than_the_hosts_ports_allow_are_refused(client: MLClient) -> None:
+def test_more_instances_than_the_hosts_ports_allow_are_refused(
+    client: MLClient, arm_server: EmulatorServer
+) -> None:
     with pytest.raises(HttpResponseError) as raised:
         _deploy(client, "byoc5", "amlemu-test/any-custom:1", instance_count=2)
 
     message = str(raised.value)
     assert "asks for 2 instances" in message
     assert "use instance_count=1" in message
+    # the refused version's folder (its model and code) is not left behind
+    assert not list(arm_server.root.path.glob("**/online-containers/byoc5/blue/*"))
 
 
 def test_an_inference_config_without_a_readiness_route_is_refused_naming_it(
