@@ -243,7 +243,10 @@ def _swap(
         _prune(work, served)
         return served
     shutil.rmtree(work, ignore_errors=True)
-    restored, again = _run(root, workspace_id, record, previous)
+    try:
+        restored, again = _run(root, workspace_id, record, previous)
+    except OperationFailed as exc:  # it could not be started again (its image gone, its port)
+        restored, again = None, f"\n{exc.message}"
     ports = ", ".join(str(port) for port in container.routes.ports)
     if restored is None:
         raise _not_ready(

@@ -193,6 +193,32 @@ def test_custom_container_scores_on_its_route_with_the_model_mounted(
     _assert_failed_and_old_version_answers(client, "byoc1", request)
 
 
+@pytest.mark.docker
+def test_a_previous_version_that_cannot_start_again_is_reported_with_the_updates_failure(
+    client: MLClient, image: str, docker_engine: Any
+) -> None:
+    """The same-port update stops the running container; when neither the update nor the
+    previous version (its image removed meanwhile) starts, the error still gives the update's
+    reason, then the previous version's, and that nothing serves."""
+    repository = image.rsplit(":", 1)[0]
+    previous = f"{repository}:previous-{free_port()}"
+    docker_engine.images.get(image).tag(repository, previous.rsplit(":", 1)[1])
+    port = free_port()
+    created = _deploy(client, "byoc8", previous, port=port)
+    assert created.provisioning_state == "Succeeded"
+    docker_engine.images.remove(previous, force=True)  # untagged: its container runs on
+    created.environment = _environment(image, port)  # the same port: the running one stops
+    created.environment_variables = {**created.environment_variables, "READY_STATUS": "503"}
+    created.liveness_probe, created.readiness_probe = QUICK_LIVENESS, QUICK_READINESS
+    with pytest.raises(HttpResponseError) as raised:
+        client.online_deployments.begin_create_or_update(created).result()
+    message = str(raised.value)
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in message
+    assert "did not become ready again either" in message
+    assert f"Image {previous} cannot be started" in message
+    assert "Nothing serves this deployment now" in message
+
+
 def _assert_failed_and_old_version_answers(client: MLClient, endpoint: str, request: Path) -> None:
     """What a user sees after a failed update: get() says Failed, invoke answers as before."""
     failed = client.online_deployments.get("blue", endpoint)
