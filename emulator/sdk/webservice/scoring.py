@@ -19,7 +19,6 @@ and other hosts go through ``urlopen``.
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import sys
@@ -91,19 +90,17 @@ def post(uri: str, data: Any, headers: dict[str, str]) -> tuple[int, dict[str, s
 def _standard_opener() -> bool:
     """Whether ``urlopen`` would send the request through standard handlers only: no opener
     installed, or the one ``urlopen`` built itself on its first call. An opener with a handler
-    of its own (``AzureMock``'s, the user's) may answer the URI itself: it gets the request."""
+    of its own (``AzureMock``'s, the user's) may answer the URI itself: it gets the request.
+    Handlers are told apart by the module that defines their class, not by the class object: a
+    process can hold two copies of ``urllib.request``'s classes (CI found one), and a set of
+    types remembered from one copy would refuse the other's standard opener."""
     opener = getattr(urllib.request, "_opener", None)  # None until someone installs one
     if opener is None:
         return True
     handlers = getattr(opener, "handlers", None)  # OpenerDirector's list (not in its stubs)
-    return handlers is not None and all(type(h) in _standard_handlers() for h in handlers)
-
-
-@functools.cache
-def _standard_handlers() -> frozenset[type[urllib.request.BaseHandler]]:
-    """The handler types of the opener ``urlopen`` builds for itself (``build_opener()``)."""
-    opener = urllib.request.build_opener()
-    return frozenset(type(handler) for handler in opener.handlers)  # type: ignore[attr-defined]
+    return handlers is not None and all(
+        type(handler).__module__ == urllib.request.__name__ for handler in handlers
+    )
 
 
 def _post_direct(
