@@ -64,6 +64,24 @@ def archived_view(request: Request) -> bool | None:
     return _VIEWS[view.casefold()]
 
 
+def container_archived(
+    request: Request, noun: str, collection: str, verb: str = "creating"
+) -> bool:
+    """The ``isArchived`` a container PUT asks for (``ml_client.<collection>.archive(name)`` /
+    ``restore(name)``); a body without a boolean one is a 400 naming how names come to be."""
+    body = request.get_json(silent=True)
+    properties = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(properties, dict) or not isinstance(properties.get("isArchived"), bool):
+        raise BadRequest(
+            f"The {noun} container body must be a JSON object with 'properties' and a boolean "
+            f"'isArchived'. [emulator] {noun.capitalize()} names are created by {verb} a version "
+            f"(ml_client.{collection}.create_or_update); a name is archived or restored with "
+            f"ml_client.{collection}.archive(name) / restore(name)."
+        )
+    archived: bool = properties["isArchived"]
+    return archived
+
+
 def storage_account(state: WorkspaceState) -> str:
     """The workspace's storage account name (lower-case alphanumerics, as Azure's)."""
     return datastore.storage_account(state.record)

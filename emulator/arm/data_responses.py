@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.arm.asset_responses import BadRequest, archived_view
+from emulator.arm.asset_responses import BadRequest, archived_view, container_archived
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import WorkspaceRequest, top_of
 from emulator.arm.version_responses import not_found, workspace_arm_id
@@ -85,16 +85,8 @@ def get_data_container(req: WorkspaceRequest, name: str) -> Any:
 def put_data_container(req: WorkspaceRequest, name: str) -> Any:
     """Archive or restore every version of a data name (``data.archive(name)``)."""
     state = req.state
-    body = req.request.get_json(silent=True)
-    properties = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(properties, dict) or not isinstance(properties.get("isArchived"), bool):
-        raise BadRequest(
-            "The data container body must be a JSON object with 'properties' and a boolean "
-            "'isArchived'. [emulator] Data names are created by creating a version "
-            "(ml_client.data.create_or_update); a name is archived or restored with "
-            "ml_client.data.archive(name) / restore(name)."
-        )
-    container = DataAssets(state.root, state.id).archive_all(name, properties["isArchived"])
+    archived = container_archived(req.request, "data", "data")
+    container = DataAssets(state.root, state.id).archive_all(name, archived)
     if container is None:
         raise not_found(req.resource_group, req.workspace, "data", name)
     return _container_body(state, container)

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.arm.asset_responses import BadRequest, archived_view, model_archive
+from emulator.arm.asset_responses import (
+    archived_view,
+    container_archived,
+    model_archive,
+)
 from emulator.arm.exceptions import PROVIDER
 from emulator.arm.responses import WorkspaceRequest
 from emulator.arm.version_responses import not_found, workspace_arm_id
@@ -82,21 +86,11 @@ def get_model_container(req: WorkspaceRequest, name: str) -> Any:
 def put_model_container(req: WorkspaceRequest, name: str) -> Any:
     """Archive or restore a model name and every version of it (``models.archive(name)``)."""
     state = req.state
-    body = req.request.get_json(silent=True)
-    properties = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(properties, dict) or not isinstance(properties.get("isArchived"), bool):
-        raise BadRequest(
-            "The model container body must be a JSON object with 'properties' and a boolean "
-            "'isArchived'. [emulator] Model names are created by registering a version "
-            "(ml_client.models.create_or_update); a name is archived or restored with "
-            "ml_client.models.archive(name) / restore(name)."
-        )
+    archived = container_archived(req.request, "model", "models", verb="registering")
     records = state.models.records(name)
     if not records:
         raise not_found(req.resource_group, req.workspace, "models", name)
-    model_archive(state).set_container(
-        name, [str(r.version) for r in records], properties["isArchived"]
-    )
+    model_archive(state).set_container(name, [str(r.version) for r in records], archived)
     found = _container(state, name)
     assert found is not None
     return found

@@ -22,6 +22,7 @@ from emulator.arm.asset_responses import (
     BadRequest,
     archived_view,
     blob_container,
+    container_archived,
     storage_account,
 )
 from emulator.arm.exceptions import PROVIDER, ResourceNotFound
@@ -178,21 +179,13 @@ def put_container(req: WorkspaceRequest, kind: str, name: str) -> Any:
             "Code containers cannot be changed. [emulator] Code is created by the deployments "
             "and jobs that use it; only environments, models and data are archived."
         )
-    body = req.request.get_json(silent=True)
-    properties = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(properties, dict) or not isinstance(properties.get("isArchived"), bool):
-        raise BadRequest(
-            "The environment container body must be a JSON object with 'properties' and a "
-            "boolean 'isArchived'. [emulator] Environment names are created by creating a "
-            "version (ml_client.environments.create_or_update); a name is archived or restored "
-            "with ml_client.environments.archive(name) / restore(name)."
-        )
+    archived = container_archived(req.request, "environment", "environments")
     store = _store(state, "environments")
     versions = store.versions(name)
     if not versions:
         raise not_found(req.resource_group, req.workspace, kind, name)
-    _archive(state).set_container(name, [v.version for v in versions], properties["isArchived"])
-    return _container_body(state, store, versions, properties["isArchived"])
+    _archive(state).set_container(name, [v.version for v in versions], archived)
+    return _container_body(state, store, versions, archived)
 
 
 def list_versions(req: WorkspaceRequest, kind: str, name: str) -> Any:

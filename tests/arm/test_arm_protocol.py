@@ -13,6 +13,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from emulator.arm import deployment_responses, urls
+from emulator.arm.asset_responses import BadRequest, container_archived
 from emulator.arm.responses import ArmContext, WorkspaceRequest
 from emulator.daemon.server import EmulatorServer
 from emulator.settings import STRICT_ENV
@@ -235,3 +236,23 @@ def test_the_operation_status_url_gives_back_the_path_and_api_version_it_was_ask
         assert (
             url == f"https://127.0.0.1:8443{deployment}/operationStatus?api-version={api_version}"
         )
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"[]", b'{"properties": {}}', b'{"properties": {"isArchived": "yes"}}']
+)
+def test_a_container_put_without_a_boolean_is_archived_is_a_400_naming_how(body: bytes) -> None:
+    request = Request(
+        EnvironBuilder(method="PUT", data=body, content_type="application/json").get_environ()
+    )
+    with pytest.raises(BadRequest, match=r"model container body .* boolean 'isArchived'") as caught:
+        container_archived(request, "model", "models", verb="registering")
+    assert "Model names are created by registering a version" in caught.value.message
+    assert "ml_client.models.archive(name) / restore(name)" in caught.value.message
+
+
+def test_a_container_put_gives_the_archived_flag_it_asks_for() -> None:
+    for flag in (True, False):
+        body = b'{"properties": {"isArchived": %s}}' % str(flag).lower().encode()
+        environ = EnvironBuilder(method="PUT", data=body, content_type="application/json")
+        assert container_archived(Request(environ.get_environ()), "data", "data") is flag
